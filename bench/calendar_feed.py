@@ -1,0 +1,148 @@
+"""Times build_feed against a bare icalendar build of the same series feed.
+
+Run with `.venv/bin/python bench/calendar_feed.py [sessions] [repeats]`.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from services.scheduling.calendar import (  # noqa: E402
+    Feed,
+    FeedSession,
+    FeedSpeaker,
+    _vtimezone,
+    build_feed,
+    session_uid,
+)
+
+# The 2009-2010 editions of the series, one capital (and zone) each.
+TRAININGS = (
+    ("Copenhagen", "Europe/Copenhagen", datetime(2009, 2, 10)),
+    ("Tallinn", "Europe/Tallinn", datetime(2009, 4, 28)),
+    ("Reykjavik", "Atlantic/Reykjavik", datetime(2009, 5, 25)),
+    ("Vilnius", "Europe/Vilnius", datetime(2009, 9, 2)),
+    ("Helsinki", "Europe/Helsinki", datetime(2009, 11, 11)),
+    ("Brussels", "Europe/Brussels", datetime(2009, 11, 25)),
+    ("Stockholm", "Europe/Stockholm", datetime(2009, 12, 7)),
+    ("Berlin", "Europe/Berlin", datetime(2010, 2, 16)),
+    ("Warsaw", "Europe/Warsaw", datetime(2010, 3, 23)),
+    ("Oslo", "Europe/Oslo", datetime(2010, 4, 20)),
+    ("Moscow", "Europe/Moscow", datetime(2010, 6, 8)),
+    ("Riga", "Europe/Riga", datetime(2010, 10, 5)),
+)
+KINDS = ("lecture", "workshop", "panel", "case_study", "exhibition", "networking", "break")
+
+
+def series_feed(sessions: int = 2000, trainings: int = 12) -> Feed:
+    """A series feed of `sessions` sessions spread over `trainings` trainings."""
+    items = []
+    for n in range(sessions):
+        city, tzid, first_day = TRAININGS[n % trainings]
+        zone = ZoneInfo(tzid)
+        per_training = n // trainings
+        day, slot = divmod(per_training, 6)
+        start = (first_day + timedelta(days=day, hours=9 + slot * 1.5)).replace(tzinfo=zone)
+        items.append(
+            FeedSession(
+                id=f"{n:08d}-0000-4000-8000-{n * 7919:012d}",
+                training_id=f"training-{n % trainings}",
+                title=f"Session {per_training}: identifying victims of trafficking, part {slot}",
+                kind=KINDS[n % len(KINDS)],
+                starts_at=start,
+                ends_at=start + timedelta(hours=1, minutes=15),
+                timezone=tzid,
+                status="cancelled" if n % 50 == 0 else "scheduled",
+                sequence=n % 4,
+                revised_at=datetime(2009, 1, 5, 10, 0, tzinfo=UTC) + timedelta(minutes=n),
+                room=f"Room {slot + 1}",
+                speakers=(
+                    FeedSpeaker("Anna Lindqvist", "Ministry for Foreign Affairs, Sweden"),
+                    FeedSpeaker("Jüri Tamm", "IOM"),
+                ),
+                description="Referral mechanisms and consular assistance; case work in groups.",
+                training_title=f"Training on trafficking in human beings, {city}",
+                venue=f"Ministry for Foreign Affairs, {city}",
+                city=city,
+                training_description="For diplomatic and consular staff of CBSS states.",
+                training_url=f"https://capitals.example/trainings/training-{n % trainings}/page",
+            )
+        )
+    return Feed(name="Trafficking in human beings: CBSS training series", sessions=items)
+
+
+def _description(s: FeedSession) -> str:
+    speakers = "\n".join(f"{p.name} ({p.organisation})" for p in s.speakers)
+    return (
+        f"{s.description}\n\nSpeakers:\n{speakers}\n\nTraining: {s.training_title}\n"
+        f"{s.training_description}\n{s.training_url}"
+    )
+
+
+def bare_icalendar_build(feed: Feed) -> bytes:
+    """The same events with plain icalendar: no VTIMEZONE, no sanitising, no folding care."""
+    calendar = Calendar()
+    calendar.add("version", "2.0")
+    calendar.add("prodid", "-//Capitals//Training calendar//EN")
+    for s in sorted(feed.sessions, key=lambda s: (s.starts_at.astimezone(UTC), s.id)):
+        zone = ZoneInfo(s.timezone)
+        event = Event()
+        event.add("uid", session_uid(s.id))
+        event.add("dtstamp", s.revised_at)
+        event.add("last-modified", s.revised_at)
+        event.add("sequence", s.sequence)
+        event.add("status", "CANCELLED" if s.status == "cancelled" else "CONFIRMED")
+        event.add("dtstart", s.starts_at.astimezone(zone))
+        event.add("dtend", s.ends_at.astimezone(zone))
+        event.add("summary", s.title)
+        event.add("location", f"{s.room}, {s.venue}")
+        event.add("description", _description(s))
+        event.add("categories", [s.kind])
+        event.add("url", s.training_url)
+        calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def median_seconds(build: Callable[[], bytes], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        build()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def main() -> None:
+    sessions = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 7
+    feed = series_feed(sessions)
+    assert bare_icalendar_build(feed).count(b"BEGIN:VEVENT") == sessions
+    assert build_feed(feed).count(b"BEGIN:VEVENT") == sessions
+
+    _vtimezone.cache_clear()
+    began = time.perf_counter()
+    build_feed(feed)
+    cold = time.perf_counter() - began
+
+    bare = median_seconds(lambda: bare_icalendar_build(feed), repeats)
+    ours = median_seconds(lambda: build_feed(feed), repeats)
+    print(f"{sessions} sessions, 12 trainings in 12 zones, median of {repeats} runs")
+    print(f"{'build':<40} {'seconds':>10}")
+    print(f"{'bare icalendar (no VTIMEZONE)':<40} {bare:>10.4f}")
+    print(f"{'capitals build_feed':<40} {ours:>10.4f}")
+    print(f"{'capitals build_feed, cold zone cache':<40} {cold:>10.4f}")
+    print(f"{'ratio build_feed / bare':<40} {ours / bare:>10.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""The `capitals` command: up, serve, migrate, token and demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import timedelta
+
+from shared.settings import SERVICES, SettingError, Settings, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingError as exc:
+        print(f"capitals: bad setting {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def serve(args: argparse.Namespace) -> None:
+    import importlib
+
+    import uvicorn
+
+    from shared import logs
+    from shared.settings import DEFAULT_PORTS
+
+    settings = _settings()
+    if not settings.nats_url:
+        print(
+            "capitals: bad setting NATS_URL: not set (`capitals up` starts its own broker)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    logs.configure(args.service, settings.log_level)
+    module = importlib.import_module(f"services.{args.service}.app")
+    uvicorn.run(
+        module.app(settings),
+        host=args.host,
+        port=args.port or DEFAULT_PORTS[args.service],
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
+
+
+def migrate(args: argparse.Namespace) -> None:
+    from shared.migrations import upgrade
+
+    settings = _settings()
+    for service in [args.service] if args.service else SERVICES:
+        upgrade(service, settings.database_url(service))
+        print(f"{service}: database at head")
+
+
+def token(args: argparse.Namespace) -> None:
+    from shared.auth import issue_token
+
+    settings = _settings()
+    try:
+        minted = issue_token(
+            settings.secret,
+            role=args.role,
+            countries=args.country,
+            subject=args.subject,
+            lifetime=timedelta(days=args.days) if args.days else timedelta(hours=12),
+        )
+    except ValueError as exc:
+        print(f"capitals: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    scope = "all countries" if args.role == "secretariat" else ", ".join(sorted(args.country))
+    print(f"# {args.role} token for {scope}; send it as 'Authorization: Bearer <token>'")
+    print(minted)
+
+
+def up(args: argparse.Namespace) -> None:
+    from capitals.embedded import run
+
+    raise SystemExit(run(_settings()))
+
+
+def demo(args: argparse.Namespace) -> None:
+    from capitals.demo import load
+
+    raise SystemExit(load(_settings()))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="capitals", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("up", help="start the embedded system: broker and the three services")
+    p.set_defaults(run=up)
+
+    p = commands.add_parser("serve", help="run one service")
+    p.add_argument("service", choices=SERVICES)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=None)
+    p.set_defaults(run=serve)
+
+    p = commands.add_parser("migrate", help="apply database migrations")
+    p.add_argument("service", nargs="?", choices=SERVICES)
+    p.set_defaults(run=migrate)
+
+    p = commands.add_parser("token", help="print a staff token")
+    p.add_argument("--role", required=True, choices=("secretariat", "organiser"))
+    p.add_argument("--country", action="append", default=[], metavar="CODE")
+    p.add_argument("--days", type=float, default=None, help="lifetime in days (default 12 hours)")
+    p.add_argument("--subject", default=None, help="who the token is for (default: generated)")
+    p.set_defaults(run=token)
+
+    p = commands.add_parser("demo", help="fill a running system with the seed series")
+    p.set_defaults(run=demo)
+
+    args = parser.parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

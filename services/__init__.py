@@ -1,0 +1,1 @@
+"""The three Capitals services: scheduling, registration and evaluation."""

@@ -1,0 +1,1 @@
+"""Evaluation: question bank, campaigns, invitations, anonymous responses, reports and trends."""

@@ -1,0 +1,1 @@
+"""Registration: participants, registrations, seats, quotas, waitlist and attendance."""

@@ -1,0 +1,24 @@
+"""The registration service, assembled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Litestar
+
+from services.registration.api import api
+from services.registration.handlers import handlers
+from shared.service import ServiceSpec, create_app
+from shared.settings import Settings
+
+SPEC = ServiceSpec(
+    name="registration",
+    title="Registration",
+    route_handlers=[api],
+    handlers=handlers,
+    templates=Path(__file__).parent / "templates",
+)
+
+
+def app(settings: Settings) -> Litestar:
+    return create_app(SPEC, settings)

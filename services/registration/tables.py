@@ -1,0 +1,97 @@
+"""Storage of the registration service; table models never leave the service layer."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from shared.db import UTCDateTime
+
+
+class Table(SQLModel, registry=registry()):
+    """Base of this service's tables, with a metadata of its own."""
+
+
+metadata = Table.metadata
+
+
+class TrainingRow(Table, table=True):
+    """The catalogue entry of a published training, learned from scheduling events."""
+
+    __tablename__ = "training"
+
+    id: str = Field(primary_key=True, max_length=36)
+    revision: int
+    series: str = Field(max_length=80)
+    title: str = Field(max_length=200)
+    host_country: str = Field(max_length=2, index=True)
+    city: str = Field(max_length=200)
+    venue: str = Field(max_length=500)
+    timezone: str = Field(max_length=64)
+    starts_on: date
+    ends_on: date
+    capacity: int
+    taken: int = 0  # confirmed seats; only ever changed by a conditional UPDATE
+    registration_opens_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    registration_closes_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    moderated: bool = False
+    language: str = Field(default="en", max_length=16)
+    status: str = Field(max_length=16)
+    completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class ParticipantRow(Table, table=True):
+    """One person, known by e-mail address."""
+
+    __tablename__ = "participant"
+
+    id: str = Field(primary_key=True, max_length=36)
+    email: str = Field(max_length=320, unique=True)
+    name: str = Field(max_length=200)
+    feed_token_sha256: str = Field(max_length=64)
+    feed_generation: int = 1  # bumped to revoke the calendar link
+    revision: int = 1
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class RegistrationRow(Table, table=True):
+    __tablename__ = "registration"
+    __table_args__ = (
+        Index("ix_registration_training_status", "training_id", "status", "arrival"),
+        Index("ix_registration_manage", "manage_token_sha256", unique=True),
+    )
+
+    # Arrival order: the waitlist is first come, first served.
+    arrival: int | None = Field(default=None, primary_key=True)
+    id: str = Field(max_length=36, unique=True)
+    training_id: str = Field(foreign_key="training.id", max_length=36)
+    participant_id: str = Field(foreign_key="participant.id", index=True, max_length=36)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320)
+    organisation: str = Field(max_length=200)
+    position: str | None = Field(default=None, max_length=200)
+    country: str = Field(max_length=2)
+    category: str = Field(max_length=16)
+    needs: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    consent_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    status: str = Field(max_length=16)
+    waitlist_reason: str | None = Field(default=None, max_length=32)
+    manage_token_sha256: str = Field(max_length=64)
+    checked_in_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    revision: int = 1
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class QuotaRow(Table, table=True):
+    """At most `maximum` confirmed seats for participants representing `country`."""
+
+    __tablename__ = "quota"
+
+    training_id: str = Field(foreign_key="training.id", primary_key=True, max_length=36)
+    country: str = Field(primary_key=True, max_length=2)
+    maximum: int

@@ -1,0 +1,1 @@
+"""Scheduling: series, trainings, sessions, rooms, speakers, change log and calendar feeds."""

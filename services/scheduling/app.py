@@ -1,0 +1,24 @@
+"""The scheduling service, assembled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Litestar
+
+from services.scheduling.api import api
+from services.scheduling.handlers import handlers
+from shared.service import ServiceSpec, create_app
+from shared.settings import Settings
+
+SPEC = ServiceSpec(
+    name="scheduling",
+    title="Scheduling",
+    route_handlers=[api],
+    handlers=handlers,
+    templates=Path(__file__).parent / "templates",
+)
+
+
+def app(settings: Settings) -> Litestar:
+    return create_app(SPEC, settings)

@@ -1,0 +1,157 @@
+"""Request and response bodies of the scheduling API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+import msgspec
+
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Text = Annotated[str, msgspec.Meta(max_length=5000)]
+Slug = Annotated[str, msgspec.Meta(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9-]*$")]
+CountryCode = Annotated[str, msgspec.Meta(min_length=2, max_length=2)]
+Capacity = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
+Kind = Annotated[
+    str,
+    msgspec.Meta(pattern=r"^(lecture|workshop|panel|case_study|exhibition|networking|break)$"),
+]
+
+
+class SpeakerIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    organisation: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class TrainingIn(msgspec.Struct, forbid_unknown_fields=True):
+    series: Slug
+    title: Title
+    host_country: CountryCode
+    venue: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    starts_on: date
+    ends_on: date
+    capacity: Capacity
+    city: Name | None = None
+    timezone: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    registration_opens_at: datetime | None = None
+    registration_closes_at: datetime | None = None
+    moderated: bool = False
+    language: Annotated[str, msgspec.Meta(min_length=2, max_length=16)] = "en"
+    description: Text | None = None
+
+
+class TrainingPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """Only the fields sent change; `null` clears an optional field."""
+
+    title: Title | msgspec.UnsetType = msgspec.UNSET
+    venue: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    city: Name | msgspec.UnsetType = msgspec.UNSET
+    timezone: Annotated[str, msgspec.Meta(max_length=64)] | msgspec.UnsetType = msgspec.UNSET
+    starts_on: date | msgspec.UnsetType = msgspec.UNSET
+    ends_on: date | msgspec.UnsetType = msgspec.UNSET
+    capacity: Capacity | msgspec.UnsetType = msgspec.UNSET
+    registration_opens_at: datetime | msgspec.UnsetType | None = msgspec.UNSET
+    registration_closes_at: datetime | msgspec.UnsetType | None = msgspec.UNSET
+    moderated: bool | msgspec.UnsetType = msgspec.UNSET
+    language: Annotated[str, msgspec.Meta(min_length=2, max_length=16)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    description: Text | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class SessionIn(msgspec.Struct, forbid_unknown_fields=True):
+    title: Title
+    kind: Kind
+    starts_at: datetime
+    ends_at: datetime
+    room: Name | None = None
+    speakers: Annotated[list[SpeakerIn], msgspec.Meta(max_length=50)] = []
+    description: Text | None = None
+
+
+class SessionPatch(msgspec.Struct, forbid_unknown_fields=True):
+    title: Title | msgspec.UnsetType = msgspec.UNSET
+    kind: Kind | msgspec.UnsetType = msgspec.UNSET
+    starts_at: datetime | msgspec.UnsetType = msgspec.UNSET
+    ends_at: datetime | msgspec.UnsetType = msgspec.UNSET
+    room: Name | msgspec.UnsetType | None = msgspec.UNSET
+    speakers: Annotated[list[SpeakerIn], msgspec.Meta(max_length=50)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    description: Text | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class CancelIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Text | None = None
+
+
+class SeriesIn(msgspec.Struct, forbid_unknown_fields=True):
+    title: Title
+
+
+class SpeakerOut(msgspec.Struct):
+    name: str
+    organisation: str | None = None
+
+
+class SessionOut(msgspec.Struct):
+    id: str
+    training_id: str
+    title: str
+    kind: str
+    starts_at: datetime
+    ends_at: datetime
+    room: str | None
+    speakers: list[SpeakerOut]
+    description: str | None
+    status: str
+    sequence: int
+    revision: int
+
+
+class TrainingOut(msgspec.Struct):
+    id: str
+    series: str
+    title: str
+    host_country: str
+    city: str
+    venue: str
+    timezone: str
+    starts_on: date
+    ends_on: date
+    capacity: int
+    registration_opens_at: datetime | None
+    registration_closes_at: datetime | None
+    moderated: bool
+    language: str
+    description: str | None
+    status: str
+    revision: int
+    sessions: list[SessionOut]
+    calendar_url: str
+    webcal_url: str
+    page_url: str
+
+
+class SeriesOut(msgspec.Struct):
+    slug: str
+    title: str
+    calendar_url: str
+    webcal_url: str
+
+
+class ChangeOut(msgspec.Struct):
+    id: int
+    what: str
+    session_id: str | None
+    before: dict[str, object] | None
+    after: dict[str, object] | None
+    who: str
+    at: datetime
+
+
+class Items(msgspec.Struct):
+    items: list[object]

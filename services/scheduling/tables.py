@@ -1,0 +1,112 @@
+"""Storage of the scheduling service; table models never leave the service layer."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from shared.db import UTCDateTime
+
+
+class Table(SQLModel, registry=registry()):
+    """Base of this service's tables, with a metadata of its own."""
+
+
+metadata = Table.metadata
+
+
+class SeriesRow(Table, table=True):
+    __tablename__ = "series"
+
+    slug: str = Field(primary_key=True, max_length=80)
+    title: str = Field(max_length=200)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class TrainingRow(Table, table=True):
+    __tablename__ = "training"
+    __table_args__ = (Index("ix_training_series_starts", "series", "starts_on"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    series: str = Field(foreign_key="series.slug", max_length=80)
+    title: str = Field(max_length=200)
+    host_country: str = Field(max_length=2, index=True)
+    city: str = Field(max_length=200)
+    venue: str = Field(max_length=500)
+    timezone: str = Field(max_length=64)
+    starts_on: date
+    ends_on: date
+    capacity: int
+    registration_opens_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    registration_closes_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    moderated: bool = False
+    language: str = Field(default="en", max_length=16)
+    description: str | None = Field(default=None, max_length=5000)
+    status: str = Field(default="draft", max_length=16)
+    revision: int = 1
+    created_by: str = Field(max_length=200)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class SessionRow(Table, table=True):
+    __tablename__ = "session"
+
+    id: str = Field(primary_key=True, max_length=36)
+    training_id: str = Field(foreign_key="training.id", index=True, max_length=36)
+    title: str = Field(max_length=200)
+    kind: str = Field(max_length=20)
+    starts_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    ends_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    room: str | None = Field(default=None, max_length=200)
+    speakers: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    description: str | None = Field(default=None, max_length=5000)
+    status: str = Field(default="scheduled", max_length=16)
+    sequence: int = 0
+    revision: int = 1
+    revised_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class ChangeRow(Table, table=True):
+    """One change to a published training: what, before and after, who, when."""
+
+    __tablename__ = "change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    training_id: str = Field(foreign_key="training.id", index=True, max_length=36)
+    session_id: str | None = Field(default=None, max_length=36)
+    what: str = Field(max_length=100)
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    who: str = Field(max_length=200)
+    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class EnrolmentRow(Table, table=True):
+    """Which participant holds which registration status for a training (from registration)."""
+
+    __tablename__ = "enrolment"
+    __table_args__ = (Index("ix_enrolment_participant", "participant_id"),)
+
+    registration_id: str = Field(primary_key=True, max_length=36)
+    training_id: str = Field(max_length=36, index=True)
+    participant_id: str = Field(max_length=36)
+    status: str = Field(max_length=16)
+    revision: int
+
+
+class FeedTokenRow(Table, table=True):
+    """The hash of a participant's current personal calendar token."""
+
+    __tablename__ = "feed_token"
+    __table_args__ = (UniqueConstraint("token_sha256", name="uq_feed_token_hash"),)
+
+    participant_id: str = Field(primary_key=True, max_length=36)
+    token_sha256: str = Field(max_length=64)
+    revision: int

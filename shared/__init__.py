@@ -1,0 +1,1 @@
+"""What the three Capitals services have in common, and nothing of any one service's domain."""

@@ -1,0 +1,363 @@
+"""The NATS JetStream bus: streams, the outbox relay, and the consumer runner with its inbox."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+import nats
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.errors import ConnectionClosedError, NoServersError
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession as SQLAlchemyAsyncSession
+
+from shared import claims
+from shared.db import Database, UnitOfWork
+from shared.events import REGISTRY, Envelope, Payload, decode_envelope, decode_payload
+from shared.logs import correlation_id
+from shared.tables import dead_letter, inbox, outbox
+
+log = logging.getLogger(__name__)
+
+PRODUCERS = ("scheduling", "registration", "evaluation")
+DUPLICATE_WINDOW = timedelta(minutes=10)
+
+
+def stream_name(producer: str) -> str:
+    return producer.upper()
+
+
+async def connect(url: str, name: str) -> NATS:
+    """Connect and keep reconnecting for ever; readiness reports the gap meanwhile."""
+
+    async def _error(exc: Exception) -> None:
+        log.warning("nats: %s", exc)
+
+    return await nats.connect(
+        url,
+        name=name,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        connect_timeout=5,
+        allow_reconnect=True,
+        error_cb=_error,
+    )
+
+
+async def ensure_streams(js: JetStreamContext) -> None:
+    """Create or update every producer's stream: file storage with a duplicate window."""
+    for producer in PRODUCERS:
+        config = StreamConfig(
+            name=stream_name(producer),
+            subjects=[f"{producer}.>"],
+            storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW.total_seconds(),
+        )
+        try:
+            await js.stream_info(config.name or "")
+        except NotFoundError:
+            await js.add_stream(config)
+        else:
+            await js.update_stream(config)
+
+
+class Broker:
+    """A service's connection, which can be absent while the broker is unreachable."""
+
+    def __init__(self, url: str, name: str) -> None:
+        self.url = url
+        self.name = name
+        self.nc: NATS | None = None
+        self.js: JetStreamContext | None = None
+        self._connected = asyncio.Event()
+
+    async def run(self) -> None:
+        """Connect (retrying until it works) and provision the streams."""
+        while True:
+            try:
+                nc = await connect(self.url, self.name)
+                js = nc.jetstream(timeout=5)
+                await ensure_streams(js)
+            except (TimeoutError, NoServersError, OSError, NatsTimeoutError) as exc:
+                log.warning("broker not reachable yet: %s", exc)
+                await asyncio.sleep(0.5)
+                continue
+            self.nc, self.js = nc, js
+            self._connected.set()
+            return
+
+    async def run_in_background(self) -> None:
+        self._task = asyncio.create_task(self.run())
+
+    async def jetstream(self) -> JetStreamContext:
+        await self._connected.wait()
+        assert self.js is not None
+        return self.js
+
+    @property
+    def ready(self) -> bool:
+        return self.nc is not None and self.nc.is_connected
+
+    async def close(self) -> None:
+        task = getattr(self, "_task", None)
+        if task is not None and not task.done():
+            task.cancel()
+        if self.nc is not None and not self.nc.is_closed:
+            try:
+                await self.nc.drain()
+            except (TimeoutError, ConnectionClosedError, NatsTimeoutError):
+                await self.nc.close()
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows with Nats-Msg-Id = event_id, woken right after commit."""
+
+    def __init__(self, db: Database, broker: Broker, *, batch: int = 200) -> None:
+        self.db = db
+        self.broker = broker
+        self.batch = batch
+        self._wake = asyncio.Event()
+        db.on_commit("outbox", self.wake)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        js = await self.broker.jetstream()
+        while True:
+            self._wake.clear()
+            try:
+                published = await self.relay_once(js)
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+                published = 0
+                await asyncio.sleep(0.5)
+            if published:
+                continue
+            # A slow safety poll picks up rows whose lease ran out or another
+            # instance committed; the wake-up handles the common case at once.
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+            except TimeoutError:
+                pass
+
+    async def relay_once(self, js: JetStreamContext) -> int:
+        rows = await claims.claim(
+            self.db, outbox, "published_at", limit=self.batch, lease=timedelta(seconds=30)
+        )
+        done: list[int] = []
+        try:
+            acks = await asyncio.gather(
+                *(
+                    js.publish(row.subject, row.body, headers={"Nats-Msg-Id": row.event_id})
+                    for row in rows
+                ),
+                return_exceptions=True,
+            )
+            for row, ack in zip(rows, acks, strict=True):
+                if isinstance(ack, BaseException):
+                    await claims.release(
+                        self.db, outbox, row.id, repr(ack), retry_in=timedelta(seconds=1)
+                    )
+                else:
+                    done.append(row.id)
+        finally:
+            await claims.finish(self.db, outbox, "published_at", done)
+        if len(done) < len(rows):
+            await asyncio.sleep(0.2)
+        return len(done)
+
+
+Handler = Callable[[UnitOfWork, Any, Envelope], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """Which event types a consumer handles, and the handler of each."""
+
+    handlers: dict[str, Handler]
+
+    def subjects(self) -> list[str]:
+        return sorted(self.handlers)
+
+
+class Consumer:
+    """A durable pull consumer: inbox in the effect's transaction, ack after commit.
+
+    Transient failures are nak'ed with back-off; after `max_deliver` tries the
+    message is recorded as dead and terminated, and the consumer goes on.
+    Event types it does not know are acked and logged.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        broker: Broker,
+        *,
+        name: str,
+        stream: str,
+        handlers: dict[str, Handler],
+        max_deliver: int = 5,
+        backoff: tuple[float, ...] = (0.2, 1.0, 5.0, 15.0),
+        ack_wait: float = 30.0,
+    ) -> None:
+        self.db = db
+        self.broker = broker
+        self.name = name
+        self.stream = stream
+        self.handlers = handlers
+        self.max_deliver = max_deliver
+        self.backoff = backoff
+        self.ack_wait = ack_wait
+        self.handled = 0
+
+    def config(self) -> ConsumerConfig:
+        return ConsumerConfig(
+            name=self.name,
+            durable_name=self.name,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.ack_wait,
+            # Our own counter decides when a message is dead; the server's
+            # limit is a backstop above it.
+            max_deliver=self.max_deliver + 5,
+            filter_subjects=[f"{self.stream.lower()}.>"],
+            max_ack_pending=1000,
+        )
+
+    async def run(self) -> None:
+        while True:
+            js = await self.broker.jetstream()
+            try:
+                # add_consumer with a name creates it or updates its configuration,
+                # unlike pull_subscribe, which keeps an old configuration silently.
+                await js.add_consumer(self.stream, self.config())
+                sub = await js.pull_subscribe_bind(self.name, self.stream)
+                await self._pull(sub)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # Pull subscriptions can go quiet after a server restart: bind anew.
+                log.warning("consumer %s restarting: %r", self.name, exc)
+                await asyncio.sleep(0.5)
+
+    async def _pull(self, sub: JetStreamContext.PullSubscription) -> None:
+        idle = 0
+        while True:
+            try:
+                # One message per request: a larger batch waits for the batch to
+                # fill or the request to expire, which adds latency when quiet.
+                messages = await sub.fetch(1, timeout=5)
+            except (TimeoutError, NatsTimeoutError):
+                idle += 1
+                if idle >= 6:
+                    # Nothing for 30 s: check the consumer is still there (it is
+                    # gone if the server lost its store) by binding anew.
+                    await self.broker.jetstream()
+                    assert self.broker.js is not None
+                    await self.broker.js.consumer_info(self.stream, self.name)
+                    idle = 0
+                continue
+            idle = 0
+            for message in messages:
+                await self.process(message)
+
+    async def process(self, message: Msg) -> None:
+        try:
+            envelope = decode_envelope(message.data)
+        except msgspec.DecodeError as exc:
+            await self._dead(message, None, f"undecodable envelope: {exc}")
+            return
+        token = correlation_id.set(envelope.correlation_id)
+        try:
+            handler = self.handlers.get(envelope.type)
+            if handler is None:
+                # Types this consumer does not handle are acked: a new event type
+                # from a newer producer must never stall an older consumer.
+                log.log(
+                    logging.DEBUG if envelope.type in REGISTRY else logging.INFO,
+                    "skipping event type this consumer does not handle",
+                    extra={"subject": envelope.type, "event_id": envelope.event_id},
+                )
+                await message.ack()
+                return
+            try:
+                await self.apply(envelope, handler)
+            except Exception as exc:
+                deliveries = message.metadata.num_delivered
+                if deliveries >= self.max_deliver:
+                    log.exception(
+                        "event is dead after %d deliveries",
+                        deliveries,
+                        extra={"subject": envelope.type, "event_id": envelope.event_id},
+                    )
+                    await self._dead(message, envelope, repr(exc))
+                    return
+                delay = self.backoff[min(deliveries - 1, len(self.backoff) - 1)]
+                log.warning(
+                    "handler failed (delivery %d), retrying in %.1fs: %r",
+                    deliveries,
+                    delay,
+                    exc,
+                    extra={"subject": envelope.type, "event_id": envelope.event_id},
+                )
+                await message.nak(delay=delay)
+                return
+            self.handled += 1
+            await message.ack()
+        finally:
+            correlation_id.reset(token)
+
+    async def apply(self, envelope: Envelope, handler: Handler) -> None:
+        """Run the handler and record the event in the inbox, in one transaction."""
+        payload_type = REGISTRY.get(envelope.type, Payload)
+        payload = decode_payload(envelope, payload_type)
+        try:
+            async with self.db.unit(envelope.correlation_id) as uow:
+                seen = await uow.execute(
+                    select(inbox.c.event_id).where(inbox.c.event_id == envelope.event_id)
+                )
+                if seen.first() is not None:
+                    return
+                await handler(uow, payload, envelope)
+                await uow.execute(
+                    inbox.insert().values(
+                        event_id=envelope.event_id,
+                        subject=envelope.type,
+                        handled_at=datetime.now(UTC),
+                    )
+                )
+        except IntegrityError:
+            # Another instance recorded the same event first: it is applied.
+            async with self.db.session() as session:
+                seen = await SQLAlchemyAsyncSession.execute(
+                    session, select(inbox.c.event_id).where(inbox.c.event_id == envelope.event_id)
+                )
+                if seen.first() is None:
+                    raise
+
+    async def _dead(self, message: Msg, envelope: Envelope | None, error: str) -> None:
+        async with self.db.unit() as uow:
+            await uow.execute(
+                dead_letter.insert().values(
+                    consumer=self.name,
+                    subject=message.subject,
+                    event_id=envelope.event_id if envelope else None,
+                    body=message.data,
+                    error=error[:4000],
+                    deliveries=message.metadata.num_delivered,
+                    recorded_at=datetime.now(UTC),
+                )
+            )
+        await message.term()

@@ -1,0 +1,65 @@
+"""Leases on queued rows (outbox, mail), so that several instances never handle one row at once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, or_, select, update
+
+from shared.db import Database
+
+
+def _real_now() -> datetime:
+    # Leases follow real time, not the domain clock a test may have pinned.
+    return datetime.now(UTC)
+
+
+async def claim(
+    db: Database, table: Table, done_column: str, *, limit: int, lease: timedelta
+) -> list[Any]:
+    """Lease up to `limit` unfinished rows, oldest first, for `lease`; return them."""
+    now = _real_now()
+    done = table.c[done_column]
+    async with db.unit() as uow:
+        candidates = (
+            select(table.c.id)
+            .where(done.is_(None))
+            .where(or_(table.c.claimed_until.is_(None), table.c.claimed_until < now))
+            .order_by(table.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        ids = list((await uow.execute(candidates)).scalars())
+        if not ids:
+            return []
+        await uow.execute(
+            update(table).where(table.c.id.in_(ids)).values(claimed_until=now + lease)
+        )
+        rows = await uow.execute(select(table).where(table.c.id.in_(ids)).order_by(table.c.id))
+        return list(rows)
+
+
+async def finish(db: Database, table: Table, done_column: str, ids: list[int]) -> None:
+    if not ids:
+        return
+    async with db.unit() as uow:
+        await uow.execute(
+            update(table)
+            .where(table.c.id.in_(ids))
+            .values({done_column: _real_now(), "claimed_until": None})
+        )
+
+
+async def release(db: Database, table: Table, row_id: int, error: str, retry_in: timedelta) -> None:
+    """Record a failed attempt; the row is tried again once `retry_in` has passed."""
+    async with db.unit() as uow:
+        await uow.execute(
+            update(table)
+            .where(table.c.id == row_id)
+            .values(
+                attempts=table.c.attempts + 1,
+                last_error=error[:2000],
+                claimed_until=_real_now() + retry_in,
+            )
+        )

@@ -1,0 +1,177 @@
+"""Database set-up for SQLite and PostgreSQL, and the unit of work every change goes through."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, event, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession as SQLAlchemyAsyncSession
+from sqlalchemy.types import TypeDecorator
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+log = logging.getLogger(__name__)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An offset-aware UTC time on both databases (SQLite keeps no offset of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where a UTC time is stored")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
+    engine = create_async_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    # A deferred transaction that reads and then writes can fail at once with
+    # "database is locked" in WAL mode; taking the write lock up front cannot.
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine
+
+
+class Database:
+    """One service's database: write transactions, read sessions, and after-commit wake-ups."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.engine = _sqlite_engine(url, immediate=True)
+            self._read_engine = _sqlite_engine(url, immediate=False)
+            # SQLite has one writer at a time: queue writers of this process here
+            # instead of letting them spin on busy_timeout.
+            self._write_lock: asyncio.Lock | None = asyncio.Lock()
+        else:
+            self.engine = create_async_engine(url, pool_size=10, max_overflow=20)
+            self._read_engine = self.engine
+            self._write_lock = None
+        self._wakers: dict[str, Callable[[], None]] = {}
+
+    def on_commit(self, kind: str, waker: Callable[[], None]) -> None:
+        """Call `waker` after a committed unit of work that touched `kind` (outbox, mail)."""
+        self._wakers[kind] = waker
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A read session; on SQLite it does not take the write lock."""
+        async with AsyncSession(self._read_engine, expire_on_commit=False) as session:
+            yield session
+
+    @asynccontextmanager
+    async def unit(self, correlation_id: str | None = None) -> AsyncIterator[UnitOfWork]:
+        """One write transaction; events and mail added to it are queued in it too."""
+        from shared.logs import current_correlation_id
+
+        lock = self._write_lock
+        if lock is not None:
+            await lock.acquire()
+        try:
+            async with AsyncSession(self.engine, expire_on_commit=False) as session:
+                uow = UnitOfWork(session, correlation_id or current_correlation_id())
+                async with session.begin():
+                    yield uow
+                    await uow.flush_queued()
+        finally:
+            if lock is not None:
+                lock.release()
+        for kind in uow.touched:
+            waker = self._wakers.get(kind)
+            if waker is not None:
+                waker()
+
+    async def ping(self) -> None:
+        async with self._read_engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self._read_engine is not self.engine:
+            await self._read_engine.dispose()
+
+
+class UnitOfWork:
+    """A transaction plus the events and mail it emits, all committed together."""
+
+    def __init__(self, session: AsyncSession, correlation_id: str) -> None:
+        self.session = session
+        self.correlation_id = correlation_id
+        self.touched: set[str] = set()
+        self._rows: list[tuple[str, dict[str, Any]]] = []
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        """Run a Core statement (insert, update, delete) and return SQLAlchemy's result."""
+        return await SQLAlchemyAsyncSession.execute(self.session, statement, parameters)
+
+    def emit(self, payload: Any) -> None:
+        """Queue an event (a `shared.events.Payload`) in the outbox of this transaction."""
+        from shared.events import encode, envelope_for
+
+        envelope = envelope_for(payload, self.correlation_id)
+        self._rows.append(
+            (
+                "outbox",
+                {
+                    "event_id": envelope.event_id,
+                    "subject": envelope.type,
+                    "body": encode(envelope),
+                    "created_at": envelope.occurred_at,
+                },
+            )
+        )
+        self.touched.add("outbox")
+
+    def send_mail(self, message: Any) -> None:
+        """Queue a mail (a `shared.mail.Mail`) to be sent after commit."""
+        self._rows.append(("mail", message.as_row()))
+        self.touched.add("mail")
+
+    async def flush_queued(self) -> None:
+        from shared.tables import mail_queue, outbox
+
+        tables = {"outbox": outbox, "mail": mail_queue}
+        for kind in ("outbox", "mail"):
+            rows = [row for row_kind, row in self._rows if row_kind == kind]
+            if rows:
+                await self.execute(tables[kind].insert(), rows)
+        self._rows.clear()
+
+
+def now_utc() -> datetime:
+    from shared.clock import clock
+
+    return clock.now()

@@ -1,0 +1,190 @@
+"""Every event in DESIGN.md, by producer. Subjects are `<producer>.<aggregate>.<event>`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import msgspec
+
+from shared.events import Payload, register
+
+
+class Speaker(msgspec.Struct, kw_only=True):
+    name: str
+    organisation: str | None = None
+
+
+# --- scheduling -------------------------------------------------------------
+
+
+class SessionData(Payload, kw_only=True):
+    """A session of a training; times are offset-aware in the training's zone."""
+
+    training_id: str
+    title: str
+    kind: str
+    starts_at: datetime
+    ends_at: datetime
+    room: str | None = None
+    speakers: list[Speaker] = []
+    status: str = "scheduled"
+    sequence: int = 0
+    description: str | None = None
+
+
+class TrainingData(Payload, kw_only=True):
+    """The whole training as published, with its sessions."""
+
+    series: str
+    series_title: str | None = None
+    title: str
+    host_country: str
+    city: str
+    venue: str
+    timezone: str
+    starts_on: date
+    ends_on: date
+    capacity: int
+    registration_opens_at: datetime | None = None
+    registration_closes_at: datetime | None = None
+    moderated: bool = False
+    language: str = "en"
+    description: str | None = None
+    status: str = "published"
+    sessions: list[SessionData] = []
+
+
+class TrainingPublished(TrainingData, kw_only=True):
+    subject = "scheduling.training.published"
+
+
+class TrainingUpdated(TrainingData, kw_only=True):
+    subject = "scheduling.training.updated"
+
+
+class TrainingCancelled(Payload, kw_only=True):
+    subject = "scheduling.training.cancelled"
+    reason: str | None = None
+
+
+class TrainingCompleted(Payload, kw_only=True):
+    subject = "scheduling.training.completed"
+
+
+class SessionScheduled(SessionData, kw_only=True):
+    subject = "scheduling.session.scheduled"
+
+
+class SessionUpdated(SessionData, kw_only=True):
+    subject = "scheduling.session.updated"
+
+
+class SessionCancelled(SessionData, kw_only=True):
+    subject = "scheduling.session.cancelled"
+
+
+# --- registration -----------------------------------------------------------
+
+
+class RegistrationData(Payload, kw_only=True):
+    """A registration's new status; `id` is the registration id."""
+
+    training_id: str
+    participant_id: str
+    status: str
+    waitlist_position: int | None = None
+
+
+class RegistrationConfirmed(RegistrationData, kw_only=True):
+    subject = "registration.registration.confirmed"
+
+
+class RegistrationWaitlisted(RegistrationData, kw_only=True):
+    subject = "registration.registration.waitlisted"
+
+
+class RegistrationPending(RegistrationData, kw_only=True):
+    subject = "registration.registration.pending"
+
+
+class RegistrationDeclined(RegistrationData, kw_only=True):
+    subject = "registration.registration.declined"
+
+
+class RegistrationCancelled(RegistrationData, kw_only=True):
+    subject = "registration.registration.cancelled"
+
+
+class RegistrationCheckedIn(RegistrationData, kw_only=True):
+    """Carries what the evaluation invitation needs: the attendee's name, e-mail, language."""
+
+    subject = "registration.registration.checked_in"
+    name: str
+    email: str
+    language: str = "en"
+
+
+class RegistrationCheckInUndone(Payload, kw_only=True):
+    subject = "registration.registration.check_in_undone"
+    training_id: str
+    participant_id: str
+
+
+class ParticipantFeedTokenSet(Payload, kw_only=True):
+    """`id` is the participant id; only the SHA-256 of the token travels."""
+
+    subject = "registration.participant.feed_token_set"
+    feed_token_sha256: str
+
+
+class ParticipantErased(Payload, kw_only=True):
+    subject = "registration.participant.erased"
+
+
+# --- evaluation -------------------------------------------------------------
+
+
+class ResponseSubmitted(Payload, kw_only=True):
+    """`id` is the campaign id; counts only, never who answered."""
+
+    subject = "evaluation.response.submitted"
+    training_id: str
+    invited: int
+    answered: int
+
+
+class CampaignClosed(Payload, kw_only=True):
+    subject = "evaluation.campaign.closed"
+    training_id: str
+    invited: int
+    answered: int
+
+
+register(
+    TrainingPublished,
+    TrainingUpdated,
+    TrainingCancelled,
+    TrainingCompleted,
+    SessionScheduled,
+    SessionUpdated,
+    SessionCancelled,
+    RegistrationConfirmed,
+    RegistrationWaitlisted,
+    RegistrationPending,
+    RegistrationDeclined,
+    RegistrationCancelled,
+    RegistrationCheckedIn,
+    RegistrationCheckInUndone,
+    ParticipantFeedTokenSet,
+    ParticipantErased,
+    ResponseSubmitted,
+    CampaignClosed,
+)
+
+REGISTRATION_STATUS_EVENTS: dict[str, type[RegistrationData]] = {
+    "confirmed": RegistrationConfirmed,
+    "waitlisted": RegistrationWaitlisted,
+    "pending": RegistrationPending,
+    "declined": RegistrationDeclined,
+    "cancelled": RegistrationCancelled,
+}

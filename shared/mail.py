@@ -1,0 +1,134 @@
+"""The mail queue: mail is written with its cause and sent after commit, by SMTP or as .eml files."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import aiosmtplib
+
+from shared import claims
+from shared.clock import clock
+from shared.db import Database
+from shared.tables import mail_queue
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Mail:
+    to: str
+    subject: str
+    text: str
+    html: str | None = None
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "message_id": make_msgid(idstring=uuid.uuid4().hex, domain="capitals.invalid"),
+            "recipient": self.to,
+            "subject": self.subject,
+            "body_text": self.text,
+            "body_html": self.html,
+            "created_at": clock.now(),
+        }
+
+
+def build_message(row: Any, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = row.recipient
+    message["Subject"] = row.subject
+    # The Message-ID is fixed when the mail is queued, so a resend after a crash
+    # between SMTP acceptance and our bookkeeping can be recognised as the same mail.
+    message["Message-ID"] = row.message_id
+    message["Date"] = format_datetime(row.created_at)
+    message.set_content(row.body_text)
+    if row.body_html:
+        message.add_alternative(row.body_html, subtype="html")
+    return message
+
+
+class Transport:
+    """Delivers one message: SMTP when SMTP_URL is set, else an .eml file in the mail folder."""
+
+    def __init__(self, smtp_url: str | None, mail_dir: Path) -> None:
+        self.smtp_url = smtp_url
+        self.mail_dir = mail_dir
+
+    async def deliver(self, message: EmailMessage) -> None:
+        if self.smtp_url is None:
+            await asyncio.to_thread(self._write_file, message)
+            return
+        url = urlsplit(self.smtp_url)
+        await aiosmtplib.send(
+            message,
+            hostname=url.hostname,
+            port=url.port or {"smtp": 25, "smtp+starttls": 587, "smtps": 465}[url.scheme],
+            username=unquote(url.username) if url.username else None,
+            password=unquote(url.password) if url.password else None,
+            use_tls=url.scheme == "smtps",
+            start_tls=True if url.scheme == "smtp+starttls" else False,
+            timeout=20,
+        )
+
+    def _write_file(self, message: EmailMessage) -> None:
+        self.mail_dir.mkdir(parents=True, exist_ok=True)
+        name = str(message["Message-ID"]).strip("<>").replace("/", "_")
+        temporary = self.mail_dir / f".{name}.tmp"
+        temporary.write_bytes(message.as_bytes())
+        temporary.replace(self.mail_dir / f"{name}.eml")
+
+
+class MailSender:
+    """Sends queued mail after commit; a failed send is retried with back-off, never dropped."""
+
+    def __init__(self, db: Database, transport: Transport, sender: str) -> None:
+        self.db = db
+        self.transport = transport
+        self.sender = sender
+        self._wake = asyncio.Event()
+        db.on_commit("mail", self.wake)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                sent = await self.send_once()
+            except Exception:
+                log.exception("mail sender failed; retrying")
+                sent = 0
+                await asyncio.sleep(1)
+            if sent:
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=2.0)
+            except TimeoutError:
+                pass
+
+    async def send_once(self) -> int:
+        rows = await claims.claim(
+            self.db, mail_queue, "sent_at", limit=20, lease=timedelta(minutes=2)
+        )
+        sent = 0
+        for row in rows:
+            try:
+                await self.transport.deliver(build_message(row, self.sender))
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                retry = timedelta(seconds=min(300, 2 ** min(row.attempts, 8)))
+                log.warning("mail to queue id %s not sent (%r); retrying in %s", row.id, exc, retry)
+                await claims.release(self.db, mail_queue, row.id, repr(exc), retry_in=retry)
+                continue
+            await claims.finish(self.db, mail_queue, "sent_at", [row.id])
+            sent += 1
+        return sent

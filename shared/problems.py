@@ -1,0 +1,92 @@
+"""Errors as RFC 9457 problem details, with the offending field named."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(HTTPException):
+    """A domain error with its status, e.g. `Problem(409, "already registered", field="email")`."""
+
+    def __init__(
+        self, status_code: int, detail: str, *, field: str | None = None, **extra: Any
+    ) -> None:
+        errors = [{"field": field, "message": detail}] if field else None
+        super().__init__(detail=detail, status_code=status_code, extra=extra or None)
+        self.errors = errors
+
+
+def _field_of(error: dict[str, Any]) -> str:
+    key = error.get("key")
+    source = error.get("source")
+    message = str(error.get("message", ""))
+    if not key and "at `$." in message:
+        # msgspec names the path in its message: "Expected `str`, got `int` - at `$.email`"
+        key = message.rsplit("at `$.", 1)[1].rstrip("`")
+    if not key and "Object missing required field `" in message:
+        key = message.split("field `", 1)[1].split("`", 1)[0]
+    return f"{key}" if key else (source or "body")
+
+
+def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        detail = exc.detail
+        errors: list[dict[str, Any]] | None = getattr(exc, "errors", None)
+        extra: dict[str, Any] = {}
+        if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
+            errors = [
+                {"field": _field_of(error), "message": str(error.get("message", ""))}
+                for error in exc.extra
+                if isinstance(error, dict)
+            ]
+            if errors:
+                first = errors[0]
+                detail = f"{first['field']}: {first['message']}"
+        elif isinstance(exc.extra, dict):
+            extra = exc.extra
+        headers = dict(exc.headers or {})
+    else:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        status, detail, errors, extra, headers = (
+            HTTP_500_INTERNAL_SERVER_ERROR,
+            "internal error",
+            None,
+            {},
+            {},
+        )
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": _title(status),
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+exception_handlers: dict[type[Exception] | int, Any] = {
+    HTTPException: problem_response,
+    Exception: problem_response,
+}

@@ -1,0 +1,270 @@
+"""Assembles a service: its Litestar app, database, bus, mail and consumers, in one lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, MediaType, Request, Response, get, post
+from litestar.config.csrf import CSRFConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.datastructures import Cookie, State
+from litestar.di import Provide
+from litestar.exceptions import NotAuthorizedException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.params import URLEncodedBody
+from litestar.response import Redirect, Template
+from litestar.template.config import TemplateConfig
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared import auth
+from shared.bus import Broker, Consumer, Handler, OutboxRelay
+from shared.db import Database
+from shared.logs import correlation_id
+from shared.mail import MailSender, Transport
+from shared.problems import exception_handlers
+from shared.settings import SettingError, Settings
+
+log = logging.getLogger(__name__)
+
+SHARED_TEMPLATES = Path(__file__).parent / "templates"
+MAX_BODY = 1024 * 1024
+
+
+@dataclass
+class ServiceSpec:
+    """What makes one service: its routes, the events it consumes, and its periodic jobs."""
+
+    name: str
+    title: str
+    route_handlers: Sequence[Any]
+    # Built with the settings, since handlers may need links and periods from them.
+    handlers: Callable[[Settings], dict[str, Handler]] = lambda _settings: {}
+    jobs: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
+    templates: Path | None = None
+    dependencies: dict[str, Provide] = field(default_factory=dict)
+
+
+class Runtime:
+    """The running parts of one service instance."""
+
+    def __init__(self, spec: ServiceSpec, settings: Settings) -> None:
+        if not settings.nats_url:
+            raise SettingError("NATS_URL: not set (`capitals up` starts a broker of its own)")
+        self.spec = spec
+        self.settings = settings
+        self.db = Database(settings.database_url(spec.name))
+        self.broker = Broker(settings.nats_url, name=spec.name)
+        self.relay = OutboxRelay(self.db, self.broker)
+        self.mailer = MailSender(
+            self.db, Transport(settings.smtp_url, settings.mail_dir), settings.mail_from
+        )
+        handlers = spec.handlers(settings)
+        self.consumers = [
+            Consumer(
+                self.db,
+                self.broker,
+                name=f"{spec.name}-from-{stream.lower()}",
+                stream=stream.upper(),
+                handlers={s: h for s, h in handlers.items() if s.startswith(f"{stream}.")},
+            )
+            for stream in sorted({subject.split(".", 1)[0] for subject in handlers})
+        ]
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        await self.broker.run_in_background()
+        parts: list[Awaitable[None]] = [self.relay.run(), self.mailer.run()]
+        parts += [consumer.run() for consumer in self.consumers]
+        parts += [job(self) for job in self.spec.jobs]
+        self._tasks = [asyncio.create_task(part) for part in parts]
+        for task in self._tasks:
+            task.add_done_callback(_report_crash)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.broker.close()
+        await self.db.dispose()
+
+    async def ready(self) -> dict[str, bool]:
+        try:
+            await asyncio.wait_for(self.db.ping(), timeout=2)
+            database = True
+        except Exception:
+            database = False
+        return {"database": database, "nats": self.broker.ready}
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task stopped", exc_info=task.exception())
+
+
+class CorrelationMiddleware:
+    """Takes X-Correlation-ID from the request (or makes one) and echoes it in the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-correlation-id", b"").decode("latin-1")
+        cid = given[:100] if given else str(uuid.uuid4())
+        token = correlation_id.set(cid)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"x-correlation-id", cid.encode("latin-1")),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                    # Manage and invitation links carry secrets: never leak them as referrers.
+                    (b"referrer-policy", b"no-referrer"),
+                    (
+                        b"content-security-policy",
+                        b"default-src 'self'; img-src 'self' data:; style-src 'self' "
+                        b"'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
+                    ),
+                ]
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            correlation_id.reset(token)
+
+
+@get("/health", operation_id="health", exclude_from_csrf=True, sync_to_thread=False)
+def health() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@get("/ready", operation_id="ready")
+async def ready(state: State) -> Response[dict[str, Any]]:
+    """Readiness: the database and the broker are reachable."""
+    checks = await state.runtime.ready()
+    status = 200 if all(checks.values()) else 503
+    return Response({"ready": status == 200, **checks}, status_code=status)
+
+
+@get("/login", operation_id="loginPage", include_in_schema=False)
+async def login_page(request: Request[Any, Any, Any]) -> Template:
+    return Template(
+        template_name="login.html",
+        context={"error": None, "next": request.query_params.get("next", "/")},
+    )
+
+
+@post("/login", operation_id="login", include_in_schema=False, status_code=303)
+async def login(
+    request: Request[Any, Any, Any],
+    data: URLEncodedBody[dict[str, str]],
+) -> Response[Any]:
+    """Takes a staff token and keeps it in a __Host- session cookie."""
+    token = (data.get("token") or "").strip()
+    try:
+        staff = auth.verify_token(request.app.state.settings.secret, token)
+    except NotAuthorizedException as exc:
+        return Template(
+            template_name="login.html",
+            context={"error": exc.detail, "next": data.get("next", "/")},
+            status_code=401,
+        )
+    target = data.get("next") or "/"
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"
+    response: Response[Any] = Redirect(path=target, status_code=303)
+    response.set_cookie(
+        Cookie(
+            key=auth.COOKIE_NAME,
+            value=token,
+            path="/",
+            httponly=True,
+            # __Host- cookies must be Secure; browsers accept them on https and on localhost.
+            secure=True,
+            samesite="strict",
+            max_age=12 * 3600,
+        )
+    )
+    log.info("staff login", extra={"status": staff.role})
+    return response
+
+
+@post("/logout", operation_id="logout", include_in_schema=False, status_code=303)
+async def logout() -> Response[Any]:
+    response: Response[Any] = Redirect(path="/login", status_code=303)
+    response.delete_cookie(auth.COOKIE_NAME, path="/")
+    return response
+
+
+def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
+    """The Litestar app of one service, with everything wired in its lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        runtime = Runtime(spec, settings)
+        app.state.runtime = runtime
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    def provide_db(state: State) -> Database:
+        return state.runtime.db  # type: ignore[no-any-return]
+
+    def provide_staff(request: Request[Any, Any, Any]) -> auth.Staff | None:
+        return auth.staff_of(request)
+
+    template_dirs = [SHARED_TEMPLATES] + ([spec.templates] if spec.templates else [])
+    return Litestar(
+        route_handlers=[health, ready, login_page, login, logout, *spec.route_handlers],
+        lifespan=[lifespan],
+        state=State({"settings": settings, "service": spec.name}),
+        dependencies={
+            "db": Provide(provide_db, sync_to_thread=False),
+            "staff": Provide(provide_staff, sync_to_thread=False),
+            **spec.dependencies,
+        },
+        exception_handlers=exception_handlers,
+        middleware=[CorrelationMiddleware],
+        csrf_config=CSRFConfig(
+            secret=settings.secret,
+            cookie_name="capitals_csrf",
+            cookie_httponly=True,
+            cookie_samesite="strict",
+            # JSON API routes opt out (opt exclude_from_csrf): a cross-site page cannot
+            # send JSON or a Bearer header without a CORS preflight we never allow.
+            exclude_from_csrf_key="exclude_from_csrf",
+        ),
+        template_config=TemplateConfig(directory=template_dirs, engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(
+            title=f"Capitals {spec.title}",
+            version="1.0.0",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        request_max_body_size=MAX_BODY,
+        response_headers=[],
+        debug=False,
+        pdb_on_exception=False,
+    )
+
+
+__all__ = ["MediaType", "Runtime", "ServiceSpec", "create_app"]

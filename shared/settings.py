@@ -1,0 +1,189 @@
+"""Settings read from environment variables, validated once at start-up."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+SERVICES = ("registration", "scheduling", "evaluation")
+DEFAULT_PORTS = {"registration": 8001, "scheduling": 8002, "evaluation": 8003}
+
+_DURATION = re.compile(
+    r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
+)
+
+
+class SettingError(ValueError):
+    """A bad or missing setting; its message is the one line shown at start-up."""
+
+
+def parse_duration(name: str, text: str) -> timedelta:
+    """Parse an ISO 8601 duration such as `P30D` or `PT12H` (no years or months: they vary)."""
+    match = _DURATION.match(text.strip())
+    if not match or text.strip() in ("P", "PT"):
+        raise SettingError(f"{name}: {text!r} is not an ISO 8601 duration such as P30D or PT12H")
+    parts = {key: int(value) for key, value in match.groupdict().items() if value}
+    return timedelta(**parts)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    nats_url: str | None
+    database_urls: Mapping[str, str]
+    secret: str
+    public_urls: Mapping[str, str]
+    smtp_url: str | None
+    mail_from: str
+    rate_limit: int
+    evaluation_open_for: timedelta
+    evaluation_reminder_after: timedelta
+    evaluation_max_reminders: int
+    evaluation_follow_up_after: timedelta
+    registration_retention: timedelta
+    log_level: str = "INFO"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def database_url(self, service: str) -> str:
+        return self.database_urls[service]
+
+    def public_url(self, service: str) -> str:
+        return self.public_urls[service]
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+
+# Every setting the services read; compose.yaml is checked against this list.
+SETTING_NAMES = (
+    "CAPITALS_DATA_DIR",
+    "NATS_URL",
+    "REGISTRATION_DATABASE_URL",
+    "SCHEDULING_DATABASE_URL",
+    "EVALUATION_DATABASE_URL",
+    "CAPITALS_SECRET",
+    "REGISTRATION_PUBLIC_URL",
+    "SCHEDULING_PUBLIC_URL",
+    "EVALUATION_PUBLIC_URL",
+    "SMTP_URL",
+    "MAIL_FROM",
+    "CAPITALS_RATE_LIMIT",
+    "EVALUATION_OPEN_FOR",
+    "EVALUATION_REMINDER_AFTER",
+    "EVALUATION_MAX_REMINDERS",
+    "EVALUATION_FOLLOW_UP_AFTER",
+    "REGISTRATION_RETENTION",
+    "CAPITALS_LOG_LEVEL",
+)
+
+
+def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes:
+        allowed = ", ".join(f"{scheme}://" for scheme in schemes)
+        raise SettingError(f"{name}: {value!r} must start with one of {allowed}")
+    if not parts.netloc and not parts.path.strip("/"):
+        raise SettingError(f"{name}: {value!r} names no host or file")
+    return value
+
+
+def _count(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingError(f"{name}: {value!r} is not a whole number") from None
+    if number < 0:
+        raise SettingError(f"{name}: {value!r} must not be negative")
+    return number
+
+
+def _secret(data_dir: Path, env: Mapping[str, str]) -> str:
+    given = env.get("CAPITALS_SECRET")
+    if given is not None:
+        if len(given) < 16:
+            raise SettingError("CAPITALS_SECRET: must be at least 16 characters long")
+        return given
+    path = data_dir / "secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # Create with 0600 so the signing key is not readable by other users.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every setting; raise SettingError naming the first bad one."""
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("CAPITALS_DATA_DIR", "./capitals-data")).expanduser().absolute()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingError(f"CAPITALS_DATA_DIR: cannot create {data_dir}: {exc.strerror}") from None
+
+    nats_url = env.get("NATS_URL") or None
+    if nats_url:
+        for server in nats_url.split(","):
+            _check_url("NATS_URL", server.strip(), ("nats", "tls", "ws", "wss"))
+
+    database_urls: dict[str, str] = {}
+    public_urls: dict[str, str] = {}
+    for service in SERVICES:
+        key = f"{service.upper()}_DATABASE_URL"
+        url = env.get(key) or f"sqlite+aiosqlite:///{data_dir / service}.sqlite3"
+        database_urls[service] = _check_url(key, url, ("sqlite+aiosqlite", "postgresql+asyncpg"))
+        key = f"{service.upper()}_PUBLIC_URL"
+        url = env.get(key) or f"http://127.0.0.1:{DEFAULT_PORTS[service]}"
+        public_urls[service] = _check_url(key, url, ("http", "https")).rstrip("/")
+
+    smtp_url = env.get("SMTP_URL") or None
+    if smtp_url:
+        _check_url("SMTP_URL", smtp_url, ("smtp", "smtp+starttls", "smtps"))
+        if not urlsplit(smtp_url).hostname:
+            raise SettingError(f"SMTP_URL: {smtp_url!r} names no host")
+
+    mail_from = env.get("MAIL_FROM", "Capitals <noreply@localhost>")
+    if "@" not in mail_from:
+        raise SettingError(f"MAIL_FROM: {mail_from!r} is not an e-mail address")
+
+    log_level = env.get("CAPITALS_LOG_LEVEL", "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SettingError(
+            f"CAPITALS_LOG_LEVEL: {log_level!r} is not DEBUG, INFO, WARNING or ERROR"
+        )
+
+    return Settings(
+        data_dir=data_dir,
+        nats_url=nats_url,
+        database_urls=database_urls,
+        secret=_secret(data_dir, env),
+        public_urls=public_urls,
+        smtp_url=smtp_url,
+        mail_from=mail_from,
+        rate_limit=_count("CAPITALS_RATE_LIMIT", env.get("CAPITALS_RATE_LIMIT", "30")),
+        evaluation_open_for=parse_duration(
+            "EVALUATION_OPEN_FOR", env.get("EVALUATION_OPEN_FOR", "P30D")
+        ),
+        evaluation_reminder_after=parse_duration(
+            "EVALUATION_REMINDER_AFTER", env.get("EVALUATION_REMINDER_AFTER", "P7D")
+        ),
+        evaluation_max_reminders=_count(
+            "EVALUATION_MAX_REMINDERS", env.get("EVALUATION_MAX_REMINDERS", "2")
+        ),
+        evaluation_follow_up_after=parse_duration(
+            "EVALUATION_FOLLOW_UP_AFTER", env.get("EVALUATION_FOLLOW_UP_AFTER", "P90D")
+        ),
+        registration_retention=parse_duration(
+            "REGISTRATION_RETENTION", env.get("REGISTRATION_RETENTION", "P365D")
+        ),
+        log_level=log_level,
+    )

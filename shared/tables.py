@@ -1,0 +1,71 @@
+"""Tables every service's database has: outbox, inbox, dead letters and the mail queue."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from shared.db import UTCDateTime
+
+infrastructure = MetaData()
+
+outbox = Table(
+    "outbox",
+    infrastructure,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("subject", String(200), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("published_at", UTCDateTime),
+    Column("claimed_until", UTCDateTime),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Index("ix_outbox_unpublished", "published_at", "id"),
+)
+
+inbox = Table(
+    "inbox",
+    infrastructure,
+    Column("event_id", String(36), primary_key=True),
+    Column("subject", String(200), nullable=False),
+    Column("handled_at", UTCDateTime, nullable=False),
+)
+
+dead_letter = Table(
+    "dead_letter",
+    infrastructure,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("consumer", String(200), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("event_id", String(36)),
+    Column("body", LargeBinary, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("deliveries", Integer, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+mail_queue = Table(
+    "mail_queue",
+    infrastructure,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(200), nullable=False, unique=True),
+    Column("recipient", String(320), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("body_text", Text, nullable=False),
+    Column("body_html", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("claimed_until", UTCDateTime),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Index("ix_mail_queue_unsent", "sent_at", "id"),
+)
