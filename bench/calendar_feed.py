@@ -10,14 +10,11 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from services.scheduling.calendar import (  # noqa: E402
+from services.scheduling.calendar import (
     Feed,
     FeedSession,
     FeedSpeaker,

@@ -86,9 +86,8 @@ def run(settings: Settings) -> int:
         port = _port_of(settings.public_url(service))
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
-                print(
-                    f"capitals: port {port} for {service} is in use; set {service.upper()}_PUBLIC_URL"
-                )
+                setting = f"{service.upper()}_PUBLIC_URL"
+                print(f"capitals: port {port} for {service} is in use; set {setting}")
                 return 1
 
     if settings.nats_url is None:
@@ -134,7 +133,11 @@ def run(settings: Settings) -> int:
             except subprocess.TimeoutExpired:
                 child.kill()
 
-    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    def on_terminate(*_: object) -> None:
+        stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, on_terminate)
     try:
         for service in SERVICES:
             if not wait_ready(settings.public_url(service), 30):

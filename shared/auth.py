@@ -101,7 +101,7 @@ def staff_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Staff | None:
     """The staff member calling, None for the public; 401 for a bad token."""
     cached = connection.scope.get("state", {}).get("staff", False)
     if cached is not False:
-        return cached  # type: ignore[no-any-return]
+        return cached
     token = token_from(connection)
     secret: str = connection.app.state.settings.secret
     staff = verify_token(secret, token) if token is not None else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,9 +19,9 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession as SQLAlchemyAsyncSession
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from shared import claims
 from shared.db import Database, UnitOfWork
@@ -121,16 +122,26 @@ class Broker:
 
 
 class OutboxRelay:
-    """Publishes committed outbox rows with Nats-Msg-Id = event_id, woken right after commit."""
+    """Publishes committed outbox rows with Nats-Msg-Id = event_id.
+
+    Rows committed by this process are handed over right after commit and published at
+    once (the fast path). A poll leases the rows the fast path could not publish (broker
+    down, process stopped) once they are older than a grace period, so two instances do
+    not both publish a fresh row.
+    """
+
+    GRACE = timedelta(seconds=5)
 
     def __init__(self, db: Database, broker: Broker, *, batch: int = 200) -> None:
         self.db = db
         self.broker = broker
         self.batch = batch
+        self._fresh: list[dict[str, Any]] = []
         self._wake = asyncio.Event()
-        db.on_commit("outbox", self.wake)
+        db.on_commit("outbox", self.hand_over)
 
-    def wake(self) -> None:
+    def hand_over(self, rows: list[dict[str, Any]]) -> None:
+        self._fresh.extend(rows)
         self._wake.set()
 
     async def run(self) -> None:
@@ -138,45 +149,75 @@ class OutboxRelay:
         while True:
             self._wake.clear()
             try:
-                published = await self.relay_once(js)
+                published = await self.publish_fresh(js)
+                published += await self.relay_leftovers(js)
             except Exception:
                 log.exception("outbox relay failed; retrying")
                 published = 0
                 await asyncio.sleep(0.5)
             if published:
                 continue
-            # A slow safety poll picks up rows whose lease ran out or another
-            # instance committed; the wake-up handles the common case at once.
-            try:
+            with suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-            except TimeoutError:
-                pass
 
-    async def relay_once(self, js: JetStreamContext) -> int:
-        rows = await claims.claim(
-            self.db, outbox, "published_at", limit=self.batch, lease=timedelta(seconds=30)
+    async def _publish(self, js: JetStreamContext, rows: list[Any]) -> list[BaseException | None]:
+        acks = await asyncio.gather(
+            *(
+                js.publish(row["subject"], row["body"], headers={"Nats-Msg-Id": row["event_id"]})
+                for row in rows
+            ),
+            return_exceptions=True,
         )
-        done: list[int] = []
-        try:
-            acks = await asyncio.gather(
-                *(
-                    js.publish(row.subject, row.body, headers={"Nats-Msg-Id": row.event_id})
-                    for row in rows
-                ),
-                return_exceptions=True,
+        return [ack if isinstance(ack, BaseException) else None for ack in acks]
+
+    async def publish_fresh(self, js: JetStreamContext) -> int:
+        rows, self._fresh = self._fresh, []
+        if not rows:
+            return 0
+        errors = await self._publish(js, rows)
+        done = [row["event_id"] for row, error in zip(rows, errors, strict=True) if error is None]
+        if done:
+            await self._mark_published(done)
+        if len(done) < len(rows):
+            log.warning("%d events not published yet; the poll retries them", len(rows) - len(done))
+            await asyncio.sleep(0.2)
+        return len(done)
+
+    async def _mark_published(self, event_ids: list[str]) -> None:
+        async with self.db.unit() as uow:
+            await uow.execute(
+                update(outbox)
+                .where(outbox.c.event_id.in_(event_ids))
+                .values(published_at=datetime.now(UTC))
             )
-            for row, ack in zip(rows, acks, strict=True):
-                if isinstance(ack, BaseException):
-                    await claims.release(
-                        self.db, outbox, row.id, repr(ack), retry_in=timedelta(seconds=1)
-                    )
-                else:
-                    done.append(row.id)
-        finally:
-            await claims.finish(self.db, outbox, "published_at", done)
+
+    async def relay_leftovers(self, js: JetStreamContext) -> int:
+        rows = await claims.claim(
+            self.db,
+            outbox,
+            "published_at",
+            limit=self.batch,
+            lease=timedelta(seconds=30),
+            older_than=datetime.now(UTC) - self.GRACE,
+        )
+        if not rows:
+            return 0
+        errors = await self._publish(js, [row._mapping for row in rows])
+        done = [row.id for row, error in zip(rows, errors, strict=True) if error is None]
+        for row, error in zip(rows, errors, strict=True):
+            if error is not None:
+                await claims.release(self.db, outbox, row.id, repr(error), timedelta(seconds=1))
+        await claims.finish(self.db, outbox, "published_at", done)
         if len(done) < len(rows):
             await asyncio.sleep(0.2)
         return len(done)
+
+
+def insert_if_absent(uow: UnitOfWork, table: Any) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING in the dialect of this database."""
+    if uow.session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+        return postgresql_insert(table).on_conflict_do_nothing()
+    return sqlite_insert(table).on_conflict_do_nothing()
 
 
 Handler = Callable[[UnitOfWork, Any, Envelope], Awaitable[None]]
@@ -320,32 +361,24 @@ class Consumer:
             correlation_id.reset(token)
 
     async def apply(self, envelope: Envelope, handler: Handler) -> None:
-        """Run the handler and record the event in the inbox, in one transaction."""
+        """Record the event in the inbox and run the handler, in one transaction.
+
+        The inbox row goes in first: if it is already there the event was applied
+        (by this or another instance) and the transaction ends without effect.
+        """
         payload_type = REGISTRY.get(envelope.type, Payload)
         payload = decode_payload(envelope, payload_type)
-        try:
-            async with self.db.unit(envelope.correlation_id) as uow:
-                seen = await uow.execute(
-                    select(inbox.c.event_id).where(inbox.c.event_id == envelope.event_id)
+        async with self.db.unit(envelope.correlation_id) as uow:
+            recorded = await uow.execute(
+                insert_if_absent(uow, inbox).values(
+                    event_id=envelope.event_id,
+                    subject=envelope.type,
+                    handled_at=datetime.now(UTC),
                 )
-                if seen.first() is not None:
-                    return
-                await handler(uow, payload, envelope)
-                await uow.execute(
-                    inbox.insert().values(
-                        event_id=envelope.event_id,
-                        subject=envelope.type,
-                        handled_at=datetime.now(UTC),
-                    )
-                )
-        except IntegrityError:
-            # Another instance recorded the same event first: it is applied.
-            async with self.db.session() as session:
-                seen = await SQLAlchemyAsyncSession.execute(
-                    session, select(inbox.c.event_id).where(inbox.c.event_id == envelope.event_id)
-                )
-                if seen.first() is None:
-                    raise
+            )
+            if not recorded.rowcount:
+                return
+            await handler(uow, payload, envelope)
 
     async def _dead(self, message: Msg, envelope: Envelope | None, error: str) -> None:
         async with self.db.unit() as uow:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, or_, select, update
+from sqlalchemy import Table, or_, select, true, update
 
 from shared.db import Database
 
@@ -16,7 +16,13 @@ def _real_now() -> datetime:
 
 
 async def claim(
-    db: Database, table: Table, done_column: str, *, limit: int, lease: timedelta
+    db: Database,
+    table: Table,
+    done_column: str,
+    *,
+    limit: int,
+    lease: timedelta,
+    older_than: datetime | None = None,
 ) -> list[Any]:
     """Lease up to `limit` unfinished rows, oldest first, for `lease`; return them."""
     now = _real_now()
@@ -26,6 +32,7 @@ async def claim(
             select(table.c.id)
             .where(done.is_(None))
             .where(or_(table.c.claimed_until.is_(None), table.c.claimed_until < now))
+            .where(table.c.created_at < older_than if older_than is not None else true())
             .order_by(table.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)

@@ -40,7 +40,7 @@ class Country:
     code: str  # ISO 3166-1 alpha-2, upper case; "EU" for the European Union
     name: str
     capital: str | None  # capital city in English, e.g. "Tallinn"; "Brussels" for EU
-    timezone: str | None  # default IANA zone, None when the country has several
+    timezone: str | None  # default IANA zone: the country's only zone, else its capital's
 
 
 class _Period(NamedTuple):
@@ -346,6 +346,40 @@ def _default_zones() -> dict[str, str]:
     return defaults
 
 
+# Countries with several zones default to their capital's zone: DESIGN.md asks for the
+# capital's zone as a training's default, and a training in Berlin or Moscow is common.
+_CAPITAL_ZONES = {
+    "AR": "America/Argentina/Buenos_Aires",
+    "AU": "Australia/Sydney",
+    "BR": "America/Sao_Paulo",
+    "CA": "America/Toronto",
+    "CD": "Africa/Kinshasa",
+    "CL": "America/Santiago",
+    "CN": "Asia/Shanghai",
+    "CY": "Asia/Nicosia",
+    "DE": "Europe/Berlin",
+    "EC": "America/Guayaquil",
+    "ES": "Europe/Madrid",
+    "FM": "Pacific/Pohnpei",
+    "GL": "America/Nuuk",
+    "ID": "Asia/Jakarta",
+    "KI": "Pacific/Tarawa",
+    "KZ": "Asia/Almaty",
+    "MH": "Pacific/Majuro",
+    "MN": "Asia/Ulaanbaatar",
+    "MX": "America/Mexico_City",
+    "MY": "Asia/Kuala_Lumpur",
+    "NZ": "Pacific/Auckland",
+    "PG": "Pacific/Port_Moresby",
+    "PT": "Europe/Lisbon",
+    "RU": "Europe/Moscow",
+    "UA": "Europe/Kyiv",
+    "US": "America/New_York",
+    "UZ": "Asia/Tashkent",
+    "VN": "Asia/Ho_Chi_Minh",
+}
+
+
 @cache
 def _country(code: str) -> Country:
     if code == EU:
@@ -358,7 +392,7 @@ def _country(code: str) -> Country:
         code=code,
         name=name,
         capital=_CAPITALS.get(code),
-        timezone=_default_zones().get(code),
+        timezone=_default_zones().get(code) or _CAPITAL_ZONES.get(code),
     )
 
 

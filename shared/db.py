@@ -80,10 +80,10 @@ class Database:
             self.engine = create_async_engine(url, pool_size=10, max_overflow=20)
             self._read_engine = self.engine
             self._write_lock = None
-        self._wakers: dict[str, Callable[[], None]] = {}
+        self._wakers: dict[str, Callable[[list[dict[str, Any]]], None]] = {}
 
-    def on_commit(self, kind: str, waker: Callable[[], None]) -> None:
-        """Call `waker` after a committed unit of work that touched `kind` (outbox, mail)."""
+    def on_commit(self, kind: str, waker: Callable[[list[dict[str, Any]]], None]) -> None:
+        """After a commit that queued rows of `kind` (outbox, mail), hand them to `waker`."""
         self._wakers[kind] = waker
 
     @asynccontextmanager
@@ -109,10 +109,10 @@ class Database:
         finally:
             if lock is not None:
                 lock.release()
-        for kind in uow.touched:
+        for kind, rows in uow.committed.items():
             waker = self._wakers.get(kind)
             if waker is not None:
-                waker()
+                waker(rows)
 
     async def ping(self) -> None:
         async with self._read_engine.connect() as connection:
@@ -130,7 +130,7 @@ class UnitOfWork:
     def __init__(self, session: AsyncSession, correlation_id: str) -> None:
         self.session = session
         self.correlation_id = correlation_id
-        self.touched: set[str] = set()
+        self.committed: dict[str, list[dict[str, Any]]] = {}
         self._rows: list[tuple[str, dict[str, Any]]] = []
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
@@ -149,16 +149,15 @@ class UnitOfWork:
                     "event_id": envelope.event_id,
                     "subject": envelope.type,
                     "body": encode(envelope),
-                    "created_at": envelope.occurred_at,
+                    # Real time, not the domain clock: the relay's grace period reads it.
+                    "created_at": datetime.now(UTC),
                 },
             )
         )
-        self.touched.add("outbox")
 
     def send_mail(self, message: Any) -> None:
         """Queue a mail (a `shared.mail.Mail`) to be sent after commit."""
         self._rows.append(("mail", message.as_row()))
-        self.touched.add("mail")
 
     async def flush_queued(self) -> None:
         from shared.tables import mail_queue, outbox
@@ -168,6 +167,7 @@ class UnitOfWork:
             rows = [row for row_kind, row in self._rows if row_kind == kind]
             if rows:
                 await self.execute(tables[kind].insert(), rows)
+                self.committed.setdefault(kind, []).extend(rows)
         self._rows.clear()
 
 

@@ -1,10 +1,11 @@
-"""The mail queue: mail is written with its cause and sent after commit, by SMTP or as .eml files."""
+"""The mail queue: written with its cause, sent after commit by SMTP or as .eml files."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
@@ -75,7 +76,7 @@ class Transport:
             username=unquote(url.username) if url.username else None,
             password=unquote(url.password) if url.password else None,
             use_tls=url.scheme == "smtps",
-            start_tls=True if url.scheme == "smtp+starttls" else False,
+            start_tls=url.scheme == "smtp+starttls",
             timeout=20,
         )
 
@@ -97,7 +98,7 @@ class MailSender:
         self._wake = asyncio.Event()
         db.on_commit("mail", self.wake)
 
-    def wake(self) -> None:
+    def wake(self, _rows: object = None) -> None:
         self._wake.set()
 
     async def run(self) -> None:
@@ -111,10 +112,8 @@ class MailSender:
                 await asyncio.sleep(1)
             if sent:
                 continue
-            try:
+            with suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=2.0)
-            except TimeoutError:
-                pass
 
     async def send_once(self) -> int:
         rows = await claims.claim(

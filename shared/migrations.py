@@ -31,7 +31,7 @@ def alembic_config(service: str, url: str) -> Config:
 
 
 def upgrade(service: str, url: str, revision: str = "head") -> None:
-    """Bring `service`'s database to `revision`; blocking, so call it from a thread in async code."""
+    """Bring `service`'s database to `revision` (blocking: use a thread in async code)."""
     command.upgrade(alembic_config(service, url), revision)
 
 

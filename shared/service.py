@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,13 +14,13 @@ from typing import Any
 
 from litestar import Litestar, MediaType, Request, Response, get, post
 from litestar.config.csrf import CSRFConfig
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import Cookie, State
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.params import URLEncodedBody
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -47,7 +48,7 @@ class ServiceSpec:
     route_handlers: Sequence[Any]
     # Built with the settings, since handlers may need links and periods from them.
     handlers: Callable[[Settings], dict[str, Handler]] = lambda _settings: {}
-    jobs: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
+    jobs: Sequence[Callable[[Runtime], Coroutine[Any, Any, None]]] = ()
     templates: Path | None = None
     dependencies: dict[str, Provide] = field(default_factory=dict)
 
@@ -81,7 +82,7 @@ class Runtime:
 
     async def start(self) -> None:
         await self.broker.run_in_background()
-        parts: list[Awaitable[None]] = [self.relay.run(), self.mailer.run()]
+        parts: list[Coroutine[Any, Any, None]] = [self.relay.run(), self.mailer.run()]
         parts += [consumer.run() for consumer in self.consumers]
         parts += [job(self) for job in self.spec.jobs]
         self._tasks = [asyncio.create_task(part) for part in parts]
@@ -227,12 +228,14 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
             await runtime.stop()
 
     def provide_db(state: State) -> Database:
-        return state.runtime.db  # type: ignore[no-any-return]
+        return state.runtime.db
 
     def provide_staff(request: Request[Any, Any, Any]) -> auth.Staff | None:
         return auth.staff_of(request)
 
-    template_dirs = [SHARED_TEMPLATES] + ([spec.templates] if spec.templates else [])
+    template_dirs: list[Path | os.PathLike[Any] | str] = [SHARED_TEMPLATES]
+    if spec.templates:
+        template_dirs.append(spec.templates)
     return Litestar(
         route_handlers=[health, ready, login_page, login, logout, *spec.route_handlers],
         lifespan=[lifespan],

@@ -29,7 +29,7 @@ T = TypeVar("T")
 
 
 class NatsServer:
-    """A nats-server with JetStream on a free port and a temporary store; can be stopped and started."""
+    """A nats-server with JetStream on a free port and its own store; stops and starts again."""
 
     def __init__(self, store: Path) -> None:
         self.store = store
@@ -184,7 +184,7 @@ async def running_system(
 async def eventually(
     check: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.05
 ) -> T:
-    """Retry `check` until it returns a truthy value without raising, or fail with its last error."""
+    """Retry `check` until it returns something truthy, or fail with its last error."""
     deadline = time.monotonic() + timeout
     last: BaseException | None = None
     while time.monotonic() < deadline:

@@ -109,10 +109,19 @@ def test_a_country_with_one_zone_has_it_as_its_default(code: str, zone: str) -> 
     assert country(code).timezone == zone
 
 
-@pytest.mark.parametrize("code", ["US", "RU", "CA", "AU", "DE"])
-def test_a_country_with_several_zones_has_no_default(code: str) -> None:
-    # Germany counts two: Europe/Berlin and Europe/Zurich (Buesingen).
-    assert country(code).timezone is None
+@pytest.mark.parametrize(
+    ("code", "zone"),
+    [
+        ("US", "America/New_York"),
+        ("RU", "Europe/Moscow"),
+        ("CA", "America/Toronto"),
+        ("AU", "Australia/Sydney"),
+        # Germany counts two zones in zone1970.tab: Europe/Berlin and Europe/Zurich (Buesingen).
+        ("DE", "Europe/Berlin"),
+    ],
+)
+def test_a_country_with_several_zones_defaults_to_its_capitals_zone(code: str, zone: str) -> None:
+    assert country(code).timezone == zone
 
 
 def test_every_default_zone_loads() -> None:

@@ -132,7 +132,7 @@ def _event(session: FeedSession, start: datetime, end: datetime) -> list[bytes]:
     revised = _utc_stamp(session.revised_at)
     lines = [
         "BEGIN:VEVENT",
-        f"UID:{_text(session_uid(session.id))}",
+        f"UID:{_text(_single_line(session_uid(session.id)))}",
         f"DTSTAMP:{revised}",
         f"LAST-MODIFIED:{revised}",
         f"SEQUENCE:{session.sequence}",

@@ -16,9 +16,7 @@ SCHEMA_DIR = Path(__file__).resolve().parents[2] / "docs" / "events"
 
 def event_schema(subject: str) -> dict[str, Any]:
     payload = REGISTRY[subject]
-    (envelope,), components = msgspec.json.schema_components(
-        [Envelope], ref_template="#/$defs/{name}"
-    )
+    _, components = msgspec.json.schema_components([Envelope], ref_template="#/$defs/{name}")
     (data,), payload_components = msgspec.json.schema_components(
         [payload], ref_template="#/$defs/{name}"
     )

@@ -1,0 +1,266 @@
+"""The bus on a real nats-server: outbox through outages, inbox on redelivery, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import nats
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from shared.bus import Broker, Consumer, OutboxRelay
+from shared.db import Database, UnitOfWork
+from shared.events import Envelope, encode, envelope_for
+from shared.events import contracts as ev
+from shared.tables import dead_letter, inbox, infrastructure, outbox
+from tests.support import NatsServer, eventually
+
+
+@pytest.fixture
+def broker_server(tmp_path: Path) -> NatsServer:
+    server = NatsServer(tmp_path / "nats")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bus.sqlite3'}"
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(infrastructure.create_all)
+    await engine.dispose()
+    db = Database(url)
+    yield db
+    await db.dispose()
+
+
+def completed(n: int) -> ev.TrainingCompleted:
+    return ev.TrainingCompleted(id=f"training-{n}", revision=n)
+
+
+async def count(db: Database, table: Any, *where: Any) -> int:
+    async with db.session() as session:
+        query = select(func.count()).select_from(table)
+        for condition in where:
+            query = query.where(condition)
+        return int((await session.exec(query)).one()[0])  # type: ignore[call-overload]
+
+
+async def stream_messages(url: str, stream: str) -> int:
+    connection = await nats.connect(url)
+    try:
+        info = await connection.jetstream().stream_info(stream)
+        return int(info.state.messages)
+    finally:
+        await connection.close()
+
+
+async def test_changes_commit_while_the_broker_is_down_and_their_events_follow_once(
+    broker_server: NatsServer, database: Database
+) -> None:
+    broker = Broker(broker_server.url, "test")
+    await broker.run()
+    relay = OutboxRelay(database, broker)
+    task = asyncio.create_task(relay.run())
+    try:
+        async with database.unit() as uow:
+            uow.emit(completed(0))
+        await eventually(lambda: _published(database, 1))
+
+        broker_server.stop()
+        for n in range(1, 51):
+            async with database.unit() as uow:
+                uow.emit(completed(n))
+        assert await count(database, outbox) == 51
+        await asyncio.sleep(0.5)
+        assert await count(database, outbox, outbox.c.published_at.is_(None)) == 50
+
+        broker_server.start()
+        await eventually(lambda: _published(database, 51), timeout=20)
+        assert await stream_messages(broker_server.url, "SCHEDULING") == 51
+    finally:
+        task.cancel()
+        await broker.close()
+
+
+async def _published(db: Database, expected: int) -> bool:
+    return await count(db, outbox, outbox.c.published_at.is_not(None)) == expected
+
+
+class Recorder:
+    """A handler that records what it applied, and fails on the events it is told to."""
+
+    def __init__(self, poisoned: set[str] | None = None) -> None:
+        self.applied: list[str] = []
+        self.poisoned = poisoned or set()
+
+    async def __call__(self, uow: UnitOfWork, data: Any, envelope: Envelope) -> None:
+        if data.id in self.poisoned:
+            raise RuntimeError(f"cannot apply {data.id}")
+        self.applied.append(data.id)
+
+
+async def publish(url: str, envelope: Envelope, msg_id: str | None = None) -> None:
+    connection = await nats.connect(url)
+    try:
+        await connection.jetstream().publish(
+            envelope.type, encode(envelope), headers={"Nats-Msg-Id": msg_id or envelope.event_id}
+        )
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+async def consumer_for(broker_server: NatsServer, database: Database) -> AsyncIterator[Any]:
+    started: list[tuple[asyncio.Task[None], Broker]] = []
+
+    async def start(recorder: Recorder) -> Consumer:
+        broker = Broker(broker_server.url, "test-consumer")
+        await broker.run()
+        consumer = Consumer(
+            database,
+            broker,
+            name="test-from-scheduling",
+            stream="SCHEDULING",
+            handlers={ev.TrainingCompleted.subject: recorder},
+            max_deliver=3,
+            backoff=(0.05,),
+        )
+        started.append((asyncio.create_task(consumer.run()), broker))
+        return consumer
+
+    yield start
+    for task, broker in started:
+        task.cancel()
+        await broker.close()
+
+
+async def test_an_event_delivered_twice_is_applied_once(
+    broker_server: NatsServer, database: Database, consumer_for: Any
+) -> None:
+    recorder = Recorder()
+    consumer = await consumer_for(recorder)
+    envelope = envelope_for(completed(1), "correlation-1")
+    # Two publishes with different message ids get past the broker's duplicate window,
+    # as a redelivery after the window would.
+    await publish(broker_server.url, envelope, msg_id=str(uuid.uuid4()))
+    await publish(broker_server.url, envelope, msg_id=str(uuid.uuid4()))
+    await publish(broker_server.url, envelope_for(completed(2), "correlation-2"))
+
+    await eventually(lambda: _handled(consumer, 3))
+    assert recorder.applied == ["training-1", "training-2"]
+    assert await count(database, inbox) == 2
+
+
+async def _handled(consumer: Consumer, expected: int) -> bool:
+    return consumer.handled >= expected
+
+
+async def test_an_unknown_event_type_does_not_stop_the_consumer(
+    broker_server: NatsServer, database: Database, consumer_for: Any
+) -> None:
+    recorder = Recorder()
+    consumer = await consumer_for(recorder)
+    unknown = Envelope(
+        event_id=str(uuid.uuid4()),
+        type="scheduling.training.renamed",
+        occurred_at=envelope_for(completed(0), "x").occurred_at,
+        producer="scheduling",
+        correlation_id="x",
+        version=1,
+        data=msgspec.Raw(b'{"id": "t", "revision": 1, "new_name": "?"}'),
+    )
+    await publish(broker_server.url, unknown)
+    await publish(broker_server.url, envelope_for(completed(7), "y"))
+    await eventually(lambda: _handled(consumer, 1))
+    assert recorder.applied == ["training-7"]
+
+
+async def test_a_poisoned_message_is_recorded_dead_and_later_messages_go_on(
+    broker_server: NatsServer, database: Database, consumer_for: Any
+) -> None:
+    recorder = Recorder(poisoned={"training-13"})
+    await consumer_for(recorder)
+    poisoned = envelope_for(completed(13), "poison")
+    await publish(broker_server.url, poisoned)
+    await publish(broker_server.url, envelope_for(completed(14), "after"))
+    connection = await nats.connect(broker_server.url)
+    try:
+        await connection.publish("scheduling.training.completed", b"not json at all")
+        await connection.flush()
+    finally:
+        await connection.close()
+    await publish(broker_server.url, envelope_for(completed(15), "later"))
+
+    async def two_dead() -> bool:
+        return await count(database, dead_letter) == 2
+
+    await eventually(two_dead, timeout=20)
+    assert sorted(recorder.applied) == ["training-14", "training-15"]
+    async with database.session() as session:
+        rows = list(await session.exec(select(dead_letter)))  # type: ignore[call-overload]
+    by_event = {row.event_id: row for row in rows}
+    assert by_event[poisoned.event_id].deliveries == 3
+    assert "cannot apply training-13" in by_event[poisoned.event_id].error
+    assert any("undecodable" in row.error for row in rows)
+
+
+async def test_services_catch_up_after_a_broker_outage(tmp_path: Path) -> None:
+    from datetime import date, timedelta
+
+    from tests.support import running_system
+
+    async with running_system(tmp_path) as system:
+        organiser = system.token("organiser", ["LT"])
+        starts = (date.today() + timedelta(days=20)).isoformat()
+        system.nats.stop()
+        created = await system.scheduling.post(
+            "/trainings",
+            json={
+                "series": "outage",
+                "title": "Published while the broker is down",
+                "host_country": "LT",
+                "venue": "Vilnius",
+                "starts_on": starts,
+                "ends_on": starts,
+                "capacity": 5,
+            },
+            headers=organiser,
+        )
+        assert created.status_code == 201, created.text
+        training_id = created.json()["id"]
+        session = await system.scheduling.post(
+            f"/trainings/{training_id}/sessions",
+            json={
+                "title": "Opening",
+                "kind": "lecture",
+                "starts_at": f"{starts}T09:00:00",
+                "ends_at": f"{starts}T10:00:00",
+            },
+            headers=organiser,
+        )
+        assert session.status_code == 201
+        published = await system.scheduling.post(
+            f"/trainings/{training_id}/publish", headers=organiser
+        )
+        assert published.status_code == 200
+        ready = await system.scheduling.get("/ready")
+        assert ready.status_code == 503 and ready.json()["nats"] is False
+
+        system.nats.start()
+
+        async def catalogued() -> bool:
+            items = (await system.registration.get("/trainings")).json()["items"]
+            return any(item["id"] == training_id for item in items)
+
+        await eventually(catalogued, timeout=30)
+        assert (await system.scheduling.get("/ready")).status_code == 200
+        assert await stream_messages(system.nats.url, "SCHEDULING") == 1

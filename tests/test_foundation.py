@@ -1,0 +1,266 @@
+"""Settings, the command line, event schemas, migrations and the compose file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+import yaml
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from capitals.embedded import free_port
+from shared.events.schema import SCHEMA_DIR, rendered
+from shared.migrations import target_metadata, upgrade
+from shared.settings import SETTING_NAMES, SettingError, load_settings
+from tests.support import SECRET, create_pg_database, drop_pg_database
+
+ROOT = Path(__file__).resolve().parents[1]
+CAPITALS = [sys.executable, "-m", "capitals.cli"]
+
+
+def run_capitals(
+    *args: str, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CAPITALS, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )
+
+
+def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in SETTING_NAMES and not key.endswith("_DATABASE_URL")
+    }
+    env["CAPITALS_DATA_DIR"] = str(tmp_path / "data")
+    env.update(extra)
+    return env
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CAPITALS_RATE_LIMIT", "lots"),
+        ("EVALUATION_OPEN_FOR", "30 days"),
+        ("REGISTRATION_DATABASE_URL", "mysql://localhost/db"),
+        ("SMTP_URL", "http://mail.example.org"),
+        ("CAPITALS_SECRET", "short"),
+        ("NATS_URL", "localhost:4222"),
+        ("SCHEDULING_PUBLIC_URL", "ftp://example.org"),
+    ],
+)
+def test_a_bad_setting_is_named_in_one_line(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(SettingError, match=f"^{name}: "):
+        load_settings({"CAPITALS_DATA_DIR": str(tmp_path), name: value})
+
+
+def test_start_up_with_a_bad_setting_fails_with_one_line(tmp_path: Path) -> None:
+    result = run_capitals(
+        "serve",
+        "registration",
+        env=clean_env(tmp_path, NATS_URL="nats://127.0.0.1:1", EVALUATION_MAX_REMINDERS="-1"),
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "EVALUATION_MAX_REMINDERS" in lines[0]
+
+
+def test_serve_without_a_broker_url_names_the_setting(tmp_path: Path) -> None:
+    result = run_capitals("serve", "scheduling", env=clean_env(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "capitals: bad setting NATS_URL: not set (`capitals up` starts its own broker)"
+    ]
+
+
+def test_settings_have_the_documented_defaults(tmp_path: Path) -> None:
+    settings = load_settings({"CAPITALS_DATA_DIR": str(tmp_path)})
+    assert settings.rate_limit == 30
+    assert settings.evaluation_open_for.days == 30
+    assert settings.evaluation_reminder_after.days == 7
+    assert settings.evaluation_max_reminders == 2
+    assert settings.evaluation_follow_up_after.days == 90
+    assert settings.registration_retention.days == 365
+    assert settings.public_url("registration") == "http://127.0.0.1:8001"
+    assert settings.database_url("evaluation").endswith("evaluation.sqlite3")
+    assert settings.mail_from == "Capitals <noreply@localhost>"
+    # The generated secret is kept in the data directory, so the next start signs alike.
+    assert load_settings({"CAPITALS_DATA_DIR": str(tmp_path)}).secret == settings.secret
+    assert oct((tmp_path / "secret").stat().st_mode & 0o777) == "0o600"
+
+
+def test_token_command_prints_a_token_alone_on_the_last_line(tmp_path: Path) -> None:
+    result = run_capitals(
+        "token",
+        "--role",
+        "organiser",
+        "--country",
+        "EE",
+        "--country",
+        "lv",
+        "--days",
+        "2",
+        env=clean_env(tmp_path, CAPITALS_SECRET=SECRET),
+    )
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip().splitlines()[-1]
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"])
+    assert claims["role"] == "organiser" and claims["countries"] == ["EE", "LV"]
+    assert claims["exp"] - claims["iat"] == 2 * 86400
+    assert {"sub", "iat", "exp"} <= set(claims)
+
+
+def test_an_organiser_token_needs_a_country(tmp_path: Path) -> None:
+    result = run_capitals("token", "--role", "organiser", env=clean_env(tmp_path))
+    assert result.returncode == 2 and "--country" in result.stderr
+
+
+def test_committed_event_schemas_match_the_contracts() -> None:
+    expected = rendered()
+    on_disk = {path.name: path.read_text() for path in SCHEMA_DIR.glob("*.json")}
+    assert set(on_disk) == set(expected), "run: python -m shared.events.schema"
+    for name, text in expected.items():
+        assert on_disk[name] == text, f"{name} is stale: run python -m shared.events.schema"
+    published = json.loads(expected["scheduling.training.published.json"])
+    assert set(published["required"]) == {
+        "event_id",
+        "type",
+        "occurred_at",
+        "producer",
+        "correlation_id",
+        "version",
+        "data",
+    }
+
+
+@pytest.mark.parametrize("service", ["scheduling", "registration", "evaluation"])
+async def test_migrations_create_exactly_the_tables_of_the_code(
+    tmp_path: Path, db_kind: str, service: str
+) -> None:
+    if db_kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / service}.sqlite3"
+        name = None
+    else:
+        name = f"capitals_migration_{service}_{os.getpid()}"
+        url = await create_pg_database(name)
+    try:
+        await asyncio.to_thread(upgrade, service, url)
+        module = __import__(f"services.{service}.tables", fromlist=["metadata"])
+        engine = create_async_engine(url)
+        async with engine.connect() as connection:
+            diff = await connection.run_sync(
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(
+                        sync,
+                        opts={"version_table": f"alembic_version_{service}", "compare_type": False},
+                    ),
+                    target_metadata(module.metadata),
+                )
+            )
+            tables = await connection.run_sync(lambda sync: sync.dialect.get_table_names(sync))
+        await engine.dispose()
+        assert diff == []
+        assert f"alembic_version_{service}" in tables
+    finally:
+        if name:
+            await drop_pg_database(name)
+
+
+def test_compose_passes_only_settings_that_exist() -> None:
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    env = compose["x-capitals-env"]
+    assert set(env) <= set(SETTING_NAMES), set(env) - set(SETTING_NAMES)
+    assert {"nats", "postgres", "migrate", "registration", "scheduling", "evaluation"} <= set(
+        compose["services"]
+    )
+    assert "-js" in compose["services"]["nats"]["command"]
+    for service in ("registration", "scheduling", "evaluation"):
+        spec = compose["services"][service]
+        assert spec["command"][:2] == ["serve", service]
+        assert spec["environment"]["NATS_URL"] == "nats://nats:4222"
+        assert spec["environment"][f"{service.upper()}_DATABASE_URL"].endswith(f"/{service}")
+    init = (ROOT / "deploy" / "postgres-init.sql").read_text()
+    for service in ("registration", "scheduling", "evaluation"):
+        assert f"CREATE DATABASE {service}" in init
+
+
+def _start_up(env: dict[str, str]) -> tuple[subprocess.Popen[str], list[str]]:
+    process = subprocess.Popen(
+        [*CAPITALS, "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 90
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip())
+        if line.startswith("Press Ctrl-C"):
+            return process, lines
+    process.kill()
+    raise AssertionError("capitals up did not come up:\n" + "\n".join(lines))
+
+
+def _stop(process: subprocess.Popen[str]) -> int:
+    process.send_signal(signal.SIGINT)
+    return process.wait(timeout=30)
+
+
+def test_capitals_up_starts_everything_and_keeps_data_across_restarts(tmp_path: Path) -> None:
+    ports = {service: free_port() for service in ("registration", "scheduling", "evaluation")}
+    env = clean_env(
+        tmp_path,
+        **{f"{s.upper()}_PUBLIC_URL": f"http://127.0.0.1:{p}" for s, p in ports.items()},
+    )
+    process, lines = _start_up(env)
+    try:
+        token = lines[-2]
+        for port in ports.values():
+            ready = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5)
+            assert ready.status_code == 200, ready.text
+            assert ready.json() == {"ready": True, "database": True, "nats": True}
+        created = httpx.post(
+            f"http://127.0.0.1:{ports['scheduling']}/trainings",
+            json={
+                "series": "kept",
+                "title": "Kept across restarts",
+                "host_country": "IS",
+                "venue": "Harpa",
+                "starts_on": "2031-05-25",
+                "ends_on": "2031-05-26",
+                "capacity": 30,
+            },
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert created.status_code == 201, created.text
+    finally:
+        assert _stop(process) == 0
+
+    process, lines = _start_up(env)
+    try:
+        listed = httpx.get(
+            f"http://127.0.0.1:{ports['scheduling']}/trainings",
+            headers={"Authorization": f"Bearer {lines[-2]}"},
+            timeout=10,
+        )
+        assert [t["title"] for t in listed.json()["items"]] == ["Kept across restarts"]
+    finally:
+        assert _stop(process) == 0
