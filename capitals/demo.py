@@ -1,0 +1,373 @@
+"""`capitals demo`: fills a running system with the seed series, through the services' routes."""
+
+from __future__ import annotations
+
+import random
+import re
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+
+import httpx
+
+from shared.auth import issue_token
+from shared.settings import Settings
+
+SERIES = "cbss-thb"
+SERIES_TITLE = "CBSS trainings on trafficking in human beings for diplomatic and consular staff"
+
+
+@dataclass(frozen=True)
+class Edition:
+    country: str
+    title: str
+    starts_on: date
+    days: int
+    venue: str
+    state: str  # completed, open or upcoming
+    exhibition: bool = False
+
+
+def editions(today: date) -> list[Edition]:
+    """The 2009 round as it happened; the 2010 capitals moved into the coming months."""
+    soon = today + timedelta(days=30)
+    upcoming = [
+        ("DE", "Berlin"),
+        ("PL", "Warsaw"),
+        ("SE", "Stockholm"),
+        ("NO", "Oslo"),
+        ("LV", "Riga"),
+    ]
+    planned = [
+        Edition(
+            country=code,
+            title=f"Training for diplomatic and consular staff, {city}",
+            starts_on=soon + timedelta(days=45 * n),
+            days=1,
+            venue=f"Ministry of Foreign Affairs, {city}",
+            state="open" if n == 0 else "upcoming",
+        )
+        for n, (code, city) in enumerate(upcoming)
+    ]
+    return [
+        Edition(
+            "EE",
+            "Training for diplomatic and consular staff, Tallinn",
+            date(2009, 4, 28),
+            1,
+            "Ministry of Foreign Affairs, Islandi väljak 1, Tallinn",
+            "completed",
+        ),
+        Edition(
+            "IS",
+            "Training for diplomatic and consular staff, Reykjavik",
+            date(2009, 5, 25),
+            2,
+            "Ministry for Foreign Affairs, Rauðarárstígur 25, Reykjavik",
+            "completed",
+            exhibition=True,
+        ),
+        Edition(
+            "LT",
+            "Training for diplomatic and consular staff, Vilnius",
+            date(2009, 9, 2),
+            1,
+            "Ministry of Foreign Affairs, J. Tumo-Vaižganto g. 2, Vilnius",
+            "completed",
+        ),
+        Edition(
+            "FI",
+            "Training for diplomatic and consular staff, Helsinki",
+            date(2009, 11, 11),
+            1,
+            "Ministry for Foreign Affairs, Merikasarmi, Helsinki",
+            "completed",
+        ),
+        Edition(
+            "BE",
+            "Training during the Swedish EU Presidency, Brussels",
+            date(2009, 11, 25),
+            1,
+            "Permanent Representation of Sweden to the EU, Brussels",
+            "completed",
+        ),
+        Edition(
+            "SE",
+            "Regional conference on trafficking in human beings, Stockholm",
+            date(2009, 12, 7),
+            2,
+            "Rosenbad conference centre, Stockholm",
+            "completed",
+        ),
+        *planned,
+    ]
+
+
+PROGRAMME = [
+    ("09:00", "09:30", "Opening and welcome", "lecture", "Plenary hall"),
+    (
+        "09:30",
+        "10:45",
+        "Trafficking in human beings: trends in the Baltic Sea region",
+        "lecture",
+        "Plenary hall",
+    ),
+    ("10:45", "11:00", "Coffee", "break", None),
+    ("11:00", "12:30", "Identifying victims at the consular counter", "workshop", "Room 2"),
+    ("12:30", "13:30", "Lunch", "break", None),
+    ("13:30", "15:00", "Case study: referral of a victim across borders", "case_study", "Room 2"),
+    (
+        "15:00",
+        "16:00",
+        "Panel: embassies, police and NGOs working together",
+        "panel",
+        "Plenary hall",
+    ),
+]
+
+SPEAKERS = [
+    {"name": "Kristiina Kangaspunta", "organisation": "UNODC"},
+    {"name": "Gunilla Ekberg", "organisation": "CBSS Task Force against Trafficking"},
+    {"name": "Lars Nord", "organisation": "Swedish Police"},
+]
+
+PEOPLE = [
+    ("EE", "Mari Tamm"),
+    ("EE", "Jaan Kask"),
+    ("LV", "Ilze Bērziņa"),
+    ("LT", "Jonas Petrauskas"),
+    ("FI", "Anna Virtanen"),
+    ("SE", "Erik Lindqvist"),
+    ("NO", "Ingrid Hansen"),
+    ("DK", "Mette Jensen"),
+    ("DE", "Katrin Schulz"),
+    ("PL", "Tomasz Nowak"),
+    ("IS", "Sigrún Jónsdóttir"),
+    ("FR", "Claire Dubois"),
+    ("IT", "Giulia Rossi"),
+    ("NL", "Sanne de Vries"),
+    ("UA", "Olena Kovalenko"),
+    ("US", "Emily Carter"),
+    ("GB", "James Whitfield"),
+    ("MD", "Ion Rusu"),
+    ("TH", "Somchai Srisuk"),
+    ("NG", "Ngozi Okafor"),
+    ("RO", "Andrei Popescu"),
+    ("ES", "Lucía García"),
+]
+
+
+class Demo:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        token = issue_token(settings.secret, role="secretariat", subject="capitals-demo")
+        self.staff = {"Authorization": f"Bearer {token}"}
+        self.http = httpx.Client(timeout=30)
+        self.random = random.Random(2009)
+
+    def url(self, service: str, path: str) -> str:
+        return self.settings.public_url(service) + path
+
+    def call(self, method: str, service: str, path: str, **kwargs: Any) -> Any:
+        response = self.http.request(method, self.url(service, path), headers=self.staff, **kwargs)
+        if response.status_code >= 400:
+            raise SystemExit(
+                f"capitals demo: {method} {path} answered {response.status_code}: {response.text}"
+            )
+        return response.json() if response.content else None
+
+    def wait_for(self, what: str, check: Any, timeout: float = 30) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = check()
+            if result:
+                return result
+            time.sleep(0.1)
+        raise SystemExit(f"capitals demo: gave up waiting for {what}")
+
+    def create(self, edition: Edition) -> dict[str, Any]:
+        ends_on = edition.starts_on + timedelta(days=edition.days - 1)
+        body: dict[str, Any] = {
+            "series": SERIES,
+            "title": edition.title,
+            "host_country": edition.country,
+            "venue": edition.venue,
+            "starts_on": edition.starts_on.isoformat(),
+            "ends_on": ends_on.isoformat(),
+            "capacity": 24,
+            "description": "Identifying and referring victims of trafficking: a one-day training.",
+        }
+        if edition.state == "upcoming":
+            body["registration_opens_at"] = f"{edition.starts_on - timedelta(days=40)}T09:00:00"
+        training = self.call("POST", "scheduling", "/trainings", json=body)
+        for day in range(edition.days):
+            on = edition.starts_on + timedelta(days=day)
+            for n, (start, end, title, kind, room) in enumerate(PROGRAMME):
+                session: dict[str, Any] = {
+                    "title": title,
+                    "kind": kind,
+                    "starts_at": f"{on}T{start}:00",
+                    "ends_at": f"{on}T{end}:00",
+                }
+                if room:
+                    session["room"] = room
+                if kind in ("lecture", "panel", "workshop"):
+                    session["speakers"] = [SPEAKERS[n % len(SPEAKERS)]]
+                self.call(
+                    "POST", "scheduling", f"/trainings/{training['id']}/sessions", json=session
+                )
+            if edition.exhibition and day == 0:
+                self.call(
+                    "POST",
+                    "scheduling",
+                    f"/trainings/{training['id']}/sessions",
+                    json={
+                        "title": "Opening of the photographic exhibition",
+                        "kind": "exhibition",
+                        "starts_at": f"{on}T17:00:00",
+                        "ends_at": f"{on}T19:00:00",
+                        "room": "Foyer",
+                    },
+                )
+        self.call("POST", "scheduling", f"/trainings/{training['id']}/publish")
+        self.wait_for(
+            f"registration to list {edition.title}",
+            lambda: (
+                self.http.get(self.url("registration", f"/trainings/{training['id']}")).status_code
+                == 200
+            ),
+        )
+        return training
+
+    def register(self, training: dict[str, Any], count: int) -> list[dict[str, Any]]:
+        people = self.random.sample(PEOPLE, count)
+        registrations = []
+        for country, name in people:
+            local = re.sub(r"[^a-z.]", "", name.lower().replace(" ", "."))
+            body = {
+                "name": name,
+                "email": f"{local}.{training['host_country'].lower()}@example.org",
+                "organisation": f"Ministry of Foreign Affairs ({country})",
+                "country": country,
+                "consent": True,
+            }
+            registrations.append(
+                self.call(
+                    "POST", "registration", f"/trainings/{training['id']}/registrations", json=body
+                )
+            )
+        return registrations
+
+    def answer_evaluations(self, training: dict[str, Any], emails: set[str]) -> int:
+        folder = self.settings.mail_dir
+        links: dict[str, str] = {}
+
+        def invitations() -> bool:
+            for path in folder.glob("*.eml") if folder.exists() else []:
+                message = message_from_bytes(path.read_bytes())
+                if message["To"] in emails and "evaluation" in str(message["Subject"]).lower():
+                    found = re.search(r"/evaluations/([A-Za-z0-9_-]+)", _text(message))
+                    if found:
+                        links[message["To"]] = found.group(1)
+            return len(links) == len(emails)
+
+        self.wait_for("evaluation invitations in the mail outbox", invitations)
+        answered = 0
+        for _address, token in sorted(links.items()):
+            if self.random.random() < 0.25:
+                continue  # some never answer
+            form = self.http.get(self.url("evaluation", f"/evaluations/{token}")).json()
+            answers = {q["id"]: self.answer(q) for q in form["questions"]}
+            response = self.http.post(
+                self.url("evaluation", f"/evaluations/{token}"),
+                json={"answers": {k: v for k, v in answers.items() if v is not None}},
+            )
+            if response.status_code == 201:
+                answered += 1
+        return answered
+
+    def answer(self, question: dict[str, Any]) -> Any:
+        kind = question["kind"]
+        if kind == "likert":
+            return self.random.choice([3, 4, 4, 5, 5])
+        if kind == "nps":
+            return self.random.choice([6, 7, 8, 9, 9, 10, 10])
+        if kind == "text":
+            return self.random.choice(
+                [None, "More case studies, please.", "Very useful for consular work.", None]
+            )
+        if kind == "single" and question.get("options"):
+            return self.random.choice(question["options"])
+        if kind == "multiple" and question.get("options"):
+            return question["options"][:1]
+        return None
+
+    def run(self) -> int:
+        for service in ("registration", "scheduling", "evaluation"):
+            try:
+                self.http.get(self.url(service, "/ready")).raise_for_status()
+            except httpx.HTTPError:
+                print(
+                    f"capitals demo: {service} is not ready at {self.url(service, '')}; "
+                    "start the system with `capitals up` first",
+                    file=sys.stderr,
+                )
+                return 1
+        existing = self.http.get(
+            self.url("scheduling", "/trainings"), params={"series": SERIES}
+        ).json()
+        if existing["items"]:
+            print("capitals demo: the seed series is already loaded")
+            return 0
+        self.http.put(
+            self.url("scheduling", f"/series/{SERIES}"),
+            json={"title": SERIES_TITLE},
+            headers=self.staff,
+        )
+        mail_to_files = self.settings.smtp_url is None
+        for edition in editions(date.today()):
+            training = self.create(edition)
+            if edition.state == "completed":
+                registrations = self.register(training, 14)
+                attended = [r for r in registrations if r["status"] == "confirmed"][:12]
+                for registration in attended:
+                    self.call(
+                        "POST", "registration", f"/registrations/{registration['id']}/check-in"
+                    )
+                self.call("POST", "scheduling", f"/trainings/{training['id']}/complete")
+                answered = (
+                    self.answer_evaluations(training, {r["email"] for r in attended})
+                    if mail_to_files
+                    else 0
+                )
+                print(
+                    f"  {edition.title}: {len(registrations)} registered, "
+                    f"{len(attended)} attended, {answered} evaluations answered"
+                )
+            elif edition.state == "open":
+                registrations = self.register(training, 6)
+                print(f"  {edition.title}: open for registration, {len(registrations)} registered")
+            else:
+                print(f"  {edition.title}: upcoming")
+        if not mail_to_files:
+            print(
+                "  (SMTP_URL is set: the evaluation invitations went out by mail, "
+                "so no answers were loaded)"
+            )
+        print(f"Series page: {self.settings.public_url('scheduling')}/series/{SERIES}/page")
+        return 0
+
+
+def _text(message: Message) -> str:
+    part = message.get_body(preferencelist=("plain",)) if hasattr(message, "get_body") else message
+    payload = part.get_payload(decode=True) if part is not None else b""
+    return payload.decode() if isinstance(payload, bytes) else str(payload)
+
+
+def load(settings: Settings) -> int:
+    print("Loading the seed series…")
+    return Demo(settings).run()
