@@ -138,6 +138,8 @@ def run(settings: Settings) -> int:
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, on_terminate)
+    # A shell starting us in the background may have set SIGINT to be ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         for service in SERVICES:
             if not wait_ready(settings.public_url(service), 30):
