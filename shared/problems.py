@@ -26,15 +26,16 @@ class Problem(HTTPException):
 
 
 def _field_of(error: dict[str, Any]) -> str:
+    """The field an input error is about, from Litestar's key or msgspec's message."""
     key = error.get("key")
-    source = error.get("source")
     message = str(error.get("message", ""))
-    if not key and "at `$." in message:
-        # msgspec names the path in its message: "Expected `str`, got `int` - at `$.email`"
-        key = message.rsplit("at `$.", 1)[1].rstrip("`")
-    if not key and "Object missing required field `" in message:
-        key = message.split("field `", 1)[1].split("`", 1)[0]
-    return f"{key}" if key else (source or "body")
+    if key in (None, "", "data", "body"):
+        # msgspec names the path in its message: "Expected `int`, got `str` - at `$.capacity`"
+        for marker in ("at `$.", "unknown field `", "required field `"):
+            if marker in message:
+                key = message.split(marker, 1)[1].split("`", 1)[0]
+                break
+    return str(key) if key else str(error.get("source") or "body")
 
 
 def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
