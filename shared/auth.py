@@ -109,6 +109,12 @@ def staff_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Staff | None:
     return staff
 
 
+def authenticate(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """App-wide guard: a presented token that is malformed, forged or expired gets 401
+    before the body is read, on every route, public ones included."""
+    staff_of(connection)
+
+
 def require_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard: any valid staff token (401 otherwise)."""
     if staff_of(connection) is None:

@@ -246,6 +246,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
             **spec.dependencies,
         },
         exception_handlers=exception_handlers,
+        guards=[auth.authenticate],
         middleware=[CorrelationMiddleware],
         csrf_config=CSRFConfig(
             secret=settings.secret,
