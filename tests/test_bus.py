@@ -18,6 +18,7 @@ from shared.bus import Broker, Consumer, OutboxRelay
 from shared.db import Database, UnitOfWork
 from shared.events import Envelope, encode, envelope_for
 from shared.events import contracts as ev
+from shared.logs import correlation_id
 from shared.tables import dead_letter, inbox, infrastructure, outbox
 from tests.support import NatsServer, eventually
 
@@ -100,12 +101,14 @@ class Recorder:
 
     def __init__(self, poisoned: set[str] | None = None) -> None:
         self.applied: list[str] = []
+        self.correlation_ids: list[str | None] = []
         self.poisoned = poisoned or set()
 
     async def __call__(self, uow: UnitOfWork, data: Any, envelope: Envelope) -> None:
         if data.id in self.poisoned:
             raise RuntimeError(f"cannot apply {data.id}")
         self.applied.append(data.id)
+        self.correlation_ids.append(correlation_id.get())
 
 
 async def publish(url: str, envelope: Envelope, msg_id: str | None = None) -> None:
@@ -157,6 +160,8 @@ async def test_an_event_delivered_twice_is_applied_once(
 
     await eventually(lambda: _handled(consumer, 3))
     assert recorder.applied == ["training-1", "training-2"]
+    # The handler runs under the correlation id of the request that caused the event.
+    assert recorder.correlation_ids == ["correlation-1", "correlation-2"]
     assert await count(database, inbox) == 2
 
 
