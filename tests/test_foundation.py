@@ -126,6 +126,21 @@ def test_an_organiser_token_needs_a_country(tmp_path: Path) -> None:
     assert result.returncode == 2 and "--country" in result.stderr
 
 
+def test_migrate_command_brings_every_database_to_head(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+    result = run_capitals("migrate", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "registration: database at head",
+        "scheduling: database at head",
+        "evaluation: database at head",
+    ]
+    for service in ("registration", "scheduling", "evaluation"):
+        assert (tmp_path / "data" / f"{service}.sqlite3").exists()
+    again = run_capitals("migrate", "evaluation", env=env)
+    assert again.returncode == 0 and again.stdout.strip() == "evaluation: database at head"
+
+
 def test_committed_event_schemas_match_the_contracts() -> None:
     expected = rendered()
     on_disk = {path.name: path.read_text() for path in SCHEMA_DIR.glob("*.json")}
