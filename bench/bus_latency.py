@@ -56,17 +56,15 @@ async def bare(url: str, count: int) -> list[float]:
 
 
 class TimedConsumer(Consumer):
-    """Notes when each event's effect has committed."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.done: dict[str, asyncio.Future[float]] = {}
+    """Reports, on core NATS, the moment each event's effect has committed."""
 
     async def apply(self, envelope: Envelope, handler: Any) -> None:
         await super().apply(envelope, handler)
-        waiter = self.done.get(envelope.correlation_id)
-        if waiter is not None and not waiter.done():
-            waiter.set_result(time.perf_counter())
+        assert self.broker.nc is not None
+        # perf_counter is CLOCK_MONOTONIC on Linux: comparable across processes.
+        await self.broker.nc.publish(
+            "bench.done", f"{envelope.correlation_id} {time.perf_counter()}".encode()
+        )
 
 
 async def database(url: str) -> Database:
@@ -77,45 +75,62 @@ async def database(url: str) -> Database:
     return Database(url)
 
 
-async def whole_path(url: str, producer_url: str, consumer_url: str, count: int) -> list[float]:
-    producer_db, consumer_db = await database(producer_url), await database(consumer_url)
-    producer, consumer_broker = Broker(url, "producer"), Broker(url, "consumer")
-    await producer.run()
-    await consumer_broker.run()
-    relay = OutboxRelay(producer_db, producer)
+async def consume(url: str, consumer_url: str) -> None:
+    """The consumer side, in a process of its own as in a deployment."""
+    db, broker = await database(consumer_url), Broker(url, "consumer")
+    await broker.run()
 
     async def effect(uow: Any, data: Any, envelope: Any) -> None:
-        await uow.execute(
-            infrastructure.tables["inbox"].select().limit(1)
-        )  # a read inside the effect's transaction, as a real handler does
+        # A read inside the effect's transaction, as a real handler does.
+        await uow.execute(infrastructure.tables["inbox"].select().limit(1))
 
     consumer = TimedConsumer(
-        consumer_db,
-        consumer_broker,
+        db,
+        broker,
         name="bench-from-scheduling",
         stream="SCHEDULING",
         handlers={ev.TrainingCompleted.subject: effect},
     )
-    tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run())]
+    await consumer.run()
+
+
+async def whole_path(url: str, producer_url: str, consumer_url: str, count: int) -> list[float]:
+    producer_db = await database(producer_url)
+    producer = Broker(url, "producer")
+    await producer.run()
+    assert producer.nc is not None
+    relay = OutboxRelay(producer_db, producer)
+    finished: dict[str, asyncio.Future[float]] = {}
+
+    async def done(message: Any) -> None:
+        key, moment = message.data.decode().split()
+        waiter = finished.get(key)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(float(moment))
+
+    await producer.nc.subscribe("bench.done", cb=done)
+    consumer = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--consume", url, consumer_url
+    )
+    task = asyncio.create_task(relay.run())
     latencies = []
     try:
-        for n in range(count + 20):
+        for n in range(count + 50):
             key = str(uuid.uuid4())
             waiter: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-            consumer.done[key] = waiter
+            finished[key] = waiter
             async with producer_db.unit(correlation_id=key) as uow:
                 uow.emit(ev.TrainingCompleted(id=f"t{n}", revision=1))
             committed = time.perf_counter()
-            finished = await asyncio.wait_for(waiter, timeout=10)
-            if n >= 20:  # warm-up
-                latencies.append(finished - committed)
+            moment = await asyncio.wait_for(waiter, timeout=30)
+            if n >= 50:  # the first ones include the consumer's start-up
+                latencies.append(moment - committed)
     finally:
-        for task in tasks:
-            task.cancel()
+        task.cancel()
+        consumer.terminate()
+        await consumer.wait()
         await producer.close()
-        await consumer_broker.close()
         await producer_db.dispose()
-        await consumer_db.dispose()
     return latencies
 
 
@@ -131,7 +146,11 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--consume", nargs=2, metavar=("NATS_URL", "DATABASE_URL"))
     args = parser.parse_args()
+    if args.consume:
+        await consume(*args.consume)
+        return
     with tempfile.TemporaryDirectory() as folder:
         server = NatsServer(Path(folder) / "nats")
         server.start()
