@@ -91,7 +91,7 @@ async def consume(url: str, consumer_url: str) -> None:
         stream="SCHEDULING",
         handlers={ev.TrainingCompleted.subject: effect},
     )
-    await consumer.run()
+    await asyncio.gather(consumer.run(), db.checkpoints())
 
 
 async def whole_path(url: str, producer_url: str, consumer_url: str, count: int) -> list[float]:
@@ -112,7 +112,7 @@ async def whole_path(url: str, producer_url: str, consumer_url: str, count: int)
     consumer = await asyncio.create_subprocess_exec(
         sys.executable, __file__, "--consume", url, consumer_url
     )
-    task = asyncio.create_task(relay.run())
+    task = asyncio.gather(relay.run(), producer_db.checkpoints())
     latencies = []
     try:
         for n in range(count + 50):

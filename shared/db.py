@@ -51,6 +51,9 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Checkpoints (the only fsync in WAL with synchronous=NORMAL) run in the
+        # background (Database.checkpoints), not inside a request's commit.
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     # A deferred transaction that reads and then writes can fail at once with
@@ -113,6 +116,18 @@ class Database:
             waker = self._wakers.get(kind)
             if waker is not None:
                 waker(rows)
+
+    async def checkpoints(self, every: float = 1.0) -> None:
+        """Move the SQLite WAL into the database file now and then, off the commit path."""
+        if not self.is_sqlite:
+            return
+        while True:
+            await asyncio.sleep(every)
+            try:
+                async with self._read_engine.connect() as connection:
+                    await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception:
+                log.warning("WAL checkpoint failed; retrying", exc_info=True)
 
     async def ping(self) -> None:
         async with self._read_engine.connect() as connection:

@@ -82,7 +82,11 @@ class Runtime:
 
     async def start(self) -> None:
         await self.broker.run_in_background()
-        parts: list[Coroutine[Any, Any, None]] = [self.relay.run(), self.mailer.run()]
+        parts: list[Coroutine[Any, Any, None]] = [
+            self.relay.run(),
+            self.mailer.run(),
+            self.db.checkpoints(),
+        ]
         parts += [consumer.run() for consumer in self.consumers]
         parts += [job(self) for job in self.spec.jobs]
         self._tasks = [asyncio.create_task(part) for part in parts]
