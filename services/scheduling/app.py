@@ -8,13 +8,14 @@ from litestar import Litestar
 
 from services.scheduling.api import api
 from services.scheduling.handlers import handlers
+from services.scheduling.pages import pages
 from shared.service import ServiceSpec, create_app
 from shared.settings import Settings
 
 SPEC = ServiceSpec(
     name="scheduling",
     title="Scheduling",
-    route_handlers=[api],
+    route_handlers=[api, pages],
     handlers=handlers,
     templates=Path(__file__).parent / "templates",
 )

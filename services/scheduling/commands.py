@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import msgspec
+from litestar.exceptions import PermissionDeniedException
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.scheduling import domain
-from services.scheduling.schemas import SessionIn, SessionPatch, TrainingIn, TrainingPatch
+from services.scheduling import conflicts, domain
+from services.scheduling.schemas import (
+    ConflictOut,
+    ConflictSessionOut,
+    SessionIn,
+    SessionPatch,
+    TrainingIn,
+    TrainingPatch,
+)
 from services.scheduling.tables import ChangeRow, SeriesRow, SessionRow, TrainingRow
 from shared.auth import Staff, require_country
 from shared.clock import clock
@@ -18,6 +28,10 @@ from shared.countries import UnknownCountry, country
 from shared.db import UnitOfWork
 from shared.events import contracts as ev
 from shared.problems import Problem
+
+WINDOW = ("registration_opens_at", "registration_closes_at")
+# Fields every session's calendar event repeats (summary context, location, description).
+FEED_FIELDS = frozenset({"title", "venue", "city", "description", "timezone"})
 
 
 async def get_training(uow: UnitOfWork, training_id: str, staff: Staff | None) -> TrainingRow:
@@ -34,8 +48,8 @@ def visible(training: TrainingRow, staff: Staff | None) -> bool:
     return staff is not None and staff.may_manage(training.host_country)
 
 
-async def sessions_of(uow: UnitOfWork, training_id: str) -> list[SessionRow]:
-    rows = await uow.session.exec(
+async def sessions_of(reading: AsyncSession, training_id: str) -> list[SessionRow]:
+    rows = await reading.exec(
         select(SessionRow)
         .where(SessionRow.training_id == training_id)
         .order_by(col(SessionRow.starts_at), col(SessionRow.id))
@@ -64,7 +78,7 @@ async def training_event(
     uow: UnitOfWork, training: TrainingRow, event: type[ev.TrainingData]
 ) -> ev.TrainingData:
     series = await uow.session.get(SeriesRow, training.series)
-    sessions = await sessions_of(uow, training.id)
+    sessions = await sessions_of(uow.session, training.id)
     return event(
         id=training.id,
         revision=training.revision,
@@ -78,14 +92,28 @@ async def training_event(
         starts_on=training.starts_on,
         ends_on=training.ends_on,
         capacity=training.capacity,
-        registration_opens_at=training.registration_opens_at,
-        registration_closes_at=training.registration_closes_at,
+        registration_opens_at=_local(training.registration_opens_at, training.timezone),
+        registration_closes_at=_local(training.registration_closes_at, training.timezone),
         moderated=training.moderated,
         language=training.language,
         description=training.description,
         status=training.status,
         sessions=[ev.SessionData(**session_payload(s, training.timezone)) for s in sessions],
     )
+
+
+def _local(value: datetime | None, timezone: str) -> datetime | None:
+    return None if value is None else domain.in_zone(value, timezone)
+
+
+def _shown(values: dict[str, Any], timezone: str) -> dict[str, Any]:
+    """Values as the change log keeps them: JSON, times in the training's zone."""
+    local = {
+        name: domain.in_zone(value, timezone) if isinstance(value, datetime) else value
+        for name, value in values.items()
+    }
+    shown: dict[str, Any] = msgspec.to_builtins(local)
+    return shown
 
 
 def _record(
@@ -105,8 +133,8 @@ def _record(
             training_id=training.id,
             session_id=session_id,
             what=what,
-            before=msgspec.to_builtins(before) if before is not None else None,
-            after=msgspec.to_builtins(after) if after is not None else None,
+            before=None if before is None else _shown(before, training.timezone),
+            after=None if after is None else _shown(after, training.timezone),
             who=staff.sub,
             at=clock.now(),
         )
@@ -163,6 +191,7 @@ async def create_training(uow: UnitOfWork, staff: Staff | None, data: TrainingIn
         created_by=staff.sub,
         created_at=now,
         updated_at=now,
+        feed_revised_at=now,
     )
     uow.session.add(training)
     return training
@@ -172,40 +201,91 @@ def _window(value: datetime | None, timezone: str, field: str) -> datetime | Non
     return None if value is None else domain.to_utc(value, timezone, field)
 
 
+def _given(data: msgspec.Struct) -> dict[str, Any]:
+    return {
+        name: getattr(data, name)
+        for name in data.__struct_fields__
+        if getattr(data, name) is not msgspec.UNSET
+    }
+
+
 async def update_training(
     uow: UnitOfWork, staff: Staff | None, training: TrainingRow, data: TrainingPatch
 ) -> TrainingRow:
     staff = require_country(staff, training.host_country)
     domain.check_editable(training.status)
-    changes = {
-        name: getattr(data, name)
-        for name in data.__struct_fields__
-        if getattr(data, name) is not msgspec.UNSET
-    }
+    given = _given(data)
+    old_zone = training.timezone
+    zone = given.get("timezone", old_zone)
+    domain.zone(zone)
+    for name in WINDOW:
+        current = getattr(training, name)
+        if name in given:
+            given[name] = _window(given[name], zone, name)
+        elif zone != old_zone and current is not None:
+            given[name] = domain.relocalised(current, old_zone, zone, name)
+    changes = {name: value for name, value in given.items() if value != getattr(training, name)}
     if not changes:
         return training
-    timezone = changes.get("timezone", training.timezone)
-    domain.zone(timezone)
-    for name in ("registration_opens_at", "registration_closes_at"):
-        if name in changes:
-            changes[name] = _window(changes[name], timezone, name)
-    before = {name: getattr(training, name) for name in changes}
-    starts_on = changes.get("starts_on", training.starts_on)
-    ends_on = changes.get("ends_on", training.ends_on)
-    domain.check_dates(starts_on, ends_on)
+    domain.check_dates(
+        changes.get("starts_on", training.starts_on), changes.get("ends_on", training.ends_on)
+    )
     domain.check_window(
         changes.get("registration_opens_at", training.registration_opens_at),
         changes.get("registration_closes_at", training.registration_closes_at),
     )
+    moved: list[tuple[SessionRow, datetime, datetime]] = []
+    if "timezone" in changes:
+        # The organiser corrects the zone; the timetable's wall-clock hours stand.
+        for session in await sessions_of(uow.session, training.id):
+            starts = domain.relocalised(session.starts_at, old_zone, zone, "timezone")
+            ends = domain.relocalised(session.ends_at, old_zone, zone, "timezone")
+            if (starts, ends) != (session.starts_at, session.ends_at):
+                moved.append((session, starts, ends))
+    before = {name: getattr(training, name) for name in changes}
+    now = clock.now()
     for name, value in changes.items():
         setattr(training, name, value)
     training.revision += 1
-    training.updated_at = clock.now()
-    uow.session.add(training)
+    training.updated_at = now
+    if FEED_FIELDS & changes.keys():
+        training.feed_revised_at = now
+    _feed_changed(uow, training)
     _record(uow, training, staff, "training.updated", before, changes)
+    for session, starts, ends in moved:
+        was = {"starts_at": session.starts_at, "ends_at": session.ends_at}
+        session.starts_at, session.ends_at = starts, ends
+        _revise(session, timing_changed=True)
+        uow.session.add(session)
+        _record(
+            uow,
+            training,
+            staff,
+            "session.updated",
+            was,
+            {"starts_at": starts, "ends_at": ends},
+            session.id,
+        )
+        if training.status == "published":
+            uow.emit(ev.SessionUpdated(**session_payload(session, training.timezone)))
     if training.status == "published":
+        await uow.session.flush()
         uow.emit(await training_event(uow, training, ev.TrainingUpdated))
     return training
+
+
+def _feed_changed(uow: UnitOfWork, training: TrainingRow) -> None:
+    """Every change a feed shows raises the training's feed revision (see feeds.py)."""
+    training.feed_revision += 1
+    uow.session.add(training)
+
+
+def _revise(session: SessionRow, *, timing_changed: bool) -> None:
+    if timing_changed:
+        # RFC 5546: a new start, end or status is a significant change for calendar clients.
+        session.sequence += 1
+    session.revision += 1
+    session.revised_at = clock.now()
 
 
 async def add_session(
@@ -216,7 +296,6 @@ async def add_session(
     starts_at = domain.to_utc(data.starts_at, training.timezone, "starts_at")
     ends_at = domain.to_utc(data.ends_at, training.timezone, "ends_at")
     domain.check_session_times(starts_at, ends_at)
-    now = clock.now()
     session = SessionRow(
         id=str(uuid.uuid4()),
         training_id=training.id,
@@ -227,9 +306,10 @@ async def add_session(
         room=data.room,
         speakers=[msgspec.to_builtins(s) for s in data.speakers],
         description=data.description,
-        revised_at=now,
+        revised_at=clock.now(),
     )
     uow.session.add(session)
+    _feed_changed(uow, training)
     await uow.session.flush()
     _record(uow, training, staff, "session.scheduled", None, _session_view(session), session.id)
     if training.status == "published":
@@ -266,32 +346,26 @@ async def update_session(
 ) -> SessionRow:
     staff = require_country(staff, training.host_country)
     domain.check_editable(training.status)
-    if session.status == "cancelled":
-        raise Problem(409, "a cancelled session cannot be changed")
-    before = _session_view(session)
-    changes = {
-        name: getattr(data, name)
-        for name in data.__struct_fields__
-        if getattr(data, name) is not msgspec.UNSET
-    }
+    domain.check_session_changeable(session.status)
+    given = _given(data)
     for name in ("starts_at", "ends_at"):
-        if name in changes:
-            changes[name] = domain.to_utc(changes[name], training.timezone, name)
-    if "speakers" in changes:
-        changes["speakers"] = [msgspec.to_builtins(s) for s in changes["speakers"]]
-    starts_at = changes.get("starts_at", session.starts_at)
-    ends_at = changes.get("ends_at", session.ends_at)
-    domain.check_session_times(starts_at, ends_at)
-    timing_changed = starts_at != session.starts_at or ends_at != session.ends_at
+        if name in given:
+            given[name] = domain.to_utc(given[name], training.timezone, name)
+    if "speakers" in given:
+        given["speakers"] = [msgspec.to_builtins(s) for s in given["speakers"]]
+    changes = {name: value for name, value in given.items() if value != getattr(session, name)}
+    if not changes:
+        return session
+    domain.check_session_times(
+        changes.get("starts_at", session.starts_at), changes.get("ends_at", session.ends_at)
+    )
+    before = {name: getattr(session, name) for name in changes}
     for name, value in changes.items():
         setattr(session, name, value)
-    if timing_changed:
-        # RFC 5546: a new start or end is a significant change for calendar clients.
-        session.sequence += 1
-    session.revision += 1
-    session.revised_at = clock.now()
+    _revise(session, timing_changed=bool({"starts_at", "ends_at"} & changes.keys()))
     uow.session.add(session)
-    _record(uow, training, staff, "session.updated", before, _session_view(session), session.id)
+    _feed_changed(uow, training)
+    _record(uow, training, staff, "session.updated", before, changes, session.id)
     if training.status == "published":
         uow.emit(ev.SessionUpdated(**session_payload(session, training.timezone)))
     return session
@@ -304,29 +378,125 @@ async def cancel_session(
     domain.check_editable(training.status)
     if session.status == "cancelled":
         return session
-    before = _session_view(session)
-    session.status = "cancelled"
-    session.sequence += 1
-    session.revision += 1
-    session.revised_at = clock.now()
-    uow.session.add(session)
-    _record(uow, training, staff, "session.cancelled", before, _session_view(session), session.id)
-    if training.status == "published":
-        uow.emit(ev.SessionCancelled(**session_payload(session, training.timezone)))
+    _cancel_session(uow, training, staff, session, public=training.status == "published")
+    _feed_changed(uow, training)
     return session
 
 
-async def publish(uow: UnitOfWork, staff: Staff | None, training: TrainingRow) -> TrainingRow:
+def _cancel_session(
+    uow: UnitOfWork, training: TrainingRow, staff: Staff, session: SessionRow, *, public: bool
+) -> None:
+    session.status = "cancelled"
+    _revise(session, timing_changed=True)
+    uow.session.add(session)
+    if public:
+        _record(
+            uow,
+            training,
+            staff,
+            "session.cancelled",
+            {"status": "scheduled"},
+            {"status": "cancelled"},
+            session.id,
+        )
+        uow.emit(ev.SessionCancelled(**session_payload(session, training.timezone)))
+
+
+# --- conflicts ----------------------------------------------------------------
+
+
+def _slot(session: SessionRow, training: TrainingRow) -> conflicts.Slot:
+    return conflicts.Slot(
+        id=session.id,
+        training_id=training.id,
+        training_title=training.title,
+        timezone=training.timezone,
+        title=session.title,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        room=session.room,
+        speakers=tuple(speaker["name"] for speaker in session.speakers),
+        place=conflicts.place(training.city, training.venue),
+    )
+
+
+async def conflicts_of(
+    reading: AsyncSession, training: TrainingRow, staff: Staff | None
+) -> list[conflicts.Conflict]:
+    """The training's conflicts, also with other trainings the caller may see.
+
+    Other trainings count when published or completed, or when they are drafts
+    the caller manages: a conflict never reveals another country's draft.
+    """
+    own_rows = [s for s in await sessions_of(reading, training.id) if s.status != "cancelled"]
+    own = [_slot(s, training) for s in own_rows]
+    others: list[conflicts.Slot] = []
+    if own:
+        first = min(s.starts_at for s in own)
+        last = max(s.ends_at for s in own)
+        rows = await reading.exec(
+            select(SessionRow, TrainingRow)
+            .join(TrainingRow, col(SessionRow.training_id) == col(TrainingRow.id))
+            .where(TrainingRow.id != training.id)
+            .where(TrainingRow.status != "cancelled")
+            .where(SessionRow.status != "cancelled")
+            .where(col(SessionRow.starts_at) < last)
+            .where(col(SessionRow.ends_at) > first)
+        )
+        others = [_slot(s, t) for s, t in rows if visible(t, staff)]
+    return conflicts.find(training.starts_on, training.ends_on, training.timezone, own, others)
+
+
+def conflict_out(conflict: conflicts.Conflict) -> ConflictOut:
+    return ConflictOut(
+        kind=conflict.kind,
+        blocking=conflict.blocking,
+        message=conflict.message,
+        sessions=[
+            ConflictSessionOut(
+                id=slot.id,
+                training_id=slot.training_id,
+                title=slot.title,
+                starts_at=domain.in_zone(slot.starts_at, slot.timezone),
+                ends_at=domain.in_zone(slot.ends_at, slot.timezone),
+            )
+            for slot in conflict.sessions
+        ],
+    )
+
+
+def involving(found: Iterable[conflicts.Conflict], session_id: str) -> list[conflicts.Conflict]:
+    return [c for c in found if any(slot.id == session_id for slot in c.sessions)]
+
+
+# --- lifecycle ----------------------------------------------------------------
+
+
+async def publish(
+    uow: UnitOfWork, staff: Staff | None, training: TrainingRow, *, override: bool = False
+) -> TrainingRow:
     staff = require_country(staff, training.host_country)
-    live = [s for s in await sessions_of(uow, training.id) if s.status != "cancelled"]
+    live = [s for s in await sessions_of(uow.session, training.id) if s.status != "cancelled"]
     domain.check_publishable(training.status, len(live))
+    blocking = [c for c in await conflicts_of(uow.session, training, staff) if c.blocking]
+    if blocking and not override:
+        views = [msgspec.to_builtins(conflict_out(c)) for c in blocking]
+        raise Problem(
+            409,
+            f"{len(blocking)} room or speaker conflict(s): "
+            + "; ".join(c.message for c in blocking)
+            + ". Resolve them, or publish with override_conflicts=true.",
+            field="override_conflicts",
+            conflicts=views,
+        )
     training.status = "published"
     training.revision += 1
     training.updated_at = clock.now()
-    uow.session.add(training)
-    _record(
-        uow, training, staff, "training.published", {"status": "draft"}, {"status": "published"}
-    )
+    _feed_changed(uow, training)
+    after: dict[str, Any] = {"status": "published"}
+    if blocking:
+        after["overridden_conflicts"] = [c.message for c in blocking]
+    _record(uow, training, staff, "training.published", {"status": "draft"}, after)
     uow.emit(await training_event(uow, training, ev.TrainingPublished))
     return training
 
@@ -337,7 +507,7 @@ async def complete(uow: UnitOfWork, staff: Staff | None, training: TrainingRow) 
     training.status = "completed"
     training.revision += 1
     training.updated_at = clock.now()
-    uow.session.add(training)
+    _feed_changed(uow, training)
     _record(
         uow, training, staff, "training.completed", {"status": "published"}, {"status": "completed"}
     )
@@ -354,17 +524,9 @@ async def cancel(
     training.status = "cancelled"
     training.revision += 1
     training.updated_at = clock.now()
-    uow.session.add(training)
-    now = clock.now()
-    for session in await sessions_of(uow, training.id):
-        if session.status != "cancelled":
-            # Calendar clients drop a cancelled training's sessions only if each says so.
-            session.status = "cancelled"
-            session.sequence += 1
-            session.revision += 1
-            session.revised_at = now
-            uow.session.add(session)
-    if was == "published":
+    _feed_changed(uow, training)
+    public = was == "published"
+    if public:
         _record(
             uow,
             training,
@@ -373,21 +535,37 @@ async def cancel(
             {"status": was},
             {"status": "cancelled", "reason": reason},
         )
-        uow.emit(ev.TrainingCancelled(id=training.id, revision=training.revision, reason=reason))
+    for session in await sessions_of(uow.session, training.id):
+        if session.status != "cancelled":
+            # Calendar clients drop a cancelled training's sessions only if each says so.
+            _cancel_session(uow, training, staff, session, public=public)
+    # Emitted for a draft too: consumers that never saw the draft ignore it.
+    uow.emit(ev.TrainingCancelled(id=training.id, revision=training.revision, reason=reason))
     return training
 
 
-async def set_series_title(
-    uow: UnitOfWork, staff: Staff | None, slug: str, title: str
-) -> SeriesRow:
-    if staff is None:
-        from litestar.exceptions import NotAuthorizedException
+# --- series -------------------------------------------------------------------
 
-        raise NotAuthorizedException(detail="a staff token is required")
+
+async def set_series_title(uow: UnitOfWork, staff: Staff, slug: str, title: str) -> SeriesRow:
+    """The secretariat names any series; an organiser only one held in their countries alone."""
+    if not staff.is_secretariat:
+        hosts = set(
+            await uow.session.exec(
+                select(TrainingRow.host_country).where(TrainingRow.series == slug).distinct()
+            )
+        )
+        foreign = sorted(code for code in hosts if not staff.may_manage(code))
+        if foreign:
+            raise PermissionDeniedException(
+                detail=f"series {slug} also has trainings in {', '.join(foreign)}: "
+                "only the secretariat may rename it"
+            )
     series = await uow.session.get(SeriesRow, slug)
     if series is None:
         series = SeriesRow(slug=slug, title=title, created_at=clock.now())
-    else:
+    elif series.title != title:
         series.title = title
+        series.revision += 1
     uow.session.add(series)
     return series

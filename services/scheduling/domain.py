@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from shared.problems import Problem
@@ -104,3 +105,46 @@ def check_completable(status: str, starts_on: date, zone_name: str, now: datetim
 def check_cancellable(status: str) -> None:
     if status not in EDITABLE:
         raise Problem(409, f"a {status} training cannot be cancelled")
+
+
+def check_session_changeable(status: str) -> None:
+    if status == "cancelled":
+        raise Problem(409, "a cancelled session cannot be changed", field="status")
+
+
+def relocalised(value: datetime, old_zone: str, new_zone: str, field: str) -> datetime:
+    """The same wall-clock time in another zone: a training's zone is corrected, not its hours."""
+    wall = value.astimezone(ZoneInfo(old_zone)).replace(tzinfo=None)
+    return to_utc(wall, new_zone, field)
+
+
+# --- a training in a participant's personal feed ----------------------------
+
+CONFIRMED = frozenset({"confirmed"})
+
+
+class Listing(NamedTuple):
+    """Whether a training's sessions are live in a participant's feed, and their SEQUENCE offset."""
+
+    listed: bool
+    offset: int
+
+
+def listing_after(current: Listing | None, confirmed: bool) -> Listing | None:
+    """A participant's listing once their registrations for the training changed.
+
+    A training enters the feed on the first confirmation and never leaves it:
+    when the participant is no longer confirmed its sessions stay, cancelled, so
+    a subscribed calendar removes them. Each change between the two raises the
+    offset by one, which raises every session's SEQUENCE in that feed (RFC 5546:
+    a change of STATUS is significant), and never lowers it.
+    """
+    if current is None:
+        return Listing(True, 0) if confirmed else None
+    if current.listed == confirmed:
+        return current
+    return Listing(confirmed, current.offset + 1)
+
+
+def personal_status(session_status: str, listed: bool) -> str:
+    return session_status if listed else "cancelled"

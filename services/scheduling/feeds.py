@@ -1,14 +1,30 @@
-"""Which sessions go into the training, series and personal feeds."""
+"""Which sessions go into the training, series and personal feeds, and a cache of built feeds.
+
+A feed is rebuilt only when its data changed. Each feed has a fingerprint read
+in one small query: the feed revision of each training in it (which rises with
+every change to the training or its sessions), the series' revision for its
+name, and for a personal feed each training's SEQUENCE offset. These only ever
+rise, so an equal fingerprint means equal data, and a repeat request costs that
+one query instead of a build.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import gzip
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import and_, col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.scheduling import domain
 from services.scheduling.calendar import Feed, FeedSession, FeedSpeaker, build_feed, feed_etag
 from services.scheduling.tables import (
-    EnrolmentRow,
+    CalendarEntryRow,
     FeedTokenRow,
     SeriesRow,
     SessionRow,
@@ -18,23 +34,114 @@ from shared.db import Database
 
 # Drafts never appear in a feed; a cancelled training stays, its sessions cancelled.
 LISTED = ("published", "completed", "cancelled")
+PERSONAL_NAME = "My Capitals trainings"
+# Feeds this large are built in a worker thread so the event loop keeps serving.
+_THREAD_FROM = 200
 
 
 def webcal(url: str) -> str:
     return "webcal://" + url.split("://", 1)[1]
 
 
-def etag(body: bytes) -> str:
-    return feed_etag(body)
+@dataclass(frozen=True)
+class Built:
+    """A feed's bytes, also gzipped: a series feed shrinks about fifteen-fold."""
+
+    body: bytes
+    etag: str
+    gzipped: bytes
+
+    @property
+    def gzip_etag(self) -> str:
+        # Another representation needs another strong validator (RFC 9110 8.8.3).
+        return self.etag[:-1] + '-gzip"'
 
 
-def _feed_sessions(
-    base: str, trainings: Sequence[TrainingRow], sessions: Sequence[SessionRow]
-) -> list[FeedSession]:
-    by_id = {t.id: t for t in trainings}
+@dataclass(frozen=True)
+class Source:
+    """What a feed is built from; `listing` maps training id to (listed, offset, changed_at)."""
+
+    name: str
+    trainings: Sequence[TrainingRow]
+    sessions: Sequence[SessionRow]
+    listing: dict[str, tuple[bool, int, datetime]] | None = None
+
+
+Fingerprint = tuple[Any, ...]
+
+
+class FeedCache:
+    """Feeds built by this process, each with the fingerprint of the data it came from."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._built: OrderedDict[tuple[str, ...], tuple[Fingerprint, Built]] = OrderedDict()
+        self._building: dict[tuple[Any, ...], asyncio.Future[Built]] = {}
+        self.builds = 0
+
+    async def get(
+        self,
+        key: tuple[str, ...],
+        fingerprint: Fingerprint,
+        load: Callable[[], Awaitable[Source]],
+        base: str,
+    ) -> Built:
+        held = self._built.get(key)
+        if held is not None and held[0] == fingerprint:
+            self._built.move_to_end(key)
+            return held[1]
+        # Concurrent requests for the same data share one build.
+        flight = (key, fingerprint)
+        pending = self._building.get(flight)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Built] = asyncio.get_running_loop().create_future()
+        self._building[flight] = future
+        try:
+            built = await _build(await load(), base)
+            self.builds += 1
+        except BaseException as exc:
+            future.set_exception(exc)
+            # Mark the exception retrieved: waiters re-raise it, and there may be none.
+            future.exception()
+            raise
+        finally:
+            del self._building[flight]
+        future.set_result(built)
+        self._built[key] = (fingerprint, built)
+        self._built.move_to_end(key)
+        while len(self._built) > self.size:
+            self._built.popitem(last=False)
+        return built
+
+
+async def _build(source: Source, base: str) -> Built:
+    feed = Feed(name=source.name, sessions=feed_sessions(base, source))
+    if len(feed.sessions) >= _THREAD_FROM:
+        return await asyncio.to_thread(_serialise, feed)
+    return _serialise(feed)
+
+
+def _serialise(feed: Feed) -> Built:
+    body = build_feed(feed)
+    # mtime=0 keeps the gzipped bytes as deterministic as the feed itself.
+    return Built(body, feed_etag(body), gzip.compress(body, compresslevel=6, mtime=0))
+
+
+def feed_sessions(base: str, source: Source) -> list[FeedSession]:
+    by_id = {t.id: t for t in source.trainings}
     result = []
-    for session in sessions:
+    for session in source.sessions:
         training = by_id[session.training_id]
+        status = "cancelled" if training.status == "cancelled" else session.status
+        sequence = session.sequence
+        revised = max(session.revised_at, training.feed_revised_at)
+        if source.listing is not None:
+            listed, offset, changed_at = source.listing[training.id]
+            status = domain.personal_status(status, listed)
+            sequence += offset
+            if offset:
+                revised = max(revised, changed_at)
         result.append(
             FeedSession(
                 id=session.id,
@@ -44,9 +151,9 @@ def _feed_sessions(
                 starts_at=session.starts_at,
                 ends_at=session.ends_at,
                 timezone=training.timezone,
-                status="cancelled" if training.status == "cancelled" else session.status,
-                sequence=session.sequence,
-                revised_at=session.revised_at,
+                status=status,
+                sequence=sequence,
+                revised_at=revised,
                 room=session.room,
                 speakers=tuple(
                     FeedSpeaker(name=s["name"], organisation=s.get("organisation"))
@@ -63,62 +170,119 @@ def _feed_sessions(
     return result
 
 
-async def _build(db: Database, base: str, name: str, trainings: list[TrainingRow]) -> bytes:
+async def _sessions(session: AsyncSession, trainings: Sequence[TrainingRow]) -> list[SessionRow]:
     ids = [t.id for t in trainings]
+    if not ids:
+        return []
+    rows = await session.exec(
+        select(SessionRow)
+        .where(col(SessionRow.training_id).in_(ids))
+        .order_by(col(SessionRow.starts_at), col(SessionRow.id))
+    )
+    return list(rows)
+
+
+async def training_feed(
+    db: Database, cache: FeedCache, base: str, training_id: str
+) -> Built | None:
     async with db.session() as session:
-        rows = (
-            list(
-                await session.exec(
-                    select(SessionRow)
-                    .where(col(SessionRow.training_id).in_(ids))
-                    .order_by(col(SessionRow.starts_at), col(SessionRow.id))
+        current = (
+            await session.exec(
+                select(TrainingRow.feed_revision, TrainingRow.status).where(
+                    TrainingRow.id == training_id
                 )
             )
-            if ids
-            else []
-        )
-    return build_feed(Feed(name=name, sessions=_feed_sessions(base, trainings, rows)))
-
-
-async def training_feed(db: Database, base: str, training_id: str) -> bytes | None:
-    async with db.session() as session:
-        training = await session.get(TrainingRow, training_id)
-    if training is None or training.status not in LISTED:
+        ).first()
+    if current is None or current[1] not in LISTED:
         return None
-    return await _build(db, base, f"{training.title} ({training.city})", [training])
 
-
-async def series_feed(db: Database, base: str, slug: str) -> bytes:
-    async with db.session() as session:
-        series = await session.get(SeriesRow, slug)
-        trainings = list(
-            await session.exec(
-                select(TrainingRow)
-                .where(TrainingRow.series == slug)
-                .where(col(TrainingRow.status).in_(LISTED))
+    async def load() -> Source:
+        async with db.session() as session:
+            training = await session.get(TrainingRow, training_id)
+            assert training is not None
+            return Source(
+                f"{training.title} ({training.city})",
+                [training],
+                await _sessions(session, [training]),
             )
-        )
-    title = series.title if series else slug
-    return await _build(db, base, title, trainings)
+
+    return await cache.get(("training", training_id), tuple(current), load, base)
 
 
-async def personal_feed(db: Database, base: str, token_sha256: str) -> bytes | None:
-    """The trainings a participant is confirmed for; None for an unknown or revoked token."""
+async def series_feed(db: Database, cache: FeedCache, base: str, slug: str) -> Built | None:
+    listed = and_(col(TrainingRow.series) == slug, col(TrainingRow.status).in_(LISTED))
     async with db.session() as session:
-        owner = (
+        current = (
             await session.exec(
-                select(FeedTokenRow).where(FeedTokenRow.token_sha256 == token_sha256)
+                select(
+                    SeriesRow.revision,
+                    func.count(col(TrainingRow.id)),
+                    func.coalesce(func.sum(TrainingRow.feed_revision), 0),
+                )
+                .select_from(SeriesRow)
+                .outerjoin(TrainingRow, listed)
+                .where(SeriesRow.slug == slug)
+                .group_by(col(SeriesRow.revision))
             )
         ).first()
-        if owner is None:
-            return None
-        trainings = list(
+    if current is None:
+        return None
+
+    async def load() -> Source:
+        async with db.session() as session:
+            series = await session.get(SeriesRow, slug)
+            assert series is not None
+            trainings = list(await session.exec(select(TrainingRow).where(listed)))
+            return Source(series.title, trainings, await _sessions(session, trainings))
+
+    return await cache.get(("series", slug), tuple(current), load, base)
+
+
+async def personal_feed(
+    db: Database, cache: FeedCache, base: str, token_sha256: str
+) -> Built | None:
+    """A participant's trainings; None for an unknown, revoked or erased token."""
+    async with db.session() as session:
+        rows = list(
             await session.exec(
-                select(TrainingRow)
-                .join(EnrolmentRow, col(EnrolmentRow.training_id) == col(TrainingRow.id))
-                .where(EnrolmentRow.participant_id == owner.participant_id)
-                .where(EnrolmentRow.status == "confirmed")
-                .where(col(TrainingRow.status).in_(LISTED))
+                select(
+                    FeedTokenRow.participant_id,
+                    CalendarEntryRow.training_id,
+                    CalendarEntryRow.offset,
+                    TrainingRow.feed_revision,
+                )
+                .select_from(FeedTokenRow)
+                .outerjoin(
+                    CalendarEntryRow,
+                    col(CalendarEntryRow.participant_id) == col(FeedTokenRow.participant_id),
+                )
+                .outerjoin(TrainingRow, col(TrainingRow.id) == col(CalendarEntryRow.training_id))
+                .where(FeedTokenRow.token_sha256 == token_sha256)
             )
         )
-    return await _build(db, base, "My Capitals trainings", trainings)
+    if not rows:
+        return None
+    participant = rows[0][0]
+    fingerprint = tuple(sorted(tuple(row[1:]) for row in rows if row[1] is not None))
+
+    async def load() -> Source:
+        async with db.session() as session:
+            entries = list(
+                await session.exec(
+                    select(CalendarEntryRow).where(CalendarEntryRow.participant_id == participant)
+                )
+            )
+            ids = [e.training_id for e in entries]
+            trainings = list(
+                await session.exec(
+                    select(TrainingRow)
+                    .where(col(TrainingRow.id).in_(ids))
+                    .where(col(TrainingRow.status).in_(LISTED))
+                )
+            )
+            sessions = await _sessions(session, trainings)
+        listing = {e.training_id: (e.listed, e.offset, e.changed_at) for e in entries}
+        return Source(PERSONAL_NAME, trainings, sessions, listing)
+
+    # Keyed by participant, not token: a rotated token serves the same feed.
+    return await cache.get(("personal", participant), fingerprint, load, base)

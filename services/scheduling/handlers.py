@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from sqlmodel import delete
+from sqlmodel import col, delete, select
 
-from services.scheduling.tables import EnrolmentRow, FeedTokenRow
+from services.scheduling import domain
+from services.scheduling.tables import (
+    CalendarEntryRow,
+    EnrolmentRow,
+    ErasedParticipantRow,
+    FeedTokenRow,
+)
 from shared.bus import Handler
+from shared.clock import clock
 from shared.db import UnitOfWork
 from shared.events import Envelope
 from shared.events import contracts as ev
 from shared.settings import Settings
 
 
+async def _erased(uow: UnitOfWork, participant_id: str) -> bool:
+    return await uow.session.get(ErasedParticipantRow, participant_id) is not None
+
+
 async def registration_changed(uow: UnitOfWork, data: ev.RegistrationData, _: Envelope) -> None:
+    if await _erased(uow, data.participant_id):
+        return
     row = await uow.session.get(EnrolmentRow, data.id)
     if row is not None and row.revision >= data.revision:
         return  # an older event than what we hold
@@ -27,9 +40,39 @@ async def registration_changed(uow: UnitOfWork, data: ev.RegistrationData, _: En
     else:
         row.status, row.revision = data.status, data.revision
     uow.session.add(row)
+    await uow.session.flush()
+    await _relist(uow, data.participant_id, data.training_id)
+
+
+async def _relist(uow: UnitOfWork, participant_id: str, training_id: str) -> None:
+    """Bring the training's place in the participant's feed in line with their registrations.
+
+    A person may hold several registrations for one training over time (cancel,
+    register again), so the listing follows all of them, in whatever order
+    their events arrived.
+    """
+    statuses = await uow.session.exec(
+        select(EnrolmentRow.status)
+        .where(EnrolmentRow.participant_id == participant_id)
+        .where(EnrolmentRow.training_id == training_id)
+    )
+    confirmed = any(status in domain.CONFIRMED for status in statuses)
+    entry = await uow.session.get(CalendarEntryRow, (participant_id, training_id))
+    current = None if entry is None else domain.Listing(entry.listed, entry.offset)
+    after = domain.listing_after(current, confirmed)
+    if after is None or after == current:
+        return
+    if entry is None:
+        entry = CalendarEntryRow(
+            participant_id=participant_id, training_id=training_id, changed_at=clock.now()
+        )
+    entry.listed, entry.offset, entry.changed_at = after.listed, after.offset, clock.now()
+    uow.session.add(entry)
 
 
 async def feed_token_set(uow: UnitOfWork, data: ev.ParticipantFeedTokenSet, _: Envelope) -> None:
+    if await _erased(uow, data.id):
+        return
     row = await uow.session.get(FeedTokenRow, data.id)
     if row is not None and row.revision >= data.revision:
         return
@@ -43,8 +86,11 @@ async def feed_token_set(uow: UnitOfWork, data: ev.ParticipantFeedTokenSet, _: E
 
 
 async def participant_erased(uow: UnitOfWork, data: ev.ParticipantErased, _: Envelope) -> None:
-    await uow.session.exec(delete(FeedTokenRow).where(FeedTokenRow.participant_id == data.id))  # type: ignore[call-overload]
-    await uow.session.exec(delete(EnrolmentRow).where(EnrolmentRow.participant_id == data.id))  # type: ignore[call-overload]
+    """Forget the person: their feed is gone, and later events about them are ignored."""
+    for table in (FeedTokenRow, EnrolmentRow, CalendarEntryRow):
+        await uow.execute(delete(table).where(col(table.participant_id) == data.id))
+    if not await _erased(uow, data.id):
+        uow.session.add(ErasedParticipantRow(participant_id=data.id, erased_at=clock.now()))
 
 
 def handlers(_settings: Settings) -> dict[str, Handler]:
@@ -52,11 +98,8 @@ def handlers(_settings: Settings) -> dict[str, Handler]:
 
 
 HANDLERS: dict[str, Handler] = {
-    **{
-        event.subject: registration_changed  # type: ignore[dict-item]
-        for event in ev.REGISTRATION_STATUS_EVENTS.values()
-    },
-    ev.RegistrationCheckedIn.subject: registration_changed,  # type: ignore[dict-item]
-    ev.ParticipantFeedTokenSet.subject: feed_token_set,  # type: ignore[dict-item]
-    ev.ParticipantErased.subject: participant_erased,  # type: ignore[dict-item]
+    **{event.subject: registration_changed for event in ev.REGISTRATION_STATUS_EVENTS.values()},
+    ev.RegistrationCheckedIn.subject: registration_changed,
+    ev.ParticipantFeedTokenSet.subject: feed_token_set,
+    ev.ParticipantErased.subject: participant_erased,
 }

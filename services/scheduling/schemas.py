@@ -13,6 +13,10 @@ Text = Annotated[str, msgspec.Meta(max_length=5000)]
 Slug = Annotated[str, msgspec.Meta(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9-]*$")]
 CountryCode = Annotated[str, msgspec.Meta(min_length=2, max_length=2)]
 Capacity = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
+# A BCP 47 language tag such as "en", "et" or "pt-BR"; it becomes the page's lang.
+Language = Annotated[
+    str, msgspec.Meta(min_length=2, max_length=16, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+]
 Kind = Annotated[
     str,
     msgspec.Meta(pattern=r"^(lecture|workshop|panel|case_study|exhibition|networking|break)$"),
@@ -37,7 +41,7 @@ class TrainingIn(msgspec.Struct, forbid_unknown_fields=True):
     registration_opens_at: datetime | None = None
     registration_closes_at: datetime | None = None
     moderated: bool = False
-    language: Annotated[str, msgspec.Meta(min_length=2, max_length=16)] = "en"
+    language: Language = "en"
     description: Text | None = None
 
 
@@ -56,9 +60,7 @@ class TrainingPatch(msgspec.Struct, forbid_unknown_fields=True):
     registration_opens_at: datetime | msgspec.UnsetType | None = msgspec.UNSET
     registration_closes_at: datetime | msgspec.UnsetType | None = msgspec.UNSET
     moderated: bool | msgspec.UnsetType = msgspec.UNSET
-    language: Annotated[str, msgspec.Meta(min_length=2, max_length=16)] | msgspec.UnsetType = (
-        msgspec.UNSET
-    )
+    language: Language | msgspec.UnsetType = msgspec.UNSET
     description: Text | msgspec.UnsetType | None = msgspec.UNSET
 
 
@@ -90,6 +92,12 @@ class CancelIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class SeriesIn(msgspec.Struct, forbid_unknown_fields=True):
     title: Title
+
+
+class PublishIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Publishing despite room or speaker clashes must be asked for explicitly."""
+
+    override_conflicts: bool = False
 
 
 class SpeakerOut(msgspec.Struct):
@@ -134,6 +142,7 @@ class TrainingOut(msgspec.Struct):
     calendar_url: str
     webcal_url: str
     page_url: str
+    register_url: str
 
 
 class SeriesOut(msgspec.Struct):
@@ -141,6 +150,24 @@ class SeriesOut(msgspec.Struct):
     title: str
     calendar_url: str
     webcal_url: str
+    page_url: str
+
+
+class ConflictSessionOut(msgspec.Struct):
+    id: str
+    training_id: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+class ConflictOut(msgspec.Struct):
+    """A warning; `blocking` ones (room, speaker) stop publication unless overridden."""
+
+    kind: str
+    blocking: bool
+    message: str
+    sessions: list[ConflictSessionOut]
 
 
 class ChangeOut(msgspec.Struct):
@@ -153,5 +180,7 @@ class ChangeOut(msgspec.Struct):
     at: datetime
 
 
-class Items(msgspec.Struct):
-    items: list[object]
+class SessionWritten(SessionOut):
+    """A session just added or changed, with the conflicts it is now part of."""
+
+    conflicts: list[ConflictOut] = []

@@ -24,6 +24,8 @@ class SeriesRow(Table, table=True):
 
     slug: str = Field(primary_key=True, max_length=80)
     title: str = Field(max_length=200)
+    # Rises with every change, so a cached series feed knows its name is stale.
+    revision: int = 1
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
@@ -51,13 +53,25 @@ class TrainingRow(Table, table=True):
     created_by: str = Field(max_length=200)
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    # Rises with every change to the training or any of its sessions, so a cached
+    # feed is known to be current from this row alone.
+    feed_revision: int = 1
+    # When a field every session's calendar event repeats (title, venue, city,
+    # description, zone) last changed: an event's DTSTAMP is the later of this
+    # and the session's own revision time.
+    feed_revised_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
 class SessionRow(Table, table=True):
     __tablename__ = "session"
+    __table_args__ = (
+        Index("ix_session_training_starts", "training_id", "starts_at"),
+        # Conflicts across trainings look up sessions by time.
+        Index("ix_session_starts_at", "starts_at"),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
-    training_id: str = Field(foreign_key="training.id", index=True, max_length=36)
+    training_id: str = Field(foreign_key="training.id", max_length=36)
     title: str = Field(max_length=200)
     kind: str = Field(max_length=20)
     starts_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
@@ -68,6 +82,7 @@ class SessionRow(Table, table=True):
     )
     description: str | None = Field(default=None, max_length=5000)
     status: str = Field(default="scheduled", max_length=16)
+    # RFC 5546 SEQUENCE: rises when start, end or status changes, never falls.
     sequence: int = 0
     revision: int = 1
     revised_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
@@ -92,13 +107,32 @@ class EnrolmentRow(Table, table=True):
     """Which participant holds which registration status for a training (from registration)."""
 
     __tablename__ = "enrolment"
-    __table_args__ = (Index("ix_enrolment_participant", "participant_id"),)
+    __table_args__ = (Index("ix_enrolment_participant", "participant_id", "training_id"),)
 
     registration_id: str = Field(primary_key=True, max_length=36)
     training_id: str = Field(max_length=36, index=True)
     participant_id: str = Field(max_length=36)
     status: str = Field(max_length=16)
     revision: int
+
+
+class CalendarEntryRow(Table, table=True):
+    """A training as it appears in one participant's personal feed.
+
+    Created when the participant is first confirmed for the training, and kept
+    when they stop being confirmed, so that their subscribed calendar is told
+    the sessions are cancelled instead of seeing them vanish. `offset` counts
+    every change between listed and not listed and is added to each session's
+    SEQUENCE in this feed, so SEQUENCE rises with each such change.
+    """
+
+    __tablename__ = "calendar_entry"
+
+    participant_id: str = Field(primary_key=True, max_length=36)
+    training_id: str = Field(primary_key=True, max_length=36)
+    listed: bool = True
+    offset: int = 0
+    changed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
 class FeedTokenRow(Table, table=True):
@@ -110,3 +144,12 @@ class FeedTokenRow(Table, table=True):
     participant_id: str = Field(primary_key=True, max_length=36)
     token_sha256: str = Field(max_length=64)
     revision: int
+
+
+class ErasedParticipantRow(Table, table=True):
+    """A participant registration has erased: later or redelivered events about them are ignored."""
+
+    __tablename__ = "erased_participant"
+
+    participant_id: str = Field(primary_key=True, max_length=36)
+    erased_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
