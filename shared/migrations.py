@@ -77,3 +77,78 @@ if __name__ == "__main__":
     scratch = f"sqlite+aiosqlite:////tmp/capitals-migrations-{service_name}.sqlite3"
     upgrade(service_name, scratch)
     revision(service_name, scratch, text)
+
+
+def create_infrastructure_v1() -> None:
+    """The shared tables (outbox, inbox, dead letters, mail queue) as first released.
+
+    Every service's first migration calls this instead of repeating the DDL; a later
+    change to these tables needs a migration of its own in each service.
+    """
+    import sqlalchemy as sa
+    from alembic import op
+
+    from shared.db import UTCDateTime
+
+    op.create_table(
+        "dead_letter",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("consumer", sa.String(length=200), nullable=False),
+        sa.Column("subject", sa.String(length=200), nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=True),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("deliveries", sa.Integer(), nullable=False),
+        sa.Column("recorded_at", UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_table(
+        "inbox",
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("subject", sa.String(length=200), nullable=False),
+        sa.Column("handled_at", UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("event_id"),
+    )
+    op.create_table(
+        "mail_queue",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("message_id", sa.String(length=200), nullable=False),
+        sa.Column("recipient", sa.String(length=320), nullable=False),
+        sa.Column("subject", sa.String(length=300), nullable=False),
+        sa.Column("body_text", sa.Text(), nullable=False),
+        sa.Column("body_html", sa.Text(), nullable=True),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_until", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("message_id"),
+    )
+    op.create_index("ix_mail_queue_unsent", "mail_queue", ["sent_at", "id"], unique=False)
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("subject", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("published_at", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_until", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("event_id"),
+    )
+    op.create_index("ix_outbox_unpublished", "outbox", ["published_at", "id"], unique=False)
+
+
+def drop_infrastructure_v1() -> None:
+    from alembic import op
+
+    op.drop_index("ix_outbox_unpublished", table_name="outbox")
+    op.drop_table("outbox")
+    op.drop_index("ix_mail_queue_unsent", table_name="mail_queue")
+    op.drop_table("mail_queue")
+    op.drop_table("inbox")
+    op.drop_table("dead_letter")
