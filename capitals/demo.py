@@ -172,8 +172,17 @@ class Demo:
     def url(self, service: str, path: str) -> str:
         return self.settings.public_url(service) + path
 
-    def call(self, method: str, service: str, path: str, **kwargs: Any) -> Any:
-        response = self.http.request(method, self.url(service, path), headers=self.staff, **kwargs)
+    def organiser(self, country: str) -> dict[str, str]:
+        token = issue_token(
+            self.settings.secret, role="organiser", countries=[country], subject=f"demo-{country}"
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    def call(
+        self, method: str, service: str, path: str, as_: dict[str, str] | None = None, **kwargs: Any
+    ) -> Any:
+        headers = as_ or self.staff
+        response = self.http.request(method, self.url(service, path), headers=headers, **kwargs)
         if response.status_code >= 400:
             raise SystemExit(
                 f"capitals demo: {method} {path} answered {response.status_code}: {response.text}"
@@ -203,7 +212,8 @@ class Demo:
         }
         if edition.state == "upcoming":
             body["registration_opens_at"] = f"{edition.starts_on - timedelta(days=40)}T09:00:00"
-        training = self.call("POST", "scheduling", "/trainings", json=body)
+        host = self.organiser(edition.country)
+        training = self.call("POST", "scheduling", "/trainings", as_=host, json=body)
         for day in range(edition.days):
             on = edition.starts_on + timedelta(days=day)
             for n, (start, end, title, kind, room) in enumerate(PROGRAMME):
@@ -217,14 +227,14 @@ class Demo:
                     session["room"] = room
                 if kind in ("lecture", "panel", "workshop"):
                     session["speakers"] = [SPEAKERS[n % len(SPEAKERS)]]
-                self.call(
-                    "POST", "scheduling", f"/trainings/{training['id']}/sessions", json=session
-                )
+                path = f"/trainings/{training['id']}/sessions"
+                self.call("POST", "scheduling", path, as_=host, json=session)
             if edition.exhibition and day == 0:
                 self.call(
                     "POST",
                     "scheduling",
                     f"/trainings/{training['id']}/sessions",
+                    as_=host,
                     json={
                         "title": "Opening of the photographic exhibition",
                         "kind": "exhibition",
@@ -233,7 +243,7 @@ class Demo:
                         "room": "Foyer",
                     },
                 )
-        self.call("POST", "scheduling", f"/trainings/{training['id']}/publish")
+        self.call("POST", "scheduling", f"/trainings/{training['id']}/publish", as_=host)
         self.wait_for(
             f"registration to list {edition.title}",
             lambda: (
@@ -242,6 +252,28 @@ class Demo:
             ),
         )
         return training
+
+    def reschedule(self, training: dict[str, Any]) -> None:
+        """Change a published programme, so feeds and the change log have something to show."""
+        host = self.organiser(training["host_country"])
+        detail = self.call("GET", "scheduling", f"/trainings/{training['id']}", as_=host)
+        sessions = {s["title"]: s for s in detail["sessions"]}
+        panel = sessions["Panel: embassies, police and NGOs working together"]
+        day = panel["starts_at"][:10]
+        self.call(
+            "PATCH",
+            "scheduling",
+            f"/trainings/{training['id']}/sessions/{panel['id']}",
+            as_=host,
+            json={"starts_at": f"{day}T15:15:00", "ends_at": f"{day}T16:15:00"},
+        )
+        case = sessions["Case study: referral of a victim across borders"]
+        self.call(
+            "POST",
+            "scheduling",
+            f"/trainings/{training['id']}/sessions/{case['id']}/cancel",
+            as_=host,
+        )
 
     def register(self, training: dict[str, Any], count: int) -> list[dict[str, Any]]:
         people = self.random.sample(PEOPLE, count)
@@ -352,13 +384,20 @@ class Demo:
                 registrations = self.register(training, 6)
                 print(f"  {edition.title}: open for registration, {len(registrations)} registered")
             else:
+                if edition.country == "PL":
+                    self.reschedule(training)
                 print(f"  {edition.title}: upcoming")
         if not mail_to_files:
             print(
                 "  (SMTP_URL is set: the evaluation invitations went out by mail, "
                 "so no answers were loaded)"
             )
-        print(f"Series page: {self.settings.public_url('scheduling')}/series/{SERIES}/page")
+        scheduling = self.settings.public_url("scheduling")
+        print(f"Series page:     {scheduling}/series/{SERIES}/page")
+        print(f"Series calendar: {scheduling}/series/{SERIES}/calendar.ics")
+        webcal = "webcal://" + scheduling.split("://", 1)[1]
+        print(f"                 {webcal}/series/{SERIES}/calendar.ics")
+        print(f"Catalogue:       {self.settings.public_url('registration')}/")
         return 0
 
 
