@@ -3,112 +3,82 @@
 from __future__ import annotations
 
 from functools import partial
-
-from sqlmodel import col, select
+from typing import Any
 
 from services.registration import commands
-from services.registration.domain import ACTIVE
-from services.registration.tables import ParticipantRow, RegistrationRow, TrainingRow
+from services.registration.tables import TrainingRow
 from shared.bus import Handler
-from shared.clock import clock
 from shared.db import UnitOfWork
 from shared.events import Envelope
 from shared.events import contracts as ev
-from shared.mail import Mail
 from shared.settings import Settings
+
+# The training fields registration keeps, as named in the event.
+CATALOGUE_FIELDS = (
+    "series",
+    "title",
+    "host_country",
+    "city",
+    "venue",
+    "timezone",
+    "starts_on",
+    "ends_on",
+    "capacity",
+    "registration_opens_at",
+    "registration_closes_at",
+    "moderated",
+    "language",
+    "description",
+    "status",
+)
 
 
 async def training_changed(
     settings: Settings, uow: UnitOfWork, data: ev.TrainingData, _: Envelope
 ) -> None:
-    row = await uow.session.get(TrainingRow, data.id)
+    """Published or updated: the catalogue follows; a raised capacity promotes at once."""
+    row = await uow.session.get(TrainingRow, data.id, with_for_update=True)
     if row is not None and row.revision >= data.revision:
         return
     if row is None:
-        row = TrainingRow(
-            id=data.id,
-            revision=data.revision,
-            series=data.series,
-            title=data.title,
-            host_country=data.host_country,
-            city=data.city,
-            venue=data.venue,
-            timezone=data.timezone,
-            starts_on=data.starts_on,
-            ends_on=data.ends_on,
-            capacity=data.capacity,
-            status=data.status,
-        )
-    capacity_before = row.capacity
-    for name in (
-        "revision",
-        "series",
-        "title",
-        "host_country",
-        "city",
-        "venue",
-        "timezone",
-        "starts_on",
-        "ends_on",
-        "capacity",
-        "registration_opens_at",
-        "registration_closes_at",
-        "moderated",
-        "language",
-        "status",
-    ):
-        setattr(row, name, getattr(data, name))
+        row = TrainingRow(id=data.id, revision=data.revision, taken=0, **_fields(data))
+        capacity_before = data.capacity
+    else:
+        capacity_before = row.capacity
+        for name, value in _fields(data).items():
+            setattr(row, name, value)
+        row.revision = data.revision
     uow.session.add(row)
     await uow.session.flush()
     if row.capacity > capacity_before:
-        await commands.promote(uow, settings, row.id)
+        await commands.promote(uow, settings, row)
+
+
+def _fields(data: ev.TrainingData) -> dict[str, Any]:
+    return {name: getattr(data, name) for name in CATALOGUE_FIELDS}
 
 
 async def training_cancelled(
-    settings: Settings, uow: UnitOfWork, data: ev.TrainingCancelled, _: Envelope
+    settings: Settings, uow: UnitOfWork, data: ev.TrainingCancelled, envelope: Envelope
 ) -> None:
-    training = await uow.session.get(TrainingRow, data.id)
+    training = await uow.session.get(TrainingRow, data.id, with_for_update=True)
     if training is None or training.revision >= data.revision:
         return
     training.status, training.revision = "cancelled", data.revision
+    training.cancelled_at = envelope.occurred_at
     uow.session.add(training)
-    active = await uow.session.exec(
-        select(RegistrationRow)
-        .where(RegistrationRow.training_id == training.id)
-        .where(col(RegistrationRow.status).in_(ACTIVE))
-        .order_by(col(RegistrationRow.arrival))
-    )
-    for row in active:
-        row.status = "cancelled"
-        row.revision += 1
-        row.updated_at = clock.now()
-        uow.session.add(row)
-        uow.emit(commands._event(row))
-        participant = await uow.session.get(ParticipantRow, row.participant_id)
-        assert participant is not None
-        reason = f"\nThe organisers wrote: {data.reason}\n" if data.reason else ""
-        uow.send_mail(
-            Mail(
-                to=row.email,
-                subject=f"Training cancelled: {training.title}",
-                text=(
-                    f"Dear {row.name},\n\nWe are sorry: {training.title} "
-                    f"({training.starts_on:%d %B %Y}, {training.city}) has been cancelled, "
-                    f"and your registration with it.\n{reason}"
-                ),
-            )
-        )
-    training.taken = 0
+    await commands.cancel_training(uow, settings, training, data.reason)
 
 
 async def training_completed(
-    settings: Settings, uow: UnitOfWork, data: ev.TrainingCompleted, _: Envelope
+    settings: Settings, uow: UnitOfWork, data: ev.TrainingCompleted, envelope: Envelope
 ) -> None:
-    training = await uow.session.get(TrainingRow, data.id)
+    training = await uow.session.get(TrainingRow, data.id, with_for_update=True)
     if training is None or training.revision >= data.revision:
         return
     training.status, training.revision = "completed", data.revision
-    training.completed_at = clock.now()
+    # The retention period runs from here.
+    training.completed_at = envelope.occurred_at
     uow.session.add(training)
 
 

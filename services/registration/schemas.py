@@ -8,23 +8,31 @@ from typing import Annotated
 import msgspec
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Email = Annotated[
-    str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-]
+OptionalText = Annotated[str, msgspec.Meta(max_length=200)]
+Need = Annotated[str, msgspec.Meta(max_length=5000)]
+# One address, no display name, nothing that could break a mail header; surrounding
+# spaces (pasted addresses) are allowed and stripped.
+EMAIL_PATTERN = (
+    r'^ *[^@\s<>(),;:"\[\]\\]+@(?:[^@\s<>(),;:"\[\]\\.]+\.)+[^@\s<>(),;:"\[\]\\.]{2,} *$'
+)
+Email = Annotated[str, msgspec.Meta(min_length=6, max_length=254, pattern=EMAIL_PATTERN)]
+CountryCode = Annotated[str, msgspec.Meta(min_length=2, max_length=2)]
 
 
-class Needs(msgspec.Struct, forbid_unknown_fields=True):
-    access: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
-    diet: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+class Needs(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """What the participant asks for: access (mobility, hearing, ...) and diet."""
+
+    access: Need | None = None
+    diet: Need | None = None
 
 
 class RegistrationIn(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
     email: Email
     organisation: Name
-    country: Annotated[str, msgspec.Meta(min_length=2, max_length=2)]
+    country: CountryCode
     consent: bool
-    position: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    position: OptionalText | None = None
     needs: Needs | None = None
 
 
@@ -44,14 +52,19 @@ class RegistrationOut(msgspec.Struct):
     waitlist_reason: str | None
     checked_in: bool
     created_at: datetime
+    updated_at: datetime
 
 
 class RegisteredOut(RegistrationOut):
-    """Only the answer to registering carries the secrets: shown once, stored hashed."""
+    """The answer to registering: the only response that carries the manage token."""
 
     manage_token: str = ""
     manage_url: str = ""
     calendar_url: str = ""
+
+
+class CalendarLinkOut(msgspec.Struct):
+    calendar_url: str
 
 
 class CatalogueEntry(msgspec.Struct):
@@ -63,11 +76,69 @@ class CatalogueEntry(msgspec.Struct):
     starts_on: date
     ends_on: date
     timezone: str
+    capacity: int
     seats_left: int
     registration_open: bool
+    registration_opens_at: datetime | None
+    registration_closes_at: datetime | None
     moderated: bool
+    language: str
     status: str
+    description: str | None = None
 
 
 class EmailIn(msgspec.Struct, forbid_unknown_fields=True):
     email: Email
+
+
+# {country: maximum}; keys and values are checked by the route, to name the bad country.
+Quotas = dict[str, int]
+
+
+class ParticipantExport(msgspec.Struct):
+    id: str
+    email: str
+    name: str
+    created_at: datetime
+    calendar_feed_generation: int
+
+
+class RegistrationExport(msgspec.Struct):
+    id: str
+    training_id: str
+    training_title: str
+    training_starts_on: date
+    status: str
+    name: str
+    email: str
+    organisation: str
+    position: str | None
+    country: str
+    category: str
+    needs: Needs | None
+    consent_at: datetime
+    checked_in_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class MailExport(msgspec.Struct):
+    subject: str
+    queued_at: datetime
+    sent_at: datetime | None
+
+
+class PrivacyExport(msgspec.Struct):
+    """Everything the registration service holds about one e-mail address."""
+
+    email: str
+    participant: ParticipantExport | None
+    registrations: list[RegistrationExport]
+    mails: list[MailExport]
+
+
+class ErasureOut(msgspec.Struct):
+    email: str
+    participant_id: str | None
+    registrations_erased: int
+    registrations_cancelled: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, Text, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -17,6 +17,9 @@ class Table(SQLModel, registry=registry()):
 
 
 metadata = Table.metadata
+
+# A registration in one of these statuses holds or waits for a seat.
+ACTIVE_SQL = "status IN ('confirmed', 'waitlisted', 'pending')"
 
 
 class TrainingRow(Table, table=True):
@@ -35,17 +38,19 @@ class TrainingRow(Table, table=True):
     starts_on: date
     ends_on: date
     capacity: int
-    taken: int = 0  # confirmed seats; only ever changed by a conditional UPDATE
+    taken: int = 0  # confirmed seats; changed only under the training's row lock
     registration_opens_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     registration_closes_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     moderated: bool = False
     language: str = Field(default="en", max_length=16)
+    description: str | None = Field(default=None, sa_column=Column(Text))
     status: str = Field(max_length=16)
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    cancelled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
 class ParticipantRow(Table, table=True):
-    """One person, known by e-mail address."""
+    """One person, known by e-mail address; anonymised, not deleted, when erased."""
 
     __tablename__ = "participant"
 
@@ -56,6 +61,7 @@ class ParticipantRow(Table, table=True):
     feed_generation: int = 1  # bumped to revoke the calendar link
     revision: int = 1
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
 class RegistrationRow(Table, table=True):
@@ -63,6 +69,16 @@ class RegistrationRow(Table, table=True):
     __table_args__ = (
         Index("ix_registration_training_status", "training_id", "status", "arrival"),
         Index("ix_registration_manage", "manage_token_sha256", unique=True),
+        # The database, too, refuses a second active registration of one person for one
+        # training, whichever instance or transaction tries it.
+        Index(
+            "ux_registration_active",
+            "training_id",
+            "participant_id",
+            unique=True,
+            sqlite_where=text(ACTIVE_SQL),
+            postgresql_where=text(ACTIVE_SQL),
+        ),
     )
 
     # Arrival order: the waitlist is first come, first served.
@@ -76,7 +92,7 @@ class RegistrationRow(Table, table=True):
     position: str | None = Field(default=None, max_length=200)
     country: str = Field(max_length=2)
     category: str = Field(max_length=16)
-    needs: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    needs: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
     consent_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     status: str = Field(max_length=16)
     waitlist_reason: str | None = Field(default=None, max_length=32)
@@ -85,6 +101,7 @@ class RegistrationRow(Table, table=True):
     revision: int = 1
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
 class QuotaRow(Table, table=True):
@@ -95,3 +112,9 @@ class QuotaRow(Table, table=True):
     training_id: str = Field(foreign_key="training.id", primary_key=True, max_length=36)
     country: str = Field(primary_key=True, max_length=2)
     maximum: int
+
+
+training = TrainingRow.__table__  # type: ignore[attr-defined]
+participant = ParticipantRow.__table__  # type: ignore[attr-defined]
+registration = RegistrationRow.__table__  # type: ignore[attr-defined]
+quota = QuotaRow.__table__  # type: ignore[attr-defined]

@@ -1,0 +1,240 @@
+"""A person's data: export, erasure on request, and erasure after the retention period."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.registration import commands, domain
+from services.registration.schemas import (
+    ErasureOut,
+    MailExport,
+    Needs,
+    ParticipantExport,
+    PrivacyExport,
+    RegistrationExport,
+)
+from services.registration.tables import ParticipantRow, RegistrationRow, TrainingRow
+from shared.clock import clock
+from shared.db import Database, UnitOfWork
+from shared.events import contracts as ev
+from shared.settings import Settings
+from shared.tables import mail_queue
+
+if TYPE_CHECKING:
+    from shared.service import Runtime
+
+log = logging.getLogger(__name__)
+
+# Check for expired personal data this often; erasure is idempotent, so a missed run is
+# made up by the next.
+RETENTION_CHECK_EVERY = 3600.0
+
+
+async def export(session: AsyncSession, email: str) -> PrivacyExport:
+    address = domain.normalise_email(email)
+    person = (
+        await session.exec(select(ParticipantRow).where(ParticipantRow.email == address))
+    ).first()
+    rows = await session.exec(
+        select(RegistrationRow, TrainingRow)
+        .join(TrainingRow, col(TrainingRow.id) == RegistrationRow.training_id)
+        .where(
+            or_(
+                col(RegistrationRow.email) == address,
+                col(RegistrationRow.participant_id) == (person.id if person else ""),
+            )
+        )
+        .where(col(RegistrationRow.erased_at).is_(None))
+        .order_by(col(RegistrationRow.arrival))
+    )
+    registrations = [
+        RegistrationExport(
+            id=row.id,
+            training_id=row.training_id,
+            training_title=training.title,
+            training_starts_on=training.starts_on,
+            status=row.status,
+            name=row.name,
+            email=row.email,
+            organisation=row.organisation,
+            position=row.position,
+            country=row.country,
+            category=row.category,
+            needs=Needs(**row.needs) if row.needs else None,
+            consent_at=row.consent_at,
+            checked_in_at=row.checked_in_at,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+        for row, training in rows
+    ]
+    sent = await session.exec(
+        select(mail_queue.c.subject, mail_queue.c.created_at, mail_queue.c.sent_at)
+        .where(mail_queue.c.recipient == address)
+        .order_by(mail_queue.c.id)
+    )
+    return PrivacyExport(
+        email=address,
+        participant=ParticipantExport(
+            id=person.id,
+            email=person.email,
+            name=person.name,
+            created_at=person.created_at,
+            calendar_feed_generation=person.feed_generation,
+        )
+        if person
+        else None,
+        registrations=registrations,
+        mails=[
+            MailExport(subject=subject, queued_at=queued, sent_at=sent_at)
+            for subject, queued, sent_at in sent
+        ],
+    )
+
+
+async def erase(uow: UnitOfWork, settings: Settings, email: str) -> ErasureOut:
+    """Erase a person on request: every registration, the participant, the mail to them."""
+    address = domain.normalise_email(email)
+    person = (
+        await uow.session.exec(
+            select(ParticipantRow).where(ParticipantRow.email == address).with_for_update()
+        )
+    ).first()
+    ids = list(
+        await uow.session.exec(
+            select(RegistrationRow.id)
+            .where(
+                or_(
+                    col(RegistrationRow.email) == address,
+                    col(RegistrationRow.participant_id) == (person.id if person else ""),
+                )
+            )
+            .where(col(RegistrationRow.erased_at).is_(None))
+            # Trainings are locked in id order everywhere, so two writers cannot deadlock.
+            .order_by(col(RegistrationRow.training_id), col(RegistrationRow.arrival))
+        )
+    )
+    erased, cancelled = await _erase_registrations(uow, settings, ids)
+    await uow.execute(delete(mail_queue).where(mail_queue.c.recipient == address))
+    if person is not None:
+        _erase_participant(uow, person)
+    return ErasureOut(
+        email=address,
+        participant_id=person.id if person else None,
+        registrations_erased=erased,
+        registrations_cancelled=cancelled,
+    )
+
+
+async def _erase_registrations(
+    uow: UnitOfWork, settings: Settings, registration_ids: Sequence[str]
+) -> tuple[int, int]:
+    """Anonymise registrations; those still holding or awaiting a seat are cancelled first,
+    so seat counts stay right and the next person on the waitlist is promoted."""
+    cancelled = 0
+    now = clock.now()
+    for registration_id in registration_ids:
+        row, training = await commands.locked(uow, registration_id)
+        # Erased before the cancellation, so that no mail goes to the person.
+        row.erased_at = now
+        if row.status in domain.ACTIVE and training.status == "published":
+            await commands.cancel(uow, settings, row, training)
+            cancelled += 1
+        row.name = ""
+        row.email = ""
+        row.organisation = ""
+        row.position = None
+        row.needs = None
+        # The manage link stops working; the column stays unique and never matches a hash.
+        row.manage_token_sha256 = f"erased-{row.id}"
+        uow.session.add(row)
+    await uow.session.flush()
+    return len(registration_ids), cancelled
+
+
+def _erase_participant(uow: UnitOfWork, person: ParticipantRow) -> None:
+    # The row stays, without personal data, so that registrations keep their reference;
+    # an empty feed hash revokes the calendar link in this service too.
+    person.email = f"erased-{person.id}@erased.invalid"
+    person.name = ""
+    person.feed_token_sha256 = ""
+    person.erased_at = clock.now()
+    person.revision += 1
+    uow.session.add(person)
+    uow.emit(ev.ParticipantErased(id=person.id, revision=person.revision))
+
+
+async def erase_expired(db: Database, settings: Settings, now: datetime | None = None) -> int:
+    """Erase the personal data of trainings completed (or cancelled) a retention period ago.
+
+    A participant left with no registration holding personal data is erased as well.
+    Returns how many registrations were erased.
+    """
+    cutoff = (now or clock.now()) - settings.registration_retention
+    erased = 0
+    while True:
+        async with db.unit() as uow:
+            ids = list(
+                await uow.session.exec(
+                    select(RegistrationRow.id)
+                    .join(TrainingRow, col(TrainingRow.id) == RegistrationRow.training_id)
+                    .where(col(RegistrationRow.erased_at).is_(None))
+                    .where(
+                        or_(
+                            col(TrainingRow.completed_at) <= cutoff,
+                            col(TrainingRow.cancelled_at) <= cutoff,
+                        )
+                    )
+                    .order_by(col(RegistrationRow.training_id), col(RegistrationRow.arrival))
+                    .limit(200)
+                )
+            )
+            if not ids:
+                return erased
+            people = set(
+                await uow.session.exec(
+                    select(RegistrationRow.participant_id).where(col(RegistrationRow.id).in_(ids))
+                )
+            )
+            await _erase_registrations(uow, settings, ids)
+            for person_id in sorted(people):
+                await _erase_if_forgotten(uow, person_id)
+            erased += len(ids)
+
+
+async def _erase_if_forgotten(uow: UnitOfWork, person_id: str) -> None:
+    remaining = (
+        await uow.session.exec(
+            select(RegistrationRow.id)
+            .where(RegistrationRow.participant_id == person_id)
+            .where(col(RegistrationRow.erased_at).is_(None))
+            .limit(1)
+        )
+    ).first()
+    if remaining is not None:
+        return
+    person = await uow.session.get(ParticipantRow, person_id, with_for_update=True)
+    if person is not None and person.erased_at is None:
+        address = person.email
+        _erase_participant(uow, person)
+        await uow.execute(delete(mail_queue).where(mail_queue.c.recipient == address))
+
+
+async def apply_retention(runtime: Runtime) -> None:
+    """The periodic job that applies the retention period, for the life of the service."""
+    while True:
+        try:
+            count = await erase_expired(runtime.db, runtime.settings)
+            if count:
+                log.info("erased the personal data of %d registrations after retention", count)
+        except Exception:
+            log.exception("retention run failed; trying again later")
+        await asyncio.sleep(RETENTION_CHECK_EVERY)
