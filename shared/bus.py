@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -33,6 +34,11 @@ log = logging.getLogger(__name__)
 
 PRODUCERS = ("scheduling", "registration", "evaluation")
 DUPLICATE_WINDOW = timedelta(minutes=10)
+PUBLISHED_EVENTS_KEPT = timedelta(days=1)
+# Events can carry personal data (a check-in carries the attendee's name and e-mail for the
+# evaluation invitation), so streams keep them for a limited time. A consumer that has been
+# away longer than this must be rebuilt, not replayed.
+STREAM_MAX_AGE = timedelta(days=30)
 
 
 def stream_name(producer: str) -> str:
@@ -64,6 +70,7 @@ async def ensure_streams(js: JetStreamContext) -> None:
             subjects=[f"{producer}.>"],
             storage=StorageType.FILE,
             duplicate_window=DUPLICATE_WINDOW.total_seconds(),
+            max_age=STREAM_MAX_AGE.total_seconds(),
         )
         try:
             await js.stream_info(config.name or "")
@@ -146,6 +153,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         js = await self.broker.jetstream()
+        next_prune = time.monotonic()
         while True:
             self._wake.clear()
             try:
@@ -157,6 +165,10 @@ class OutboxRelay:
                 await asyncio.sleep(0.5)
             if published:
                 continue
+            if time.monotonic() >= next_prune:
+                next_prune = time.monotonic() + 3600
+                with suppress(Exception):
+                    await self.prune()
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=1.0)
 
@@ -189,6 +201,17 @@ class OutboxRelay:
                 update(outbox)
                 .where(outbox.c.event_id.in_(event_ids))
                 .values(published_at=datetime.now(UTC))
+            )
+
+    async def prune(self) -> None:
+        """Published events may carry personal data (a check-in's name and e-mail): keep
+        them only as long as the broker's duplicate window could still need them."""
+        cutoff = datetime.now(UTC) - PUBLISHED_EVENTS_KEPT
+        async with self.db.unit() as uow:
+            await uow.execute(
+                delete(outbox)
+                .where(outbox.c.published_at.is_not(None))
+                .where(outbox.c.published_at < cutoff)
             )
 
     async def relay_leftovers(self, js: JetStreamContext) -> int:

@@ -7,7 +7,7 @@ import logging
 import uuid
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
+from sqlalchemy import delete
 
 from shared import claims
 from shared.clock import clock
@@ -22,6 +23,8 @@ from shared.db import Database
 from shared.tables import mail_queue
 
 log = logging.getLogger(__name__)
+
+SENT_MAIL_KEPT = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -119,15 +122,30 @@ class MailSender:
         rows = await claims.claim(
             self.db, mail_queue, "sent_at", limit=20, lease=timedelta(minutes=2)
         )
-        sent = 0
-        for row in rows:
-            try:
-                await self.transport.deliver(build_message(row, self.sender))
-            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-                retry = timedelta(seconds=min(300, 2 ** min(row.attempts, 8)))
-                log.warning("mail to queue id %s not sent (%r); retrying in %s", row.id, exc, retry)
-                await claims.release(self.db, mail_queue, row.id, repr(exc), retry_in=retry)
-                continue
-            await claims.finish(self.db, mail_queue, "sent_at", [row.id])
-            sent += 1
-        return sent
+        sent: list[int] = []
+        try:
+            for row in rows:
+                try:
+                    await self.transport.deliver(build_message(row, self.sender))
+                except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                    retry = timedelta(seconds=min(300, 2 ** min(row.attempts, 8)))
+                    log.warning("mail %s not sent (%r); retrying in %s", row.id, exc, retry)
+                    await claims.release(self.db, mail_queue, row.id, repr(exc), retry_in=retry)
+                    continue
+                sent.append(row.id)
+        finally:
+            # One commit per batch: on SQLite every commit competes with the request writers.
+            await claims.finish(self.db, mail_queue, "sent_at", sent)
+        if len(sent) == len(rows):
+            await self.prune()
+        return len(sent)
+
+    async def prune(self) -> None:
+        """Sent mail holds personal data: keep it only as long as a resend could be asked."""
+        cutoff = datetime.now(UTC) - SENT_MAIL_KEPT
+        async with self.db.unit() as uow:
+            await uow.execute(
+                delete(mail_queue)
+                .where(mail_queue.c.sent_at.is_not(None))
+                .where(mail_queue.c.sent_at < cutoff)
+            )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import uuid
@@ -92,6 +93,9 @@ class Runtime:
         self._tasks = [asyncio.create_task(part) for part in parts]
         for task in self._tasks:
             task.add_done_callback(_report_crash)
+        # What exists after start-up lives as long as the process: keep the collector off it.
+        gc.collect()
+        gc.freeze()
 
     async def stop(self) -> None:
         for task in self._tasks:
