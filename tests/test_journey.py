@@ -80,6 +80,11 @@ async def test_training_journey_across_the_three_services(
     entry = await eventually(listed)
     assert entry["seats_left"] == 1 and entry["registration_open"] is True
 
+    # The training page's "register" link opens the registration form of the other service.
+    form_path = "/" + training["register_url"].split("://", 1)[1].split("/", 1)[1]
+    form = await system.registration.get(form_path)
+    assert form.status_code == 200 and "consent" in form.text.lower()
+
     person = {
         "name": "Mari Tamm",
         "email": "mari.tamm@mfa.ee",

@@ -46,7 +46,7 @@ async def test_a_training_is_created_as_a_draft_in_the_capital_and_its_zone(
     training = await create_training(system, ee)
     assert training["status"] == "draft"
     assert training["city"] == "Tallinn" and training["timezone"] == "Europe/Tallinn"
-    assert training["register_url"].endswith(f"/trainings/{training['id']}/register")
+    assert training["register_url"].endswith(f"/register/{training['id']}")
     assert training["webcal_url"].startswith("webcal://")
     assert training["calendar_url"].endswith(f"/trainings/{training['id']}/calendar.ics")
 

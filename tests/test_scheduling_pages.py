@@ -86,7 +86,7 @@ async def test_a_training_page_shows_the_timetable_in_local_time_with_subscribe_
     assert "Kristiina Kangaspunta (UNODC)" in text
     assert f'href="webcal://127.0.0.1:{PORT}/trainings/{training["id"]}/calendar.ics"' in html
     assert f'href="{PUBLIC}/trainings/{training["id"]}/calendar.ics"' in html
-    assert f'href="{REGISTRATION}/trainings/{training["id"]}/register"' in html
+    assert f'href="{REGISTRATION}/register/{training["id"]}"' in html
     assert 'lang="en"' in html and "<script" not in html
     assert "http://" not in html.replace(PUBLIC, "")  # no outside assets
 
@@ -234,7 +234,7 @@ async def test_a_browser_reads_the_series_and_training_pages_and_their_links(
                 )
                 assert https == f"{url}/trainings/{training['id']}/calendar.ics"
                 register = await tab.locator("#register").get_attribute("href")
-                assert register == f"{REGISTRATION}/trainings/{training['id']}/register"
+                assert register == f"{REGISTRATION}/register/{training['id']}"
                 assert await _fits(tab)
 
                 # The https link really is the feed, with both sessions.

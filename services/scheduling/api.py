@@ -48,7 +48,7 @@ def base_url(state: State) -> str:
 
 def register_url(state: State, training_id: str) -> str:
     base = str(state.settings.public_url("registration")).rstrip("/")
-    return f"{base}/trainings/{training_id}/register"
+    return f"{base}/register/{training_id}"
 
 
 def training_out(state: State, training: TrainingRow, sessions: list[SessionRow]) -> TrainingOut:
