@@ -207,7 +207,7 @@ class Demo:
             "venue": edition.venue,
             "starts_on": edition.starts_on.isoformat(),
             "ends_on": ends_on.isoformat(),
-            "capacity": 24,
+            "capacity": 8 if edition.state == "open" else 24,
             "description": "Identifying and referring victims of trafficking: a one-day training.",
         }
         if edition.state == "upcoming":
@@ -381,8 +381,24 @@ class Demo:
                     f"{len(attended)} attended, {answered} evaluations answered"
                 )
             elif edition.state == "open":
-                registrations = self.register(training, 6)
-                print(f"  {edition.title}: open for registration, {len(registrations)} registered")
+                self.call(
+                    "PUT", "registration", f"/trainings/{training['id']}/quotas", json={"DE": 2}
+                )
+                registrations = self.register(training, 12)
+                waiting = [r for r in registrations if r["status"] == "waitlisted"]
+                confirmed = [r for r in registrations if r["status"] == "confirmed"]
+                # A participant cancels with the link from their mail; the first waiting
+                # participant within quota is promoted.
+                leaving = confirmed[0]
+                self.http.post(
+                    self.url("registration", f"/registrations/{leaving['id']}/cancel"),
+                    headers={"X-Manage-Token": leaving["manage_token"]},
+                ).raise_for_status()
+                print(
+                    f"  {edition.title}: open for registration, {len(confirmed)} confirmed, "
+                    f"{len(waiting)} waitlisted, one cancellation; manage link of one "
+                    f"participant: {confirmed[-1]['manage_url']}"
+                )
             else:
                 if edition.country == "PL":
                     self.reschedule(training)
