@@ -8,7 +8,7 @@ import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,11 +100,17 @@ class Runtime:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with suppress(asyncio.CancelledError, Exception):
-                await task
-        await self.broker.close()
-        await self.db.dispose()
+        # Shutdown must end even if a part does not: anything unfinished is redone on
+        # the next start (the outbox, the mail queue and unacked events all persist).
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=5)
+            for task in pending:
+                log.warning("background task did not stop in time: %r", task.get_coro())
+        for part in (self.broker.close(), self.db.dispose()):
+            try:
+                await asyncio.wait_for(part, timeout=5)
+            except Exception:
+                log.warning("shutdown step did not finish cleanly", exc_info=True)
 
     async def ready(self) -> dict[str, bool]:
         try:
