@@ -135,6 +135,12 @@ SPEAKERS = [
     {"name": "Lars Nord", "organisation": "Swedish Police"},
 ]
 
+OBJECTIVES = (
+    "Recognise the signs of trafficking at the consular counter",
+    "Refer a presumed victim to the right national authority",
+    "Cooperate with police and NGOs across borders",
+)
+
 PEOPLE = [
     ("EE", "Mari Tamm"),
     ("EE", "Jaan Kask"),
@@ -253,6 +259,19 @@ class Demo:
         )
         return training
 
+    def set_objectives(self, training: dict[str, Any]) -> None:
+        """What attendees assess themselves on, before and after (evaluation learns the
+        training from scheduling's event, so wait until it has)."""
+        path = f"/trainings/{training['id']}/objectives"
+        body = {"objectives": list(OBJECTIVES)}
+        host = self.organiser(training["host_country"])
+
+        def accepted() -> bool:
+            response = self.http.put(self.url("evaluation", path), json=body, headers=host)
+            return response.status_code == 200
+
+        self.wait_for("evaluation to learn of the training", accepted)
+
     def reschedule(self, training: dict[str, Any]) -> None:
         """Change a published programme, so feeds and the change log have something to show."""
         host = self.organiser(training["host_country"])
@@ -332,11 +351,19 @@ class Demo:
             return self.random.choice(
                 [None, "More case studies, please.", "Very useful for consular work.", None]
             )
-        if kind == "single" and question.get("options"):
-            return self.random.choice(question["options"])
-        if kind == "multiple" and question.get("options"):
-            return question["options"][:1]
+        options = question.get("options") or []
+        if kind == "single" and options:
+            return self._option(self.random.choice(options))
+        if kind == "multiple" and options:
+            return [self._option(option) for option in options[: self.random.randint(1, 2)]]
+        if kind == "self_assessment":
+            before = self.random.choice([1, 2, 2, 3])
+            return {"before": before, "now": min(5, before + self.random.choice([1, 1, 2]))}
         return None
+
+    @staticmethod
+    def _option(option: Any) -> Any:
+        return option["id"] if isinstance(option, dict) else option
 
     def run(self) -> int:
         for service in ("registration", "scheduling", "evaluation"):
@@ -364,6 +391,7 @@ class Demo:
         for edition in editions(date.today()):
             training = self.create(edition)
             if edition.state == "completed":
+                self.set_objectives(training)
                 registrations = self.register(training, 14)
                 attended = [r for r in registrations if r["status"] == "confirmed"][:12]
                 for registration in attended:

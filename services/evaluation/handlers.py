@@ -1,13 +1,11 @@
-"""How evaluation follows the other services: trainings, attendees, completion and erasure."""
+"""How evaluation follows the other services: trainings, sessions, attendees and erasure."""
 
 from __future__ import annotations
 
 from functools import partial
 
-from sqlmodel import select
-
 from services.evaluation import commands
-from services.evaluation.tables import AttendeeRow, CampaignRow, InvitationRow, TrainingRow
+from services.evaluation.tables import AttendeeRow, SessionRow, TrainingRow
 from shared.bus import Handler
 from shared.db import UnitOfWork
 from shared.events import Envelope
@@ -15,30 +13,62 @@ from shared.events import contracts as ev
 from shared.settings import Settings
 
 
+async def keep_session(uow: UnitOfWork, data: ev.SessionData) -> None:
+    row = await uow.session.get(SessionRow, data.id)
+    if row is not None and row.revision >= data.revision:
+        return
+    if row is None:
+        row = SessionRow(
+            id=data.id,
+            training_id=data.training_id,
+            title=data.title,
+            kind=data.kind,
+            starts_at=data.starts_at,
+            status=data.status,
+            revision=data.revision,
+        )
+    else:
+        row.title, row.kind, row.starts_at = data.title, data.kind, data.starts_at
+        row.status, row.revision = data.status, data.revision
+    uow.session.add(row)
+
+
 async def training_changed(
     settings: Settings, uow: UnitOfWork, data: ev.TrainingData, _: Envelope
 ) -> None:
+    # Sessions carry revisions of their own: keep each one even if the training is older.
+    for session in data.sessions:
+        await keep_session(uow, session)
     row = await uow.session.get(TrainingRow, data.id)
     if row is not None and row.revision >= data.revision:
         return
-    values = {
-        "revision": data.revision,
-        "series": data.series,
-        "title": data.title,
-        "host_country": data.host_country,
-        "city": data.city,
-        "starts_on": data.starts_on,
-        "ends_on": data.ends_on,
-        "timezone": data.timezone,
-        "language": data.language,
-        "status": data.status,
-    }
     if row is None:
-        row = TrainingRow(id=data.id, **values)
-    else:
-        for name, value in values.items():
-            setattr(row, name, value)
+        row = TrainingRow(
+            id=data.id,
+            revision=data.revision,
+            series=data.series,
+            title=data.title,
+            host_country=data.host_country,
+            city=data.city,
+            starts_on=data.starts_on,
+            ends_on=data.ends_on,
+            timezone=data.timezone,
+            status=data.status,
+        )
+    # Completion and cancellation are final here, whatever a late update says.
+    elif row.status not in ("completed", "cancelled"):
+        row.status = data.status
+    row.revision, row.series, row.series_title = data.revision, data.series, data.series_title
+    row.title, row.host_country, row.city = data.title, data.host_country, data.city
+    row.starts_on, row.ends_on = data.starts_on, data.ends_on
+    row.timezone, row.language = data.timezone, data.language
     uow.session.add(row)
+
+
+async def session_changed(
+    settings: Settings, uow: UnitOfWork, data: ev.SessionData, _: Envelope
+) -> None:
+    await keep_session(uow, data)
 
 
 async def training_status(
@@ -82,15 +112,9 @@ async def checked_in(
         row.checked_in, row.revision = True, data.revision
     uow.session.add(row)
     await uow.session.flush()
-    # A check-in that arrives after completion still gets its invitation.
-    campaign = (
-        await uow.session.exec(
-            select(CampaignRow).where(CampaignRow.training_id == data.training_id)
-        )
-    ).first()
     training = await uow.session.get(TrainingRow, data.training_id)
-    if campaign is not None and training is not None:
-        await commands.invite(uow, settings, campaign, training, row)
+    if training is not None:
+        await commands.invite_late_attendee(uow, settings, training, row)
 
 
 async def check_in_undone(
@@ -101,22 +125,13 @@ async def check_in_undone(
         return
     row.checked_in, row.revision = False, data.revision
     uow.session.add(row)
+    await commands.withdraw_invitations(uow, data.id)
 
 
 async def participant_erased(
     settings: Settings, uow: UnitOfWork, data: ev.ParticipantErased, _: Envelope
 ) -> None:
-    for attendee in await uow.session.exec(
-        select(AttendeeRow).where(AttendeeRow.participant_id == data.id)
-    ):
-        await uow.session.delete(attendee)
-    for invitation in await uow.session.exec(
-        select(InvitationRow).where(InvitationRow.participant_id == data.id)
-    ):
-        # Keep the row so response rates stay right; drop everything that identifies.
-        invitation.participant_id = invitation.name = invitation.email = None
-        invitation.draft = None
-        uow.session.add(invitation)
+    await commands.erase_participant(uow, data.id)
 
 
 def handlers(settings: Settings) -> dict[str, Handler]:
@@ -125,6 +140,9 @@ def handlers(settings: Settings) -> dict[str, Handler]:
         ev.TrainingUpdated.subject: partial(training_changed, settings),
         ev.TrainingCompleted.subject: partial(training_status, settings),
         ev.TrainingCancelled.subject: partial(training_status, settings),
+        ev.SessionScheduled.subject: partial(session_changed, settings),
+        ev.SessionUpdated.subject: partial(session_changed, settings),
+        ev.SessionCancelled.subject: partial(session_changed, settings),
         ev.RegistrationCheckedIn.subject: partial(checked_in, settings),
         ev.RegistrationCheckInUndone.subject: partial(check_in_undone, settings),
         ev.ParticipantErased.subject: partial(participant_erased, settings),

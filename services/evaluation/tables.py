@@ -1,11 +1,18 @@
-"""Storage of the evaluation service; table models never leave the service layer."""
+"""Storage of the evaluation service; table models never leave the service layer.
+
+Anonymity is a property of these tables. `invitation` knows who was asked and
+whether they answered; `response` and `answer` know what was answered and
+nothing else: random keys, no time, no reference to an invitation or a person.
+On SQLite both are WITHOUT ROWID tables, so not even the row order tells when a
+response arrived.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -20,13 +27,14 @@ metadata = Table.metadata
 
 
 class TrainingRow(Table, table=True):
-    """What evaluation knows of a training, from scheduling events."""
+    """What evaluation knows of a training, from scheduling events, plus its own questions."""
 
     __tablename__ = "training"
 
     id: str = Field(primary_key=True, max_length=36)
     revision: int
     series: str = Field(max_length=80, index=True)
+    series_title: str | None = Field(default=None, max_length=200)
     title: str = Field(max_length=200)
     host_country: str = Field(max_length=2)
     city: str = Field(max_length=200)
@@ -35,6 +43,27 @@ class TrainingRow(Table, table=True):
     timezone: str = Field(max_length=64)
     language: str = Field(default="en", max_length=16)
     status: str = Field(max_length=16)
+    # Set by organisers through this service; fixed once the evaluation opens.
+    objectives: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    extra_questions: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+
+
+class SessionRow(Table, table=True):
+    """A session of a training, from scheduling events, for its rating question."""
+
+    __tablename__ = "session"
+
+    id: str = Field(primary_key=True, max_length=36)
+    training_id: str = Field(index=True, max_length=36)
+    title: str = Field(max_length=200)
+    kind: str = Field(max_length=32)
+    starts_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    status: str = Field(max_length=16)
+    revision: int
 
 
 class AttendeeRow(Table, table=True):
@@ -52,43 +81,93 @@ class AttendeeRow(Table, table=True):
     revision: int
 
 
+class BankRow(Table, table=True):
+    """A version of the core question bank after the built-in version 1; never changed."""
+
+    __tablename__ = "question_bank"
+
+    version: int = Field(primary_key=True)
+    questions: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    follow_up: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    created_by: str = Field(max_length=200)
+
+
 class CampaignRow(Table, table=True):
+    """One questionnaire sent about one training: the evaluation, or the follow-up months later.
+
+    `questions` is the questionnaire as it was when the campaign opened, so later
+    edits of the bank, the sessions or the objectives never change its results.
+    """
+
     __tablename__ = "campaign"
+    __table_args__ = (UniqueConstraint("training_id", "stage"),)
 
     id: str = Field(primary_key=True, max_length=36)
-    training_id: str = Field(unique=True, max_length=36)
+    training_id: str = Field(index=True, max_length=36)
+    stage: str = Field(max_length=16)
+    bank_version: int
+    questions: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     opened_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     closes_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
-    status: str = Field(default="open", max_length=16)
+    status: str = Field(default="open", max_length=16, index=True)
     revision: int = 1
 
 
 class InvitationRow(Table, table=True):
-    """Who was invited and whether they answered; never what they answered."""
+    """Who was invited and whether they answered; never what they answered, nor when."""
 
     __tablename__ = "invitation"
-    __table_args__ = (UniqueConstraint("campaign_id", "registration_id"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "registration_id"),
+        # Invited and answered per campaign, counted from the index alone.
+        Index("ix_invitation_campaign_answered", "campaign_id", "answered"),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
-    campaign_id: str = Field(foreign_key="campaign.id", index=True, max_length=36)
-    registration_id: str = Field(max_length=36)
+    campaign_id: str = Field(foreign_key="campaign.id", max_length=36)
+    registration_id: str | None = Field(default=None, max_length=36)
     participant_id: str | None = Field(default=None, max_length=36, index=True)
     name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     token_sha256: str = Field(max_length=64, unique=True)
     answered: bool = False
-    draft: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # Personal until submitted: it lives here and is deleted on submission.
+    draft: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
     reminders_sent: int = 0
-    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    invited_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    last_mailed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    erased: bool = False
 
 
 class ResponseRow(Table, table=True):
-    """One submitted questionnaire. No identity and no time: it cannot be tied to an invitation."""
+    """One submitted questionnaire: a random key, its campaign and bank version, nothing else."""
 
     __tablename__ = "response"
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     id: str = Field(primary_key=True, max_length=36)
     campaign_id: str = Field(foreign_key="campaign.id", index=True, max_length=36)
-    training_id: str = Field(index=True, max_length=36)
-    questionnaire_version: int
-    answers: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    bank_version: int
+
+
+class AnswerRow(Table, table=True):
+    """One number, chosen option or text of a response, in the shape SQL aggregates.
+
+    likert/nps: part "" and value; self-assessment: part "before"/"now" and value;
+    single choice: part = the option; multiple choice: part "" with the number of options
+    chosen, and one row per option; text: part "" and text.
+    """
+
+    __tablename__ = "answer"
+    __table_args__ = (
+        Index("ix_answer_question_campaign", "question_id", "campaign_id", "part", "value"),
+        {"sqlite_with_rowid": False},
+    )
+
+    response_id: str = Field(foreign_key="response.id", primary_key=True, max_length=36)
+    question_id: str = Field(primary_key=True, max_length=60)
+    part: str = Field(primary_key=True, max_length=40)
+    campaign_id: str = Field(max_length=36)
+    value: int | None = None
+    text: str | None = Field(default=None, sa_column=Column(Text))

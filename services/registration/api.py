@@ -35,7 +35,6 @@ from services.registration.schemas import (
     RegistrationOut,
 )
 from services.registration.tables import RegistrationRow, TrainingRow
-from services.registration.throttle import THROTTLE
 from shared.auth import Staff, require_country, require_secretariat, staff_of
 from shared.clock import clock
 from shared.countries import is_country
@@ -43,6 +42,7 @@ from shared.db import Database
 from shared.params import DB, Caller, ManageToken
 from shared.problems import Problem
 from shared.settings import Settings
+from shared.throttle import THROTTLE
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ from services.registration import api, commands
 from services.registration.commands import NewRegistration
 from services.registration.schemas import EMAIL_PATTERN, RegistrationIn
 from services.registration.tables import TrainingRow
-from services.registration.throttle import THROTTLE
 from shared.countries import all_countries, is_country
 from shared.params import DB, Caller
 from shared.problems import Problem
+from shared.throttle import THROTTLE
 
 _EMAIL = re.compile(EMAIL_PATTERN)
 

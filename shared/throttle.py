@@ -1,4 +1,4 @@
-"""Rate limit of the public write routes: Litestar's middleware, set by CAPITALS_RATE_LIMIT."""
+"""Rate limit of public write routes (Litestar's middleware), set by CAPITALS_RATE_LIMIT."""
 
 from __future__ import annotations
 

@@ -1,0 +1,273 @@
+"""What the evaluation tests share: events onto the broker, invitation links, database reads."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import nats
+from aiosmtpd.controller import Controller
+from sqlalchemy import inspect, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from capitals.embedded import free_port
+from shared.bus import ensure_streams
+from shared.clock import clock
+from shared.db import Database
+from shared.events import Payload, encode, envelope_for
+from shared.events import contracts as ev
+from shared.tables import inbox
+from tests.support import System, eventually
+
+TRAINING_DAY = date(2031, 5, 12)
+LINK = re.compile(r"/evaluations/([A-Za-z0-9_-]{20,})")
+
+
+class Training:
+    """A training as scheduling would publish it, with revisions that rise like scheduling's."""
+
+    def __init__(
+        self,
+        *,
+        country: str = "EE",
+        city: str = "Tallinn",
+        series: str = "cbss-thb",
+        day: date = TRAINING_DAY,
+        title: str | None = None,
+    ) -> None:
+        self.id = str(uuid.uuid4())
+        self.country, self.city, self.series, self.day = country, city, series, day
+        self.title = title or f"Trafficking in human beings: consular training in {city}"
+        self.revision = 0
+        self.sessions: list[ev.SessionData] = []
+
+    def session(
+        self, title: str, kind: str = "lecture", hour: int = 9, status: str = "scheduled"
+    ) -> ev.SessionData:
+        start = datetime(self.day.year, self.day.month, self.day.day, hour, tzinfo=UTC)
+        data = ev.SessionData(
+            id=str(uuid.uuid4()),
+            revision=1,
+            training_id=self.id,
+            title=title,
+            kind=kind,
+            starts_at=start,
+            ends_at=start + timedelta(hours=1),
+            status=status,
+        )
+        self.sessions.append(data)
+        return data
+
+    def published(self) -> ev.TrainingPublished:
+        self.revision += 1
+        return ev.TrainingPublished(
+            id=self.id,
+            revision=self.revision,
+            series=self.series,
+            series_title="CBSS trainings on trafficking in human beings",
+            title=self.title,
+            host_country=self.country,
+            city=self.city,
+            venue="Ministry of Foreign Affairs",
+            timezone="Europe/Tallinn",
+            starts_on=self.day,
+            ends_on=self.day,
+            capacity=40,
+            sessions=list(self.sessions),
+        )
+
+    def completed(self) -> ev.TrainingCompleted:
+        self.revision += 1
+        return ev.TrainingCompleted(id=self.id, revision=self.revision)
+
+
+def attendee(training: Training, name: str, revision: int = 3) -> ev.RegistrationCheckedIn:
+    email = name.lower().replace(" ", ".") + "@mfa.example"
+    return ev.RegistrationCheckedIn(
+        id=str(uuid.uuid4()),
+        revision=revision,
+        training_id=training.id,
+        participant_id=str(uuid.uuid4()),
+        status="confirmed",
+        name=name,
+        email=email,
+    )
+
+
+async def publish(system: System, *payloads: Payload) -> list[str]:
+    """Put events on the broker as their producers would; return their event ids."""
+    connection = await nats.connect(system.nats.url)
+    try:
+        js = connection.jetstream(timeout=5)
+        await ensure_streams(js)
+        ids = []
+        for payload in payloads:
+            envelope = envelope_for(payload, correlation_id=str(uuid.uuid4()))
+            await js.publish(
+                envelope.type, encode(envelope), headers={"Nats-Msg-Id": envelope.event_id}
+            )
+            ids.append(envelope.event_id)
+        return ids
+    finally:
+        await connection.close()
+
+
+async def deliver(system: System, *payloads: Payload) -> None:
+    """Publish events and wait until evaluation has handled every one (its inbox has them)."""
+    ids = set(await publish(system, *payloads))
+
+    async def handled() -> bool:
+        rows = await query(system, select(inbox.c.event_id).where(inbox.c.event_id.in_(ids)))
+        found = {row[0] for row in rows}
+        assert found == ids, f"evaluation handled {len(found)} of {len(ids)} events"
+        return True
+
+    await eventually(handled, timeout=15)
+
+
+async def query(system: System, statement: Any) -> list[Any]:
+    """Read the evaluation database directly, as a DBA would.
+
+    On an engine of the test's own: the services' engines belong to the event
+    loop the test client runs them in.
+    """
+    engine = create_async_engine(system.settings.database_url("evaluation"), poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            return list(await connection.execute(statement))
+    finally:
+        await engine.dispose()
+
+
+async def columns(system: System, table: str) -> set[str]:
+    engine = create_async_engine(system.settings.database_url("evaluation"), poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            found = await connection.run_sync(lambda c: inspect(c).get_columns(table))
+        return {column["name"] for column in found}
+    finally:
+        await engine.dispose()
+
+
+async def sql(system: System, statement: str, **params: Any) -> list[Any]:
+    return await query(system, text(statement).bindparams(**params))
+
+
+def mails(system: System) -> list[Any]:
+    folder = system.settings.mail_dir
+    found = []
+    for path in sorted(folder.glob("*.eml")) if folder.exists() else []:
+        found.append(message_from_bytes(path.read_bytes(), policy=policy.default))
+    return found
+
+
+def body(message: EmailMessage | Any) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def tokens_in(bodies: Sequence[str]) -> list[str]:
+    return [m.group(1) for text_ in bodies for m in LINK.finditer(text_)]
+
+
+async def links_for(system: System, address: str, count: int = 1) -> list[str]:
+    """The invitation tokens mailed to `address` (as .eml files), once `count` have arrived."""
+
+    async def arrived() -> list[str]:
+        found = tokens_in([body(m) for m in mails(system) if m["To"] == address])
+        assert len(found) >= count, f"{len(found)} links to {address} so far"
+        return found
+
+    return await eventually(arrived, timeout=15)
+
+
+async def completed_training(
+    system: System, names: Sequence[str], training: Training | None = None
+) -> tuple[Training, dict[str, str]]:
+    """A published, completed training with these attendees invited; name -> token."""
+    training = training or Training()
+    # The evening of the training day: the campaign opens then, and its periods run from it.
+    clock.set(datetime(training.day.year, training.day.month, training.day.day, 18, tzinfo=UTC))
+    if not training.sessions:
+        training.session("Identifying victims at the consulate", "lecture", 9)
+        training.session("Coffee", "break", 10)
+        training.session("Referral in practice", "workshop", 11)
+    people = [attendee(training, name) for name in names]
+    await deliver(system, training.published())
+    await deliver(system, *people)
+    await deliver(system, training.completed())
+    tokens = {}
+    for person in people:
+        (token,) = await links_for(system, person.email)
+        tokens[person.name] = token
+    return training, tokens
+
+
+def overall_answers(overall: int, recommend: int, **more: Any) -> dict[str, Any]:
+    return {"answers": {"overall": overall, "recommend": recommend, **more}}
+
+
+async def apply(system: System, rule: Any) -> int:
+    """Run one time-based rule now, as the schedule would, in a unit of work of the test's own."""
+    db = Database(system.settings.database_url("evaluation"))
+    try:
+        async with db.unit() as uow:
+            done: int = await rule(uow, system.settings, clock.now())
+        return done
+    finally:
+        await db.dispose()
+
+
+def subjects_to(system: System, address: str) -> list[str]:
+    return sorted(str(m["Subject"]) for m in mails(system) if m["To"] == address)
+
+
+class Mailbox:
+    """A real SMTP server (aiosmtpd) on a free port that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.messages: list[Any] = []
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def __enter__(self) -> Mailbox:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._controller.stop()
+
+    def to(self, address: str) -> list[tuple[str, str]]:
+        """(subject, text) of every message to `address`, in arrival order."""
+        return [
+            (str(m["Subject"]).strip(), body(m))
+            for m in list(self.messages)
+            if str(m["To"]).strip() == address
+        ]
+
+    async def link(self, address: str, subject_start: str) -> str:
+        """The invitation token in the first mail to `address` whose subject starts so."""
+
+        async def arrived() -> str:
+            for subject, text_ in self.to(address):
+                if subject.startswith(subject_start):
+                    (token,) = set(tokens_in([text_]))
+                    return token
+            raise AssertionError(f"no {subject_start!r} mail to {address} yet")
+
+        return await eventually(arrived, timeout=15)

@@ -1,0 +1,182 @@
+"""The evaluation rules on their own: questionnaires, answers, figures and charts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from services.evaluation import charts, domain
+from services.evaluation.domain import InvalidAnswer, InvalidQuestions, Objective, Question, Session
+from services.evaluation.questions import BANK_V1
+
+DAY = datetime(2031, 5, 12, 9, tzinfo=UTC)
+
+
+def session(title: str, kind: str, hour: int, status: str = "scheduled") -> Session:
+    return Session(f"s-{title}", title, kind, DAY.replace(hour=hour), status)
+
+
+def test_mean_and_median_come_from_the_value_counts() -> None:
+    odd = domain.summarise({2: 1, 4: 1, 5: 1})
+    assert (odd.n, odd.mean, odd.median) == (3, 3.67, 4.0)
+    even = domain.summarise({1: 1, 3: 2, 5: 1})
+    assert (even.n, even.mean, even.median) == (4, 3.0, 3.0)
+    split = domain.summarise({4: 2, 5: 2})
+    assert split.median == 4.5
+    assert domain.summarise({}) == domain.Summary(0, None, None)
+
+
+def test_recommendation_score_is_promoters_minus_detractors_in_percent() -> None:
+    score = domain.recommendation({10: 1, 9: 1, 8: 1, 3: 1})
+    assert score is not None
+    assert (score.promoters, score.passives, score.detractors) == (2, 1, 1)
+    assert score.score == 25.0
+    worst = domain.recommendation({0: 2, 6: 1})
+    assert worst is not None and worst.score == -100.0
+
+
+def test_learning_gain_is_mean_now_minus_mean_before() -> None:
+    gain = domain.learning_gain({1: 1, 2: 2, 3: 1}, {4: 3, 3: 1})
+    assert gain is not None
+    assert (gain.before, gain.now, gain.gain) == (2.0, 3.75, 1.75)
+    assert domain.learning_gain({}, {4: 1}) is None
+
+
+def test_only_sessions_that_are_neither_breaks_nor_cancelled_are_rated() -> None:
+    sessions = [
+        session("Referral", "workshop", 11),
+        session("Coffee", "break", 10),
+        session("Identification", "lecture", 9),
+        session("Dropped", "panel", 14, status="cancelled"),
+        session("Photographs", "exhibition", 16),
+    ]
+    questions = domain.evaluation_questionnaire(BANK_V1, sessions, [], [])
+    rated = [q.about for q in questions if q.session_id]
+    assert rated == ["Identification", "Referral", "Photographs"]
+
+
+def test_a_training_without_objectives_assesses_its_teaching_sessions() -> None:
+    sessions = [session("Identification", "lecture", 9), session("Photographs", "exhibition", 16)]
+    derived = domain.evaluation_questionnaire(BANK_V1, sessions, [], [])
+    assert [q.text for q in derived if q.kind == "self_assessment"] == ["Identification"]
+    own = domain.evaluation_questionnaire(
+        BANK_V1, sessions, [Objective("o1", "Refer a presumed victim")], []
+    )
+    assert [q.id for q in own if q.kind == "self_assessment"] == ["objective:o1"]
+    assert all(q.level == 2 for q in own if q.kind == "self_assessment")
+
+
+def test_the_questionnaire_ends_with_the_open_comments() -> None:
+    extra = Question(id="visa", kind="likert", text="Was the visa session clear?", level=1)
+    questions = domain.evaluation_questionnaire(BANK_V1, [], [], [extra])
+    assert questions[-1].kind == "text"
+    assert "extra:visa" in [q.id for q in questions]
+    assert {"overall", "recommend"} <= {q.id for q in questions if q.required}
+
+
+def test_a_submission_needs_the_required_answers_a_draft_does_not() -> None:
+    questions = BANK_V1.questions
+    with pytest.raises(InvalidAnswer) as missing:
+        domain.clean_answers(questions, {"overall": 4}, complete=True)
+    assert missing.value.question_id == "recommend"
+    assert domain.clean_answers(questions, {"overall": 4}, complete=False) == {"overall": 4}
+
+
+@pytest.mark.parametrize(
+    ("answers", "question_id"),
+    [
+        ({"overall": 6, "recommend": 9}, "overall"),
+        ({"overall": True, "recommend": 9}, "overall"),
+        ({"overall": 4, "recommend": 11}, "recommend"),
+        ({"overall": 4, "recommend": "9"}, "recommend"),
+        ({"overall": 4, "recommend": 9, "length": "far_too_long"}, "length"),
+        ({"overall": 4, "recommend": 9, "intended_use": ["brief_colleagues", "x"]}, "intended_use"),
+        ({"overall": 4, "recommend": 9, "comments": "x" * 5001}, "comments"),
+        ({"overall": 4, "recommend": 9, "mood": 3}, "mood"),
+    ],
+)
+def test_a_wrong_answer_names_its_question(answers: dict[str, object], question_id: str) -> None:
+    with pytest.raises(InvalidAnswer) as wrong:
+        domain.clean_answers(BANK_V1.questions, answers, complete=True)
+    assert wrong.value.question_id == question_id
+
+
+def test_a_self_assessment_takes_both_ratings_on_submission() -> None:
+    question = domain.objective_question(Objective("o1", "Refer a presumed victim"))
+    assert domain.clean_answers([question], {"objective:o1": {"before": 2}}, complete=False) == {
+        "objective:o1": {"before": 2}
+    }
+    with pytest.raises(InvalidAnswer, match="'now' is missing"):
+        domain.clean_answers([question], {"objective:o1": {"before": 2}}, complete=True)
+    with pytest.raises(InvalidAnswer):
+        domain.clean_answers([question], {"objective:o1": {"before": 2, "now": 9}}, complete=True)
+
+
+def test_answers_are_stored_as_one_row_per_number_or_option_chosen() -> None:
+    objective = domain.objective_question(Objective("o1", "Refer a presumed victim"))
+    questions = (*BANK_V1.questions, objective)
+    clean = domain.clean_answers(
+        questions,
+        {
+            "overall": 5,
+            "recommend": 9,
+            "length": "about_right",
+            "intended_use": ["handle_cases", "brief_colleagues"],
+            "comments": "  Keep the case studies.  ",
+            "objective:o1": {"before": 2, "now": 4},
+        },
+        complete=True,
+    )
+    parts = {
+        (p.question_id, p.part, p.value, p.text) for p in domain.answer_parts(questions, clean)
+    }
+    assert parts == {
+        ("overall", "", 5, None),
+        ("recommend", "", 9, None),
+        ("length", "about_right", None, None),
+        ("intended_use", "", 2, None),
+        ("intended_use", "brief_colleagues", None, None),
+        ("intended_use", "handle_cases", None, None),
+        ("comments", "", None, "Keep the case studies."),
+        ("objective:o1", "before", 2, None),
+        ("objective:o1", "now", 4, None),
+    }
+
+
+def test_a_bank_question_keeps_its_kind_for_ever() -> None:
+    history = domain.kinds_of([BANK_V1])
+    renamed = Question(id="overall", kind="likert", text="All in all, were you satisfied?", level=1)
+    domain.check_questions(
+        [renamed], "questions", kinds=domain.BANK_KINDS, history=history, taken=set()
+    )
+    changed = Question(id="overall", kind="nps", text="Satisfied, 0 to 10?", level=1)
+    with pytest.raises(InvalidQuestions, match="new id") as wrong:
+        domain.check_questions(
+            [changed], "questions", kinds=domain.BANK_KINDS, history=history, taken=set()
+        )
+    assert wrong.value.field == "questions[0].kind"
+
+
+def test_a_choice_question_needs_options_with_unique_ids() -> None:
+    lonely = Question(
+        id="venue", kind="single", text="Venue?", level=1, options=(domain.Option("ok", "OK"),)
+    )
+    with pytest.raises(InvalidQuestions, match="2 to 20 options"):
+        domain.check_questions(
+            [lonely], "questions", kinds=domain.BANK_KINDS, history={}, taken=set()
+        )
+
+
+def test_bars_start_at_zero_and_run_left_for_negative_scores() -> None:
+    chart = charts.bar_chart(
+        "score",
+        [("Tallinn", 50.0, "+50", ""), ("Riga", -25.0, "-25", ""), ("Oslo", None, "withheld", "")],
+        -100,
+        100,
+    )
+    tallinn, riga, oslo = chart.bars
+    middle = charts.LEFT + charts.WIDTH / 2
+    assert tallinn.x == middle and tallinn.width == charts.WIDTH / 4
+    assert riga.x == middle - charts.WIDTH / 8 and riga.width == charts.WIDTH / 8
+    assert oslo.x is None and oslo.display == "withheld"
