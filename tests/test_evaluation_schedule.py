@@ -129,6 +129,7 @@ async def test_an_evaluation_closes_after_its_period_and_says_so_on_the_bus(quie
         3,
         1,
     )
+    assert submitted["stage"] == "evaluation"
 
     clock.advance(system.settings.evaluation_open_for - timedelta(seconds=1))
     assert await apply(system, commands.close_due_campaigns) == 0
@@ -138,6 +139,7 @@ async def test_an_evaluation_closes_after_its_period_and_says_so_on_the_bus(quie
 
     closed = await eventually(lambda: last_event(system, "evaluation.campaign.closed"))
     assert (closed["training_id"], closed["invited"], closed["answered"]) == (training.id, 3, 1)
+    assert closed["stage"] == "evaluation"
     # Drafts were personal and are of no use any more.
     assert await sql(system, "SELECT COUNT(*) FROM invitation WHERE draft IS NOT NULL") == [(0,)]
     late = await system.evaluation.post(
@@ -186,6 +188,14 @@ async def test_the_follow_up_goes_to_the_same_attendees_months_later(quiet: Syst
             f"/evaluations/{later[name]}", json={"answers": answers}
         )
         assert response.status_code == 201, response.text
+
+    async def third_follow_up_answer() -> bool:
+        data = await last_event(system, "evaluation.response.submitted")
+        # Consumers tell a follow-up's answers from the evaluation's by the stage.
+        assert (data["stage"], data["answered"]) == ("follow_up", 3)
+        return True
+
+    await eventually(third_follow_up_answer)
 
     report = (
         await system.evaluation.get(f"/trainings/{training.id}/report", headers=system.token())

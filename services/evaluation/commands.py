@@ -484,6 +484,7 @@ async def submit(uow: UnitOfWork, token: str, answers: dict[str, Any]) -> None:
             training_id=campaign.training_id,
             invited=invited,
             answered=answered,
+            stage=campaign.stage,
         )
     )
 
@@ -555,6 +556,7 @@ async def close_due_campaigns(uow: UnitOfWork, settings: Settings, now: datetime
                 training_id=campaign.training_id,
                 invited=invited,
                 answered=answered,
+                stage=campaign.stage,
             )
         )
         closed += 1

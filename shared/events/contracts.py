@@ -151,6 +151,8 @@ class ResponseSubmitted(Payload, kw_only=True):
     training_id: str
     invited: int
     answered: int
+    # "evaluation" right after the training, "follow_up" months later.
+    stage: str = "evaluation"
 
 
 class CampaignClosed(Payload, kw_only=True):
@@ -158,6 +160,7 @@ class CampaignClosed(Payload, kw_only=True):
     training_id: str
     invited: int
     answered: int
+    stage: str = "evaluation"
 
 
 register(
