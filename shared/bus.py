@@ -7,7 +7,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -244,16 +243,6 @@ def insert_if_absent(uow: UnitOfWork, table: Any) -> Any:
 
 
 Handler = Callable[[UnitOfWork, Any, Envelope], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Subscription:
-    """Which event types a consumer handles, and the handler of each."""
-
-    handlers: dict[str, Handler]
-
-    def subjects(self) -> list[str]:
-        return sorted(self.handlers)
 
 
 class Consumer:

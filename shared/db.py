@@ -184,9 +184,3 @@ class UnitOfWork:
                 await self.execute(tables[kind].insert(), rows)
                 self.committed.setdefault(kind, []).extend(rows)
         self._rows.clear()
-
-
-def now_utc() -> datetime:
-    from shared.clock import clock
-
-    return clock.now()

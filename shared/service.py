@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, MediaType, Request, Response, get, post
+from litestar import Litestar, Request, Response, get, post
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import Cookie, State
 from litestar.di import Provide
@@ -283,6 +283,3 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
         debug=False,
         pdb_on_exception=False,
     )
-
-
-__all__ = ["MediaType", "Runtime", "ServiceSpec", "create_app"]

@@ -182,6 +182,15 @@ async def register(
     return await registrations.submit(NewRegistration(training_id, data, staff))
 
 
+async def _owned(
+    session: Any, registration_id: str, staff: Staff | None, manage_token: str | None
+) -> Any:
+    """The registration, if the caller holds its manage token or manages its training."""
+    row = await commands.get_registration(session, registration_id)
+    await commands.authorise(session, row, staff, manage_token)
+    return row
+
+
 @get("/registrations/{registration_id:str}", operation_id="getRegistration")
 async def get_registration(
     registration_id: FromPath[str],
@@ -191,8 +200,7 @@ async def get_registration(
 ) -> RegistrationOut:
     """The participant (X-Manage-Token) or staff of the host country."""
     async with db.session() as session:
-        row = await commands.get_registration(session, registration_id)
-        await commands.authorise(session, row, staff, manage_token)
+        row = await _owned(session, registration_id, staff, manage_token)
         position = await commands.waitlist_position(session, row)
     return commands.registration_out(row, position)
 
@@ -211,8 +219,7 @@ async def cancel_registration(
 ) -> RegistrationOut:
     """Cancel (participant or staff); a freed seat goes to the first on the waitlist."""
     async with db.session() as session:
-        row = await commands.get_registration(session, registration_id)
-        await commands.authorise(session, row, staff, manage_token)
+        row = await _owned(session, registration_id, staff, manage_token)
     async with db.unit() as uow:
         row, training = await commands.locked(uow, registration_id)
         await commands.cancel(uow, state.settings, row, training)
@@ -233,8 +240,7 @@ async def renew_calendar_link(
 ) -> CalendarLinkOut:
     """A new personal calendar link; the old one stops working."""
     async with db.session() as session:
-        row = await commands.get_registration(session, registration_id)
-        await commands.authorise(session, row, staff, manage_token)
+        row = await _owned(session, registration_id, staff, manage_token)
     async with db.unit() as uow:
         url = await commands.renew_calendar_link(uow, state.settings, row.participant_id)
     return CalendarLinkOut(calendar_url=url)
