@@ -191,6 +191,8 @@ async def test_a_browser_registers_sees_the_confirmation_and_cancels_on_the_mana
                 tab = await browser.new_page(viewport={"width": 390, "height": 844})
 
                 async def fits_the_phone() -> None:
+                    # After a form submit the old document may be gone: wait for the new one.
+                    await tab.wait_for_load_state("load")
                     width = await tab.evaluate("document.documentElement.scrollWidth")
                     assert width <= 390, f"{tab.url} is {width}px wide"
 
