@@ -51,6 +51,9 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows (an erased person, a draft replaced by its answers) are zeroed
+        # on disk instead of lingering in free pages.
+        cursor.execute("PRAGMA secure_delete=ON")
         # Checkpoints (the only fsync in WAL with synchronous=NORMAL) run in the
         # background (Database.checkpoints), not inside a request's commit.
         cursor.execute("PRAGMA wal_autocheckpoint=0")
@@ -128,6 +131,18 @@ class Database:
                     await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
             except Exception:
                 log.warning("WAL checkpoint failed; retrying", exc_info=True)
+
+    async def truncate_wal(self) -> None:
+        """Copy the SQLite WAL into the database and empty it, so that old page
+        versions (a deleted name, a replaced draft) do not stay in the WAL file.
+
+        Called after writes that remove personal data or could link answers to
+        people. TRUNCATE waits for readers and holds writers meanwhile, which is why
+        the background checkpoints stay PASSIVE and only these writes pay for it."""
+        if not self.is_sqlite:
+            return
+        async with self._read_engine.connect() as connection:
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def ping(self) -> None:
         async with self._read_engine.connect() as connection:
