@@ -19,7 +19,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
-from sqlalchemy import delete, update
+from sqlalchemy import delete, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -240,6 +240,21 @@ def insert_if_absent(uow: UnitOfWork, table: Any) -> Any:
     if uow.session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
         return postgresql_insert(table).on_conflict_do_nothing()
     return sqlite_insert(table).on_conflict_do_nothing()
+
+
+async def lock_aggregate(uow: UnitOfWork, aggregate_id: str) -> None:
+    """Serialise the handlers of one aggregate across instances until the transaction ends.
+
+    An event can arrive before the row it concerns exists, so there may be no row to
+    lock: two instances could each miss the other's uncommitted insert (a training and
+    its early cancellation, a check-in and the person's erasure). On SQLite every write
+    transaction already holds the database's one write lock.
+    """
+    if uow.session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+        await uow.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": aggregate_id},
+        )
 
 
 Handler = Callable[[UnitOfWork, Any, Envelope], Awaitable[None]]

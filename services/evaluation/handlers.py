@@ -5,12 +5,21 @@ from __future__ import annotations
 from functools import partial
 
 from services.evaluation import commands
-from services.evaluation.tables import AttendeeRow, SessionRow, TrainingRow
-from shared.bus import Handler
+from services.evaluation.tables import (
+    AttendeeRow,
+    ErasedParticipantRow,
+    SessionRow,
+    TrainingOutcomeRow,
+    TrainingRow,
+)
+from shared.bus import Handler, lock_aggregate
 from shared.db import UnitOfWork
 from shared.events import Envelope
 from shared.events import contracts as ev
 from shared.settings import Settings
+
+# A training that reached one of these stays there.
+ENDED = ("completed", "cancelled")
 
 
 async def keep_session(uow: UnitOfWork, data: ev.SessionData) -> None:
@@ -36,12 +45,16 @@ async def keep_session(uow: UnitOfWork, data: ev.SessionData) -> None:
 async def training_changed(
     settings: Settings, uow: UnitOfWork, data: ev.TrainingData, _: Envelope
 ) -> None:
+    """The row's `revision` is that of the training's data; how it ended is its outcome."""
     # Sessions carry revisions of their own: keep each one even if the training is older.
     for session in data.sessions:
         await keep_session(uow, session)
+    await lock_aggregate(uow, f"training:{data.id}")
     row = await uow.session.get(TrainingRow, data.id)
     if row is not None and row.revision >= data.revision:
         return
+    before = None if row is None else row.status
+    outcome = await uow.session.get(TrainingOutcomeRow, data.id)
     if row is None:
         row = TrainingRow(
             id=data.id,
@@ -56,13 +69,19 @@ async def training_changed(
             status=data.status,
         )
     # Completion and cancellation are final here, whatever a late update says.
-    elif row.status not in ("completed", "cancelled"):
+    elif row.status not in ENDED:
         row.status = data.status
+    if outcome is not None:
+        row.status = outcome.status
     row.revision, row.series, row.series_title = data.revision, data.series, data.series_title
     row.title, row.host_country, row.city = data.title, data.host_country, data.city
     row.starts_on, row.ends_on = data.starts_on, data.ends_on
     row.timezone, row.language = data.timezone, data.language
     uow.session.add(row)
+    await uow.session.flush()
+    if row.status == "completed" and before != "completed":
+        # The completion arrived before the training: the campaign opens now.
+        await commands.open_campaign(uow, settings, row)
 
 
 async def session_changed(
@@ -71,29 +90,44 @@ async def session_changed(
     await keep_session(uow, data)
 
 
-async def training_status(
+async def training_ended(
     settings: Settings,
     uow: UnitOfWork,
     data: ev.TrainingCompleted | ev.TrainingCancelled,
     env: Envelope,
 ) -> None:
+    """Keep the outcome whether or not the training is known; a completion opens the campaign."""
+    status = "completed" if isinstance(data, ev.TrainingCompleted) else "cancelled"
+    await lock_aggregate(uow, f"training:{data.id}")
+    outcome = await uow.session.get(TrainingOutcomeRow, data.id)
+    if outcome is not None and outcome.revision >= data.revision:
+        return
+    if outcome is None:
+        outcome = TrainingOutcomeRow(training_id=data.id, status=status, revision=data.revision)
+    outcome.status, outcome.revision = status, data.revision
+    uow.session.add(outcome)
     row = await uow.session.get(TrainingRow, data.id)
-    if row is None:
-        # Published events come first on the same stream; without one there is nothing to evaluate.
+    if row is None or row.status == status:
+        # Not known yet: the training's published event finds the outcome.
         return
-    if row.revision >= data.revision:
-        return
-    row.revision = data.revision
-    row.status = "completed" if isinstance(data, ev.TrainingCompleted) else "cancelled"
+    row.status = status
     uow.session.add(row)
     await uow.session.flush()
     if row.status == "completed":
         await commands.open_campaign(uow, settings, row)
 
 
+async def _erased(uow: UnitOfWork, participant_id: str) -> bool:
+    return await uow.session.get(ErasedParticipantRow, participant_id) is not None
+
+
 async def checked_in(
     settings: Settings, uow: UnitOfWork, data: ev.RegistrationCheckedIn, _: Envelope
 ) -> None:
+    await lock_aggregate(uow, f"participant:{data.participant_id}")
+    if await _erased(uow, data.participant_id):
+        # Erased before this arrived: the person's data must not come back.
+        return
     row = await uow.session.get(AttendeeRow, data.id)
     if row is not None and row.revision >= data.revision:
         return
@@ -120,8 +154,26 @@ async def checked_in(
 async def check_in_undone(
     settings: Settings, uow: UnitOfWork, data: ev.RegistrationCheckInUndone, _: Envelope
 ) -> None:
+    await lock_aggregate(uow, f"participant:{data.participant_id}")
+    if await _erased(uow, data.participant_id):
+        return
     row = await uow.session.get(AttendeeRow, data.id)
-    if row is None or row.revision >= data.revision:
+    if row is not None and row.revision >= data.revision:
+        return
+    if row is None:
+        # The check-in this undoes has not arrived: keep the undoing, without personal
+        # data, so that the older check-in is ignored when it comes.
+        uow.session.add(
+            AttendeeRow(
+                registration_id=data.id,
+                training_id=data.training_id,
+                participant_id=data.participant_id,
+                name="",
+                email="",
+                checked_in=False,
+                revision=data.revision,
+            )
+        )
         return
     row.checked_in, row.revision = False, data.revision
     uow.session.add(row)
@@ -131,15 +183,20 @@ async def check_in_undone(
 async def participant_erased(
     settings: Settings, uow: UnitOfWork, data: ev.ParticipantErased, _: Envelope
 ) -> None:
+    await lock_aggregate(uow, f"participant:{data.id}")
     await commands.erase_participant(uow, data.id)
+    # Remembered so that events about the person arriving later (a check-in overtaken
+    # by the erasure) do not bring their data back.
+    if not await _erased(uow, data.id):
+        uow.session.add(ErasedParticipantRow(participant_id=data.id))
 
 
 def handlers(settings: Settings) -> dict[str, Handler]:
     return {
         ev.TrainingPublished.subject: partial(training_changed, settings),
         ev.TrainingUpdated.subject: partial(training_changed, settings),
-        ev.TrainingCompleted.subject: partial(training_status, settings),
-        ev.TrainingCancelled.subject: partial(training_status, settings),
+        ev.TrainingCompleted.subject: partial(training_ended, settings),
+        ev.TrainingCancelled.subject: partial(training_ended, settings),
         ev.SessionScheduled.subject: partial(session_changed, settings),
         ev.SessionUpdated.subject: partial(session_changed, settings),
         ev.SessionCancelled.subject: partial(session_changed, settings),

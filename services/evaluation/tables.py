@@ -52,6 +52,21 @@ class TrainingRow(Table, table=True):
     )
 
 
+class TrainingOutcomeRow(Table, table=True):
+    """How a training ended (cancelled or completed), as scheduling announced it.
+
+    Kept apart from the training because the event can arrive before the training's
+    `published`: the outcome then waits here, and a completion opens the campaign
+    once the training is known.
+    """
+
+    __tablename__ = "training_outcome"
+
+    training_id: str = Field(primary_key=True, max_length=36)
+    status: str = Field(max_length=16)
+    revision: int
+
+
 class SessionRow(Table, table=True):
     """A session of a training, from scheduling events, for its rating question."""
 
@@ -79,6 +94,14 @@ class AttendeeRow(Table, table=True):
     language: str = Field(default="en", max_length=16)
     checked_in: bool = True
     revision: int
+
+
+class ErasedParticipantRow(Table, table=True):
+    """A participant registration has erased: later or redelivered events about them are ignored."""
+
+    __tablename__ = "erased_participant"
+
+    participant_id: str = Field(primary_key=True, max_length=36)
 
 
 class BankRow(Table, table=True):

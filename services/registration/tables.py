@@ -49,6 +49,21 @@ class TrainingRow(Table, table=True):
     cancelled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
+class TrainingOutcomeRow(Table, table=True):
+    """How a training ended (cancelled or completed), as scheduling announced it.
+
+    Kept apart from the catalogue entry because the event can arrive before the
+    training's `published`: the outcome then waits here and holds when it does.
+    """
+
+    __tablename__ = "training_outcome"
+
+    training_id: str = Field(primary_key=True, max_length=36)
+    status: str = Field(max_length=16)
+    revision: int
+    occurred_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
 class ParticipantRow(Table, table=True):
     """One person, known by e-mail address; anonymised, not deleted, when erased."""
 

@@ -11,7 +11,7 @@ from services.scheduling.tables import (
     ErasedParticipantRow,
     FeedTokenRow,
 )
-from shared.bus import Handler
+from shared.bus import Handler, lock_aggregate
 from shared.clock import clock
 from shared.db import UnitOfWork
 from shared.events import Envelope
@@ -24,6 +24,7 @@ async def _erased(uow: UnitOfWork, participant_id: str) -> bool:
 
 
 async def registration_changed(uow: UnitOfWork, data: ev.RegistrationData, _: Envelope) -> None:
+    await lock_aggregate(uow, f"participant:{data.participant_id}")
     if await _erased(uow, data.participant_id):
         return
     row = await uow.session.get(EnrolmentRow, data.id)
@@ -71,6 +72,7 @@ async def _relist(uow: UnitOfWork, participant_id: str, training_id: str) -> Non
 
 
 async def feed_token_set(uow: UnitOfWork, data: ev.ParticipantFeedTokenSet, _: Envelope) -> None:
+    await lock_aggregate(uow, f"participant:{data.id}")
     if await _erased(uow, data.id):
         return
     row = await uow.session.get(FeedTokenRow, data.id)
@@ -87,6 +89,8 @@ async def feed_token_set(uow: UnitOfWork, data: ev.ParticipantFeedTokenSet, _: E
 
 async def participant_erased(uow: UnitOfWork, data: ev.ParticipantErased, _: Envelope) -> None:
     """Forget the person: their feed is gone, and later events about them are ignored."""
+    # Another instance may be applying an older event about them at this moment.
+    await lock_aggregate(uow, f"participant:{data.id}")
     for table in (FeedTokenRow, EnrolmentRow, CalendarEntryRow):
         await uow.execute(delete(table).where(col(table.participant_id) == data.id))
     if not await _erased(uow, data.id):
