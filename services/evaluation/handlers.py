@@ -175,6 +175,9 @@ async def check_in_undone(
             )
         )
         return
+    # Nobody is invited without a check-in, so nothing personal is kept meanwhile; a new
+    # check-in brings it again. An undoing that arrived first holds the same.
+    row.name, row.email = "", ""
     row.checked_in, row.revision = False, data.revision
     uow.session.add(row)
     await commands.withdraw_invitations(uow, data.id)
