@@ -131,7 +131,7 @@ async def check_in_undone(
 async def participant_erased(
     settings: Settings, uow: UnitOfWork, data: ev.ParticipantErased, _: Envelope
 ) -> None:
-    await commands.erase_participant(uow, data.id)
+    await commands.erase_participant(uow, settings, data.id)
 
 
 def handlers(settings: Settings) -> dict[str, Handler]:
