@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import nats
+import pytest
 from sqlalchemy import MetaData, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from services.registration.privacy import erase_expired
 from shared.clock import clock
 from shared.logs import JsonFormatter
 from shared.tables import dead_letter, outbox
@@ -225,6 +227,26 @@ class Journey:
         result: dict[str, Any] = erased.json()
         return result
 
+    async def retention_passed(self, registration: dict[str, Any]) -> str:
+        """The retention period runs out after the training; returns the participant's id."""
+        system = self.system
+
+        async def completed_here() -> list[Any]:
+            return await read(
+                system,
+                "registration",
+                text(
+                    "SELECT r.participant_id FROM registration r JOIN training t"
+                    " ON t.id = r.training_id WHERE r.id = :id AND t.completed_at IS NOT NULL"
+                ).bindparams(id=registration["id"]),
+            )
+
+        participant_id: str = (await eventually(completed_here, timeout=15))[0][0]
+        clock.advance(system.settings.registration_retention + timedelta(days=1))
+        runtime = system.runtime("registration")
+        assert await erase_expired(runtime.db, system.settings) == 1
+        return participant_id
+
     async def erased_everywhere(self, participant_id: str) -> None:
         system = self.system
 
@@ -269,7 +291,10 @@ class Journey:
         raise AssertionError("the check-in event is not in the stream")
 
 
-async def test_erasure_leaves_no_trace_in_any_file_of_the_system(tmp_path: Path) -> None:
+@pytest.mark.parametrize("cause", ["request", "retention"])
+async def test_erasure_leaves_no_trace_in_any_file_of_the_system(
+    tmp_path: Path, cause: str
+) -> None:
     log_file = tmp_path / "services.log"
     with captured_logs(log_file):
         async with running_system(tmp_path) as system:
@@ -282,8 +307,11 @@ async def test_erasure_leaves_no_trace_in_any_file_of_the_system(tmp_path: Path)
             bodies = await stream_bodies(system, "REGISTRATION")
             assert any(journey.email.encode() in b for b in bodies)
 
-            erased = await journey.erase()
-            await journey.erased_everywhere(erased["participant_id"])
+            if cause == "request":
+                participant_id = (await journey.erase())["participant_id"]
+            else:
+                participant_id = await journey.retention_passed(registration)
+            await journey.erased_everywhere(participant_id)
 
             remaining = await stream_bodies(system, "REGISTRATION")
             assert not [body for body in remaining if journey.local.encode() in body]
