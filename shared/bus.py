@@ -167,13 +167,18 @@ class OutboxRelay:
 
     async def run(self) -> None:
         js = await self.broker.jetstream()
-        next_prune = time.monotonic()
+        next_prune = next_erasure_check = time.monotonic()
         while True:
             self._wake.clear()
             try:
                 published = await self.publish_fresh(js)
                 published += await self.relay_leftovers(js)
-                published += await self.erase_from_streams(js)
+                # Once a second at most while idle: under load the relay loops per batch.
+                if time.monotonic() >= next_erasure_check:
+                    erased = await self.erase_from_streams(js)
+                    published += erased
+                    if not erased:
+                        next_erasure_check = time.monotonic() + 1.0
             except Exception:
                 log.exception("outbox relay failed; retrying")
                 published = 0
