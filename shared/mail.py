@@ -8,8 +8,8 @@ import uuid
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email import message_from_binary_file
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from email.utils import format_datetime, getaddresses, make_msgid
 from pathlib import Path
 from typing import Any
@@ -177,7 +177,7 @@ def _remove_mail_files(mail_dir: Path, address: str) -> None:
             continue
         try:
             with path.open("rb") as handle:
-                headers = message_from_binary_file(handle)
+                headers = BytesHeaderParser().parse(handle)
             recipients = getaddresses(headers.get_all("To", []))
         except (OSError, ValueError):
             continue
