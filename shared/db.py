@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -119,6 +119,17 @@ class Database:
             waker = self._wakers.get(kind)
             if waker is not None:
                 waker(rows)
+        if uow.forgets:
+            await self._after_forgetting(uow)
+
+    async def _after_forgetting(self, uow: UnitOfWork) -> None:
+        # Files written beside the database (mail) are removed once the rows are gone,
+        # and the WAL, which still holds the removed rows' old pages, is emptied.
+        for step in [*uow.forgets, self.truncate_wal]:
+            try:
+                await step()
+            except Exception:
+                log.warning("clean-up after an erasure failed", exc_info=True)
 
     async def checkpoints(self, every: float = 1.0) -> None:
         """Move the SQLite WAL into the database file now and then, off the commit path."""
@@ -161,14 +172,28 @@ class UnitOfWork:
         self.session = session
         self.correlation_id = correlation_id
         self.committed: dict[str, list[dict[str, Any]]] = {}
+        self.forgets: list[Callable[[], Awaitable[None]]] = []
         self._rows: list[tuple[str, dict[str, Any]]] = []
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
         """Run a Core statement (insert, update, delete) and return SQLAlchemy's result."""
         return await SQLAlchemyAsyncSession.execute(self.session, statement, parameters)
 
-    def emit(self, payload: Any) -> None:
-        """Queue an event (a `shared.events.Payload`) in the outbox of this transaction."""
+    def forget_after_commit(self, step: Callable[[], Awaitable[None]] | None = None) -> None:
+        """This transaction removes personal data: after commit run `step` (if given) and
+        truncate the SQLite WAL, which would otherwise keep the removed rows' old pages."""
+
+        async def nothing() -> None:
+            return None
+
+        self.forgets.append(step or nothing)
+
+    def emit(self, payload: Any, *, person: str | None = None) -> None:
+        """Queue an event (a `shared.events.Payload`) in the outbox of this transaction.
+
+        `person` names the participant whose personal data the event carries, so that
+        erasing them also deletes it from the stream (shared.bus.forget_person).
+        """
         from shared.events import encode, envelope_for
 
         envelope = envelope_for(payload, self.correlation_id)
@@ -181,6 +206,7 @@ class UnitOfWork:
                     "body": encode(envelope),
                     # Real time, not the domain clock: the relay's grace period reads it.
                     "created_at": datetime.now(UTC),
+                    "person": person,
                 },
             )
         )

@@ -9,7 +9,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.parser import BytesHeaderParser
+from email.utils import format_datetime, getaddresses, make_msgid
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -19,7 +20,7 @@ from sqlalchemy import delete
 
 from shared import claims
 from shared.clock import clock
-from shared.db import Database
+from shared.db import Database, UnitOfWork
 from shared.tables import mail_queue
 
 log = logging.getLogger(__name__)
@@ -149,3 +150,37 @@ class MailSender:
                 .where(mail_queue.c.sent_at.is_not(None))
                 .where(mail_queue.c.sent_at < cutoff)
             )
+
+
+async def forget_recipient(uow: UnitOfWork, mail_dir: Path, address: str) -> None:
+    """Erasure: delete every mail queued for `address`, sent or not, and its .eml file.
+
+    Files are removed now and once more after commit, for a send that was under way.
+    """
+    await uow.execute(delete(mail_queue).where(mail_queue.c.recipient == address))
+
+    async def remove_files() -> None:
+        await asyncio.to_thread(_remove_mail_files, mail_dir, address)
+
+    await remove_files()
+    uow.forget_after_commit(remove_files)
+
+
+def _remove_mail_files(mail_dir: Path, address: str) -> None:
+    """Remove the .eml files addressed to `address`, including those whose queue row has
+    already been pruned (rows go after a week, files are never pruned)."""
+    if not mail_dir.is_dir():
+        return
+    wanted = address.casefold()
+    for path in mail_dir.iterdir():
+        if not path.is_file() or path.suffix not in (".eml", ".tmp"):
+            continue
+        try:
+            with path.open("rb") as handle:
+                headers = BytesHeaderParser().parse(handle)
+            recipients = getaddresses(headers.get_all("To", []))
+        except (OSError, ValueError):
+            continue
+        if any(found.casefold() == wanted for _, found in recipients):
+            with suppress(FileNotFoundError):
+                path.unlink()

@@ -152,3 +152,33 @@ def drop_infrastructure_v1() -> None:
     op.drop_table("mail_queue")
     op.drop_table("inbox")
     op.drop_table("dead_letter")
+
+
+def add_outbox_erasure_columns() -> None:
+    """Outbox columns for erasure from the streams (docs/decisions/0006): the person an
+    event's personal data belongs to, its stream sequence, and when the person was erased.
+
+    Every service's migration calls this; the columns are nullable, so rows stay valid.
+    """
+    import sqlalchemy as sa
+    from alembic import op
+
+    from shared.db import UTCDateTime
+
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("person", sa.String(length=36), nullable=True))
+        batch.add_column(sa.Column("stream_seq", sa.BigInteger(), nullable=True))
+        batch.add_column(sa.Column("person_erased_at", UTCDateTime(timezone=True), nullable=True))
+        batch.create_index("ix_outbox_person", ["person"], unique=False)
+        batch.create_index("ix_outbox_person_erased", ["person_erased_at"], unique=False)
+
+
+def drop_outbox_erasure_columns() -> None:
+    from alembic import op
+
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_index("ix_outbox_person_erased")
+        batch.drop_index("ix_outbox_person")
+        batch.drop_column("person_erased_at")
+        batch.drop_column("stream_seq")
+        batch.drop_column("person")

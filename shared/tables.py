@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Index,
     Integer,
@@ -29,7 +30,15 @@ outbox = Table(
     Column("claimed_until", UTCDateTime),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text),
+    # Erasure from the streams: the participant whose personal data the event carries,
+    # where the broker stored it, and when that person was erased (the relay then deletes
+    # the stored message). See docs/decisions/0006-erasure-from-streams.md.
+    Column("person", String(36)),
+    Column("stream_seq", BigInteger),
+    Column("person_erased_at", UTCDateTime),
     Index("ix_outbox_unpublished", "published_at", "id"),
+    Index("ix_outbox_person", "person"),
+    Index("ix_outbox_person_erased", "person_erased_at"),
 )
 
 inbox = Table(

@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import nats
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared.bus import Broker, Consumer, OutboxRelay
+from shared.bus import Broker, Consumer, OutboxRelay, forget_person
 from shared.db import Database, UnitOfWork
 from shared.events import Envelope, encode, envelope_for
 from shared.events import contracts as ev
@@ -269,3 +270,103 @@ async def test_services_catch_up_after_a_broker_outage(tmp_path: Path) -> None:
         await eventually(catalogued, timeout=30)
         assert (await system.scheduling.get("/ready")).status_code == 200
         assert await stream_messages(system.nats.url, "SCHEDULING") == 1
+
+
+def checked_in(person: str, name: str) -> ev.RegistrationCheckedIn:
+    return ev.RegistrationCheckedIn(
+        id=str(uuid.uuid4()),
+        revision=1,
+        training_id="training-1",
+        participant_id=person,
+        status="confirmed",
+        name=name,
+        email=f"{name.lower()}@example.org",
+    )
+
+
+async def stream_bodies(url: str, stream: str) -> list[bytes]:
+    connection = await nats.connect(url)
+    try:
+        js = connection.jetstream()
+        info = await js.stream_info(stream)
+        bodies = []
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            try:
+                bodies.append((await js.get_msg(stream, seq)).data or b"")
+            except nats.js.errors.NotFoundError:
+                continue
+        return bodies
+    finally:
+        await connection.close()
+
+
+async def test_an_erased_persons_events_are_deleted_from_the_stream_even_after_the_prune(
+    broker_server: NatsServer, database: Database
+) -> None:
+    broker = Broker(broker_server.url, "test")
+    await broker.run()
+    relay = OutboxRelay(database, broker)
+    task = asyncio.create_task(relay.run())
+    try:
+        async with database.unit() as uow:
+            uow.emit(checked_in("p-1", "Aino"), person="p-1")
+            uow.emit(checked_in("p-2", "Berit"), person="p-2")
+            uow.emit(completed(1))
+        await eventually(lambda: _published(database, 3))
+        assert await count(database, outbox, outbox.c.stream_seq.is_(None)) == 0
+
+        # A day later the prune empties the bodies, but keeps where the messages are.
+        async with database.unit() as uow:
+            await uow.execute(
+                update(outbox).values(published_at=datetime.now(UTC) - timedelta(days=2))
+            )
+        await relay.prune()
+        assert await count(database, outbox) == 2
+        assert await count(database, outbox, outbox.c.body != b"") == 0
+
+        async with database.unit() as uow:
+            await forget_person(uow, "p-1")
+
+        async def deleted() -> bool:
+            bodies = await stream_bodies(broker_server.url, "REGISTRATION")
+            assert not [body for body in bodies if b"Aino" in body]
+            return True
+
+        await eventually(deleted)
+        kept = await stream_bodies(broker_server.url, "REGISTRATION")
+        assert any(b"Berit" in body for body in kept), "only the erased person's event goes"
+        await eventually(lambda: _count_is(database, 1))
+    finally:
+        task.cancel()
+        await broker.close()
+
+
+async def test_an_event_relayed_after_its_person_was_erased_is_deleted_from_the_stream(
+    broker_server: NatsServer, database: Database
+) -> None:
+    broker = Broker(broker_server.url, "test")
+    await broker.run()
+    relay = OutboxRelay(database, broker)
+    # The check-in is committed and handed to the relay, which has not published it yet
+    # when the erasure commits: it goes out with the name, and must then be deleted.
+    async with database.unit() as uow:
+        uow.emit(checked_in("p-1", "Aino"), person="p-1")
+    async with database.unit() as uow:
+        await forget_person(uow, "p-1")
+    assert relay._fresh, "the relay holds the event in memory"
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: _count_is(database, 0))
+        assert await stream_messages(broker_server.url, "REGISTRATION") == 0
+        assert not [
+            body
+            for body in await stream_bodies(broker_server.url, "REGISTRATION")
+            if b"Aino" in body
+        ]
+    finally:
+        task.cancel()
+        await broker.close()
+
+
+async def _count_is(db: Database, expected: int) -> bool:
+    return await count(db, outbox) == expected

@@ -35,7 +35,7 @@ from services.evaluation.tables import (
     TrainingRow,
     metadata,
 )
-from shared import tokens
+from shared import bus, mail, tokens
 from shared.auth import Staff
 from shared.clock import clock
 from shared.db import UnitOfWork
@@ -332,8 +332,24 @@ async def withdraw_invitations(uow: UnitOfWork, registration_id: str) -> None:
         )
 
 
-async def erase_participant(uow: UnitOfWork, participant_id: str) -> None:
-    """Erasure: the invitations stay for the response rates, with nothing that identifies."""
+async def erase_participant(uow: UnitOfWork, settings: Settings, participant_id: str) -> None:
+    """Erasure: the invitations stay for the response rates, with nothing that identifies.
+
+    The mail sent to the person (and its .eml files) goes too: the addresses are read
+    from the attendee and invitation rows before those lose them.
+    """
+    addresses = set(
+        await uow.session.exec(
+            select(AttendeeRow.email).where(AttendeeRow.participant_id == participant_id)
+        )
+    )
+    invited = await uow.session.exec(
+        select(InvitationRow.email).where(InvitationRow.participant_id == participant_id)
+    )
+    addresses |= {address for address in invited if address}
+    for address in sorted(addresses):
+        await mail.forget_recipient(uow, settings.mail_dir, address)
+    await bus.forget_dead_letters(uow, participant_id)
     await uow.execute(delete(AttendeeRow).where(col(AttendeeRow.participant_id) == participant_id))
     rows = await uow.session.exec(
         select(InvitationRow.id, InvitationRow.campaign_id).where(

@@ -124,6 +124,9 @@ async def _erased(uow: UnitOfWork, participant_id: str) -> bool:
 async def checked_in(
     settings: Settings, uow: UnitOfWork, data: ev.RegistrationCheckedIn, _: Envelope
 ) -> None:
+    # The training first (always in this order): a campaign opening at this moment in
+    # another transaction would otherwise miss this attendee, and this one its campaign.
+    await lock_aggregate(uow, f"training:{data.training_id}")
     await lock_aggregate(uow, f"participant:{data.participant_id}")
     if await _erased(uow, data.participant_id):
         # Erased before this arrived: the person's data must not come back.
@@ -154,6 +157,7 @@ async def checked_in(
 async def check_in_undone(
     settings: Settings, uow: UnitOfWork, data: ev.RegistrationCheckInUndone, _: Envelope
 ) -> None:
+    await lock_aggregate(uow, f"training:{data.training_id}")
     await lock_aggregate(uow, f"participant:{data.participant_id}")
     if await _erased(uow, data.participant_id):
         return
@@ -187,7 +191,7 @@ async def participant_erased(
     settings: Settings, uow: UnitOfWork, data: ev.ParticipantErased, _: Envelope
 ) -> None:
     await lock_aggregate(uow, f"participant:{data.id}")
-    await commands.erase_participant(uow, data.id)
+    await commands.erase_participant(uow, settings, data.id)
     # Remembered so that events about the person arriving later (a check-in overtaken
     # by the erasure) do not bring their data back.
     if not await _erased(uow, data.id):

@@ -775,7 +775,8 @@ async def check_in(
             name=row.name,
             email=row.email,
             language=training_row.language,
-        )
+        ),
+        person=row.participant_id,
     )
     return row
 

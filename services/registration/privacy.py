@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, or_
+from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,6 +22,7 @@ from services.registration.schemas import (
     RegistrationExport,
 )
 from services.registration.tables import ParticipantRow, RegistrationRow, TrainingRow
+from shared import bus, mail
 from shared.clock import clock
 from shared.db import Database, UnitOfWork
 from shared.events import contracts as ev
@@ -123,9 +124,10 @@ async def erase(uow: UnitOfWork, settings: Settings, email: str) -> ErasureOut:
         )
     )
     erased, cancelled = await _erase_registrations(uow, settings, ids)
-    await uow.execute(delete(mail_queue).where(mail_queue.c.recipient == address))
     if person is not None:
-        _erase_participant(uow, person)
+        await _erase_participant(uow, settings, person)
+    else:
+        await mail.forget_recipient(uow, settings.mail_dir, address)
     return ErasureOut(
         email=address,
         participant_id=person.id if person else None,
@@ -160,7 +162,13 @@ async def _erase_registrations(
     return len(registration_ids), cancelled
 
 
-def _erase_participant(uow: UnitOfWork, person: ParticipantRow) -> None:
+async def _erase_participant(uow: UnitOfWork, settings: Settings, person: ParticipantRow) -> None:
+    """The one path of every erasure, on request or after retention: the participant, the
+    mail to them, their events in the outbox and the stream; the others follow the
+    ParticipantErased event."""
+    await mail.forget_recipient(uow, settings.mail_dir, person.email)
+    await bus.forget_person(uow, person.id)
+    await bus.forget_dead_letters(uow, person.id)
     # The row stays, without personal data, so that registrations keep their reference;
     # an empty feed hash revokes the calendar link in this service too.
     person.email = f"erased-{person.id}@erased.invalid"
@@ -206,11 +214,11 @@ async def erase_expired(db: Database, settings: Settings, now: datetime | None =
             )
             await _erase_registrations(uow, settings, ids)
             for person_id in sorted(people):
-                await _erase_if_forgotten(uow, person_id)
+                await _erase_if_forgotten(uow, settings, person_id)
             erased += len(ids)
 
 
-async def _erase_if_forgotten(uow: UnitOfWork, person_id: str) -> None:
+async def _erase_if_forgotten(uow: UnitOfWork, settings: Settings, person_id: str) -> None:
     remaining = (
         await uow.session.exec(
             select(RegistrationRow.id)
@@ -223,9 +231,7 @@ async def _erase_if_forgotten(uow: UnitOfWork, person_id: str) -> None:
         return
     person = await uow.session.get(ParticipantRow, person_id, with_for_update=True)
     if person is not None and person.erased_at is None:
-        address = person.email
-        _erase_participant(uow, person)
-        await uow.execute(delete(mail_queue).where(mail_queue.c.recipient == address))
+        await _erase_participant(uow, settings, person)
 
 
 async def apply_retention(runtime: Runtime) -> None:

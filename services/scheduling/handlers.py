@@ -11,6 +11,7 @@ from services.scheduling.tables import (
     ErasedParticipantRow,
     FeedTokenRow,
 )
+from shared import bus
 from shared.bus import Handler, lock_aggregate
 from shared.clock import clock
 from shared.db import UnitOfWork
@@ -93,6 +94,8 @@ async def participant_erased(uow: UnitOfWork, data: ev.ParticipantErased, _: Env
     await lock_aggregate(uow, f"participant:{data.id}")
     for table in (FeedTokenRow, EnrolmentRow, CalendarEntryRow):
         await uow.execute(delete(table).where(col(table.participant_id) == data.id))
+    # Dead letters keep whole events, a check-in's name and e-mail among them.
+    await bus.forget_dead_letters(uow, data.id)
     if not await _erased(uow, data.id):
         uow.session.add(ErasedParticipantRow(participant_id=data.id, erased_at=clock.now()))
 
