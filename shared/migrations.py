@@ -152,3 +152,22 @@ def drop_infrastructure_v1() -> None:
     op.drop_table("mail_queue")
     op.drop_table("inbox")
     op.drop_table("dead_letter")
+
+
+def add_dead_mail_v2() -> None:
+    """mail_queue.dead_at: a mail that failed its last attempt (every service's second
+    migration calls this)."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    from shared.db import UTCDateTime
+
+    with op.batch_alter_table("mail_queue") as batch:
+        batch.add_column(sa.Column("dead_at", UTCDateTime(timezone=True), nullable=True))
+
+
+def drop_dead_mail_v2() -> None:
+    from alembic import op
+
+    with op.batch_alter_table("mail_queue") as batch:
+        batch.drop_column("dead_at")
