@@ -577,6 +577,11 @@ async def test_staff_export_is_csv_with_a_header_row_and_defused_formulas(system
         ({"name": "N" * 201}, 400, "name"),
         ({"needs": {"diet": "x" * 5001}}, 400, "needs.diet"),
         ({"organisation": "   "}, 422, "organisation"),
+        ({"name": "Mari\r\nBcc: evil@evil.example"}, 422, "name"),
+        ({"name": "Mari \u202eeT"}, 422, "name"),
+        ({"organisation": "MFA\x00"}, 422, "organisation"),
+        ({"position": "Consul\u2066"}, 422, "position"),
+        ({"needs": {"diet": "vegetarian\x1b[31m"}}, 422, "needs.diet"),
         ({"favourite_colour": "blue"}, 400, "favourite_colour"),
     ],
 )

@@ -123,6 +123,9 @@ async def test_form_registration_confirms_and_the_manage_page_cancels(system: Sy
     duplicate = await _post_form(system, path, _form())
     assert duplicate.status_code == 409
     assert 'id="email-error"' in duplicate.text and "already registered" in duplicate.text
+    error = re.search(r'<p id="email-error" class="error">([^<]*)</p>', duplicate.text)
+    assert error is not None and "we have sent your links" in error.group(1)
+    assert "liis.kask" not in error.group(1)
 
     waiting = await _post_form(system, path, _form(email="peeter@mfa.ee", name="Peeter"))
     assert "waiting list" in waiting.text and 'id="position">1<' in waiting.text
