@@ -152,8 +152,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise SettingError(f"SMTP_URL: {smtp_url!r} names no host")
 
     mail_from = env.get("MAIL_FROM", "Capitals <noreply@localhost>")
-    if "@" not in mail_from:
-        raise SettingError(f"MAIL_FROM: {mail_from!r} is not an e-mail address")
+    if not _one_sender(mail_from):
+        raise SettingError(f"MAIL_FROM: {mail_from!r} is not one e-mail address")
 
     log_level = env.get("CAPITALS_LOG_LEVEL", "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -187,3 +187,21 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         log_level=log_level,
     )
+
+
+def _one_sender(value: str) -> bool:
+    """One address, with or without a display name, that fits a From header as it is: a
+    bad sender would make every mail fail to build."""
+    from email.errors import HeaderParseError
+    from email.headerregistry import HeaderRegistry
+
+    from shared.inputs import is_line
+
+    if not is_line(value) or "@" not in value:
+        return False
+    try:
+        header = HeaderRegistry()("From", value)
+    except (HeaderParseError, ValueError, IndexError):
+        return False
+    addresses = getattr(header, "addresses", ())
+    return len(addresses) == 1 and not header.defects and "@" in addresses[0].addr_spec
