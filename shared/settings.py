@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 SERVICES = ("registration", "scheduling", "evaluation")
@@ -203,5 +204,5 @@ def _one_sender(value: str) -> bool:
         header = HeaderRegistry()("From", value)
     except (HeaderParseError, ValueError, IndexError):
         return False
-    addresses = getattr(header, "addresses", ())
+    addresses: tuple[Any, ...] = getattr(header, "addresses", ())
     return len(addresses) == 1 and not header.defects and "@" in addresses[0].addr_spec
