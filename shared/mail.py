@@ -34,6 +34,12 @@ MAX_ATTEMPTS = 16
 FIRST_RETRY = timedelta(seconds=2)
 LONGEST_RETRY = timedelta(hours=1)
 LEASE = timedelta(minutes=2)
+# Failures that come before any message is named: the server's, not one mail's.
+SERVER_UNUSABLE = (
+    aiosmtplib.SMTPConnectError,
+    aiosmtplib.SMTPHeloError,
+    aiosmtplib.SMTPAuthenticationError,
+)
 # No delivery starts later than this into a lease (SMTP's timeout is 20 s), so that no
 # other instance can take over a row while it is still being sent.
 SENDING_TIME = timedelta(seconds=90)
@@ -126,6 +132,7 @@ class MailSender:
         self.sender = sender
         self.max_attempts = max_attempts
         self.first_retry = first_retry
+        self._unusable = 0  # failed connections in a row, for their back-off
         self._wake = asyncio.Event()
         db.on_commit("mail", self.wake)
 
@@ -158,10 +165,12 @@ class MailSender:
                 try:
                     message = build_message(row, self.sender)
                     await self.transport.deliver(message)
-                except aiosmtplib.SMTPConnectError as exc:
-                    # Nothing was sent and no mail is to blame: the server is unreachable.
-                    retry = self._retry_after(0)
-                    log.warning("SMTP server unreachable (%s); retrying in %s", exc, retry)
+                except SERVER_UNUSABLE as exc:
+                    # Nothing was sent and no mail is to blame: the server is unreachable
+                    # or refuses us (greeting, login) before any message is named.
+                    retry = self._retry_after(self._unusable)
+                    self._unusable += 1
+                    log.warning("SMTP server unusable (%s); retrying in %s", exc, retry)
                     await self._put_back(
                         [later.id for later in rows[index:]], retry, f"{type(exc).__name__}: {exc}"
                     )
@@ -170,10 +179,11 @@ class MailSender:
                     await self._failed(row, exc)
                     continue
                 sent.append(row.id)
+                self._unusable = 0
         finally:
             # One commit per batch: on SQLite every commit competes with the request writers.
             await claims.finish(self.db, mail_queue, "sent_at", sent)
-        if rows and len(sent) == len(rows):
+        if len(sent) == len(rows):
             await self.prune()
         return len(sent)
 
