@@ -31,7 +31,15 @@ Name = Title
 FreeText = Annotated[str, msgspec.Meta(max_length=5000, pattern=TEXT_PATTERN)]
 # Checked by `email_address` after decoding (a pattern cannot say what an address is);
 # the length bound keeps the check cheap.
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+Email = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=3,
+        max_length=320,
+        description="One bare e-mail address (name@example.org): no display name, no "
+        "quoted local part, no domain literal, no encoded words.",
+    ),
+]
 
 REFUSED_LINE = "must be one line, without control or bidi-override characters"
 REFUSED_TEXT = "must not contain control or bidi-override characters other than tab and newline"
