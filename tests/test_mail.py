@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from capitals.embedded import free_port
 from shared.db import Database
 from shared.mail import Mail, MailSender, Transport
 from shared.tables import infrastructure, mail_queue
-from tests.support import eventually
+from tests.support import create_pg_database, drop_pg_database, eventually
 
 
 class Inbox:
@@ -32,8 +33,13 @@ class Inbox:
 
 
 @pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'mail.sqlite3'}"
+async def database(tmp_path: Path, db_kind: str) -> AsyncIterator[Database]:
+    """The shared tables alone, on SQLite and again on PostgreSQL."""
+    name = f"capitals_mail_{uuid.uuid4().hex[:10]}"
+    if db_kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'mail.sqlite3'}"
+    else:
+        url = await create_pg_database(name)
     engine = create_async_engine(url)
     async with engine.begin() as connection:
         await connection.run_sync(infrastructure.create_all)
@@ -41,6 +47,8 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
     db = Database(url)
     yield db
     await db.dispose()
+    if db_kind == "postgres":
+        await drop_pg_database(name)
 
 
 async def unsent(db: Database) -> list[Any]:
