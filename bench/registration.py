@@ -258,7 +258,10 @@ async def _backlog(database_url: str) -> tuple[int, int]:
                 select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
             )
             mails = await session.exec(  # type: ignore[call-overload]
-                select(func.count()).select_from(mail_queue).where(mail_queue.c.sent_at.is_(None))
+                select(func.count())
+                .select_from(mail_queue)
+                .where(mail_queue.c.sent_at.is_(None))
+                .where(mail_queue.c.dead_at.is_(None))
             )
             return int(events.one()[0]), int(mails.one()[0])
     finally:

@@ -31,6 +31,8 @@ async def claim(
         candidates = (
             select(table.c.id)
             .where(done.is_(None))
+            # A dead row (mail that failed its last attempt) is never tried again.
+            .where(table.c.dead_at.is_(None) if "dead_at" in table.c else true())
             .where(or_(table.c.claimed_until.is_(None), table.c.claimed_until < now))
             .where(table.c.created_at < older_than if older_than is not None else true())
             .order_by(table.c.id)

@@ -8,6 +8,7 @@ import uuid
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.utils import format_datetime, getaddresses, make_msgid
@@ -16,16 +17,33 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from shared import claims
 from shared.clock import clock
 from shared.db import Database, UnitOfWork
+from shared.inputs import header_address, one_line
 from shared.tables import mail_queue
 
 log = logging.getLogger(__name__)
 
 SENT_MAIL_KEPT = timedelta(days=7)
+# Dead mail stays visible to the secretariat for a while, then goes like sent mail.
+DEAD_MAIL_KEPT = timedelta(days=30)
+# Attempts at one mail before it is dead: with the back-off below, about six hours.
+MAX_ATTEMPTS = 16
+FIRST_RETRY = timedelta(seconds=2)
+LONGEST_RETRY = timedelta(hours=1)
+LEASE = timedelta(minutes=2)
+# Failures that come before any message is named: the server's, not one mail's.
+SERVER_UNUSABLE = (
+    aiosmtplib.SMTPConnectError,
+    aiosmtplib.SMTPHeloError,
+    aiosmtplib.SMTPAuthenticationError,
+)
+# No delivery starts later than this into a lease (SMTP's timeout is 20 s), so that no
+# other instance can take over a row while it is still being sent.
+SENDING_TIME = timedelta(seconds=90)
 
 
 @dataclass(frozen=True)
@@ -47,13 +65,16 @@ class Mail:
 
 
 def build_message(row: Any, sender: str) -> EmailMessage:
+    """The message of a queued row. No stored value reaches a header raw: the recipient
+    must be one bare address (else NotAnAddress, a ValueError) and the subject is made one
+    line, since a row may predate the input rules or come from a path that skipped them."""
     message = EmailMessage()
     message["From"] = sender
-    message["To"] = row.recipient
-    message["Subject"] = row.subject
+    message["To"] = Address(addr_spec=header_address(row.recipient))
+    message["Subject"] = one_line(row.subject)
     # The Message-ID is fixed when the mail is queued, so a resend after a crash
     # between SMTP acceptance and our bookkeeping can be recognised as the same mail.
-    message["Message-ID"] = row.message_id
+    message["Message-ID"] = one_line(row.message_id)
     message["Date"] = format_datetime(row.created_at)
     message.set_content(row.body_text)
     if row.body_html:
@@ -93,12 +114,26 @@ class Transport:
 
 
 class MailSender:
-    """Sends queued mail after commit; a failed send is retried with back-off, never dropped."""
+    """Sends queued mail after commit. Every failure of one mail (building it, or any error
+    while delivering it) is that mail's alone: it is retried with back-off and dead after
+    MAX_ATTEMPTS, and the rest of the batch goes on. Only an SMTP server that cannot be
+    reached at all stops the batch, without counting against any mail."""
 
-    def __init__(self, db: Database, transport: Transport, sender: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        transport: Transport,
+        sender: str,
+        *,
+        max_attempts: int = MAX_ATTEMPTS,
+        first_retry: timedelta = FIRST_RETRY,
+    ) -> None:
         self.db = db
         self.transport = transport
         self.sender = sender
+        self.max_attempts = max_attempts
+        self.first_retry = first_retry
+        self._unusable = 0  # failed connections in a row, for their back-off
         self._wake = asyncio.Event()
         db.on_commit("mail", self.wake)
 
@@ -120,20 +155,32 @@ class MailSender:
                 await asyncio.wait_for(self._wake.wait(), timeout=2.0)
 
     async def send_once(self) -> int:
-        rows = await claims.claim(
-            self.db, mail_queue, "sent_at", limit=20, lease=timedelta(minutes=2)
-        )
+        rows = await claims.claim(self.db, mail_queue, "sent_at", limit=20, lease=LEASE)
+        stop_at = datetime.now(UTC) + SENDING_TIME
         sent: list[int] = []
         try:
-            for row in rows:
+            for index, row in enumerate(rows):
+                if datetime.now(UTC) > stop_at:
+                    await self._put_back([later.id for later in rows[index:]], timedelta(0))
+                    break
                 try:
-                    await self.transport.deliver(build_message(row, self.sender))
-                except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-                    retry = timedelta(seconds=min(300, 2 ** min(row.attempts, 8)))
-                    log.warning("mail %s not sent (%r); retrying in %s", row.id, exc, retry)
-                    await claims.release(self.db, mail_queue, row.id, repr(exc), retry_in=retry)
+                    message = build_message(row, self.sender)
+                    await self.transport.deliver(message)
+                except SERVER_UNUSABLE as exc:
+                    # Nothing was sent and no mail is to blame: the server is unreachable
+                    # or refuses us (greeting, login) before any message is named.
+                    retry = self._retry_after(self._unusable)
+                    self._unusable += 1
+                    log.warning("SMTP server unusable (%s); retrying in %s", exc, retry)
+                    await self._put_back(
+                        [later.id for later in rows[index:]], retry, f"{type(exc).__name__}: {exc}"
+                    )
+                    break
+                except Exception as exc:
+                    await self._failed(row, exc)
                     continue
                 sent.append(row.id)
+                self._unusable = 0
         finally:
             # One commit per batch: on SQLite every commit competes with the request writers.
             await claims.finish(self.db, mail_queue, "sent_at", sent)
@@ -141,14 +188,68 @@ class MailSender:
             await self.prune()
         return len(sent)
 
+    def _retry_after(self, attempts: int) -> timedelta:
+        return min(LONGEST_RETRY, self.first_retry * 2 ** min(attempts, 20))
+
+    async def _failed(self, row: Any, exc: Exception) -> None:
+        attempts = row.attempts + 1
+        reason = f"{type(exc).__name__}: {exc}"[:2000]
+        dead = attempts >= self.max_attempts
+        now = datetime.now(UTC)
+        async with self.db.unit() as uow:
+            await uow.execute(
+                update(mail_queue)
+                .where(mail_queue.c.id == row.id)
+                .values(
+                    attempts=attempts,
+                    last_error=reason,
+                    dead_at=now if dead else None,
+                    claimed_until=None if dead else now + self._retry_after(row.attempts),
+                )
+            )
+        # The log names the mail and the kind of error only: the reason may quote the
+        # address, which the secretariat reads on GET /mail/dead instead.
+        if dead:
+            log.error(
+                "mail %s is dead after %d attempts (%s); see GET /mail/dead",
+                row.id,
+                attempts,
+                type(exc).__name__,
+            )
+        else:
+            log.warning(
+                "mail %s not sent (attempt %d, %s); retrying in %s",
+                row.id,
+                attempts,
+                type(exc).__name__,
+                self._retry_after(row.attempts),
+            )
+
+    async def _put_back(
+        self, ids: list[int], retry_in: timedelta, error: str | None = None
+    ) -> None:
+        """Release leased rows that were not tried, without counting an attempt."""
+        if not ids:
+            return
+        values: dict[str, Any] = {"claimed_until": datetime.now(UTC) + retry_in}
+        if error is not None:
+            values["last_error"] = error[:2000]
+        async with self.db.unit() as uow:
+            await uow.execute(update(mail_queue).where(mail_queue.c.id.in_(ids)).values(values))
+
     async def prune(self) -> None:
         """Sent mail holds personal data: keep it only as long as a resend could be asked."""
-        cutoff = datetime.now(UTC) - SENT_MAIL_KEPT
+        now = datetime.now(UTC)
         async with self.db.unit() as uow:
             await uow.execute(
                 delete(mail_queue)
                 .where(mail_queue.c.sent_at.is_not(None))
-                .where(mail_queue.c.sent_at < cutoff)
+                .where(mail_queue.c.sent_at < now - SENT_MAIL_KEPT)
+            )
+            await uow.execute(
+                delete(mail_queue)
+                .where(mail_queue.c.dead_at.is_not(None))
+                .where(mail_queue.c.dead_at < now - DEAD_MAIL_KEPT)
             )
 
 

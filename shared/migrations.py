@@ -182,3 +182,22 @@ def drop_outbox_erasure_columns() -> None:
         batch.drop_column("person_erased_at")
         batch.drop_column("stream_seq")
         batch.drop_column("person")
+
+
+def add_dead_mail_column() -> None:
+    """mail_queue.dead_at: a mail that failed its last attempt (every service's migration
+    calls this)."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    from shared.db import UTCDateTime
+
+    with op.batch_alter_table("mail_queue") as batch:
+        batch.add_column(sa.Column("dead_at", UTCDateTime(timezone=True), nullable=True))
+
+
+def drop_dead_mail_column() -> None:
+    from alembic import op
+
+    with op.batch_alter_table("mail_queue") as batch:
+        batch.drop_column("dead_at")

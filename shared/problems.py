@@ -51,6 +51,7 @@ def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Respons
                 if isinstance(error, dict)
             ]
             if errors:
+                status = _refused_text(errors, status)
                 first = errors[0]
                 detail = f"{first['field']}: {first['message']}"
         elif isinstance(exc.extra, dict):
@@ -76,6 +77,18 @@ def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Respons
         body["errors"] = errors
     body.update(extra)
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _refused_text(errors: list[dict[str, Any]], status: int) -> int:
+    """Text refused for control or bidi-override characters is 422, like other refusals."""
+    from shared.inputs import refusal
+
+    reasons = [refusal(error["message"]) for error in errors]
+    if not all(reasons):
+        return status
+    for error, reason in zip(errors, reasons, strict=True):
+        error["message"] = reason or ""
+    return 422
 
 
 def _title(status: int) -> str:

@@ -29,6 +29,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from shared import auth
 from shared.bus import Broker, Consumer, Handler, OutboxRelay
 from shared.db import Database
+from shared.dead_mail import list_dead_mail
 from shared.logs import correlation_id
 from shared.mail import MailSender, Transport
 from shared.problems import exception_handlers
@@ -251,7 +252,15 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
     if spec.templates:
         template_dirs.append(spec.templates)
     return Litestar(
-        route_handlers=[health, ready, login_page, login, logout, *spec.route_handlers],
+        route_handlers=[
+            health,
+            ready,
+            login_page,
+            login,
+            logout,
+            list_dead_mail,
+            *spec.route_handlers,
+        ],
         lifespan=[lifespan],
         state=State({"settings": settings, "service": spec.name}),
         dependencies={

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 SERVICES = ("registration", "scheduling", "evaluation")
@@ -152,8 +153,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise SettingError(f"SMTP_URL: {smtp_url!r} names no host")
 
     mail_from = env.get("MAIL_FROM", "Capitals <noreply@localhost>")
-    if "@" not in mail_from:
-        raise SettingError(f"MAIL_FROM: {mail_from!r} is not an e-mail address")
+    if not _one_sender(mail_from):
+        raise SettingError(f"MAIL_FROM: {mail_from!r} is not one e-mail address")
 
     log_level = env.get("CAPITALS_LOG_LEVEL", "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -187,3 +188,21 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         log_level=log_level,
     )
+
+
+def _one_sender(value: str) -> bool:
+    """One address, with or without a display name, that fits a From header as it is: a
+    bad sender would make every mail fail to build."""
+    from email.errors import HeaderParseError
+    from email.headerregistry import HeaderRegistry
+
+    from shared.inputs import is_line
+
+    if not is_line(value) or "@" not in value:
+        return False
+    try:
+        header = HeaderRegistry()("From", value)
+    except (HeaderParseError, ValueError, IndexError):
+        return False
+    addresses: tuple[Any, ...] = getattr(header, "addresses", ())
+    return len(addresses) == 1 and not header.defects and "@" in addresses[0].addr_spec

@@ -76,5 +76,8 @@ mail_queue = Table(
     Column("claimed_until", UTCDateTime),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text),
+    # Set when the mail has failed its last attempt: never tried again, shown to the
+    # secretariat (GET /mail/dead) with its last_error.
+    Column("dead_at", UTCDateTime),
     Index("ix_mail_queue_unsent", "sent_at", "id"),
 )

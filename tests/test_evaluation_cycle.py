@@ -148,6 +148,13 @@ async def test_the_whole_cycle_from_completion_to_series_trend(
         headers=ee,
     )
     assert objectives.status_code == 200, objectives.text
+    # Text of the questionnaire is one line, like every title: no CR/LF, NUL or bidi override.
+    for text in ("Refer\r\nBcc: evil@evil.example", "Refer\x00", "Refer \u202eevil"):
+        refused = await system.evaluation.put(
+            f"/trainings/{tallinn}/objectives", json={"objectives": [text]}, headers=ee
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == "objectives[0]", refused.json()
     extra = await system.evaluation.put(
         f"/trainings/{tallinn}/questions",
         json={

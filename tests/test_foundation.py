@@ -58,6 +58,9 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         ("CAPITALS_SECRET", "short"),
         ("NATS_URL", "localhost:4222"),
         ("SCHEDULING_PUBLIC_URL", "ftp://example.org"),
+        ("MAIL_FROM", "Capitals <noreply@example.org>\r\nBcc: evil@evil.example"),
+        ("MAIL_FROM", "noreply@example.org, evil@evil.example"),
+        ("MAIL_FROM", "Capitals"),
     ],
 )
 def test_a_bad_setting_is_named_in_one_line(tmp_path: Path, name: str, value: str) -> None:

@@ -567,9 +567,9 @@ async def test_staff_export_is_csv_with_a_header_row_and_defused_formulas(system
     ("change", "status", "field"),
     [
         ({"name": None}, 400, "name"),
-        ({"email": "not-an-address"}, 400, "email"),
-        ({"email": "two@@example.org"}, 400, "email"),
-        ({"email": "line\nbreak@example.org"}, 400, "email"),
+        ({"email": "not-an-address"}, 422, "email"),
+        ({"email": "two@@example.org"}, 422, "email"),
+        ({"email": "line\nbreak@example.org"}, 422, "email"),
         ({"country": "XX"}, 422, "country"),
         ({"country": "EST"}, 400, "country"),
         ({"consent": False}, 422, "consent"),
@@ -577,6 +577,11 @@ async def test_staff_export_is_csv_with_a_header_row_and_defused_formulas(system
         ({"name": "N" * 201}, 400, "name"),
         ({"needs": {"diet": "x" * 5001}}, 400, "needs.diet"),
         ({"organisation": "   "}, 422, "organisation"),
+        ({"name": "Mari\r\nBcc: evil@evil.example"}, 422, "name"),
+        ({"name": "Mari \u202eeT"}, 422, "name"),
+        ({"organisation": "MFA\x00"}, 422, "organisation"),
+        ({"position": "Consul\u2066"}, 422, "position"),
+        ({"needs": {"diet": "vegetarian\x1b[31m"}}, 422, "needs.diet"),
         ({"favourite_colour": "blue"}, 400, "favourite_colour"),
     ],
 )
@@ -600,6 +605,46 @@ async def test_bad_input_gets_a_problem_naming_the_field_and_stores_nothing(
         "/privacy/export", json={"email": address}, headers=staff()
     )
     assert held.json()["participant"] is None
+
+
+# Each is something a mail library would read as more (or other) than one recipient, or
+# as a header of its own, once the address is put into a "To:" header.
+HEADER_SYNTAX = [
+    pytest.param("=?utf-8?q?a=0d=0abcc=3a_evil=40evil.example?=@example.org", id="encoded-crlf"),
+    pytest.param("=?utf-8?q?injected=40evil.example=2c_x?=@example.org", id="encoded-comma"),
+    pytest.param("a\r\nBcc: evil@evil.example@example.org", id="crlf"),
+    pytest.param("a@example.org\r\nBcc: evil@evil.example", id="crlf-after"),
+    pytest.param("a\x00b@example.org", id="nul"),
+    pytest.param("a@example.org, evil@evil.example", id="comma"),
+    pytest.param("Anna <a@example.org>", id="display-name"),
+    pytest.param('"evil@evil.example"@example.org', id="quoted"),
+    pytest.param("a@[127.0.0.1]", id="domain-literal"),
+    pytest.param("a(comment)@example.org", id="comment"),
+    pytest.param("a;b@example.org", id="semicolon"),
+    pytest.param("a\u202e@example.org", id="bidi-override"),
+]
+
+
+@pytest.mark.parametrize("address", HEADER_SYNTAX)
+async def test_an_address_with_header_syntax_is_refused_everywhere_and_nothing_is_stored(
+    system: System, address: str
+) -> None:
+    training = await _open(system)
+    registered = await system.registration.post(
+        f"/trainings/{training.id}/registrations", json=person(1, email=address)
+    )
+    links = await system.registration.post("/manage-link", json={"email": address})
+    exported = await system.registration.post(
+        "/privacy/export", json={"email": address}, headers=staff()
+    )
+    erased = await system.registration.post(
+        "/privacy/erase", json={"email": address}, headers=staff()
+    )
+    for response in (registered, links, exported, erased):
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["errors"][0]["field"] == "email"
+    assert await _listed(system, training.id) == []
 
 
 async def test_an_oversized_body_or_an_unknown_training_gets_a_problem(system: System) -> None:

@@ -99,6 +99,50 @@ async def test_form_shows_each_error_beside_its_field_and_keeps_the_input(
     assert listed.json()["items"] == []
 
 
+async def test_the_form_refuses_header_syntax_in_the_address_and_control_characters(
+    system: System,
+) -> None:
+    training = await open_training(system.nats.url, system.registration)
+    path = f"/register/{training.id}"
+
+    response = await _post_form(
+        system,
+        path,
+        _form(
+            email="=?utf-8?q?injected=40evil.example=2c_x?=@example.org",
+            name="Liis\u202eKask",
+            organisation="Embassy\x00",
+            needs_diet="vegetarian\r\nno nuts\x1b",
+        ),
+    )
+
+    assert response.status_code == 422
+    for field in ("email", "name", "organisation", "needs_diet"):
+        assert f'id="{field}-error"' in response.text, field
+    resend = await _post_form(
+        system, "/resend-link", {"email": "a@example.org\r\nBcc: evil@evil.example"}
+    )
+    assert resend.status_code == 422
+    listed = await system.registration.get(
+        f"/trainings/{training.id}/registrations", headers=staff()
+    )
+    assert listed.json()["items"] == []
+
+
+async def test_line_breaks_a_browser_sends_in_free_text_are_kept_as_line_feeds(
+    system: System,
+) -> None:
+    training = await open_training(system.nats.url, system.registration)
+    response = await _post_form(
+        system, f"/register/{training.id}", _form(needs_access="wheelchair\r\nramp, please")
+    )
+    assert response.status_code == 200, response.text
+    (item,) = (
+        await system.registration.get(f"/trainings/{training.id}/registrations", headers=staff())
+    ).json()["items"]
+    assert item["needs"]["access"] == "wheelchair\nramp, please"
+
+
 async def test_a_form_without_its_csrf_token_is_refused(system: System) -> None:
     training = await open_training(system.nats.url, system.registration)
     await system.registration.get(f"/register/{training.id}")
@@ -123,6 +167,9 @@ async def test_form_registration_confirms_and_the_manage_page_cancels(system: Sy
     duplicate = await _post_form(system, path, _form())
     assert duplicate.status_code == 409
     assert 'id="email-error"' in duplicate.text and "already registered" in duplicate.text
+    error = re.search(r'<p id="email-error" class="error">([^<]*)</p>', duplicate.text)
+    assert error is not None and "we have sent your links" in error.group(1)
+    assert "liis.kask" not in error.group(1)
 
     waiting = await _post_form(system, path, _form(email="peeter@mfa.ee", name="Peeter"))
     assert "waiting list" in waiting.text and 'id="position">1<' in waiting.text

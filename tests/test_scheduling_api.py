@@ -184,6 +184,66 @@ async def test_a_malformed_session_is_rejected(
     assert response.status_code == 400, response.text
 
 
+# Characters that split a mail header (CR, LF, NUL, NEL, the line separator) or make a
+# title read otherwise than it is stored (bidi overrides and isolates).
+UNSAFE_IN_A_LINE = [
+    pytest.param("Trafficking\r\nBcc: evil@evil.example", id="crlf"),
+    pytest.param("Trafficking\nin human beings", id="lf"),
+    pytest.param("Trafficking\x00", id="nul"),
+    pytest.param("Trafficking\x7f", id="del"),
+    pytest.param("Trafficking\x85", id="nel"),
+    pytest.param("Trafficking\u2028", id="line-separator"),
+    pytest.param("Trafficking \u202egnp.exe", id="right-to-left-override"),
+    pytest.param("Trafficking \u2066isolated\u2069", id="isolate"),
+]
+
+
+@pytest.mark.parametrize("text", UNSAFE_IN_A_LINE)
+async def test_a_title_or_name_with_control_or_bidi_characters_is_refused_naming_it(
+    system: System, ee: dict[str, str], text: str
+) -> None:
+    training = await create_training(system, ee)
+    attempts = [
+        ("post", "/trainings", training_body(title=text), "title"),
+        ("post", "/trainings", training_body(venue=text), "venue"),
+        ("post", "/trainings", training_body(city=text), "city"),
+        ("patch", f"/trainings/{training['id']}", {"title": text}, "title"),
+        ("put", "/series/cbss-thb", {"title": text}, "title"),
+        (
+            "post",
+            f"/trainings/{training['id']}/sessions",
+            session_body(training["starts_on"], title=text),
+            "title",
+        ),
+        (
+            "post",
+            f"/trainings/{training['id']}/sessions",
+            session_body(training["starts_on"], speakers=[{"name": text}]),
+            "speakers[0].name",
+        ),
+    ]
+    for method, path, body, field in attempts:
+        response = await getattr(system.scheduling, method)(path, json=body, headers=ee)
+        assert response.status_code == 422, (path, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["errors"][0]["field"] == field, response.json()
+    stored = await system.scheduling.get(f"/trainings/{training['id']}", headers=ee)
+    assert stored.json()["title"] == training["title"] and stored.json()["sessions"] == []
+
+
+async def test_free_text_keeps_line_breaks_and_tabs_but_no_other_control_characters(
+    system: System, ee: dict[str, str]
+) -> None:
+    kept = await create_training(system, ee, description="Day one:\n\tarrival\nDay two")
+    assert kept["description"] == "Day one:\n\tarrival\nDay two"
+    for text in ("a\r\nb", "a\x00b", "a\x1bb", "a\u202eb"):
+        response = await system.scheduling.post(
+            "/trainings", json=training_body(description=text), headers=ee
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"] == "description"
+
+
 # --- lifecycle -------------------------------------------------------------------
 
 

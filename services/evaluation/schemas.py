@@ -7,11 +7,11 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from services.evaluation import domain
+from shared.inputs import LINE_PATTERN, Title
 
 Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-QuestionText = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
-Label = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+QuestionText = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=LINE_PATTERN)]
+Label = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=LINE_PATTERN)]
 
 
 # --- input ---------------------------------------------------------------------

@@ -328,6 +328,12 @@ def check_submission(data: RegistrationIn) -> None:
         raise Problem(422, "organisation must not be blank", field="organisation")
 
 
+ALREADY_REGISTERED = (
+    "this e-mail address is already registered for this training: we have sent your links "
+    "(to see, change or cancel the registration) to it again"
+)
+
+
 async def register_batch(
     settings: Settings, uow: UnitOfWork, batch: Sequence[NewRegistration]
 ) -> list[RegisteredOut | Problem]:
@@ -377,6 +383,7 @@ async def register_batch(
     new_people: list[dict[str, Any]] = []
     new_rows: list[dict[str, Any]] = []
     results: list[RegisteredOut | Problem] = []
+    links_again: set[str] = set()
     for item in batch:
         training_row = trainings.get(item.training_id)
         if training_row is None:
@@ -403,14 +410,10 @@ async def register_batch(
             people[email] = person
             new_people.append(person._asdict())
         if (training_row.id, person.id) in held:
-            results.append(
-                Problem(
-                    409,
-                    f"{email} is already registered for this training; "
-                    "use the link in your confirmation mail to see or cancel it",
-                    field="email",
-                )
-            )
+            # The answer must not tell who holds the address, nor echo it: the links go
+            # to the address itself, so only its owner learns them.
+            results.append(Problem(409, ALREADY_REGISTERED, field="email"))
+            links_again.add(email)
             continue
         held.add((training_row.id, person.id))
         admission = seats[training_row.id].admit(
@@ -426,6 +429,9 @@ async def register_batch(
         await uow.execute(insert(registration), new_rows)
     for training_id, ledger in seats.items():
         await _move_seats(uow, training_id, ledger.taken - trainings[training_id].taken)
+    # After the inserts, so that a registration made earlier in this batch is found too.
+    for email in sorted(links_again):
+        await mail_links(uow, settings, email)
     return results
 
 

@@ -5,7 +5,6 @@ Forms are protected by Litestar's CSRF middleware; errors are shown next to thei
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import msgspec
@@ -17,14 +16,13 @@ from litestar.response import Redirect, Template
 
 from services.registration import api, commands
 from services.registration.commands import NewRegistration
-from services.registration.schemas import EMAIL_PATTERN, RegistrationIn
+from services.registration.schemas import RegistrationIn
 from services.registration.tables import TrainingRow
+from shared import inputs
 from shared.countries import all_countries, is_country
 from shared.params import DB, Caller
 from shared.problems import Problem
 from shared.throttle import THROTTLE
-
-_EMAIL = re.compile(EMAIL_PATTERN)
 
 STATUS_WORDS = {
     "confirmed": "Confirmed: your seat is reserved",
@@ -115,10 +113,15 @@ def read_form(form: dict[str, str]) -> tuple[RegistrationIn | None, dict[str, st
     for key, limit in FIELD_LIMITS.items():
         if len(value[key]) > limit:
             errors[key] = f"At most {limit} characters, please."
+        elif not inputs.is_line(value[key]):
+            errors[key] = "One line of text, please, without control characters."
     if not value["email"]:
         errors["email"] = "Your e-mail address is required."
-    elif "email" not in errors and not _EMAIL.match(value["email"]):
-        errors["email"] = "This does not look like an e-mail address (name@example.org)."
+    elif "email" not in errors:
+        try:
+            value["email"] = inputs.email_address(value["email"])
+        except Problem:
+            errors["email"] = "This does not look like an e-mail address (name@example.org)."
     country = (form.get("country") or "").strip().upper()
     if not country:
         errors["country"] = "Choose the country you represent."
@@ -126,10 +129,16 @@ def read_form(form: dict[str, str]) -> tuple[RegistrationIn | None, dict[str, st
         errors["country"] = "Choose a country from the list."
     if form.get("consent") != "yes":
         errors["consent"] = "We can register you only with your consent."
-    needs = {key: (form.get(f"needs_{key}") or "").strip() for key in ("access", "diet")}
+    # Browsers send a textarea's line breaks as CR LF; free text keeps only the LF.
+    needs = {
+        key: (form.get(f"needs_{key}") or "").replace("\r\n", "\n").strip()
+        for key in ("access", "diet")
+    }
     for key, text in needs.items():
         if len(text) > NEED_LIMIT:
             errors[f"needs_{key}"] = f"At most {NEED_LIMIT} characters, please."
+        elif not inputs.is_text(text):
+            errors[f"needs_{key}"] = "Please leave out control characters."
     if errors:
         return None, {name: errors[name] for name in FIELD_ORDER if name in errors}
     try:
@@ -145,7 +154,7 @@ def read_form(form: dict[str, str]) -> tuple[RegistrationIn | None, dict[str, st
             },
             RegistrationIn,
         )
-    except msgspec.ValidationError as exc:
+    except (msgspec.ValidationError, Problem) as exc:
         return None, {"form": str(exc)}
     return data, {}
 
@@ -273,8 +282,9 @@ async def resend_form() -> Template:
 
 @post("/resend-link", operation_id="resendLinkByForm", status_code=200, middleware=[THROTTLE])
 async def resend_by_form(data: URLEncodedBody[dict[str, str]], db: DB, state: State) -> Template:
-    email = (data.get("email") or "").strip()
-    if not _EMAIL.match(email) or len(email) > 254:
+    try:
+        email = inputs.email_address(data.get("email") or "")
+    except Problem:
         return Template(
             template_name="resend.html",
             context={"sent": False, "error": "Enter the e-mail address you registered with."},

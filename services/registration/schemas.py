@@ -7,15 +7,10 @@ from typing import Annotated
 
 import msgspec
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-OptionalText = Annotated[str, msgspec.Meta(max_length=200)]
-Need = Annotated[str, msgspec.Meta(max_length=5000)]
-# One address, no display name, nothing that could break a mail header; surrounding
-# spaces (pasted addresses) are allowed and stripped.
-EMAIL_PATTERN = (
-    r'^ *[^@\s<>(),;:"\[\]\\]+@(?:[^@\s<>(),;:"\[\]\\.]+\.)+[^@\s<>(),;:"\[\]\\.]{2,} *$'
-)
-Email = Annotated[str, msgspec.Meta(min_length=6, max_length=254, pattern=EMAIL_PATTERN)]
+from shared.inputs import Email, FreeText, Name, email_address
+from shared.inputs import Line as OptionalText
+
+Need = FreeText
 CountryCode = Annotated[str, msgspec.Meta(min_length=2, max_length=2)]
 
 
@@ -34,6 +29,10 @@ class RegistrationIn(msgspec.Struct, forbid_unknown_fields=True):
     consent: bool
     position: OptionalText | None = None
     needs: Needs | None = None
+
+    def __post_init__(self) -> None:
+        # Refused here (422 naming `email`) before anything is stored or mailed.
+        self.email = email_address(self.email)
 
 
 class RegistrationOut(msgspec.Struct):
@@ -89,6 +88,9 @@ class CatalogueEntry(msgspec.Struct):
 
 class EmailIn(msgspec.Struct, forbid_unknown_fields=True):
     email: Email
+
+    def __post_init__(self) -> None:
+        self.email = email_address(self.email)
 
 
 # {country: maximum}; keys and values are checked by the route, to name the bad country.

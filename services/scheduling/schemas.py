@@ -7,9 +7,12 @@ from typing import Annotated
 
 import msgspec
 
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Text = Annotated[str, msgspec.Meta(max_length=5000)]
+from shared.inputs import LINE_PATTERN, Name, Title
+from shared.inputs import FreeText as Text
+from shared.inputs import Line as OptionalLine
+
+Venue = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=LINE_PATTERN)]
+Timezone = Annotated[str, msgspec.Meta(max_length=64, pattern=LINE_PATTERN)]
 Slug = Annotated[str, msgspec.Meta(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9-]*$")]
 CountryCode = Annotated[str, msgspec.Meta(min_length=2, max_length=2)]
 Capacity = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
@@ -25,19 +28,19 @@ Kind = Annotated[
 
 class SpeakerIn(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
-    organisation: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    organisation: OptionalLine | None = None
 
 
 class TrainingIn(msgspec.Struct, forbid_unknown_fields=True):
     series: Slug
     title: Title
     host_country: CountryCode
-    venue: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    venue: Venue
     starts_on: date
     ends_on: date
     capacity: Capacity
     city: Name | None = None
-    timezone: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    timezone: Timezone | None = None
     registration_opens_at: datetime | None = None
     registration_closes_at: datetime | None = None
     moderated: bool = False
@@ -49,11 +52,9 @@ class TrainingPatch(msgspec.Struct, forbid_unknown_fields=True):
     """Only the fields sent change; `null` clears an optional field."""
 
     title: Title | msgspec.UnsetType = msgspec.UNSET
-    venue: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | msgspec.UnsetType = (
-        msgspec.UNSET
-    )
+    venue: Venue | msgspec.UnsetType = msgspec.UNSET
     city: Name | msgspec.UnsetType = msgspec.UNSET
-    timezone: Annotated[str, msgspec.Meta(max_length=64)] | msgspec.UnsetType = msgspec.UNSET
+    timezone: Timezone | msgspec.UnsetType = msgspec.UNSET
     starts_on: date | msgspec.UnsetType = msgspec.UNSET
     ends_on: date | msgspec.UnsetType = msgspec.UNSET
     capacity: Capacity | msgspec.UnsetType = msgspec.UNSET

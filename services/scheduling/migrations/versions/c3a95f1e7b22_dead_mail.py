@@ -1,0 +1,23 @@
+"""mail_queue.dead_at: mail that failed its last attempt
+
+Revision ID: c3a95f1e7b22
+Revises: d1152a7b6099
+Create Date: 2026-11-30 19:40:00.000000
+"""
+
+from collections.abc import Sequence
+
+from shared.migrations import add_dead_mail_column, drop_dead_mail_column
+
+revision: str = "c3a95f1e7b22"
+down_revision: str | None = "d1152a7b6099"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    add_dead_mail_column()
+
+
+def downgrade() -> None:
+    drop_dead_mail_column()

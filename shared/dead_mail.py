@@ -1,0 +1,75 @@
+"""The secretariat's view of mail that failed its last attempt, the same on every service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from litestar import get
+from litestar.openapi import ResponseSpec
+from litestar.params import QueryParameter
+from sqlalchemy import select
+
+from shared.auth import require_secretariat
+from shared.params import DB
+from shared.problems import PROBLEM_JSON
+from shared.tables import mail_queue
+
+
+class DeadMail(msgspec.Struct):
+    id: int
+    recipient: str
+    subject: str
+    attempts: int
+    last_error: str | None
+    dead_at: datetime
+
+
+class DeadMailList(msgspec.Struct):
+    items: list[DeadMail]
+
+
+class ProblemOut(msgspec.Struct):
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+
+
+Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
+
+
+@get(
+    "/mail/dead",
+    operation_id="listDeadMail",
+    tags=["mail"],
+    guards=[require_secretariat],
+    responses={
+        401: ResponseSpec(ProblemOut, description="No staff token", media_type=PROBLEM_JSON),
+        403: ResponseSpec(ProblemOut, description="Not the secretariat", media_type=PROBLEM_JSON),
+    },
+)
+async def list_dead_mail(db: DB, limit: Limit = 100) -> DeadMailList:
+    """Mail this service gave up on (secretariat), newest first, with the last error."""
+    async with db.session() as session:
+        rows = await session.exec(  # type: ignore[call-overload]
+            select(mail_queue)
+            .where(mail_queue.c.dead_at.is_not(None))
+            .order_by(mail_queue.c.dead_at.desc(), mail_queue.c.id.desc())
+            .limit(limit)
+        )
+        return DeadMailList(
+            items=[
+                DeadMail(
+                    id=row.id,
+                    recipient=row.recipient,
+                    subject=row.subject,
+                    attempts=row.attempts,
+                    last_error=row.last_error,
+                    dead_at=row.dead_at,
+                )
+                for row in rows
+            ]
+        )
