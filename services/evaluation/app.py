@@ -10,7 +10,7 @@ from litestar.di import Provide
 
 from services.evaluation.api import answering, api
 from services.evaluation.handlers import handlers
-from services.evaluation.jobs import schedule
+from services.evaluation.jobs import schedule, truncate_wal_after_writes
 from services.evaluation.pages import get_evaluation, pages
 from shared.service import ServiceSpec, create_app
 from shared.settings import Settings
@@ -31,7 +31,7 @@ SPEC = ServiceSpec(
         Router(path="/", route_handlers=[get_evaluation, *answering], tags=["evaluation"]),
     ],
     handlers=handlers,
-    jobs=[schedule],
+    jobs=[schedule, truncate_wal_after_writes],
     templates=Path(__file__).parent / "templates",
     dependencies={"settings": Provide(provide_settings, sync_to_thread=False)},
 )

@@ -1,4 +1,4 @@
-"""The evaluation's clock-driven work: closing campaigns, reminders and follow-ups."""
+"""The evaluation's background work: closing campaigns, reminders, follow-ups, WAL truncation."""
 
 from __future__ import annotations
 
@@ -51,3 +51,25 @@ async def schedule(runtime: Runtime) -> None:
             # stops it); the next pass starts from what is committed.
             log.exception("evaluation schedule pass failed; retrying")
         await asyncio.sleep(TICK_SECONDS)
+
+
+async def truncate_wal_after_writes(runtime: Runtime) -> None:
+    """Empty SQLite's WAL after each commit that replaced a draft, an answer or a name.
+
+    Off the request's path: TRUNCATE waits for readers, so the commit that asked
+    for it returns first. Requests that arrive while one runs are served by the
+    next pass, so a burst of submissions costs one or two checkpoints.
+    """
+    db = runtime.db
+    if not db.is_sqlite:
+        return
+    wanted = asyncio.Event()
+    db.on_commit(commands.WAL, lambda _rows: wanted.set())
+    while True:
+        await wanted.wait()
+        wanted.clear()
+        try:
+            await db.truncate_wal()
+        except Exception:
+            # The next write asks again; meanwhile the data is only as exposed as before.
+            log.warning("truncating the evaluation WAL failed", exc_info=True)
