@@ -48,6 +48,13 @@ async def test_stored_responses_carry_no_identity_and_no_order(any_evaluation: S
         "value",
         "text",
     }
+    # Responses waiting for their release hold no more than a response does.
+    assert await columns(system, "pending_response") == {
+        "id",
+        "campaign_id",
+        "bank_version",
+        "parts",
+    }
     # The invitation knows who answered, not when.
     invitation_columns = await columns(system, "invitation")
     assert not {c for c in invitation_columns if "answered_at" in c or "submitted" in c}
@@ -77,6 +84,8 @@ async def test_stored_responses_carry_no_identity_and_no_order(any_evaluation: S
             await sql(system, "SELECT rowid FROM response")
         with pytest.raises(OperationalError, match="rowid"):
             await sql(system, "SELECT rowid FROM answer")
+        with pytest.raises(OperationalError, match="rowid"):
+            await sql(system, "SELECT rowid FROM pending_response")
 
     report = await system.evaluation.get(f"/trainings/{training.id}/report", headers=system.token())
     (comments,) = report.json()["comments"]
