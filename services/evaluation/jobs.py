@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -64,7 +65,15 @@ async def truncate_wal_after_writes(runtime: Runtime) -> None:
     if not db.is_sqlite:
         return
     wanted = asyncio.Event()
-    db.on_commit(commands.WAL, lambda _rows: wanted.set())
+    loop = asyncio.get_running_loop()
+
+    def wake(_rows: object) -> None:
+        # The commit may run on another event loop (a second server over the same app);
+        # once this loop has shut down there is nobody left to checkpoint.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(wanted.set)
+
+    db.on_commit(commands.WAL, wake)
     while True:
         await wanted.wait()
         wanted.clear()
