@@ -56,6 +56,7 @@ async def everything(system: System, training_id: str, series: str) -> dict[str,
         assert response.status_code == 200, (path, response.text)
         seen[name] = response.text if name == "csv" else response.json()
     for name, path in {
+        "reports page": "/reports",
         "report page": f"/reports/{training_id}",
         "trends page": f"/reports/series/{series}",
     }.items():
@@ -121,7 +122,7 @@ async def test_reports_trends_and_the_list_move_only_in_steps_of_three_or_at_the
     assert "Zebra crossing at the embassy" in step["csv"] and "overall" in step["csv"]
     (edition,) = step["trends"]["editions"]
     assert (edition["invited"], edition["answered"], edition["withheld"]) == (6, 3, False)
-    for surface in ("csv", "trends", "report page", "trends page"):
+    for surface in ("csv", "trends", "reports page", "report page", "trends page"):
         assert step[surface] != before[surface], surface
 
     # Two more after the step: again nothing moves.
