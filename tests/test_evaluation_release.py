@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -221,3 +222,20 @@ async def test_a_replaced_or_submitted_draft_leaves_no_trace_in_the_sqlite_files
         await eventually(lambda: absent(first), timeout=10)
         await submit(system, tokens["Mari Tamm"], overall_answers(4, 9, comments="Final words"))
         await eventually(lambda: absent(first, second), timeout=10)
+
+
+async def test_concurrent_submissions_are_released_in_whole_steps(quiet: System) -> None:
+    system = quiet
+    names = [f"Person {n}" for n in range(7)]
+    training, tokens = await completed_training(system, names)
+
+    async def send(name: str, overall: int) -> None:
+        await submit(system, tokens[name], overall_answers(overall, 9))
+
+    await asyncio.gather(*(send(name, 1 + n % 5) for n, name in enumerate(names)))
+    # Seven at once: two steps of three are out, the seventh waits, nothing is lost.
+    assert await sql(system, "SELECT COUNT(*) FROM response") == [(6,)]
+    assert await sql(system, "SELECT COUNT(*) FROM pending_response") == [(1,)]
+    seen = await everything(system, training.id, training.series)
+    assert (seen["report"]["answered"], figures(seen, "overall")["n"]) == (6, 6)
+    assert len(answered_names(seen)) == 6
