@@ -159,6 +159,7 @@ async def seed(db: Database, trainings: int, responses: int, seed_value: int = 2
                         "name": f"Participant {i}",
                         "email": f"participant.{n}.{i}@mfa.example",
                         "token_sha256": uuid.uuid4().hex + uuid.uuid4().hex,
+                        "responded": i < per_training,
                         "answered": i < per_training,
                         "reminders_sent": 0,
                         "invited_at": now,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,6 +87,9 @@ class Database:
             self._read_engine = self.engine
             self._write_lock = None
         self._wakers: dict[str, Callable[[list[dict[str, Any]]], None]] = {}
+        # Set by the background checkpoints (Database.checkpoints) when they run.
+        self._truncation_wanted: asyncio.Event | None = None
+        self._checkpoint_loop: asyncio.AbstractEventLoop | None = None
 
     def on_commit(self, kind: str, waker: Callable[[list[dict[str, Any]]], None]) -> None:
         """After a commit that queued rows of `kind` (outbox, mail), hand them to `waker`."""
@@ -123,33 +126,55 @@ class Database:
             await self._after_forgetting(uow)
 
     async def _after_forgetting(self, uow: UnitOfWork) -> None:
-        # Files written beside the database (mail) are removed once the rows are gone,
-        # and the WAL, which still holds the removed rows' old pages, is emptied.
-        for step in [*uow.forgets, self.truncate_wal]:
+        # Files written beside the database (mail) are removed once the rows are gone;
+        # then the WAL, which still holds the removed rows' old pages, is emptied.
+        for step in uow.forgets:
             try:
                 await step()
             except Exception:
-                log.warning("clean-up after an erasure failed", exc_info=True)
+                log.warning("clean-up after removing personal data failed", exc_info=True)
+        loop, wanted = self._checkpoint_loop, self._truncation_wanted
+        if loop is None or wanted is None:
+            # No background checkpoints in this process (a command-line tool): do it now.
+            try:
+                await self.truncate_wal()
+            except Exception:
+                log.warning("truncating the WAL failed", exc_info=True)
+            return
+        # The commit may run on another event loop than the checkpoints (a second server
+        # over the same app in tests); once that loop has stopped nobody is left to ask.
+        with suppress(RuntimeError):
+            loop.call_soon_threadsafe(wanted.set)
 
     async def checkpoints(self, every: float = 1.0) -> None:
-        """Move the SQLite WAL into the database file now and then, off the commit path."""
+        """Move the SQLite WAL into the database file now and then, off the commit path;
+        empty it soon after a commit that removed personal data (forget_after_commit).
+
+        TRUNCATE waits for readers and holds writers meanwhile, which is why it runs
+        here, after the commit that asked for it has returned, and why a burst of such
+        commits costs one or two truncations, not one each."""
         if not self.is_sqlite:
             return
+        wanted = self._truncation_wanted = asyncio.Event()
+        self._checkpoint_loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(every)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(wanted.wait(), timeout=every)
+            mode = "TRUNCATE" if wanted.is_set() else "PASSIVE"
+            wanted.clear()
             try:
                 async with self._read_engine.connect() as connection:
-                    await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                    await connection.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})")
             except Exception:
-                log.warning("WAL checkpoint failed; retrying", exc_info=True)
+                # A failed truncation is asked for again by the next such commit.
+                log.warning("WAL checkpoint (%s) failed; retrying", mode, exc_info=True)
 
     async def truncate_wal(self) -> None:
         """Copy the SQLite WAL into the database and empty it, so that old page
         versions (a deleted name, a replaced draft) do not stay in the WAL file.
 
-        Called after writes that remove personal data or could link answers to
-        people. TRUNCATE waits for readers and holds writers meanwhile, which is why
-        the background checkpoints stay PASSIVE and only these writes pay for it."""
+        The background checkpoints do this after writes that remove personal data
+        (UnitOfWork.forget_after_commit)."""
         if not self.is_sqlite:
             return
         async with self._read_engine.connect() as connection:
@@ -180,8 +205,9 @@ class UnitOfWork:
         return await SQLAlchemyAsyncSession.execute(self.session, statement, parameters)
 
     def forget_after_commit(self, step: Callable[[], Awaitable[None]] | None = None) -> None:
-        """This transaction removes personal data: after commit run `step` (if given) and
-        truncate the SQLite WAL, which would otherwise keep the removed rows' old pages."""
+        """This transaction removes or replaces personal data (an erased name, a draft
+        answer): after commit run `step` (if given), then have the SQLite WAL emptied,
+        which would otherwise keep the old page versions. Nothing happens on rollback."""
 
         async def nothing() -> None:
             return None

@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
+from services.evaluation import commands
 from shared.clock import clock
 from shared.events import contracts as ev
 from tests.evaluation_support import (
     Training,
+    apply,
     attendee,
     completed_training,
     deliver,
@@ -107,8 +109,8 @@ async def test_bad_answers_get_a_problem_naming_the_question_and_store_nothing(
     shapeless = await system.evaluation.post(f"/evaluations/{token}", json={"answer": {}})
     assert shapeless.status_code == 400
     assert await stored(system) == (0, 0)
-    (answered, draft_left), *_ = await sql(system, "SELECT answered, draft FROM invitation")
-    assert (bool(answered), draft_left) == (False, None)
+    (responded, draft_left), *_ = await sql(system, "SELECT responded, draft FROM invitation")
+    assert (bool(responded), draft_left) == (False, None)
 
     fine = await system.evaluation.post(f"/evaluations/{token}", json=overall_answers(4, 9))
     assert fine.status_code == 201
@@ -131,8 +133,8 @@ async def test_a_draft_stays_on_the_invitation_until_submitted(evaluation: Syste
         f"/evaluations/{token}", json=overall_answers(5, 10, comments="Finished")
     )
     assert done.status_code == 201
-    ((answered, draft),) = await sql(system, "SELECT answered, draft FROM invitation")
-    assert (bool(answered), draft) == (True, None)
+    ((responded, draft),) = await sql(system, "SELECT responded, draft FROM invitation")
+    assert (bool(responded), draft) == (True, None)
     form = (await system.evaluation.get(f"/evaluations/{token}")).json()
     assert form["answered"] is True and form["draft"] is None
     late = await system.evaluation.put(f"/evaluations/{token}", json={"answers": {"overall": 1}})
@@ -203,5 +205,12 @@ async def test_an_undone_check_in_withdraws_the_unanswered_invitation(evaluation
     report = (
         await system.evaluation.get(f"/trainings/{training.id}/report", headers=system.token())
     ).json()
-    # Mari's answer cannot be taken back: it is anonymous, so her invitation stays counted.
+    # Mari's answer cannot be taken back: it is anonymous, so her invitation stays, and
+    # counts as answered once her response is released or, alone as it is, at the close.
+    assert (report["invited"], report["answered"]) == (1, 0)
+    clock.advance(system.settings.evaluation_open_for)
+    await apply(system, commands.close_due_campaigns)  # or the schedule did it first
+    report = (
+        await system.evaluation.get(f"/trainings/{training.id}/report", headers=system.token())
+    ).json()
     assert (report["invited"], report["answered"]) == (1, 1)

@@ -172,7 +172,8 @@ async def test_the_whole_cycle_from_completion_to_series_trend(
     )
     assert extra.status_code == 200, extra.text
 
-    estonians = ["Mari Tamm", "Jaan Kask", "Liis Saar", "Peeter Org"]
+    # Six: evaluations are released in steps of three, so all their answers are in the figures.
+    estonians = ["Mari Tamm", "Jaan Kask", "Liis Saar", "Peeter Org", "Kadri Kuusk", "Toomas Ilves"]
     latvians = ["Anna Ozola", "Janis Berzins", "Ilze Kalnina", "Martins Liepa"]
     ee_registrations = await register(system, tallinn, "EE", estonians)
     lv_registrations = await register(system, riga, "LV", latvians)
@@ -197,7 +198,7 @@ async def test_the_whole_cycle_from_completion_to_series_trend(
         assert completed.status_code == 200, completed.text
 
     links = {name: await mailbox.link(email(name), "How was") for name in estonians + latvians}
-    assert len(set(links.values())) == 8
+    assert len(set(links.values())) == 10
 
     form = (await system.evaluation.get(f"/evaluations/{links['Mari Tamm']}")).json()
     ids = [q["id"] for q in form["questions"]]
@@ -234,6 +235,8 @@ async def test_the_whole_cycle_from_completion_to_series_trend(
             "objective:o1": {"before": 2, "now": 4}, "objective:o2": {"before": 1, "now": 2},
             "comments": "Too long a day.",
         },
+        "Kadri Kuusk": {"overall": 3, "recommend": 9},
+        "Toomas Ilves": {"overall": 4, "recommend": 6},
     }  # fmt: skip
     for name, answers in estonian_answers.items():
         await answer(system, links[name], answers)
@@ -248,21 +251,21 @@ async def test_the_whole_cycle_from_completion_to_series_trend(
     report = (
         await system.evaluation.get(f"/trainings/{tallinn}/report", headers=secretariat)
     ).json()
-    assert (report["invited"], report["answered"], report["response_rate"]) == (4, 4, 1.0)
+    assert (report["invited"], report["answered"], report["response_rate"]) == (6, 6, 1.0)
     assert report["withheld"] is False and report["status"] == "open"
     by_id = {q["id"]: q for q in report["questions"]}
     overall = by_id["overall"]
-    assert (overall["n"], overall["mean"], overall["median"]) == (4, 3.75, 4.0)
-    assert overall["distribution"] == {"1": 0, "2": 1, "3": 0, "4": 2, "5": 1}
+    assert (overall["n"], overall["mean"], overall["median"]) == (6, 3.67, 4.0)
+    assert overall["distribution"] == {"1": 0, "2": 1, "3": 1, "4": 3, "5": 1}
     recommend = by_id["recommend"]
-    assert (recommend["n"], recommend["mean"], recommend["median"]) == (4, 7.25, 8.0)
+    assert (recommend["n"], recommend["mean"], recommend["median"]) == (6, 7.33, 8.0)
     assert report["recommendation"] == {
         "question_id": "recommend",
-        "n": 4,
-        "promoters": 2,
+        "n": 6,
+        "promoters": 3,
         "passives": 1,
-        "detractors": 1,
-        "score": 25.0,
+        "detractors": 2,
+        "score": 16.7,
     }
     sessions = {s["session_id"]: s for s in report["sessions"]}
     first, second = sessions[s1.removeprefix("session:")], sessions[s2.removeprefix("session:")]
@@ -297,7 +300,7 @@ async def test_the_whole_cycle_from_completion_to_series_trend(
         for subject, _ in mailbox.to(email(name))
     )
 
-    # Three months on, both evaluations have closed and the follow-up goes out to all eight.
+    # Three months on, both evaluations have closed and the follow-up goes out to all ten.
     clock.set(datetime(DAY.year, DAY.month, DAY.day, 8, tzinfo=UTC) + timedelta(days=91))
     later = {
         name: await mailbox.link(email(name), "Some months after") for name in estonians + latvians
@@ -325,7 +328,7 @@ async def test_the_whole_cycle_from_completion_to_series_trend(
     ).json()
     assert report["status"] == "closed"
     follow_up = report["follow_up"]
-    assert (follow_up["invited"], follow_up["answered"], follow_up["response_rate"]) == (4, 3, 0.75)
+    assert (follow_up["invited"], follow_up["answered"], follow_up["response_rate"]) == (6, 3, 0.5)
     later_by_id = {q["id"]: q for q in follow_up["questions"]}
     assert later_by_id["applied"]["distribution"] == {
         "often": 1, "sometimes": 1, "not_yet": 1, "no_occasion": 0
@@ -338,13 +341,13 @@ async def test_the_whole_cycle_from_completion_to_series_trend(
     trend = (await system.evaluation.get("/series/cbss-thb/trends", headers=secretariat)).json()
     editions = {e["training_id"]: e for e in trend["editions"]}
     assert sorted(e["city"] for e in trend["editions"]) == ["Riga", "Tallinn"]
-    assert (editions[tallinn]["invited"], editions[tallinn]["answered"]) == (4, 4)
+    assert (editions[tallinn]["invited"], editions[tallinn]["answered"]) == (6, 6)
     assert (
         editions[riga]["invited"],
         editions[riga]["answered"],
         editions[riga]["response_rate"],
     ) == (4, 3, 0.75)
-    assert editions[tallinn]["recommendation_score"] == 25.0
+    assert editions[tallinn]["recommendation_score"] == 16.7
     assert editions[riga]["recommendation_score"] == 33.3
     assert editions[tallinn]["learning_gain"] == 1.88
     assert editions[riga]["learning_gain"] is None
@@ -352,20 +355,21 @@ async def test_the_whole_cycle_from_completion_to_series_trend(
     trend_overall = next(q for q in trend["questions"] if q["id"] == "overall")
     points = {p["training_id"]: p for p in trend_overall["editions"]}
     assert (points[tallinn]["n"], points[tallinn]["mean"], points[tallinn]["median"]) == (
-        4,
-        3.75,
+        6,
+        3.67,
         4.0,
     )
     assert (points[riga]["n"], points[riga]["mean"], points[riga]["median"]) == (3, 4.67, 5.0)
-    assert (trend_overall["series"]["n"], trend_overall["series"]["mean"]) == (7, 4.14)
+    assert (trend_overall["series"]["n"], trend_overall["series"]["mean"]) == (9, 4.0)
     assert trend_overall["series"]["median"] == 4.0
     trend_recommend = next(q for q in trend["questions"] if q["id"] == "recommend")
-    assert trend_recommend["series"]["score"] == 28.6
+    assert trend_recommend["series"]["score"] == 22.2
     later_editions = {e["training_id"]: e for e in trend["follow_up"]["editions"]}
     assert (later_editions[tallinn]["answered"], later_editions[tallinn]["withheld"]) == (3, False)
-    assert (later_editions[riga]["answered"], later_editions[riga]["withheld"]) == (1, True)
+    # Riga's single follow-up answer is no step: not released, not counted while open.
+    assert (later_editions[riga]["answered"], later_editions[riga]["withheld"]) == (0, True)
     applied = next(q for q in trend["follow_up"]["questions"] if q["id"] == "applied")
-    # Riga's single follow-up answer stays out of the series total.
+    # ... so it stays out of the series total.
     assert applied["series"]["n"] == 3
     assert applied["series"]["distribution"] == {
         "often": 1, "sometimes": 1, "not_yet": 1, "no_occasion": 0

@@ -180,3 +180,13 @@ def test_bars_start_at_zero_and_run_left_for_negative_scores() -> None:
     assert tallinn.x == middle and tallinn.width == charts.WIDTH / 4
     assert riga.x == middle - charts.WIDTH / 8 and riga.width == charts.WIDTH / 8
     assert oslo.x is None and oslo.display == "withheld"
+
+
+def test_responses_are_released_three_at_a_time_at_least() -> None:
+    assert [domain.releasable(n) for n in range(5)] == [False, False, False, True, True]
+
+
+def test_comments_are_ordered_by_their_text_whatever_order_they_came_in() -> None:
+    arrived = ["Zebra", "apple", "Apple", "Äpfel", "Zebra"]
+    assert domain.comment_order(arrived) == ["Apple", "Zebra", "Zebra", "apple", "Äpfel"]
+    assert domain.comment_order(reversed(arrived)) == domain.comment_order(arrived)

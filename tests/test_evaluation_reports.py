@@ -11,10 +11,13 @@ from typing import Any
 
 import pytest
 
+from services.evaluation import commands
 from services.evaluation.questions import BANK_V1
+from shared.clock import clock
 from tests.evaluation_support import (
     TRAINING_DAY,
     Training,
+    apply,
     completed_training,
     deliver,
     sql,
@@ -52,11 +55,17 @@ async def test_fewer_than_three_responses_show_only_counts(evaluation: System) -
     await answer(system, tokens["Mari Tamm"], overall=5, recommend=10, comments="Great")
     await answer(system, tokens["Jaan Kask"], overall=1, recommend=0, comments="Poor")
     report = await report_of(system, training)
+    # Two answers are no step: nothing is released while the evaluation is open.
+    assert (report["invited"], report["answered"], report["withheld"]) == (3, 0, True)
+    # At the close both count as answered, but their answers never reach a figure.
+    clock.advance(system.settings.evaluation_open_for)
+    await apply(system, commands.close_due_campaigns)  # or the schedule did it first
+    report = await report_of(system, training)
     assert (report["invited"], report["answered"], report["response_rate"]) == (3, 2, 0.6667)
     assert report["withheld"] is True
     assert report["recommendation"] is None and report["comments"] == []
     overall = question(report, "overall")
-    assert overall["n"] == 2 and overall["withheld"] is True
+    assert overall["n"] == 0 and overall["withheld"] is True
     assert overall["mean"] is None and overall["distribution"] is None
     assert all(s["mean"] is None for s in report["sessions"])
     assert report["learning"]["gain"] is None
@@ -294,20 +303,26 @@ async def test_series_totals_leave_out_withheld_editions(evaluation: System) -> 
     system = evaluation
     _, tokens = await completed_training(system, ["A One", "B Two", "C Three"])
     for name, overall in zip(["A One", "B Two", "C Three"], [5, 4, 3], strict=True):
-        await answer(system, tokens[name], overall=overall, recommend=9)
+        await answer(system, tokens[name], overall=overall, relevance=overall, recommend=9)
     later = TRAINING_DAY + timedelta(days=7)
     _, few = await completed_training(
-        system, ["D Four", "E Five"], Training(country="LV", city="Riga", day=later)
+        system, ["D Four", "E Five", "F Six"], Training(country="LV", city="Riga", day=later)
     )
-    for name in ["D Four", "E Five"]:
-        await answer(system, few[name], overall=1, recommend=0)
+    # Riga is released (three answers), but only two of them rate the relevance.
+    for name, rated in [("D Four", True), ("E Five", True), ("F Six", False)]:
+        await answer(
+            system, few[name], overall=1, recommend=0, **({"relevance": 1} if rated else {})
+        )
     trend = (await system.evaluation.get("/series/cbss-thb/trends", headers=system.token())).json()
     assert [e["city"] for e in trend["editions"]] == ["Tallinn", "Riga"]
     overall = next(q for q in trend["questions"] if q["id"] == "overall")
-    tallinn, riga = overall["editions"]
+    assert [(e["n"], e["mean"]) for e in overall["editions"]] == [(3, 4.0), (3, 1.0)]
+    assert (overall["series"]["n"], overall["series"]["mean"]) == (6, 2.5)
+    relevance = next(q for q in trend["questions"] if q["id"] == "relevance")
+    tallinn, riga = relevance["editions"]
     assert (tallinn["n"], tallinn["mean"], tallinn["withheld"]) == (3, 4.0, False)
     assert (riga["n"], riga["mean"], riga["withheld"]) == (2, None, True)
     # Adding Riga's two answers to the total would let anyone subtract them back out.
-    assert (overall["series"]["n"], overall["series"]["mean"]) == (3, 4.0)
+    assert (relevance["series"]["n"], relevance["series"]["mean"]) == (3, 4.0)
     assert [e["response_rate"] for e in trend["editions"]] == [1.0, 1.0]
-    assert await sql(system, "SELECT COUNT(*) FROM response") == [(5,)]
+    assert await sql(system, "SELECT COUNT(*) FROM response") == [(6,)]

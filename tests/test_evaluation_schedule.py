@@ -62,11 +62,14 @@ async def test_reminders_go_to_those_who_have_not_answered_after_the_delay_at_mo
     system = quiet
     assert system.settings.evaluation_reminder_after == 7 * DAY
     assert system.settings.evaluation_max_reminders == 2
-    _, tokens = await completed_training(system, ["Mari Tamm", "Jaan Kask", "Liis Saar"])
-    answered = await system.evaluation.post(
-        f"/evaluations/{tokens['Mari Tamm']}", json=overall_answers(4, 9)
-    )
-    assert answered.status_code == 201
+    names = ["Mari Tamm", "Jaan Kask", "Liis Saar", "Peeter Org", "Kadri Kuusk"]
+    _, tokens = await completed_training(system, names)
+    # Three answers, so they are released and the three count as answered.
+    for name in ("Mari Tamm", "Peeter Org", "Kadri Kuusk"):
+        answered = await system.evaluation.post(
+            f"/evaluations/{tokens[name]}", json=overall_answers(4, 9)
+        )
+        assert answered.status_code == 201
 
     clock.advance(6 * DAY)
     assert await apply(system, commands.send_due_reminders) == 0
@@ -92,7 +95,13 @@ async def test_reminders_go_to_those_who_have_not_answered_after_the_delay_at_mo
         "How was Trafficking in human beings: consular training in Tallinn? Your evaluation"
     ]
     counts = await sql(system, "SELECT name, reminders_sent FROM invitation ORDER BY name")
-    assert counts == [("Jaan Kask", 2), ("Liis Saar", 2), ("Mari Tamm", 0)]
+    assert counts == [
+        ("Jaan Kask", 2),
+        ("Kadri Kuusk", 0),
+        ("Liis Saar", 2),
+        ("Mari Tamm", 0),
+        ("Peeter Org", 0),
+    ]
 
 
 async def test_the_secretariat_reminds_on_demand_while_the_evaluation_is_open(
@@ -103,13 +112,16 @@ async def test_the_secretariat_reminds_on_demand_while_the_evaluation_is_open(
     await system.evaluation.post(f"/evaluations/{tokens['Mari Tamm']}", json=overall_answers(4, 9))
     path = f"/trainings/{training.id}/reminders"
     sent = await system.evaluation.post(path, headers=system.token())
-    assert sent.status_code == 200 and sent.json() == {"reminded": 1}
+    # Mari's answer is not released yet: she counts as reminded, so the number does not
+    # tell that someone answered, but she is not mailed.
+    assert sent.status_code == 200 and sent.json() == {"reminded": 2}
 
     async def arrived() -> bool:
         assert len(subjects_to(system, email("Jaan Kask"))) == 2
         return True
 
     await eventually(arrived)
+    assert len(subjects_to(system, email("Mari Tamm"))) == 1
     clock.advance(system.settings.evaluation_open_for)
     assert await apply(system, commands.close_due_campaigns) == 1
     closed = await system.evaluation.post(path, headers=system.token())
@@ -123,14 +135,6 @@ async def test_an_evaluation_closes_after_its_period_and_says_so_on_the_bus(quie
     await system.evaluation.put(
         f"/evaluations/{tokens['Jaan Kask']}", json={"answers": {"overall": 2}}
     )
-    submitted = await eventually(lambda: last_event(system, "evaluation.response.submitted"))
-    assert (submitted["training_id"], submitted["invited"], submitted["answered"]) == (
-        training.id,
-        3,
-        1,
-    )
-    assert submitted["stage"] == "evaluation"
-
     clock.advance(system.settings.evaluation_open_for - timedelta(seconds=1))
     assert await apply(system, commands.close_due_campaigns) == 0
     clock.advance(timedelta(seconds=1))
@@ -138,6 +142,7 @@ async def test_an_evaluation_closes_after_its_period_and_says_so_on_the_bus(quie
     assert await apply(system, commands.close_due_campaigns) == 0
 
     closed = await eventually(lambda: last_event(system, "evaluation.campaign.closed"))
+    # Mari's response was never released (one is no step), but she counts as answered.
     assert (closed["training_id"], closed["invited"], closed["answered"]) == (training.id, 3, 1)
     assert closed["stage"] == "evaluation"
     # Drafts were personal and are of no use any more.
@@ -200,7 +205,8 @@ async def test_the_follow_up_goes_to_the_same_attendees_months_later(quiet: Syst
     report = (
         await system.evaluation.get(f"/trainings/{training.id}/report", headers=system.token())
     ).json()
-    assert (report["invited"], report["answered"]) == (3, 1)
+    # Mari's single evaluation answer waits for two more before anyone sees it.
+    assert (report["invited"], report["answered"]) == (3, 0)
     follow_up = report["follow_up"]
     assert (follow_up["invited"], follow_up["answered"], follow_up["withheld"]) == (3, 3, False)
     by_id = {q["id"]: q for q in follow_up["questions"]}

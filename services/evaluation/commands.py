@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, exists, func, insert, update
+from sqlalchemy import bindparam, case, delete, exists, func, insert, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,6 +30,7 @@ from services.evaluation.tables import (
     BankRow,
     CampaignRow,
     InvitationRow,
+    PendingResponseRow,
     ResponseRow,
     SessionRow,
     TrainingRow,
@@ -319,7 +320,7 @@ async def withdraw_invitations(uow: UnitOfWork, registration_id: str) -> None:
         select(InvitationRow.id, InvitationRow.campaign_id)
         .join(CampaignRow, col(CampaignRow.id) == col(InvitationRow.campaign_id))
         .where(InvitationRow.registration_id == registration_id)
-        .where(col(InvitationRow.answered).is_(False))
+        .where(col(InvitationRow.responded).is_(False))
         .where(CampaignRow.status == "open")
     )
     found = list(rows)
@@ -328,8 +329,9 @@ async def withdraw_invitations(uow: UnitOfWork, registration_id: str) -> None:
         await uow.execute(
             delete(INVITATION)
             .where(INVITATION.c.id == invitation_id)
-            .where(INVITATION.c.answered.is_(False))
+            .where(INVITATION.c.responded.is_(False))
         )
+    uow.forget_after_commit()
 
 
 async def erase_participant(uow: UnitOfWork, settings: Settings, participant_id: str) -> None:
@@ -373,6 +375,7 @@ async def erase_participant(uow: UnitOfWork, settings: Settings, participant_id:
                 token_sha256=tokens.digest(secrets.token_urlsafe(32)),
             )
         )
+    uow.forget_after_commit()
 
 
 # --- answering ---------------------------------------------------------------------------
@@ -413,7 +416,7 @@ def _clean(campaign: CampaignRow, answers: dict[str, Any], *, complete: bool) ->
 
 async def save_draft(uow: UnitOfWork, token: str, answers: dict[str, Any]) -> None:
     invitation, campaign, _ = await invitation_by_token(uow.session, token)
-    if invitation.answered:
+    if invitation.responded:
         raise Problem(409, "this evaluation has already been answered")
     if not is_open(campaign, clock.now()):
         raise Problem(409, "this evaluation is closed")
@@ -421,9 +424,10 @@ async def save_draft(uow: UnitOfWork, token: str, answers: dict[str, Any]) -> No
     await uow.execute(
         update(InvitationRow)
         .where(col(InvitationRow.id) == invitation.id)
-        .where(col(InvitationRow.answered).is_(False))
+        .where(col(InvitationRow.responded).is_(False))
         .values(draft=clean)
     )
+    uow.forget_after_commit()
 
 
 async def lock_campaigns(uow: UnitOfWork, campaign_ids: Sequence[str]) -> list[CampaignRow]:
@@ -447,9 +451,13 @@ async def lock_campaigns(uow: UnitOfWork, campaign_ids: Sequence[str]) -> list[C
 
 
 async def submit(uow: UnitOfWork, token: str, answers: dict[str, Any]) -> None:
-    """Store one anonymous response for the invitation; a second one gets 409."""
+    """Take one anonymous response for the invitation; a second one gets 409.
+
+    The response is held as pending; it reaches the figures, and its invitation
+    the who-answered list, only with a released batch (release_pending).
+    """
     invitation, campaign, _ = await invitation_by_token(uow.session, token)
-    if invitation.answered:
+    if invitation.responded:
         raise Problem(409, "this evaluation has already been answered")
     if not is_open(campaign, clock.now()):
         raise Problem(409, "this evaluation is closed")
@@ -462,34 +470,67 @@ async def submit(uow: UnitOfWork, token: str, answers: dict[str, Any]) -> None:
     claimed = await uow.execute(
         update(InvitationRow)
         .where(col(InvitationRow.id) == invitation.id)
-        .where(col(InvitationRow.answered).is_(False))
-        .values(answered=True, draft=None)
+        .where(col(InvitationRow.responded).is_(False))
+        .values(responded=True, draft=None)
     )
     if not claimed.rowcount:
         raise Problem(409, "this evaluation has already been answered")
-    await _blur_invitations(uow, campaign.id)
-    response_id = str(uuid.uuid4())
-    await uow.execute(
-        insert(ResponseRow).values(
-            id=response_id, campaign_id=campaign.id, bank_version=campaign.bank_version
-        )
-    )
     parts = domain.answer_parts(questions, clean)
-    if parts:
-        await uow.execute(
-            insert(AnswerRow),
-            [
-                {
-                    "response_id": response_id,
-                    "campaign_id": campaign.id,
-                    "question_id": p.question_id,
-                    "part": p.part,
-                    "value": p.value,
-                    "text": p.text,
-                }
+    await uow.execute(
+        insert(PendingResponseRow).values(
+            id=str(uuid.uuid4()),
+            campaign_id=campaign.id,
+            bank_version=campaign.bank_version,
+            parts=[
+                {"question_id": p.question_id, "part": p.part, "value": p.value, "text": p.text}
                 for p in parts
             ],
         )
+    )
+    if not await release_pending(uow, campaign):
+        await _blur_invitations(uow, campaign.id)
+    uow.forget_after_commit()
+
+
+async def release_pending(uow: UnitOfWork, campaign: CampaignRow) -> int:
+    """Release the campaign's pending responses as one batch, if there are enough of them.
+
+    In one transaction, under the campaign's lock: the pending responses become
+    responses and answers (inserted in random order), and every invitation whose
+    person responded is marked answered. Reports, exports, trends and the
+    who-answered list read only those, so they all move together, by at least
+    RELEASE_STEP responses. Returns how many were released.
+    """
+    pending = list(
+        await uow.session.exec(
+            select(PendingResponseRow).where(PendingResponseRow.campaign_id == campaign.id)
+        )
+    )
+    if not domain.releasable(len(pending)):
+        return 0
+    shuffle = random.SystemRandom().shuffle
+    shuffle(pending)
+    answers: list[dict[str, Any]] = []
+    for row in pending:
+        # A fresh key: nothing stored before the release carries over into the figures.
+        response_id = str(uuid.uuid4())
+        await uow.execute(
+            insert(ResponseRow).values(
+                id=response_id, campaign_id=campaign.id, bank_version=row.bank_version
+            )
+        )
+        answers += [
+            {**part, "response_id": response_id, "campaign_id": campaign.id} for part in row.parts
+        ]
+    if answers:
+        shuffle(answers)
+        await uow.execute(insert(AnswerRow), answers)
+    await uow.execute(
+        delete(PendingResponseRow).where(
+            col(PendingResponseRow.id).in_([row.id for row in pending])
+        )
+    )
+    await _blur_invitations(uow, campaign.id, mark_answered=True)
     invited, answered = await counts(uow.session, campaign.id)
     campaign.revision += 1
     uow.session.add(campaign)
@@ -503,9 +544,12 @@ async def submit(uow: UnitOfWork, token: str, answers: dict[str, Any]) -> None:
             stage=campaign.stage,
         )
     )
+    return len(pending)
 
 
-async def _blur_invitations(uow: UnitOfWork, campaign_id: str) -> None:
+async def _blur_invitations(
+    uow: UnitOfWork, campaign_id: str, *, mark_answered: bool = False
+) -> None:
     """Rewrite every invitation of the campaign, in random order, in the submitting transaction.
 
     PostgreSQL stamps each row version with the id of the transaction that wrote it
@@ -514,6 +558,9 @@ async def _blur_invitations(uow: UnitOfWork, campaign_id: str) -> None:
     of answered invitations would follow the order of the responses: a DBA could
     join them. Rewritten together and shuffled, they all carry the same stamp and
     a meaningless order. (SQLite rewrites rows in place; it costs little there.)
+
+    `mark_answered` (a release, or the close) marks answered, in the same pass,
+    everyone who has responded.
     """
     ids = list(
         await uow.session.exec(
@@ -522,11 +569,10 @@ async def _blur_invitations(uow: UnitOfWork, campaign_id: str) -> None:
     )
     random.SystemRandom().shuffle(ids)
     table = INVITATION
+    answered = or_(table.c.answered, table.c.responded) if mark_answered else table.c.answered
     # On the Core table, so SQLAlchemy runs a plain executemany, not an ORM bulk update.
     await uow.execute(
-        update(table)
-        .where(table.c.id == bindparam("invitation_id"))
-        .values(answered=table.c.answered),
+        update(table).where(table.c.id == bindparam("invitation_id")).values(answered=answered),
         [{"invitation_id": invitation_id} for invitation_id in ids],
     )
 
@@ -548,7 +594,12 @@ async def counts(session: AsyncSession, campaign_id: str) -> tuple[int, int]:
 
 
 async def close_due_campaigns(uow: UnitOfWork, settings: Settings, now: datetime) -> int:
-    """Close every open campaign whose period is over; drafts, now useless, are deleted."""
+    """Close every open campaign whose period is over; drafts, now useless, are deleted.
+
+    Those who responded since the last release count as answered from now on,
+    but a remainder of fewer than RELEASE_STEP responses is deleted unreleased:
+    released, it would be the difference between two reads.
+    """
     due = await uow.session.exec(
         select(CampaignRow.id)
         .where(CampaignRow.status == "open")
@@ -564,6 +615,12 @@ async def close_due_campaigns(uow: UnitOfWork, settings: Settings, now: datetime
         await uow.execute(
             update(INVITATION).where(INVITATION.c.campaign_id == campaign.id).values(draft=None)
         )
+        await release_pending(uow, campaign)
+        await uow.execute(
+            delete(PendingResponseRow).where(col(PendingResponseRow.campaign_id) == campaign.id)
+        )
+        await _blur_invitations(uow, campaign.id, mark_answered=True)
+        uow.forget_after_commit()
         invited, answered = await counts(uow.session, campaign.id)
         uow.emit(
             ev.CampaignClosed(
@@ -586,7 +643,12 @@ async def remind(
     campaign: CampaignRow,
     now: datetime,
 ) -> bool:
-    """Mail one reminder; the conditional update keeps two instances from sending it twice."""
+    """Mail one reminder; the conditional update keeps two instances from sending it twice.
+
+    Someone who has responded but is not yet released is counted as reminded
+    without being mailed: their reminder count and the number reminded must not
+    single them out before their batch is released.
+    """
     training = await uow.session.get(TrainingRow, campaign.training_id)
     assert training is not None and invitation.name and invitation.email
     done = await uow.execute(
@@ -598,6 +660,8 @@ async def remind(
     )
     if not done.rowcount:
         return False
+    if invitation.responded:
+        return True
     uow.send_mail(
         mails.reminder(
             training,

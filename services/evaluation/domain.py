@@ -299,6 +299,26 @@ def answer_parts(questions: Sequence[Question], clean: Mapping[str, Any]) -> lis
 # --- figures -------------------------------------------------------------------
 
 
+# Responses are released into figures and the who-answered list only this many at a
+# time, so that no two reads around one submission can tell it apart (DESIGN.md,
+# "Anonymity threat model").
+RELEASE_STEP = 3
+
+
+def releasable(pending: int) -> bool:
+    """Stepped release: pending responses go out together once there are enough of them."""
+    return pending >= RELEASE_STEP
+
+
+def comment_order(texts: Iterable[str]) -> list[str]:
+    """Comments in an order that follows their content only, never their arrival.
+
+    Sorted by code point in Python, so both databases give the same order whatever
+    their collation, and equal texts are interchangeable.
+    """
+    return sorted(texts)
+
+
 def reportable(n: int) -> bool:
     """The small-group rule: fewer than SMALL_GROUP answers are never broken down."""
     return n >= SMALL_GROUP

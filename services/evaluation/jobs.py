@@ -1,4 +1,4 @@
-"""The evaluation's clock-driven work: closing campaigns, reminders and follow-ups."""
+"""The evaluation's background work: closing campaigns, reminders, follow-ups."""
 
 from __future__ import annotations
 

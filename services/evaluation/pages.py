@@ -88,7 +88,7 @@ def questionnaire_page(
     status_code: int = 200,
 ) -> Template:
     now = clock.now()
-    if invitation.answered:
+    if invitation.responded:
         return Template(
             media_type=HTML,
             template_name="evaluation_done.html",
@@ -149,7 +149,7 @@ async def get_evaluation(
         stage=campaign.stage,
         questions=[QuestionOut.of(q) for q in questions],
         draft=invitation.draft,
-        answered=invitation.answered,
+        answered=invitation.responded,
         status="open" if commands.is_open(campaign, clock.now()) else "closed",
         closes_at=campaign.closes_at.isoformat(),
     )
@@ -208,7 +208,7 @@ async def thanks(token: FromPath[str], db: DB) -> Template:
             return Template(
                 media_type=HTML, template_name="evaluation_missing.html", status_code=404
             )
-    if not invitation.answered:
+    if not invitation.responded:
         return Template(
             media_type=HTML,
             template_name="evaluation_done.html",

@@ -5,6 +5,8 @@ from which n, mean, median, the recommendation score and the learning gain
 follow exactly in a few lines of Python over at most a dozen rows per question.
 No query returns individual responses, except the free-text comments of a
 training whose report is not withheld (sorted, so their order says nothing).
+Only released responses are in `response` and `answer` (see commands.release_pending),
+and `answered` counts only released invitations, so every figure here moves in steps.
 """
 
 from __future__ import annotations
@@ -289,13 +291,12 @@ async def comment_texts(
         .where(AnswerRow.campaign_id == campaign_id)
         .where(col(AnswerRow.question_id).in_(question_ids))
         .where(col(AnswerRow.text).is_not(None))
-        # Sorted by content: storage or submission order must not show through.
-        .order_by(col(AnswerRow.question_id), col(AnswerRow.text))
     )
     found: dict[str, list[str]] = {}
     for qid, text in rows:
         found.setdefault(qid, []).append(text or "")
-    return found
+    # Ordered by content alone: neither storage nor submission order may show through.
+    return {qid: domain.comment_order(texts) for qid, texts in found.items()}
 
 
 # --- from tallies to figures ---------------------------------------------------------

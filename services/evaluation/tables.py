@@ -5,6 +5,12 @@ whether they answered; `response` and `answer` know what was answered and
 nothing else: random keys, no time, no reference to an invitation or a person.
 On SQLite both are WITHOUT ROWID tables, so not even the row order tells when a
 response arrived.
+
+Stepped release: a submission first lands in `pending_response`, and its
+invitation is marked `responded` only. Once 3 are pending they are moved into
+`response`/`answer` and their invitations marked `answered`, together, in one
+transaction. Figures read `response`/`answer` and the who-answered list reads
+`answered`, so both move only in steps of at least 3.
 """
 
 from __future__ import annotations
@@ -154,6 +160,9 @@ class InvitationRow(Table, table=True):
     name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     token_sha256: str = Field(max_length=64, unique=True)
+    # The person has sent their answers: the link is used up, no more reminders.
+    responded: bool = False
+    # Counted as answered wherever staff look; set with a released batch, or at close.
     answered: bool = False
     # Personal until submitted: it lives here and is deleted on submission.
     draft: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
@@ -172,6 +181,22 @@ class ResponseRow(Table, table=True):
     id: str = Field(primary_key=True, max_length=36)
     campaign_id: str = Field(foreign_key="campaign.id", index=True, max_length=36)
     bank_version: int
+
+
+class PendingResponseRow(Table, table=True):
+    """A submitted questionnaire not yet released: held until 3 are pending in its campaign.
+
+    `parts` are its answer rows as they will be stored on release. Nothing reads
+    this table for figures; at close, a remainder of fewer than 3 is deleted.
+    """
+
+    __tablename__ = "pending_response"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    id: str = Field(primary_key=True, max_length=36)
+    campaign_id: str = Field(foreign_key="campaign.id", index=True, max_length=36)
+    bank_version: int
+    parts: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
 
 
 class AnswerRow(Table, table=True):
