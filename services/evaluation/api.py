@@ -193,7 +193,7 @@ async def invitation_list(db: Any, training_id: str) -> list[InvitationOut]:
 @post(
     "/trainings/{training_id:str}/reminders",
     operation_id="sendReminders",
-    responses=problems(403, 404),
+    responses=problems(403, 404, 409),
     guards=[require_secretariat],
     status_code=200,
 )
