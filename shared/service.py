@@ -19,6 +19,7 @@ from litestar.datastructures import Cookie, State
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.params import URLEncodedBody
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -170,7 +171,17 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/ready", operation_id="ready")
+@get(
+    "/ready",
+    operation_id="ready",
+    responses={
+        503: ResponseSpec(
+            data_container=dict[str, bool],
+            description="Not ready: which of the database and the broker is unreachable.",
+            generate_examples=False,
+        )
+    },
+)
 async def ready(state: State) -> Response[dict[str, Any]]:
     """Readiness: the database and the broker are reachable."""
     checks = await state.runtime.ready()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import HttpMethod, Request, Response, Router, get, patch, post, put, route
 from litestar.connection import ASGIConnection
@@ -12,7 +12,7 @@ from litestar.datastructures import State
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from sqlmodel import col, or_, select
 
 from services.scheduling import commands, domain, feeds
@@ -493,7 +493,10 @@ def _accepts_gzip(accept_encoding: str) -> bool:
 
 
 def _calendar_response(
-    request: Request[Any, Any, Any], built: feeds.Built, cache_control: str
+    request: Request[Any, Any, Any],
+    built: feeds.Built,
+    cache_control: str,
+    if_none_match: str | None,
 ) -> Response[bytes]:
     gzipped = _accepts_gzip(request.headers.get("accept-encoding", ""))
     headers = {
@@ -501,7 +504,7 @@ def _calendar_response(
         "Cache-Control": cache_control,
         "Vary": "Accept-Encoding",
     }
-    if _matches(request.headers.get("if-none-match", ""), built):
+    if _matches(if_none_match or "", built):
         return Response(b"", status_code=304, headers=headers)
     if gzipped:
         headers["Content-Encoding"] = "gzip"
@@ -519,6 +522,8 @@ def _feed_operation(name: str) -> Any:
 
 
 FEED_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
+# Declared, so the description shows how a client gets its 304.
+IfNoneMatch = Annotated[str | None, HeaderParameter(name="If-None-Match", required=False)]
 FEED_RESPONSES = {
     **problems(404),
     304: ResponseSpec(
@@ -535,13 +540,17 @@ FEED_RESPONSES = {
     responses=FEED_RESPONSES,
 )
 async def training_calendar(
-    request: Request[Any, Any, Any], training_id: FromPath[str], db: DB, state: State
+    request: Request[Any, Any, Any],
+    training_id: FromPath[str],
+    db: DB,
+    state: State,
+    if_none_match: IfNoneMatch = None,
 ) -> Response[bytes]:
     """The training's sessions as an iCalendar feed (public once published)."""
     built = await feeds.training_feed(db, feed_cache(state), base_url(state), training_id)
     if built is None:
         raise Problem(404, f"no published training {training_id}")
-    return _calendar_response(request, built, "public, max-age=300")
+    return _calendar_response(request, built, "public, max-age=300", if_none_match)
 
 
 @route(
@@ -552,13 +561,17 @@ async def training_calendar(
     responses=FEED_RESPONSES,
 )
 async def series_calendar(
-    request: Request[Any, Any, Any], slug: FromPath[str], db: DB, state: State
+    request: Request[Any, Any, Any],
+    slug: FromPath[str],
+    db: DB,
+    state: State,
+    if_none_match: IfNoneMatch = None,
 ) -> Response[bytes]:
     """Every published training of the series in one feed."""
     built = await feeds.series_feed(db, feed_cache(state), base_url(state), slug)
     if built is None:
         raise Problem(404, f"no series {slug}")
-    return _calendar_response(request, built, "public, max-age=300")
+    return _calendar_response(request, built, "public, max-age=300", if_none_match)
 
 
 @route(
@@ -569,7 +582,11 @@ async def series_calendar(
     responses=FEED_RESPONSES,
 )
 async def personal_calendar(
-    request: Request[Any, Any, Any], db: DB, state: State, feed_file: FromPath[str]
+    request: Request[Any, Any, Any],
+    db: DB,
+    state: State,
+    feed_file: FromPath[str],
+    if_none_match: IfNoneMatch = None,
 ) -> Response[bytes]:
     """A participant's own trainings; the token is known here only by its SHA-256."""
     token = feed_file.removesuffix(".ics")
@@ -579,7 +596,7 @@ async def personal_calendar(
     built = await feeds.personal_feed(db, feed_cache(state), base_url(state), digest)
     if built is None:
         raise Problem(404, "no such calendar")
-    return _calendar_response(request, built, "private, max-age=300")
+    return _calendar_response(request, built, "private, max-age=300", if_none_match)
 
 
 api = Router(
