@@ -31,7 +31,7 @@ from capitals.embedded import free_port
 from shared.auth import issue_token
 from shared.migrations import upgrade
 from shared.settings import SERVICES
-from tests.support import SECRET, NatsServer
+from tests.support import SECRET, NatsServer, settings_for
 
 CHECKS = [
     not_a_server_error,
@@ -245,3 +245,27 @@ def test_every_answer_is_described(contract: tuple[Any, dict[str, str], Served])
 
         check()
     assert not failures, "\n\n".join(failures.values())
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_error_answer_is_described_as_a_problem(service: str, tmp_path: Path) -> None:
+    """Without a server: each operation has an id, documents 401 (a bad token is refused on
+    every route) and describes each of its 4xx answers as application/problem+json."""
+    module = __import__(f"services.{service}.app", fromlist=["app"])
+    urls = {name: f"sqlite+aiosqlite:///{tmp_path / name}.sqlite3" for name in SERVICES}
+    app = module.app(settings_for(tmp_path, "nats://127.0.0.1:4222", urls))
+    paths = app.openapi_schema.to_schema()["paths"]
+    for path, item in paths.items():
+        for method, operation in item.items():
+            if method in ("parameters", "summary", "description"):
+                continue
+            where = f"{method.upper()} {path}"
+            assert operation.get("operationId"), where
+            responses = operation["responses"]
+            if path not in ("/health", "/ready"):
+                assert "401" in responses, where
+            for status, response in responses.items():
+                if status.startswith("4"):
+                    assert "application/problem+json" in response.get("content", {}), (
+                        f"{where} {status}"
+                    )
