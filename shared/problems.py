@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 log = logging.getLogger(__name__)
@@ -133,19 +131,6 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
         )
         for status in sorted({400, 401, *statuses})
     }
-
-
-@dataclass
-class PageToo(Operation):
-    """The description of a route that answers a browser (Accept: text/html) with a page
-    and anyone else with JSON: its success and 404 are described as text/html too.
-    Use as the handler's `operation_class`."""
-
-    def __post_init__(self) -> None:
-        for status, response in (self.responses or {}).items():
-            if status in ("200", "404") and isinstance(response, OpenAPIResponse):
-                content = response.content = dict(response.content or {})
-                content["text/html"] = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
 
 
 exception_handlers: dict[type[Exception] | int, Any] = {

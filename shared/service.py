@@ -32,6 +32,7 @@ from shared.bus import Broker, Consumer, Handler, OutboxRelay
 from shared.db import Database
 from shared.logs import correlation_id
 from shared.mail import MailSender, Transport
+from shared.openapi import StrictStructs
 from shared.problems import exception_handlers
 from shared.settings import SettingError, Settings
 
@@ -271,6 +272,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
             **spec.dependencies,
         },
         exception_handlers=exception_handlers,
+        plugins=[StrictStructs()],
         guards=[auth.authenticate],
         middleware=[CorrelationMiddleware],
         csrf_config=CSRFConfig(

@@ -23,8 +23,9 @@ from services.evaluation.schemas import Questionnaire, QuestionOut
 from services.evaluation.tables import CampaignRow, InvitationRow, TrainingRow
 from shared.auth import Staff, staff_of
 from shared.clock import clock
+from shared.openapi import PageToo
 from shared.params import DB
-from shared.problems import PageToo, Problem, problems
+from shared.problems import Problem, problems
 from shared.throttle import THROTTLE
 
 HTML = "text/html"

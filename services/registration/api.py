@@ -382,7 +382,7 @@ def _cell(value: object) -> str:
     operation_id="exportRegistrations",
     responses=problems(403, 404, 422),
     guards=[host_of_training],
-    media_type="text/csv; charset=utf-8",
+    media_type="text/csv",
 )
 async def export_registrations(
     training_id: FromPath[str],
