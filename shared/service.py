@@ -33,7 +33,7 @@ from shared.db import Database
 from shared.logs import correlation_id
 from shared.mail import MailSender, Transport
 from shared.openapi import StrictStructs
-from shared.problems import exception_handlers
+from shared.problems import exception_handlers, problems
 from shared.settings import SettingError, Settings
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,13 @@ class CorrelationMiddleware:
             correlation_id.reset(token)
 
 
-@get("/health", operation_id="health", exclude_from_csrf=True, sync_to_thread=False)
+@get(
+    "/health",
+    operation_id="health",
+    responses=problems(),
+    exclude_from_csrf=True,
+    sync_to_thread=False,
+)
 def health() -> dict[str, str]:
     """Liveness: the process answers."""
     return {"status": "ok"}
@@ -176,11 +182,12 @@ def health() -> dict[str, str]:
     "/ready",
     operation_id="ready",
     responses={
+        **problems(),
         503: ResponseSpec(
             data_container=dict[str, bool],
             description="Not ready: which of the database and the broker is unreachable.",
             generate_examples=False,
-        )
+        ),
     },
 )
 async def ready(state: State) -> Response[dict[str, Any]]:
