@@ -33,11 +33,18 @@ class StrictStructs(StructSchemaPlugin):
 @dataclass
 class PageToo(Operation):
     """The description of a route that answers a browser (Accept: text/html) with a page
-    and anyone else with JSON: its success and 404 are described as text/html too.
-    Use as the handler's `operation_class`."""
+    and anyone else with JSON (`-> Questionnaire | Template`): its success and 404 are
+    described as text/html too. Use as the handler's `operation_class`."""
 
     def __post_init__(self) -> None:
         for status, response in (self.responses or {}).items():
             if status in ("200", "404") and isinstance(response, OpenAPIResponse):
                 content = response.content = dict(response.content or {})
+                as_json = content.get("application/json")
+                union = as_json.schema if as_json is not None else None
+                if as_json is not None and isinstance(union, Schema) and union.one_of:
+                    # The Template in the union is described as `{}`, which any JSON matches
+                    # (so a `oneOf` with it never holds): the page is the text/html below.
+                    rest = [s for s in union.one_of if s != Schema()]
+                    as_json.schema = rest[0] if len(rest) == 1 else Schema(one_of=rest)
                 content["text/html"] = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import re
 import subprocess
@@ -9,9 +11,11 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -68,6 +72,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         # Low enough that the anonymous runs of the throttled routes meet their 429 too.
         "CAPITALS_RATE_LIMIT": "40",
         "CAPITALS_LOG_LEVEL": "WARNING",
+        # Mail goes to files in the data folder, where the invitation link is read back.
+        "SMTP_URL": "",
     }
     for service in SERVICES:
         database_url = f"sqlite+aiosqlite:///{root / service}.sqlite3"
@@ -88,7 +94,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                 )
         for service, url in urls.items():
             _wait_ready(url, root / f"{service}.log")
-        yield Served(urls, *_seed(urls))
+        yield Served(urls, *_seed(urls, root / "data" / "mail"))
     finally:
         for process in processes:
             process.terminate()
@@ -137,9 +143,10 @@ PERSON = {
 VALID_BODIES = {"createTraining": TRAINING, "addSession": SESSION, "register": PERSON}
 
 
-def _seed(urls: dict[str, str]) -> tuple[dict[str, str], str]:
+def _seed(urls: dict[str, str], mail: Path) -> tuple[dict[str, str], str]:
     """A published training with a session, in a series, and two registrations for it: one
-    the routes act on, one whose calendar feed they leave alone (a renewal would revoke it)."""
+    the routes act on, one whose calendar feed they leave alone (a renewal would revoke it);
+    and an evaluation invitation from another training."""
     staff = {"Authorization": f"Bearer {issue_token(SECRET, role='secretariat')}"}
     with httpx.Client(base_url=urls["scheduling"], headers=staff, timeout=10) as scheduling:
         training = scheduling.post("/trainings", json=TRAINING).raise_for_status().json()
@@ -164,8 +171,44 @@ def _seed(urls: dict[str, str]) -> tuple[dict[str, str], str]:
         "series": TRAINING["series"],
         "registration_id": acted_on["id"],
         "feed_file": feed_owner["calendar_url"].rsplit("/", 1)[1],
+        "token": _invitation(urls, staff, mail),
     }
     return known, acted_on["manage_token"]
+
+
+def _invitation(urls: dict[str, str], staff: dict[str, str], mail: Path) -> str:
+    """The token of the invitation link mailed to the one attendee of a training that began
+    today and is completed."""
+    today = datetime.now(ZoneInfo("Europe/Tallinn")).date().isoformat()
+    body = {**TRAINING, "title": "Evaluated", "starts_on": today, "ends_on": today}
+    with httpx.Client(base_url=urls["scheduling"], headers=staff, timeout=10) as scheduling:
+        training = scheduling.post("/trainings", json=body).raise_for_status().json()
+        training_path = f"/trainings/{training['id']}"
+        session = {**SESSION, "starts_at": f"{today}T10:00:00", "ends_at": f"{today}T11:00:00"}
+        scheduling.post(f"{training_path}/sessions", json=session).raise_for_status()
+        scheduling.post(f"{training_path}/publish").raise_for_status()
+        with httpx.Client(base_url=urls["registration"], headers=staff, timeout=10) as registration:
+            deadline = time.monotonic() + 20
+            while registration.get(training_path).status_code != 200:
+                assert time.monotonic() < deadline, "the training never reached registration"
+                time.sleep(0.1)
+            attendee = {**PERSON, "email": "liis.tamm@mfa.ee"}
+            registered = registration.post(f"{training_path}/registrations", json=attendee)
+            registration_path = f"/registrations/{registered.raise_for_status().json()['id']}"
+            registration.post(f"{registration_path}/check-in").raise_for_status()
+        scheduling.post(f"{training_path}/complete").raise_for_status()
+    link = re.compile(re.escape(urls["evaluation"]) + r"/evaluations/([\w-]+)")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        for sent in mail.glob("*.eml"):
+            message = email.message_from_bytes(sent.read_bytes(), policy=email.policy.default)
+            assert isinstance(message, EmailMessage)
+            text = message.get_body(("plain",))
+            found = link.search(text.get_content()) if text is not None else None
+            if found:
+                return found.group(1)
+        time.sleep(0.1)
+    raise AssertionError("no invitation was mailed")
 
 
 def _wait_ready(url: str, log: Path) -> None:
