@@ -154,10 +154,7 @@ def _seed(urls: dict[str, str], mail: Path) -> tuple[dict[str, str], str]:
         session = scheduling.post(f"{training_path}/sessions", json=SESSION)
         scheduling.post(f"{training_path}/publish").raise_for_status()
     with httpx.Client(base_url=urls["registration"], timeout=10) as registration:
-        deadline = time.monotonic() + 20
-        while registration.get(training_path).status_code != 200:
-            assert time.monotonic() < deadline, "the training never reached registration"
-            time.sleep(0.1)
+        _until_found(registration, training_path)
         acted_on, feed_owner = (
             registration.post(f"{training_path}/registrations", json=person)
             .raise_for_status()
@@ -188,10 +185,7 @@ def _invitation(urls: dict[str, str], staff: dict[str, str], mail: Path) -> str:
         scheduling.post(f"{training_path}/sessions", json=session).raise_for_status()
         scheduling.post(f"{training_path}/publish").raise_for_status()
         with httpx.Client(base_url=urls["registration"], headers=staff, timeout=10) as registration:
-            deadline = time.monotonic() + 20
-            while registration.get(training_path).status_code != 200:
-                assert time.monotonic() < deadline, "the training never reached registration"
-                time.sleep(0.1)
+            _until_found(registration, training_path)
             attendee = {**PERSON, "email": "liis.tamm@mfa.ee"}
             registered = registration.post(f"{training_path}/registrations", json=attendee)
             registration_path = f"/registrations/{registered.raise_for_status().json()['id']}"
@@ -209,6 +203,14 @@ def _invitation(urls: dict[str, str], staff: dict[str, str], mail: Path) -> str:
                 return found.group(1)
         time.sleep(0.1)
     raise AssertionError("no invitation was mailed")
+
+
+def _until_found(client: httpx.Client, path: str) -> None:
+    """Until the training's published event has reached the service behind `client`."""
+    deadline = time.monotonic() + 20
+    while client.get(path).status_code != 200:
+        assert time.monotonic() < deadline, f"{path} never reached {client.base_url}"
+        time.sleep(0.1)
 
 
 def _wait_ready(url: str, log: Path) -> None:
