@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,50 @@ def _title(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+class FieldProblem(msgspec.Struct):
+    field: str
+    message: str
+
+
+class ProblemDetails(msgspec.Struct):
+    """The body of every error answer, as `problem_response` writes it (for the OpenAPI
+    description; a problem may carry more members, such as the clashes of a 409)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[FieldProblem] | None = None
+
+
+WHY = {
+    400: "The request does not parse: a malformed body, parameter or header.",
+    401: "No staff token where one is needed, or a malformed, forged or expired one.",
+    403: "A valid staff token that does not cover this.",
+    404: "No such object, or one the caller may not know exists.",
+    409: "The object's state does not allow this now.",
+    413: "The body is over 1 MiB.",
+    422: "The input breaks a rule; `errors` names the field.",
+    429: "Too many requests from this address; Retry-After says when to try again.",
+    503: "The service is starting or stopping; try again shortly.",
+}
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """The error answers of a route, for its `responses=`: 400 and 401 always (any route
+    refuses an unparseable request, and a bad token on every route), plus `statuses`."""
+    return {
+        status: ResponseSpec(
+            data_container=ProblemDetails,
+            description=WHY[status],
+            media_type=PROBLEM_JSON,
+            generate_examples=False,
+        )
+        for status in sorted({400, 401, *statuses})
+    }
 
 
 exception_handlers: dict[type[Exception] | int, Any] = {

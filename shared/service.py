@@ -19,6 +19,7 @@ from litestar.datastructures import Cookie, State
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.params import URLEncodedBody
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -32,7 +33,8 @@ from shared.db import Database
 from shared.dead_mail import list_dead_mail
 from shared.logs import correlation_id
 from shared.mail import MailSender, Transport
-from shared.problems import exception_handlers
+from shared.openapi import StrictStructs
+from shared.problems import exception_handlers, problems
 from shared.settings import SettingError, Settings
 
 log = logging.getLogger(__name__)
@@ -165,13 +167,30 @@ class CorrelationMiddleware:
             correlation_id.reset(token)
 
 
-@get("/health", operation_id="health", exclude_from_csrf=True, sync_to_thread=False)
+@get(
+    "/health",
+    operation_id="health",
+    responses=problems(),
+    exclude_from_csrf=True,
+    sync_to_thread=False,
+)
 def health() -> dict[str, str]:
     """Liveness: the process answers."""
     return {"status": "ok"}
 
 
-@get("/ready", operation_id="ready")
+@get(
+    "/ready",
+    operation_id="ready",
+    responses={
+        **problems(),
+        503: ResponseSpec(
+            data_container=dict[str, bool],
+            description="Not ready: which of the database and the broker is unreachable.",
+            generate_examples=False,
+        ),
+    },
+)
 async def ready(state: State) -> Response[dict[str, Any]]:
     """Readiness: the database and the broker are reachable."""
     checks = await state.runtime.ready()
@@ -269,6 +288,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
             **spec.dependencies,
         },
         exception_handlers=exception_handlers,
+        plugins=[StrictStructs()],
         guards=[auth.authenticate],
         middleware=[CorrelationMiddleware],
         csrf_config=CSRFConfig(

@@ -34,7 +34,7 @@ from shared.auth import require_country, require_secretariat, require_staff, sta
 from shared.clock import clock
 from shared.db import Database
 from shared.params import DB, Caller
-from shared.problems import Problem
+from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.throttle import THROTTLE
 
@@ -70,6 +70,7 @@ AppSettings: TypeAlias = NamedDependency[Settings]
 @put(
     "/evaluations/{token:str}",
     operation_id="saveEvaluationDraft",
+    responses=problems(404, 409, 413, 422, 429),
     status_code=200,
     opt=NO_CSRF,
     middleware=[THROTTLE],
@@ -84,6 +85,7 @@ async def save_draft(token: FromPath[str], data: JSONBody[AnswersIn], db: DB) ->
 @post(
     "/evaluations/{token:str}",
     operation_id="submitEvaluation",
+    responses=problems(404, 409, 413, 422, 429),
     status_code=201,
     opt=NO_CSRF,
     middleware=[THROTTLE],
@@ -109,6 +111,7 @@ async def report_of(db: Any, training_id: str) -> TrainingReport:
 @get(
     "/trainings/{training_id:str}/report",
     operation_id="trainingReport",
+    responses=problems(403, 404),
     guards=[manages_training],
 )
 async def training_report(training_id: FromPath[str], db: DB) -> TrainingReport:
@@ -119,6 +122,7 @@ async def training_report(training_id: FromPath[str], db: DB) -> TrainingReport:
 @get(
     "/trainings/{training_id:str}/report.csv",
     operation_id="trainingReportCsv",
+    responses=problems(403, 404),
     guards=[manages_training],
     media_type="text/csv",
 )
@@ -140,7 +144,12 @@ async def trend_of(db: Database, series: str) -> SeriesTrend:
     return trend
 
 
-@get("/series/{series:str}/trends", operation_id="seriesTrends", guards=[require_secretariat])
+@get(
+    "/series/{series:str}/trends",
+    operation_id="seriesTrends",
+    responses=problems(403, 404),
+    guards=[require_secretariat],
+)
 async def series_trends(series: FromPath[str], db: DB) -> SeriesTrend:
     """Each core question by edition, response rates, learning gain and follow-up results."""
     return await trend_of(db, series)
@@ -149,6 +158,7 @@ async def series_trends(series: FromPath[str], db: DB) -> SeriesTrend:
 @get(
     "/trainings/{training_id:str}/invitations",
     operation_id="listInvitations",
+    responses=problems(403, 404),
     guards=[require_secretariat],
 )
 async def list_invitations(training_id: FromPath[str], db: DB) -> Invitations:
@@ -183,6 +193,7 @@ async def invitation_list(db: Any, training_id: str) -> list[InvitationOut]:
 @post(
     "/trainings/{training_id:str}/reminders",
     operation_id="sendReminders",
+    responses=problems(403, 404, 409),
     guards=[require_secretariat],
     status_code=200,
 )
@@ -209,7 +220,7 @@ def bank_out(bank: domain.Bank, row: BankRow | None) -> BankOut:
     )
 
 
-@get("/questions", operation_id="getQuestionBank", guards=[require_staff])
+@get("/questions", operation_id="getQuestionBank", responses=problems(404), guards=[require_staff])
 async def get_questions(db: DB, version: FromQuery[int | None] = None) -> BankOut:
     """The core bank (current, or an earlier `version`) used by every edition."""
     async with db.session() as session:
@@ -223,7 +234,12 @@ async def get_questions(db: DB, version: FromQuery[int | None] = None) -> BankOu
         return bank_out(commands._bank(row), row)
 
 
-@put("/questions", operation_id="editQuestionBank", guards=[require_secretariat])
+@put(
+    "/questions",
+    operation_id="editQuestionBank",
+    responses=problems(403, 409, 413, 422),
+    guards=[require_secretariat],
+)
 async def put_questions(data: JSONBody[BankIn], db: DB, staff: Caller) -> BankOut:
     """A new version of the bank; results already collected keep the version they used."""
     assert staff is not None
@@ -270,6 +286,7 @@ async def training_questions_of(db: Any, training_id: str) -> TrainingQuestions:
 @get(
     "/trainings/{training_id:str}/questions",
     operation_id="trainingQuestions",
+    responses=problems(403, 404),
     guards=[manages_training],
 )
 async def training_questions(training_id: FromPath[str], db: DB) -> TrainingQuestions:
@@ -280,6 +297,7 @@ async def training_questions(training_id: FromPath[str], db: DB) -> TrainingQues
 @put(
     "/trainings/{training_id:str}/objectives",
     operation_id="setLearningObjectives",
+    responses=problems(403, 404, 409, 413, 422),
     guards=[manages_training],
 )
 async def set_objectives(
@@ -296,6 +314,7 @@ async def set_objectives(
 @put(
     "/trainings/{training_id:str}/questions",
     operation_id="setExtraQuestions",
+    responses=problems(403, 404, 409, 413, 422),
     guards=[manages_training],
 )
 async def set_extra_questions(

@@ -23,8 +23,9 @@ from services.evaluation.schemas import Questionnaire, QuestionOut
 from services.evaluation.tables import CampaignRow, InvitationRow, TrainingRow
 from shared.auth import Staff, staff_of
 from shared.clock import clock
+from shared.openapi import PageToo
 from shared.params import DB
-from shared.problems import Problem
+from shared.problems import Problem, problems
 from shared.throttle import THROTTLE
 
 HTML = "text/html"
@@ -122,7 +123,12 @@ def questionnaire_page(
     )
 
 
-@get("/evaluations/{token:str}", operation_id="getEvaluation")
+@get(
+    "/evaluations/{token:str}",
+    operation_id="getEvaluation",
+    responses=problems(404),
+    operation_class=PageToo,
+)
 async def get_evaluation(
     token: FromPath[str], request: Request[Any, Any, Any], db: DB
 ) -> Questionnaire | Template:

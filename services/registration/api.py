@@ -40,7 +40,7 @@ from shared.clock import clock
 from shared.countries import is_country
 from shared.db import Database
 from shared.params import DB, Caller, ManageToken
-from shared.problems import Problem
+from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.throttle import THROTTLE
 
@@ -137,14 +137,14 @@ async def published_trainings(session: AsyncSession) -> list[TrainingRow]:
     return list(rows)
 
 
-@get("/trainings", operation_id="listCatalogue")
+@get("/trainings", operation_id="listCatalogue", responses=problems())
 async def list_catalogue(db: DB) -> dict[str, list[CatalogueEntry]]:
     """Published trainings with the seats left and whether registration is open now."""
     async with db.session() as session:
         return {"items": [catalogue_entry(row) for row in await published_trainings(session)]}
 
 
-@get("/trainings/{training_id:str}", operation_id="getCatalogueEntry")
+@get("/trainings/{training_id:str}", operation_id="getCatalogueEntry", responses=problems(404))
 async def get_catalogue_entry(training_id: FromPath[str], db: DB) -> CatalogueEntry:
     async with db.session() as session:
         row = await session.get(TrainingRow, training_id)
@@ -159,6 +159,7 @@ async def get_catalogue_entry(training_id: FromPath[str], db: DB) -> CatalogueEn
 @post(
     "/trainings/{training_id:str}/registrations",
     operation_id="register",
+    responses=problems(404, 409, 413, 422, 429, 503),
     status_code=201,
     middleware=[THROTTLE],
 )
@@ -191,7 +192,11 @@ async def _owned(
     return row
 
 
-@get("/registrations/{registration_id:str}", operation_id="getRegistration")
+@get(
+    "/registrations/{registration_id:str}",
+    operation_id="getRegistration",
+    responses=problems(403, 404),
+)
 async def get_registration(
     registration_id: FromPath[str],
     db: DB,
@@ -208,6 +213,7 @@ async def get_registration(
 @post(
     "/registrations/{registration_id:str}/cancel",
     operation_id="cancelRegistration",
+    responses=problems(403, 404, 409),
     status_code=200,
 )
 async def cancel_registration(
@@ -229,6 +235,7 @@ async def cancel_registration(
 @post(
     "/registrations/{registration_id:str}/calendar-link",
     operation_id="renewCalendarLink",
+    responses=problems(403, 404),
     status_code=200,
 )
 async def renew_calendar_link(
@@ -246,7 +253,13 @@ async def renew_calendar_link(
     return CalendarLinkOut(calendar_url=url)
 
 
-@post("/manage-link", operation_id="mailManageLink", status_code=202, middleware=[THROTTLE])
+@post(
+    "/manage-link",
+    operation_id="mailManageLink",
+    responses=problems(413, 422, 429),
+    status_code=202,
+    middleware=[THROTTLE],
+)
 async def mail_manage_link(
     data: JSONBody[EmailIn], db: DB, state: State
 ) -> Response[dict[str, str]]:
@@ -319,6 +332,7 @@ async def _registrations(
 @get(
     "/trainings/{training_id:str}/registrations",
     operation_id="listRegistrations",
+    responses=problems(403, 404, 422),
     guards=[host_of_training],
 )
 async def list_registrations(
@@ -366,8 +380,9 @@ def _cell(value: object) -> str:
 @get(
     "/trainings/{training_id:str}/registrations.csv",
     operation_id="exportRegistrations",
+    responses=problems(403, 404, 422),
     guards=[host_of_training],
-    media_type="text/csv; charset=utf-8",
+    media_type="text/csv",
 )
 async def export_registrations(
     training_id: FromPath[str],
@@ -423,6 +438,7 @@ async def _staff_change(db: Database, registration_id: str, change: Any) -> Regi
 @post(
     "/registrations/{registration_id:str}/approve",
     operation_id="approveRegistration",
+    responses=problems(403, 404, 409),
     status_code=200,
     guards=[host_of_registration],
 )
@@ -438,6 +454,7 @@ async def approve(registration_id: FromPath[str], db: DB, state: State) -> Regis
 @post(
     "/registrations/{registration_id:str}/decline",
     operation_id="declineRegistration",
+    responses=problems(403, 404, 409),
     status_code=200,
     guards=[host_of_registration],
 )
@@ -453,6 +470,7 @@ async def decline(registration_id: FromPath[str], db: DB, state: State) -> Regis
 @post(
     "/registrations/{registration_id:str}/check-in",
     operation_id="checkIn",
+    responses=problems(403, 404, 409, 422),
     status_code=200,
     guards=[host_of_registration],
 )
@@ -465,6 +483,7 @@ async def check_in(registration_id: FromPath[str], db: DB) -> RegistrationOut:
 @delete(
     "/registrations/{registration_id:str}/check-in",
     operation_id="undoCheckIn",
+    responses=problems(403, 404, 409, 422),
     status_code=200,
     guards=[host_of_registration],
 )
@@ -475,6 +494,7 @@ async def undo_check_in(registration_id: FromPath[str], db: DB) -> RegistrationO
 @get(
     "/trainings/{training_id:str}/quotas",
     operation_id="getQuotas",
+    responses=problems(403, 404),
     guards=[host_of_training],
 )
 async def get_quotas(training_id: FromPath[str], db: DB) -> dict[str, int]:
@@ -485,6 +505,7 @@ async def get_quotas(training_id: FromPath[str], db: DB) -> dict[str, int]:
 @put(
     "/trainings/{training_id:str}/quotas",
     operation_id="setQuotas",
+    responses=problems(403, 404, 409, 413, 422),
     guards=[host_of_training],
 )
 async def set_quotas(
@@ -509,6 +530,7 @@ async def set_quotas(
 @post(
     "/privacy/export",
     operation_id="exportPersonalData",
+    responses=problems(403, 413, 422),
     status_code=200,
     guards=[require_secretariat],
 )
@@ -521,6 +543,7 @@ async def export_personal_data(data: JSONBody[EmailIn], db: DB) -> PrivacyExport
 @post(
     "/privacy/erase",
     operation_id="erasePersonalData",
+    responses=problems(403, 409, 413, 422),
     status_code=200,
     guards=[require_secretariat],
 )

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import HttpMethod, Request, Response, Router, get, patch, post, put, route
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from sqlmodel import col, or_, select
 
 from services.scheduling import commands, domain, feeds
@@ -35,7 +36,7 @@ from services.scheduling.tables import ChangeRow, SeriesRow, SessionRow, Trainin
 from shared.auth import require_staff, staff_of
 from shared.db import Database
 from shared.params import DB, Caller
-from shared.problems import Problem
+from shared.problems import Problem, problems
 
 # Litestar adds "; charset=utf-8" to text/ media types.
 CALENDAR = "text/calendar"
@@ -155,7 +156,13 @@ async def may_manage_training(
 # --- trainings ----------------------------------------------------------------
 
 
-@post("/trainings", operation_id="createTraining", status_code=201, guards=[require_staff])
+@post(
+    "/trainings",
+    operation_id="createTraining",
+    responses=problems(403, 409, 413, 422),
+    status_code=201,
+    guards=[require_staff],
+)
 async def create_training(
     data: JSONBody[TrainingIn], db: DB, staff: Caller, state: State
 ) -> TrainingOut:
@@ -165,7 +172,7 @@ async def create_training(
     return await _full(db, state, training.id)
 
 
-@get("/trainings", operation_id="listTrainings")
+@get("/trainings", operation_id="listTrainings", responses=problems(422))
 async def list_trainings(
     db: DB,
     staff: Caller,
@@ -210,7 +217,7 @@ async def list_trainings(
     return {"items": [training_out(state, t, by_training[t.id]) for t in trainings]}
 
 
-@get("/trainings/{training_id:str}", operation_id="getTraining")
+@get("/trainings/{training_id:str}", operation_id="getTraining", responses=problems(404))
 async def get_training(
     training_id: FromPath[str], db: DB, staff: Caller, state: State
 ) -> TrainingOut:
@@ -224,6 +231,7 @@ async def get_training(
 @patch(
     "/trainings/{training_id:str}",
     operation_id="updateTraining",
+    responses=problems(403, 404, 409, 413, 422),
     guards=[may_manage_training],
 )
 async def update_training(
@@ -239,6 +247,7 @@ async def update_training(
 @post(
     "/trainings/{training_id:str}/publish",
     operation_id="publishTraining",
+    responses=problems(403, 404, 409, 413, 422),
     status_code=200,
     guards=[may_manage_training],
 )
@@ -261,6 +270,7 @@ async def publish_training(
 @post(
     "/trainings/{training_id:str}/complete",
     operation_id="completeTraining",
+    responses=problems(403, 404, 409),
     status_code=200,
     guards=[may_manage_training],
 )
@@ -277,6 +287,7 @@ async def complete_training(
 @post(
     "/trainings/{training_id:str}/cancel",
     operation_id="cancelTraining",
+    responses=problems(403, 404, 409, 413, 422),
     status_code=200,
     guards=[may_manage_training],
 )
@@ -297,6 +308,7 @@ async def cancel_training(
 @get(
     "/trainings/{training_id:str}/conflicts",
     operation_id="listConflicts",
+    responses=problems(403, 404),
     guards=[may_manage_training],
 )
 async def list_conflicts(
@@ -313,6 +325,7 @@ async def list_conflicts(
 @get(
     "/trainings/{training_id:str}/changes",
     operation_id="listChanges",
+    responses=problems(403, 404),
     guards=[may_manage_training],
 )
 async def list_changes(
@@ -361,6 +374,7 @@ async def _written(db: Database, training_id: str, session_id: str, staff: Any) 
 @post(
     "/trainings/{training_id:str}/sessions",
     operation_id="addSession",
+    responses=problems(403, 404, 409, 413, 422),
     status_code=201,
     guards=[may_manage_training],
 )
@@ -377,6 +391,7 @@ async def add_session(
 @patch(
     "/trainings/{training_id:str}/sessions/{session_id:str}",
     operation_id="updateSession",
+    responses=problems(403, 404, 409, 413, 422),
     guards=[may_manage_training],
 )
 async def update_session(
@@ -397,6 +412,7 @@ async def update_session(
 @post(
     "/trainings/{training_id:str}/sessions/{session_id:str}/cancel",
     operation_id="cancelSession",
+    responses=problems(403, 404, 409),
     status_code=200,
     guards=[may_manage_training],
 )
@@ -414,14 +430,14 @@ async def cancel_session(
 # --- series -------------------------------------------------------------------
 
 
-@get("/series", operation_id="listSeries")
+@get("/series", operation_id="listSeries", responses=problems())
 async def list_series(db: DB, state: State) -> dict[str, list[SeriesOut]]:
     async with db.session() as session:
         rows = await session.exec(select(SeriesRow).order_by(col(SeriesRow.slug)))
         return {"items": [series_out(state, row) for row in rows]}
 
 
-@get("/series/{slug:str}", operation_id="getSeries")
+@get("/series/{slug:str}", operation_id="getSeries", responses=problems(404))
 async def get_series(slug: FromPath[str], db: DB, state: State) -> SeriesOut:
     async with db.session() as session:
         series = await session.get(SeriesRow, slug)
@@ -430,7 +446,12 @@ async def get_series(slug: FromPath[str], db: DB, state: State) -> SeriesOut:
     return series_out(state, series)
 
 
-@put("/series/{slug:str}", operation_id="setSeries", guards=[require_staff])
+@put(
+    "/series/{slug:str}",
+    operation_id="setSeries",
+    responses=problems(403, 413, 422),
+    guards=[require_staff],
+)
 async def set_series(
     slug: FromPath[str], data: JSONBody[SeriesIn], db: DB, staff: Caller, state: State
 ) -> SeriesOut:
@@ -472,7 +493,10 @@ def _accepts_gzip(accept_encoding: str) -> bool:
 
 
 def _calendar_response(
-    request: Request[Any, Any, Any], built: feeds.Built, cache_control: str
+    request: Request[Any, Any, Any],
+    built: feeds.Built,
+    cache_control: str,
+    if_none_match: str | None,
 ) -> Response[bytes]:
     gzipped = _accepts_gzip(request.headers.get("accept-encoding", ""))
     headers = {
@@ -480,7 +504,7 @@ def _calendar_response(
         "Cache-Control": cache_control,
         "Vary": "Accept-Encoding",
     }
-    if _matches(request.headers.get("if-none-match", ""), built):
+    if _matches(if_none_match or "", built):
         return Response(b"", status_code=304, headers=headers)
     if gzipped:
         headers["Content-Encoding"] = "gzip"
@@ -498,45 +522,71 @@ def _feed_operation(name: str) -> Any:
 
 
 FEED_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
+# Declared, so the description shows how a client gets its 304.
+IfNoneMatch = Annotated[str | None, HeaderParameter(name="If-None-Match", required=False)]
+FEED_RESPONSES = {
+    **problems(404),
+    304: ResponseSpec(
+        data_container=None, description="Not modified: If-None-Match holds the current ETag."
+    ),
+}
 
 
 @route(
     "/trainings/{training_id:str}/calendar.ics",
     http_method=FEED_METHODS,
     operation_id=_feed_operation("trainingCalendar"),
+    media_type=CALENDAR,
+    responses=FEED_RESPONSES,
 )
 async def training_calendar(
-    request: Request[Any, Any, Any], training_id: FromPath[str], db: DB, state: State
+    request: Request[Any, Any, Any],
+    training_id: FromPath[str],
+    db: DB,
+    state: State,
+    if_none_match: IfNoneMatch = None,
 ) -> Response[bytes]:
     """The training's sessions as an iCalendar feed (public once published)."""
     built = await feeds.training_feed(db, feed_cache(state), base_url(state), training_id)
     if built is None:
         raise Problem(404, f"no published training {training_id}")
-    return _calendar_response(request, built, "public, max-age=300")
+    return _calendar_response(request, built, "public, max-age=300", if_none_match)
 
 
 @route(
     "/series/{slug:str}/calendar.ics",
     http_method=FEED_METHODS,
     operation_id=_feed_operation("seriesCalendar"),
+    media_type=CALENDAR,
+    responses=FEED_RESPONSES,
 )
 async def series_calendar(
-    request: Request[Any, Any, Any], slug: FromPath[str], db: DB, state: State
+    request: Request[Any, Any, Any],
+    slug: FromPath[str],
+    db: DB,
+    state: State,
+    if_none_match: IfNoneMatch = None,
 ) -> Response[bytes]:
     """Every published training of the series in one feed."""
     built = await feeds.series_feed(db, feed_cache(state), base_url(state), slug)
     if built is None:
         raise Problem(404, f"no series {slug}")
-    return _calendar_response(request, built, "public, max-age=300")
+    return _calendar_response(request, built, "public, max-age=300", if_none_match)
 
 
 @route(
     "/calendars/{feed_file:str}",
     http_method=FEED_METHODS,
     operation_id=_feed_operation("personalCalendar"),
+    media_type=CALENDAR,
+    responses=FEED_RESPONSES,
 )
 async def personal_calendar(
-    request: Request[Any, Any, Any], db: DB, state: State, feed_file: FromPath[str]
+    request: Request[Any, Any, Any],
+    db: DB,
+    state: State,
+    feed_file: FromPath[str],
+    if_none_match: IfNoneMatch = None,
 ) -> Response[bytes]:
     """A participant's own trainings; the token is known here only by its SHA-256."""
     token = feed_file.removesuffix(".ics")
@@ -546,7 +596,7 @@ async def personal_calendar(
     built = await feeds.personal_feed(db, feed_cache(state), base_url(state), digest)
     if built is None:
         raise Problem(404, "no such calendar")
-    return _calendar_response(request, built, "private, max-age=300")
+    return _calendar_response(request, built, "private, max-age=300", if_none_match)
 
 
 api = Router(
