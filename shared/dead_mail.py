@@ -7,13 +7,12 @@ from typing import Annotated
 
 import msgspec
 from litestar import get
-from litestar.openapi import ResponseSpec
 from litestar.params import QueryParameter
 from sqlalchemy import select
 
 from shared.auth import require_secretariat
 from shared.params import DB
-from shared.problems import PROBLEM_JSON
+from shared.problems import problems
 from shared.tables import mail_queue
 
 
@@ -30,14 +29,6 @@ class DeadMailList(msgspec.Struct):
     items: list[DeadMail]
 
 
-class ProblemOut(msgspec.Struct):
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str
-
-
 Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
 
 
@@ -46,10 +37,7 @@ Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
     operation_id="listDeadMail",
     tags=["mail"],
     guards=[require_secretariat],
-    responses={
-        401: ResponseSpec(ProblemOut, description="No staff token", media_type=PROBLEM_JSON),
-        403: ResponseSpec(ProblemOut, description="Not the secretariat", media_type=PROBLEM_JSON),
-    },
+    responses=problems(403),
 )
 async def list_dead_mail(db: DB, limit: Limit = 100) -> DeadMailList:
     """Mail this service gave up on (secretariat), newest first, with the last error."""
