@@ -27,6 +27,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import auth
+from shared.bodies import CapitalsRequest
 from shared.bus import Broker, Consumer, Handler, OutboxRelay
 from shared.db import Database
 from shared.logs import correlation_id
@@ -278,6 +279,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
             path="/schema",
             render_plugins=[ScalarRenderPlugin()],
         ),
+        request_class=CapitalsRequest,
         request_max_body_size=MAX_BODY,
         response_headers=[],
         debug=False,

@@ -7,13 +7,13 @@ through the shared /login page, which keeps their token in a session cookie.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import FormMultiDict
 from litestar.exceptions import NotAuthorizedException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlmodel import col, select
 
@@ -23,7 +23,7 @@ from services.evaluation.schemas import Questionnaire, QuestionOut
 from services.evaluation.tables import CampaignRow, InvitationRow, TrainingRow
 from shared.auth import Staff, staff_of
 from shared.clock import clock
-from shared.params import DB
+from shared.params import DB, INT32_MAX
 from shared.problems import Problem
 from shared.throttle import THROTTLE
 
@@ -293,7 +293,7 @@ async def report_page(
     training_id: FromPath[str],
     request: Request[Any, Any, Any],
     db: DB,
-    reminded: FromQuery[int | None] = None,
+    reminded: Annotated[int | None, QueryParameter(ge=0, le=INT32_MAX)] = None,
 ) -> Template | Redirect:
     """One training's report with charts; the secretariat also sees who answered."""
     staff = signed_in(request)

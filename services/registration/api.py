@@ -39,7 +39,7 @@ from shared.auth import Staff, require_country, require_secretariat, staff_of
 from shared.clock import clock
 from shared.countries import is_country
 from shared.db import Database
-from shared.params import DB, Caller, ManageToken
+from shared.params import DB, Caller, ManageToken, Offset
 from shared.problems import Problem
 from shared.settings import Settings
 from shared.throttle import THROTTLE
@@ -274,7 +274,6 @@ async def send_links(db: Database, settings: Settings, email: str) -> None:
 
 
 Limit = Annotated[int, QueryParameter(ge=1, le=10_000)]
-Offset = Annotated[int, QueryParameter(ge=0)]
 Text = Annotated[str | None, QueryParameter(max_length=200)]
 CountryFilter = Annotated[str | None, QueryParameter(min_length=2, max_length=2)]
 CheckedInFilter = Annotated[bool | None, QueryParameter(name="checked_in")]
