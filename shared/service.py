@@ -15,7 +15,7 @@ from typing import Any
 
 from litestar import Litestar, Request, Response, get, post
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import Cookie, State
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
@@ -156,6 +156,9 @@ class CorrelationMiddleware:
                         b"'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
                     ),
                 ]
+                if auth.stale_session(scope):
+                    # The browser would otherwise keep sending it until it expires.
+                    headers.append(auth.cleared_session_cookie().to_encoded_header())
                 message["headers"] = headers
             await send(message)
 
@@ -179,11 +182,19 @@ async def ready(state: State) -> Response[dict[str, Any]]:
     return Response({"ready": status == 200, **checks}, status_code=status)
 
 
+SESSION_EXPIRED = "Your sign-in has expired or is no longer valid. Please sign in again."
+
+
 @get("/login", operation_id="loginPage", include_in_schema=False)
 async def login_page(request: Request[Any, Any, Any]) -> Template:
+    expired = request.query_params.get("expired") == "1" or auth.stale_session(request.scope)
     return Template(
         template_name="login.html",
-        context={"error": None, "next": request.query_params.get("next", "/")},
+        context={
+            "error": None,
+            "notice": SESSION_EXPIRED if expired else None,
+            "next": request.query_params.get("next", "/"),
+        },
     )
 
 
@@ -199,25 +210,14 @@ async def login(
     except NotAuthorizedException as exc:
         return Template(
             template_name="login.html",
-            context={"error": exc.detail, "next": data.get("next", "/")},
+            context={"error": exc.detail, "notice": None, "next": data.get("next", "/")},
             status_code=401,
         )
     target = data.get("next") or "/"
     if not target.startswith("/") or target.startswith("//"):
         target = "/"
     response: Response[Any] = Redirect(path=target, status_code=303)
-    response.set_cookie(
-        Cookie(
-            key=auth.COOKIE_NAME,
-            value=token,
-            path="/",
-            httponly=True,
-            # __Host- cookies must be Secure; browsers accept them on https and on localhost.
-            secure=True,
-            samesite="strict",
-            max_age=12 * 3600,
-        )
-    )
+    response.set_cookie(auth.session_cookie(token, staff))
     log.info("staff login", extra={"status": staff.role})
     return response
 
@@ -225,7 +225,7 @@ async def login(
 @post("/logout", operation_id="logout", include_in_schema=False, status_code=303)
 async def logout() -> Response[Any]:
     response: Response[Any] = Redirect(path="/login", status_code=303)
-    response.delete_cookie(auth.COOKIE_NAME, path="/")
+    response.set_cookie(auth.cleared_session_cookie())
     return response
 
 
@@ -270,7 +270,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
             cookie_samesite="strict",
             # JSON API routes opt out (opt exclude_from_csrf): a cross-site page cannot
             # send JSON or a Bearer header without a CORS preflight we never allow.
-            exclude_from_csrf_key="exclude_from_csrf",
+            exclude_from_csrf_key=auth.CSRF_EXEMPT,
         ),
         template_config=TemplateConfig(directory=template_dirs, engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import FormMultiDict
@@ -21,7 +20,7 @@ from services.evaluation import api, charts, commands, domain, reports
 from services.evaluation.api import AppSettings
 from services.evaluation.schemas import Questionnaire, QuestionOut
 from services.evaluation.tables import CampaignRow, InvitationRow, TrainingRow
-from shared.auth import Staff, staff_of
+from shared.auth import Staff, sign_in_again, staff_of
 from shared.clock import clock
 from shared.params import DB, INT32_MAX
 from shared.problems import Problem
@@ -233,8 +232,7 @@ def signed_in(request: Request[Any, Any, Any]) -> Staff | None:
 
 
 def to_login(request: Request[Any, Any, Any]) -> Redirect:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return Redirect(path=f"/login?next={quote(target)}", status_code=303)
+    return sign_in_again(request)
 
 
 def refused(message: str, status_code: int) -> Template:
