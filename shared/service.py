@@ -33,6 +33,7 @@ from shared.db import Database
 from shared.logs import correlation_id
 from shared.mail import MailSender, Transport
 from shared.problems import exception_handlers
+from shared.proxies import ForwardedMiddleware
 from shared.settings import SettingError, Settings
 
 log = logging.getLogger(__name__)
@@ -262,7 +263,8 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
         },
         exception_handlers=exception_handlers,
         guards=[auth.authenticate],
-        middleware=[CorrelationMiddleware],
+        # Outermost first: everything after it sees the real client.
+        middleware=[ForwardedMiddleware, CorrelationMiddleware],
         csrf_config=CSRFConfig(
             secret=settings.secret,
             cookie_name="capitals_csrf",

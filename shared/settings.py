@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -18,6 +19,9 @@ _DURATION = re.compile(
     r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
     r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
 )
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingError(ValueError):
@@ -49,6 +53,8 @@ class Settings:
     evaluation_follow_up_after: timedelta
     registration_retention: timedelta
     log_level: str = "INFO"
+    # Peers whose X-Forwarded-For and X-Forwarded-Proto are believed (a reverse proxy).
+    trusted_proxies: tuple[Network, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def database_url(self, service: str) -> str:
@@ -82,6 +88,7 @@ SETTING_NAMES = (
     "EVALUATION_FOLLOW_UP_AFTER",
     "REGISTRATION_RETENTION",
     "CAPITALS_LOG_LEVEL",
+    "CAPITALS_TRUSTED_PROXIES",
 )
 
 
@@ -103,6 +110,21 @@ def _count(name: str, value: str) -> int:
     if number < 0:
         raise SettingError(f"{name}: {value!r} must not be negative")
     return number
+
+
+def _networks(name: str, value: str) -> tuple[Network, ...]:
+    """Comma-separated addresses (`10.0.0.5`) or networks (`10.0.0.0/24`, `fd00::/8`)."""
+    networks = []
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise SettingError(
+                f"{name}: {item.strip()!r} is not an IP address or network such as 10.0.0.0/24"
+            ) from None
+    return tuple(networks)
 
 
 def _secret(data_dir: Path, env: Mapping[str, str]) -> str:
@@ -186,4 +208,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "REGISTRATION_RETENTION", env.get("REGISTRATION_RETENTION", "P365D")
         ),
         log_level=log_level,
+        trusted_proxies=_networks(
+            "CAPITALS_TRUSTED_PROXIES", env.get("CAPITALS_TRUSTED_PROXIES", "")
+        ),
     )

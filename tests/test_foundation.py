@@ -58,6 +58,8 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         ("CAPITALS_SECRET", "short"),
         ("NATS_URL", "localhost:4222"),
         ("SCHEDULING_PUBLIC_URL", "ftp://example.org"),
+        ("CAPITALS_TRUSTED_PROXIES", "10.0.0.1, proxy.example.org"),
+        ("CAPITALS_TRUSTED_PROXIES", "10.0.0.0/33"),
     ],
 )
 def test_a_bad_setting_is_named_in_one_line(tmp_path: Path, name: str, value: str) -> None:
