@@ -129,7 +129,8 @@ def _report_crash(task: asyncio.Task[None]) -> None:
 
 
 class CorrelationMiddleware:
-    """Takes X-Correlation-ID from the request (or makes one) and echoes it in the response."""
+    """Takes X-Correlation-ID from the request (or makes one) and echoes it in the response,
+    with the headers every answer carries (security, caching)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -157,6 +158,11 @@ class CorrelationMiddleware:
                         b"'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
                     ),
                 ]
+                # Manage pages, drafts, staff pages, exports, error details: by default no
+                # browser or shared cache keeps an answer; a public route that may be cached
+                # (the calendar feeds) says so itself.
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
                 if auth.stale_session(scope):
                     # The browser would otherwise keep sending it until it expires.
                     headers.append(auth.cleared_session_cookie().to_encoded_header())
