@@ -19,7 +19,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.params import URLEncodedBody
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
@@ -27,6 +26,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import auth
+from shared.apidocs import ApiReference
 from shared.bodies import CapitalsRequest
 from shared.bus import Broker, Consumer, Handler, OutboxRelay
 from shared.db import Database
@@ -285,7 +285,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
             title=f"Capitals {spec.title}",
             version="1.0.0",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[ApiReference()],
         ),
         request_class=CapitalsRequest,
         request_max_body_size=MAX_BODY,
