@@ -44,7 +44,8 @@ class ApiReference(OpenAPIRenderPlugin):
         )
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        base = request.app.openapi_config.path.rstrip("/") if request.app.openapi_config else ""
+        config = request.app.openapi_config
+        base = (config.path or "").rstrip("/") if config else ""
         title = escape(str(openapi_schema["info"]["title"]))
         spec = escape(self.get_openapi_json_route(request))
         return f"""<!doctype html>
