@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from shared.settings import Network
+from shared.settings import Address, Networks
 
 
-def _address(text: str) -> Any:
+def _address(text: str) -> Address | None:
     try:
         return ipaddress.ip_address(text.strip().strip("[]"))
     except ValueError:
         return None
 
 
-def _trusted(address: Any, proxies: tuple[Network, ...]) -> bool:
-    return address is not None and any(address in network for network in proxies)
+def _trusted(address: Address | None, proxies: Networks) -> bool:
+    return address is not None and address in proxies
 
 
-def real_client(peer: str, forwarded_for: list[str], proxies: tuple[Network, ...]) -> str:
+def real_client(peer: str, forwarded_for: list[str], proxies: Networks) -> str:
     """The address of the client, walking X-Forwarded-For from the nearest hop back while
     each hop is a trusted proxy: the first untrusted one is the client (anything further
     left was written by that client and proves nothing)."""
@@ -48,7 +47,7 @@ class ForwardedMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        proxies: tuple[Network, ...] = scope["litestar_app"].state.settings.trusted_proxies
+        proxies: Networks = scope["litestar_app"].state.settings.trusted_proxies
         peer = scope.get("client")
         if proxies and peer and scope["type"] in ("http", "websocket"):
             headers = [(k.lower(), v.decode("latin-1")) for k, v in scope["headers"]]

@@ -27,9 +27,9 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import auth
 from shared.apidocs import ApiReference
-from shared.bodies import CapitalsRequest
 from shared.bus import Broker, Consumer, Handler, OutboxRelay
 from shared.db import Database
+from shared.inputs import CapitalsRequest, NoNulMiddleware
 from shared.logs import correlation_id
 from shared.mail import MailSender, Transport
 from shared.problems import exception_handlers
@@ -270,7 +270,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
         exception_handlers=exception_handlers,
         guards=[auth.authenticate],
         # Outermost first: everything after it sees the real client.
-        middleware=[ForwardedMiddleware, CorrelationMiddleware],
+        middleware=[ForwardedMiddleware, CorrelationMiddleware, NoNulMiddleware],
         csrf_config=CSRFConfig(
             secret=settings.secret,
             cookie_name="capitals_csrf",

@@ -22,6 +22,32 @@ _DURATION = re.compile(
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class Networks:
+    """A set of addresses and networks (`address in networks`), such as the trusted proxies.
+
+    A plain class rather than a tuple of networks: Litestar hands the settings to routes
+    through msgspec, which passes one custom type through but refuses a union of two."""
+
+    def __init__(self, networks: tuple[Network, ...] = ()) -> None:
+        self.networks = networks
+
+    def __contains__(self, address: object) -> bool:
+        return any(address in network for network in self.networks)
+
+    def __bool__(self) -> bool:
+        return bool(self.networks)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Networks) and other.networks == self.networks
+
+    def __hash__(self) -> int:
+        return hash(self.networks)
+
+    def __repr__(self) -> str:
+        return f"Networks({', '.join(str(n) for n in self.networks)})"
 
 
 class SettingError(ValueError):
@@ -54,7 +80,7 @@ class Settings:
     registration_retention: timedelta
     log_level: str = "INFO"
     # Peers whose X-Forwarded-For and X-Forwarded-Proto are believed (a reverse proxy).
-    trusted_proxies: tuple[Network, ...] = ()
+    trusted_proxies: Networks = field(default_factory=Networks)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def database_url(self, service: str) -> str:
@@ -112,7 +138,7 @@ def _count(name: str, value: str) -> int:
     return number
 
 
-def _networks(name: str, value: str) -> tuple[Network, ...]:
+def _networks(name: str, value: str) -> Networks:
     """Comma-separated addresses (`10.0.0.5`) or networks (`10.0.0.0/24`, `fd00::/8`)."""
     networks = []
     for item in value.split(","):
@@ -124,7 +150,7 @@ def _networks(name: str, value: str) -> tuple[Network, ...]:
             raise SettingError(
                 f"{name}: {item.strip()!r} is not an IP address or network such as 10.0.0.0/24"
             ) from None
-    return tuple(networks)
+    return Networks(tuple(networks))
 
 
 def _secret(data_dir: Path, env: Mapping[str, str]) -> str:

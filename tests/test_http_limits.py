@@ -91,10 +91,43 @@ async def test_json_nested_as_deep_as_a_real_body_still_works(system: System) ->
 
 
 def test_nesting_counts_brackets_outside_strings_only() -> None:
-    from shared.bodies import MAX_DEPTH, nesting_exceeds
+    from shared.inputs import MAX_DEPTH, nesting_exceeds
 
     assert not nesting_exceeds(nested(MAX_DEPTH))
     assert nesting_exceeds(nested(MAX_DEPTH + 1))
     assert nesting_exceeds(b"[" * (MAX_DEPTH + 1))  # never closed: the decoder would recurse
     assert not nesting_exceeds(b'["' + b"[" * 1000 + b'\\"]"]')
     assert not nesting_exceeds(b"[" + b"[1]," * 10_000 + b"[1]]")
+
+
+async def test_a_nul_character_anywhere_is_a_client_error_on_both_databases(
+    any_system: System,
+) -> None:
+    system = any_system
+    staff = {**system.token(), "content-type": "application/json"}
+    training = (
+        b'{"series": "nul", "title": "a\\u0000b", "host_country": "EE", "venue": "v", '
+        b'"starts_on": "2031-01-01", "ends_on": "2031-01-01", "capacity": 3}'
+    )
+    for client, method, path, body, headers in [
+        (system.scheduling, "GET", "/trainings/%00", None, {}),
+        (system.scheduling, "GET", "/trainings?series=%00", None, {}),
+        (system.scheduling, "POST", "/trainings", training, staff),
+        (system.registration, "GET", "/manage/a%00b", None, {}),
+        (
+            system.registration,
+            "POST",
+            "/resend-link",
+            b"email=a%00@example.org",
+            {"content-type": "application/x-www-form-urlencoded"},
+        ),
+        (system.evaluation, "GET", "/evaluations/%00", None, {"Accept": "application/json"}),
+    ]:
+        response = await client.request(method, path, content=body, headers=headers)
+        assert response.status_code == 400, (path, response.text)
+        assert "NUL" in response.json()["detail"]
+    # A backslash written as text before "u0000" is no NUL.
+    fine = training.replace(b"a\\u0000b", b"a\\\\u0000b")
+    assert (
+        await system.scheduling.post("/trainings", content=fine, headers=staff)
+    ).status_code == 201
