@@ -86,3 +86,18 @@ async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(
     assert other == [202]
     assert spoofed == [429]
     assert chained == [429]
+
+
+def test_the_real_client_is_the_first_untrusted_hop_from_the_nearest(tmp_path: Path) -> None:
+    from shared.proxies import real_client
+    from shared.settings import load_settings
+
+    proxies = load_settings(
+        {"CAPITALS_DATA_DIR": str(tmp_path), "CAPITALS_TRUSTED_PROXIES": "10.0.0.0/8, ::1"}
+    ).trusted_proxies
+    assert real_client("198.51.100.7", ["1.2.3.4"], proxies) == "198.51.100.7"
+    assert real_client("10.0.0.2", ["1.2.3.4"], proxies) == "1.2.3.4"
+    assert real_client("10.0.0.2", ["6.6.6.6, 1.2.3.4", "10.0.0.9"], proxies) == "1.2.3.4"
+    assert real_client("::1", ["2001:db8::5"], proxies) == "2001:db8::5"
+    assert real_client("10.0.0.2", [], proxies) == "10.0.0.2"
+    assert real_client("10.0.0.2", ["not-an-address"], proxies) == "10.0.0.2"

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from capitals.embedded import free_port
 from shared.auth import COOKIE_NAME, issue_token
 from shared.clock import clock
 from tests.registration_support import open_training, person, register
-from tests.support import System
+from tests.support import System, running_system
 
 FOREIGN = "http://127.0.0.1:9999"
 FORM = "application/x-www-form-urlencoded"
@@ -192,3 +197,44 @@ async def test_a_cross_origin_form_with_the_cookie_cannot_approve_a_registration
     assert response.status_code == 403, response.text
     still = await system.registration.get(f"/registrations/{pending['id']}", headers=system.token())
     assert still.json()["status"] == "pending"
+
+
+@pytest.mark.browser
+async def test_a_browser_whose_session_expired_signs_in_again_and_out(tmp_path: Path) -> None:
+    from tests.test_evaluation_pages import browser_page, served
+
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    async with (
+        running_system(tmp_path, services=("evaluation",), EVALUATION_PUBLIC_URL=public) as system,
+        served(system, port),
+        browser_page() as tab,
+    ):
+
+        async def session_cookies() -> list[Any]:
+            return [c for c in await tab.context.cookies() if c["name"] == COOKIE_NAME]
+
+        async def sign_in(token: str) -> None:
+            await tab.get_by_label("Staff token").fill(token)
+            await tab.get_by_role("button", name="Sign in").click()
+            await tab.wait_for_url(f"{public}/reports")
+
+        await tab.goto(f"{public}/reports")
+        hour = timedelta(hours=1)
+        await sign_in(issue_token(system.settings.secret, role="secretariat", lifetime=hour))
+        (cookie,) = await session_cookies()
+        # It ends when the token does, not 12 hours later.
+        assert cookie["expires"] <= time.time() + 3600 + 60
+        clock.advance(2 * hour)
+
+        await tab.goto(f"{public}/reports")
+        await tab.wait_for_url(re.compile(r"/login\?next=/reports&expired=1$"))
+        assert "expired" in await tab.locator("#session-notice").inner_text()
+        assert await session_cookies() == []
+
+        await sign_in(issue_token(system.settings.secret, role="secretariat"))
+        assert len(await session_cookies()) == 1
+
+        await tab.get_by_role("button", name="Sign out").click()
+        await tab.wait_for_url(re.compile(r"/login$"))
+        assert await session_cookies() == []
