@@ -42,6 +42,9 @@ def serve(args: argparse.Namespace) -> None:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=5,
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; the app decides
+        # whom to believe (CAPITALS_TRUSTED_PROXIES).
+        proxy_headers=False,
     )
 
 

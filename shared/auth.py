@@ -1,4 +1,9 @@
-"""Staff tokens (HS256), route guards, and the staff session cookie set by /login."""
+"""Staff tokens (HS256), route guards, and the staff session cookie set by /login.
+
+A token in the Authorization header is an API client's deliberate credential: a bad one
+is a 401. The session cookie is the browser's ambient one: a stale cookie is ignored (and
+cleared), and a valid one changes nothing from another origin.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,24 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import jwt
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.response import Redirect
 
 from shared.clock import clock
 
 ROLES = ("secretariat", "organiser")
 COOKIE_NAME = "__Host-capitals_staff"
 DEFAULT_LIFETIME = timedelta(hours=12)
+# Routes with this opt take no CSRF token (the JSON API); the cookie acts there only from
+# the service's own origin.
+CSRF_EXEMPT = "exclude_from_csrf"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,7 @@ class Staff:
     sub: str
     role: str
     countries: frozenset[str]
+    expires: int = 0  # the token's exp, seconds since the epoch
 
     @property
     def is_secretariat(self) -> bool:
@@ -83,35 +96,114 @@ def verify_token(secret: str, token: str) -> Staff:
     if role not in ROLES or not isinstance(countries, list):
         raise NotAuthorizedException(detail="staff token has malformed claims")
     return Staff(
-        sub=str(claims["sub"]), role=role, countries=frozenset(str(c).upper() for c in countries)
+        sub=str(claims["sub"]),
+        role=role,
+        countries=frozenset(str(c).upper() for c in countries),
+        expires=int(claims["exp"]),
     )
 
 
-def token_from(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    header = connection.headers.get("authorization")
-    if header is not None:
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
-            raise NotAuthorizedException(detail="Authorization header must be 'Bearer <token>'")
-        return value.strip()
-    return connection.cookies.get(COOKIE_NAME)
+def _bearer(header: str) -> str:
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise NotAuthorizedException(detail="Authorization header must be 'Bearer <token>'")
+    return value.strip()
 
 
 def staff_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Staff | None:
-    """The staff member calling, None for the public; 401 for a bad token."""
-    cached = connection.scope.get("state", {}).get("staff", False)
-    if cached is not False:
+    """The staff member calling, None for the public.
+
+    A bad bearer token is a 401. A session cookie that has expired or does not verify
+    makes the caller anonymous (and is cleared on the way out); a valid one used to
+    change something on a route without CSRF token from another origin is a 403.
+    """
+    state = connection.scope.setdefault("state", {})
+    if "staff" in state:
+        cached: Staff | None = state["staff"]
         return cached
-    token = token_from(connection)
     secret: str = connection.app.state.settings.secret
-    staff = verify_token(secret, token) if token is not None else None
-    connection.scope.setdefault("state", {})["staff"] = staff
+    header = connection.headers.get("authorization")
+    staff: Staff | None = None
+    if header is not None:
+        staff = verify_token(secret, _bearer(header))
+    elif (cookie := connection.cookies.get(COOKIE_NAME)) is not None:
+        try:
+            staff = verify_token(secret, cookie)
+        except NotAuthorizedException:
+            state["stale_session"] = True
+        else:
+            _check_origin(connection)
+    state["staff"] = staff
     return staff
 
 
+def _origin_of(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def _check_origin(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """A browser sends the cookie along with any site's form or text/plain POST; where no
+    CSRF token stands guard, Origin (or Referer) must be the service's public origin."""
+    if connection.scope.get("method", "GET") in SAFE_METHODS:
+        return
+    handler = connection.scope.get("route_handler")
+    if handler is None or not handler.opt.get(CSRF_EXEMPT):
+        return
+    settings = connection.app.state.settings
+    own = _origin_of(settings.public_url(connection.app.state.service))
+    sent = connection.headers.get("origin") or connection.headers.get("referer")
+    # "null" (an opaque origin) and a missing header are refused alike.
+    if sent is None or _origin_of(sent) != own:
+        raise PermissionDeniedException(
+            detail=f"a signed-in browser may change things here only from {own}; "
+            "API clients send 'Authorization: Bearer <token>'"
+        )
+
+
+def session_cookie(token: str, staff: Staff) -> Cookie:
+    """The cookie /login sets: it ends when the token does."""
+    remaining = max(0, staff.expires - int(clock.now().timestamp()))
+    return _session_cookie(token, remaining)
+
+
+def cleared_session_cookie() -> Cookie:
+    return _session_cookie("", 0)
+
+
+def _session_cookie(value: str, max_age: int) -> Cookie:
+    return Cookie(
+        key=COOKIE_NAME,
+        value=value,
+        path="/",
+        httponly=True,
+        # __Host- cookies must be Secure (browsers accept that on https and on localhost),
+        # and a browser removes one only when the removing Set-Cookie is Secure too.
+        secure=True,
+        samesite="strict",
+        max_age=max_age,
+        expires=max_age,
+    )
+
+
+def stale_session(scope: Any) -> bool:
+    """Whether this request came with a session cookie that no longer verifies."""
+    return bool(scope.get("state", {}).get("stale_session"))
+
+
+def sign_in_again(connection: ASGIConnection[Any, Any, Any, Any]) -> Redirect:
+    """What a staff page answers to a caller who is not signed in: the sign-in page, which
+    says why when the session has just expired, and brings them back here afterwards."""
+    target = connection.url.path + (f"?{connection.url.query}" if connection.url.query else "")
+    query = {"next": target, **({"expired": "1"} if stale_session(connection.scope) else {})}
+    return Redirect(path=f"/login?{urlencode(query, safe='/')}", status_code=303)
+
+
 def authenticate(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """App-wide guard: a presented token that is malformed, forged or expired gets 401
-    before the body is read, on every route, public ones included."""
+    """App-wide guard: a bearer token that is malformed, forged or expired gets 401 before
+    the body is read, on every route, public ones included (a stale cookie does not)."""
     staff_of(connection)
 
 

@@ -15,12 +15,11 @@ from typing import Any
 
 from litestar import Litestar, Request, Response, get, post
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import Cookie, State
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.params import URLEncodedBody
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
@@ -28,6 +27,8 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import auth
+from shared.apidocs import ApiReference
+from shared.bodies import CapitalsRequest, NoNulMiddleware
 from shared.bus import Broker, Consumer, Handler, OutboxRelay
 from shared.db import Database
 from shared.dead_mail import list_dead_mail
@@ -35,6 +36,7 @@ from shared.logs import correlation_id
 from shared.mail import MailSender, Transport
 from shared.openapi import StrictStructs
 from shared.problems import exception_handlers, problems
+from shared.proxies import ForwardedMiddleware
 from shared.settings import SettingError, Settings
 
 log = logging.getLogger(__name__)
@@ -130,7 +132,8 @@ def _report_crash(task: asyncio.Task[None]) -> None:
 
 
 class CorrelationMiddleware:
-    """Takes X-Correlation-ID from the request (or makes one) and echoes it in the response."""
+    """Takes X-Correlation-ID from the request (or makes one) and echoes it in the response,
+    with the headers every answer carries (security, caching)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -158,6 +161,14 @@ class CorrelationMiddleware:
                         b"'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
                     ),
                 ]
+                # Manage pages, drafts, staff pages, exports, error details: by default no
+                # browser or shared cache keeps an answer; a public route that may be cached
+                # (the calendar feeds) says so itself.
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                if auth.stale_session(scope):
+                    # The browser would otherwise keep sending it until it expires.
+                    headers.append(auth.cleared_session_cookie().to_encoded_header())
                 message["headers"] = headers
             await send(message)
 
@@ -198,11 +209,19 @@ async def ready(state: State) -> Response[dict[str, Any]]:
     return Response({"ready": status == 200, **checks}, status_code=status)
 
 
+SESSION_EXPIRED = "Your sign-in has expired or is no longer valid. Please sign in again."
+
+
 @get("/login", operation_id="loginPage", include_in_schema=False)
 async def login_page(request: Request[Any, Any, Any]) -> Template:
+    expired = request.query_params.get("expired") == "1" or auth.stale_session(request.scope)
     return Template(
         template_name="login.html",
-        context={"error": None, "next": request.query_params.get("next", "/")},
+        context={
+            "error": None,
+            "notice": SESSION_EXPIRED if expired else None,
+            "next": request.query_params.get("next", "/"),
+        },
     )
 
 
@@ -218,25 +237,14 @@ async def login(
     except NotAuthorizedException as exc:
         return Template(
             template_name="login.html",
-            context={"error": exc.detail, "next": data.get("next", "/")},
+            context={"error": exc.detail, "notice": None, "next": data.get("next", "/")},
             status_code=401,
         )
     target = data.get("next") or "/"
     if not target.startswith("/") or target.startswith("//"):
         target = "/"
     response: Response[Any] = Redirect(path=target, status_code=303)
-    response.set_cookie(
-        Cookie(
-            key=auth.COOKIE_NAME,
-            value=token,
-            path="/",
-            httponly=True,
-            # __Host- cookies must be Secure; browsers accept them on https and on localhost.
-            secure=True,
-            samesite="strict",
-            max_age=12 * 3600,
-        )
-    )
+    response.set_cookie(auth.session_cookie(token, staff))
     log.info("staff login", extra={"status": staff.role})
     return response
 
@@ -244,7 +252,7 @@ async def login(
 @post("/logout", operation_id="logout", include_in_schema=False, status_code=303)
 async def logout() -> Response[Any]:
     response: Response[Any] = Redirect(path="/login", status_code=303)
-    response.delete_cookie(auth.COOKIE_NAME, path="/")
+    response.set_cookie(auth.cleared_session_cookie())
     return response
 
 
@@ -290,7 +298,8 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
         exception_handlers=exception_handlers,
         plugins=[StrictStructs()],
         guards=[auth.authenticate],
-        middleware=[CorrelationMiddleware],
+        # Outermost first: everything after it sees the real client.
+        middleware=[ForwardedMiddleware, CorrelationMiddleware, NoNulMiddleware],
         csrf_config=CSRFConfig(
             secret=settings.secret,
             cookie_name="capitals_csrf",
@@ -298,15 +307,16 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
             cookie_samesite="strict",
             # JSON API routes opt out (opt exclude_from_csrf): a cross-site page cannot
             # send JSON or a Bearer header without a CORS preflight we never allow.
-            exclude_from_csrf_key="exclude_from_csrf",
+            exclude_from_csrf_key=auth.CSRF_EXEMPT,
         ),
         template_config=TemplateConfig(directory=template_dirs, engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(
             title=f"Capitals {spec.title}",
             version="1.0.0",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[ApiReference()],
         ),
+        request_class=CapitalsRequest,
         request_max_body_size=MAX_BODY,
         response_headers=[],
         debug=False,

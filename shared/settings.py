@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -19,6 +20,35 @@ _DURATION = re.compile(
     r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
     r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
 )
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class Networks:
+    """A set of addresses and networks (`address in networks`), such as the trusted proxies.
+
+    A plain class rather than a tuple of networks: Litestar hands the settings to routes
+    through msgspec, which passes one custom type through but refuses a union of two."""
+
+    def __init__(self, networks: tuple[Network, ...] = ()) -> None:
+        self.networks = networks
+
+    def __contains__(self, address: object) -> bool:
+        return any(address in network for network in self.networks)
+
+    def __bool__(self) -> bool:
+        return bool(self.networks)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Networks) and other.networks == self.networks
+
+    def __hash__(self) -> int:
+        return hash(self.networks)
+
+    def __repr__(self) -> str:
+        return f"Networks({', '.join(str(n) for n in self.networks)})"
 
 
 class SettingError(ValueError):
@@ -50,6 +80,8 @@ class Settings:
     evaluation_follow_up_after: timedelta
     registration_retention: timedelta
     log_level: str = "INFO"
+    # Peers whose X-Forwarded-For and X-Forwarded-Proto are believed (a reverse proxy).
+    trusted_proxies: Networks = field(default_factory=Networks)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def database_url(self, service: str) -> str:
@@ -83,6 +115,7 @@ SETTING_NAMES = (
     "EVALUATION_FOLLOW_UP_AFTER",
     "REGISTRATION_RETENTION",
     "CAPITALS_LOG_LEVEL",
+    "CAPITALS_TRUSTED_PROXIES",
 )
 
 
@@ -104,6 +137,21 @@ def _count(name: str, value: str) -> int:
     if number < 0:
         raise SettingError(f"{name}: {value!r} must not be negative")
     return number
+
+
+def _networks(name: str, value: str) -> Networks:
+    """Comma-separated addresses (`10.0.0.5`) or networks (`10.0.0.0/24`, `fd00::/8`)."""
+    networks = []
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise SettingError(
+                f"{name}: {item.strip()!r} is not an IP address or network such as 10.0.0.0/24"
+            ) from None
+    return Networks(tuple(networks))
 
 
 def _secret(data_dir: Path, env: Mapping[str, str]) -> str:
@@ -187,6 +235,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "REGISTRATION_RETENTION", env.get("REGISTRATION_RETENTION", "P365D")
         ),
         log_level=log_level,
+        trusted_proxies=_networks(
+            "CAPITALS_TRUSTED_PROXIES", env.get("CAPITALS_TRUSTED_PROXIES", "")
+        ),
     )
 
 

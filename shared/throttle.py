@@ -42,8 +42,9 @@ def _public(request: Request[Any, Any, Any]) -> bool:
         return True
 
 
-# Keyed on the client address (Litestar's default), which a proxy in front must pass on
-# (uvicorn --proxy-headers); the per-minute count comes from the settings at run time.
+# Keyed on the client address (Litestar's default), which shared.proxies sets from
+# X-Forwarded-For only behind CAPITALS_TRUSTED_PROXIES; the per-minute count comes from the
+# settings at run time.
 THROTTLE = RateLimitConfig(
     rate_limit=("minute", 30), middleware_class=Throttle, check_throttle_handler=_public
 ).middleware

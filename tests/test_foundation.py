@@ -61,6 +61,8 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         ("MAIL_FROM", "Capitals <noreply@example.org>\r\nBcc: evil@evil.example"),
         ("MAIL_FROM", "noreply@example.org, evil@evil.example"),
         ("MAIL_FROM", "Capitals"),
+        ("CAPITALS_TRUSTED_PROXIES", "10.0.0.1, proxy.example.org"),
+        ("CAPITALS_TRUSTED_PROXIES", "10.0.0.0/33"),
     ],
 )
 def test_a_bad_setting_is_named_in_one_line(tmp_path: Path, name: str, value: str) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.registration_support import open_training, person, staff
+import httpx
+
+from tests.registration_support import open_training, person, served_registration, staff
 from tests.support import running_system
 
 
@@ -43,3 +45,59 @@ async def test_registration_and_link_requests_are_limited_per_client_with_retry_
             "participant2@example.org",
             "participant11@example.org",
         ]
+
+
+async def manage_link_answers(url: str, forwarded: list[str]) -> list[int]:
+    async with httpx.AsyncClient(base_url=url) as client:
+        return [
+            (
+                await client.post(
+                    "/manage-link",
+                    json={"email": "someone@example.org"},
+                    headers={"X-Forwarded-For": address},
+                )
+            ).status_code
+            for address in forwarded
+        ]
+
+
+async def test_a_client_rotating_x_forwarded_for_does_not_escape_the_limit(
+    tmp_path: Path,
+) -> None:
+    # Over real HTTP, as `capitals serve` runs: the server itself must not believe the header.
+    async with served_registration(tmp_path, CAPITALS_RATE_LIMIT="3") as served:
+        answers = await manage_link_answers(served.url, [f"198.51.100.{n}" for n in range(5)])
+    assert answers == [202, 202, 202, 429, 429]
+
+
+async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(
+    tmp_path: Path,
+) -> None:
+    async with served_registration(
+        tmp_path, CAPITALS_RATE_LIMIT="3", CAPITALS_TRUSTED_PROXIES="10.9.0.0/16, 127.0.0.1"
+    ) as served:
+        first = await manage_link_answers(served.url, ["203.0.113.5"] * 4)
+        other = await manage_link_answers(served.url, ["203.0.113.6"])
+        # What the client wrote to the left of the proxy's entry proves nothing.
+        spoofed = await manage_link_answers(served.url, ["192.0.2.1, 203.0.113.5"])
+        # A chain of trusted proxies is walked back to the first untrusted hop.
+        chained = await manage_link_answers(served.url, ["203.0.113.5, 10.9.1.1"])
+    assert first == [202, 202, 202, 429]
+    assert other == [202]
+    assert spoofed == [429]
+    assert chained == [429]
+
+
+def test_the_real_client_is_the_first_untrusted_hop_from_the_nearest(tmp_path: Path) -> None:
+    from shared.proxies import real_client
+    from shared.settings import load_settings
+
+    proxies = load_settings(
+        {"CAPITALS_DATA_DIR": str(tmp_path), "CAPITALS_TRUSTED_PROXIES": "10.0.0.0/8, ::1"}
+    ).trusted_proxies
+    assert real_client("198.51.100.7", ["1.2.3.4"], proxies) == "198.51.100.7"
+    assert real_client("10.0.0.2", ["1.2.3.4"], proxies) == "1.2.3.4"
+    assert real_client("10.0.0.2", ["6.6.6.6, 1.2.3.4", "10.0.0.9"], proxies) == "1.2.3.4"
+    assert real_client("::1", ["2001:db8::5"], proxies) == "2001:db8::5"
+    assert real_client("10.0.0.2", [], proxies) == "10.0.0.2"
+    assert real_client("10.0.0.2", ["not-an-address"], proxies) == "10.0.0.2"

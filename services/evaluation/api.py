@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
+from typing import Annotated, Any, TypeAlias
 
 from litestar import Response, Router, get, post, put
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlmodel import col, select
 
 from services.evaluation import commands, domain, reports
@@ -33,7 +33,7 @@ from services.evaluation.tables import BankRow, CampaignRow, InvitationRow, Trai
 from shared.auth import require_country, require_secretariat, require_staff, staff_of
 from shared.clock import clock
 from shared.db import Database
-from shared.params import DB, Caller
+from shared.params import DB, INT32_MAX, Caller
 from shared.problems import Problem, problems
 from shared.settings import Settings
 from shared.throttle import THROTTLE
@@ -220,8 +220,11 @@ def bank_out(bank: domain.Bank, row: BankRow | None) -> BankOut:
     )
 
 
+BankVersion = Annotated[int | None, QueryParameter(ge=1, le=INT32_MAX)]
+
+
 @get("/questions", operation_id="getQuestionBank", responses=problems(404), guards=[require_staff])
-async def get_questions(db: DB, version: FromQuery[int | None] = None) -> BankOut:
+async def get_questions(db: DB, version: BankVersion = None) -> BankOut:
     """The core bank (current, or an earlier `version`) used by every edition."""
     async with db.session() as session:
         if version is None:

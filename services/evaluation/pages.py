@@ -7,13 +7,12 @@ through the shared /login page, which keeps their token in a session cookie.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import quote
+from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import FormMultiDict
 from litestar.exceptions import NotAuthorizedException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlmodel import col, select
 
@@ -21,10 +20,10 @@ from services.evaluation import api, charts, commands, domain, reports
 from services.evaluation.api import AppSettings
 from services.evaluation.schemas import Questionnaire, QuestionOut
 from services.evaluation.tables import CampaignRow, InvitationRow, TrainingRow
-from shared.auth import Staff, staff_of
+from shared.auth import Staff, sign_in_again, staff_of
 from shared.clock import clock
 from shared.openapi import PageToo
-from shared.params import DB
+from shared.params import DB, INT32_MAX
 from shared.problems import Problem, problems
 from shared.throttle import THROTTLE
 
@@ -239,8 +238,7 @@ def signed_in(request: Request[Any, Any, Any]) -> Staff | None:
 
 
 def to_login(request: Request[Any, Any, Any]) -> Redirect:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return Redirect(path=f"/login?next={quote(target)}", status_code=303)
+    return sign_in_again(request)
 
 
 def refused(message: str, status_code: int) -> Template:
@@ -299,7 +297,7 @@ async def report_page(
     training_id: FromPath[str],
     request: Request[Any, Any, Any],
     db: DB,
-    reminded: FromQuery[int | None] = None,
+    reminded: Annotated[int | None, QueryParameter(ge=0, le=INT32_MAX)] = None,
 ) -> Template | Redirect:
     """One training's report with charts; the secretariat also sees who answered."""
     staff = signed_in(request)

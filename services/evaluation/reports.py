@@ -12,7 +12,6 @@ and `answered` counts only released invitations, so every figure here moves in s
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -37,6 +36,7 @@ from services.evaluation.tables import (
     metadata,
 )
 from shared.db import Database
+from shared.spreadsheets import SpreadsheetWriter
 
 # --- what the reports say ----------------------------------------------------------
 
@@ -687,19 +687,10 @@ CSV_COLUMNS = (
 )
 
 
-def _cell(value: object) -> str:
-    return "" if value is None else str(value)
-
-
-def _text_cell(text: str) -> str:
-    # Free text starting like a formula would run in a spreadsheet: quote it.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def report_csv(report: TrainingReport) -> str:
     """One row per question and stage, then the comments; figures as in the JSON report."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = SpreadsheetWriter(buffer)
     writer.writerow(CSV_COLUMNS)
     stages: list[tuple[str, int, int, float, list[QuestionResult], list[CommentGroup]]] = [
         (
@@ -717,7 +708,7 @@ def report_csv(report: TrainingReport) -> str:
     for stage, invited, answered, rate, questions, _ in stages:
         for name, value in (("invited", invited), ("answered", answered), ("response_rate", rate)):
             row: tuple[object, ...] = (stage, name, "count", "", "", value)
-            writer.writerow([_cell(v) for v in row] + [""] * (len(CSV_COLUMNS) - len(row)))
+            writer.writerow([*row, *[""] * (len(CSV_COLUMNS) - len(row))])
         for q in questions:
             distribution = (
                 " ".join(f"{k}={v}" for k, v in q.distribution.items()) if q.distribution else ""
@@ -727,7 +718,7 @@ def report_csv(report: TrainingReport) -> str:
                 q.id,
                 q.kind,
                 q.level,
-                _text_cell(q.text),
+                q.text,
                 q.n,
                 "yes" if q.withheld else "no",
                 q.mean,
@@ -738,10 +729,10 @@ def report_csv(report: TrainingReport) -> str:
                 q.gain,
                 distribution,
             )
-            writer.writerow([_cell(v) for v in row])
+            writer.writerow(row)
     for stage, *_, comments in stages:
         for group in comments:
             for comment in group.comments:
-                row = (stage, group.question_id, "comment", "", _text_cell(comment))
-                writer.writerow([_cell(v) for v in row] + [""] * (len(CSV_COLUMNS) - len(row)))
+                row = (stage, group.question_id, "comment", "", comment)
+                writer.writerow([*row, *[""] * (len(CSV_COLUMNS) - len(row))])
     return buffer.getvalue()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from typing import Annotated, Any
 
@@ -39,9 +37,10 @@ from shared.auth import Staff, require_country, require_secretariat, staff_of
 from shared.clock import clock
 from shared.countries import is_country
 from shared.db import Database
-from shared.params import DB, Caller, ManageToken
+from shared.params import DB, Caller, ManageToken, Offset
 from shared.problems import Problem, problems
 from shared.settings import Settings
+from shared.spreadsheets import csv_text
 from shared.throttle import THROTTLE
 
 log = logging.getLogger(__name__)
@@ -287,7 +286,6 @@ async def send_links(db: Database, settings: Settings, email: str) -> None:
 
 
 Limit = Annotated[int, QueryParameter(ge=1, le=10_000)]
-Offset = Annotated[int, QueryParameter(ge=0)]
 Text = Annotated[str | None, QueryParameter(max_length=200)]
 CountryFilter = Annotated[str | None, QueryParameter(min_length=2, max_length=2)]
 CheckedInFilter = Annotated[bool | None, QueryParameter(name="checked_in")]
@@ -371,12 +369,6 @@ CSV_COLUMNS = (
 )
 
 
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    # A cell starting like a formula would run in a spreadsheet: quote it.
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @get(
     "/trainings/{training_id:str}/registrations.csv",
     operation_id="exportRegistrations",
@@ -396,31 +388,27 @@ async def export_registrations(
     items, _ = await _registrations(
         db, training_id, status, country, checked_in, q, limit=100_000, offset=0
     )
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    for item in items:
-        writer.writerow(
-            _cell(value)
-            for value in (
-                item.id,
-                item.status,
-                item.waitlist_position,
-                item.waitlist_reason,
-                item.name,
-                item.email,
-                item.organisation,
-                item.position,
-                item.country,
-                item.category,
-                item.needs.access if item.needs else None,
-                item.needs.diet if item.needs else None,
-                "yes" if item.checked_in else "no",
-                item.created_at.isoformat(),
-            )
+    rows = (
+        (
+            item.id,
+            item.status,
+            item.waitlist_position,
+            item.waitlist_reason,
+            item.name,
+            item.email,
+            item.organisation,
+            item.position,
+            item.country,
+            item.category,
+            item.needs.access if item.needs else None,
+            item.needs.diet if item.needs else None,
+            "yes" if item.checked_in else "no",
+            item.created_at.isoformat(),
         )
+        for item in items
+    )
     return Response(
-        buffer.getvalue().encode(),
+        csv_text(CSV_COLUMNS, rows).encode(),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="registrations-{training_id}.csv"'},
     )

@@ -35,7 +35,7 @@ from services.scheduling.schemas import (
 from services.scheduling.tables import ChangeRow, SeriesRow, SessionRow, TrainingRow
 from shared.auth import require_staff, staff_of
 from shared.db import Database
-from shared.params import DB, Caller
+from shared.params import DB, Caller, Offset
 from shared.problems import Problem, problems
 
 # Litestar adds "; charset=utf-8" to text/ media types.
@@ -181,13 +181,11 @@ async def list_trainings(
     status: FromQuery[str | None] = None,
     host_country: FromQuery[str | None] = None,
     limit: FromQuery[int] = 100,
-    offset: FromQuery[int] = 0,
+    offset: Offset = 0,
 ) -> dict[str, list[TrainingOut]]:
     """Published trainings for everyone; staff also see their own countries' drafts."""
     if not 1 <= limit <= 500:
         raise Problem(422, "limit must be between 1 and 500", field="limit")
-    if offset < 0:
-        raise Problem(422, "offset must not be negative", field="offset")
     query = select(TrainingRow)
     if staff is None:
         query = query.where(TrainingRow.status != "draft")

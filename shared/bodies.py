@@ -1,0 +1,86 @@
+"""What every request must be before a route reads it: JSON nested within bounds, and no NUL
+character anywhere (PostgreSQL cannot store one in text, so it would end as a 500)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar import Request
+from litestar.enums import RequestEncodingType
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from shared.problems import Problem
+
+# Our bodies nest four levels at most; the decoder recurses once per level and a body of a
+# few hundred kilobytes of brackets would exhaust Python's recursion limit (a 500).
+MAX_DEPTH = 32
+# A JSON string: brackets inside one are text.
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_AS_SQUARE = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+# \u0000 in JSON text, unless its backslash is itself escaped (an even run before the u).
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def nesting_exceeds(body: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Whether the JSON text opens more than `limit` arrays or objects inside one another
+    (or opens more than `limit` that it never closes)."""
+    # Counting settles almost every real body; the rest costs a few passes in C, never a
+    # Python loop over the bytes.
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    brackets = _STRING.sub(b"", body).translate(_AS_SQUARE, _NOT_BRACKETS)
+    # Each pass removes the innermost pairs, so the text is empty after `limit` passes
+    # exactly when no bracket sits deeper than `limit`.
+    too_deep = b"[" * (limit + 1)
+    for _ in range(limit):
+        if too_deep in brackets:
+            return True
+        brackets = brackets.replace(b"[]", b"")
+    return bool(brackets)
+
+
+def carries_nul(body: bytes, *, url_encoded: bool) -> bool:
+    """A NUL as a raw byte, URL-encoded in a form, or escaped in JSON."""
+    if b"\x00" in body:
+        return True
+    if url_encoded:
+        return b"%00" in body
+    return b"u0000" in body and bool(_JSON_NUL.search(body))
+
+
+class CapitalsRequest(Request[Any, Any, Any]):
+    """Litestar's request, with its body checked once for every route: what the routes'
+    parameters and the form and JSON readers see has passed these checks."""
+
+    async def body(self) -> bytes:
+        body = await super().body()
+        form = self.content_type[0] == RequestEncodingType.URL_ENCODED
+        if carries_nul(body, url_encoded=form):
+            raise Problem(400, "the body contains a NUL character", field="body")
+        return body
+
+    async def json(self) -> Any:
+        if nesting_exceeds(await self.body()):
+            raise Problem(
+                400,
+                f"the JSON body is nested deeper than {MAX_DEPTH} levels, or unbalanced",
+                field="body",
+            )
+        return await super().json()
+
+
+class NoNulMiddleware:
+    """Refuses a NUL character in the path or the query before any route or guard uses it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if "\x00" in scope["path"]:
+                raise Problem(400, "the path contains a NUL character", field="path")
+            if b"%00" in scope["query_string"] or b"\x00" in scope["query_string"]:
+                raise Problem(400, "the query contains a NUL character", field="query")
+        await self.app(scope, receive, send)

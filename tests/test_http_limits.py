@@ -1,0 +1,133 @@
+"""No input gets a 5xx: integers beyond what the database holds, and JSON nested too deep."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.registration_support import open_training
+from tests.support import System
+
+HUGE = str(2**63)  # one past the largest 64-bit signed integer
+
+
+def assert_names(response: Any, parameter: str) -> None:
+    assert 400 <= response.status_code < 500, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert parameter in problem["detail"], problem
+    assert problem["errors"][0]["field"] == parameter
+
+
+async def test_integers_beyond_what_the_database_holds_are_refused_naming_the_parameter(
+    any_system: System,
+) -> None:
+    system = any_system
+    for value in (HUGE, "-1", str(10**40)):
+        assert_names(await system.scheduling.get(f"/trainings?offset={value}"), "offset")
+        assert_names(
+            await system.scheduling.get(f"/trainings?offset={value}", headers=system.token()),
+            "offset",
+        )
+    assert_names(await system.scheduling.get(f"/trainings?limit={HUGE}"), "limit")
+
+    training = await open_training(system.nats.url, system.registration)
+    listing = f"/trainings/{training.id}/registrations"
+    for parameter in ("offset", "limit"):
+        for value in (HUGE, "-1"):
+            assert_names(
+                await system.registration.get(
+                    f"{listing}?{parameter}={value}", headers=system.token()
+                ),
+                parameter,
+            )
+    assert (await system.registration.get(listing, headers=system.token())).status_code == 200
+
+    for value in (HUGE, "0", str(2**31)):
+        assert_names(
+            await system.evaluation.get(f"/questions?version={value}", headers=system.token()),
+            "version",
+        )
+    unknown = await system.evaluation.get("/questions?version=99", headers=system.token())
+    assert unknown.status_code == 404
+
+
+def nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+@pytest.mark.parametrize(
+    ("service", "method", "path", "staff"),
+    [
+        ("scheduling", "POST", "/trainings", True),
+        ("registration", "POST", "/trainings/any/registrations", False),
+        ("registration", "POST", "/manage-link", False),
+        ("evaluation", "PUT", "/evaluations/some-invitation-token", False),
+        ("evaluation", "PUT", "/questions", True),
+    ],
+)
+async def test_a_json_body_nested_fifty_thousand_levels_deep_is_a_client_error(
+    system: System, service: str, method: str, path: str, staff: bool
+) -> None:
+    headers = {"content-type": "application/json", **(system.token() if staff else {})}
+    for body in (nested(50_000), b'{"a":' * 50_000 + b"1" + b"}" * 50_000):
+        response = await system.clients[service].request(
+            method, path, content=body, headers=headers
+        )
+        assert response.status_code == 400, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert "nested" in response.json()["detail"]
+
+
+async def test_json_nested_as_deep_as_a_real_body_still_works(system: System) -> None:
+    # Brackets inside strings are text, not nesting.
+    body = b'{"email": "' + b"[" * 5_000 + b'@example.org"}'
+    response = await system.registration.post(
+        "/manage-link", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code in (202, 400), response.text
+    assert "nested" not in response.text
+
+
+def test_nesting_counts_brackets_outside_strings_only() -> None:
+    from shared.bodies import MAX_DEPTH, nesting_exceeds
+
+    assert not nesting_exceeds(nested(MAX_DEPTH))
+    assert nesting_exceeds(nested(MAX_DEPTH + 1))
+    assert nesting_exceeds(b"[" * (MAX_DEPTH + 1))  # never closed: the decoder would recurse
+    assert not nesting_exceeds(b'["' + b"[" * 1000 + b'\\"]"]')
+    assert not nesting_exceeds(b"[" + b"[1]," * 10_000 + b"[1]]")
+
+
+async def test_a_nul_character_anywhere_is_a_client_error_on_both_databases(
+    any_system: System,
+) -> None:
+    system = any_system
+    staff = {**system.token(), "content-type": "application/json"}
+    training = (
+        b'{"series": "nul", "title": "a\\u0000b", "host_country": "EE", "venue": "v", '
+        b'"starts_on": "2031-01-01", "ends_on": "2031-01-01", "capacity": 3}'
+    )
+    for client, method, path, body, headers in [
+        (system.scheduling, "GET", "/trainings/%00", None, {}),
+        (system.scheduling, "GET", "/trainings?series=%00", None, {}),
+        (system.scheduling, "POST", "/trainings", training, staff),
+        (system.registration, "GET", "/manage/a%00b", None, {}),
+        (
+            system.registration,
+            "POST",
+            "/resend-link",
+            b"email=a%00@example.org",
+            {"content-type": "application/x-www-form-urlencoded"},
+        ),
+        (system.evaluation, "GET", "/evaluations/%00", None, {"Accept": "application/json"}),
+    ]:
+        response = await client.request(method, path, content=body, headers=headers)
+        assert response.status_code == 400, (path, response.text)
+        assert "NUL" in response.json()["detail"]
+    # A backslash written as text before "u0000" is no NUL.
+    fine = training.replace(b"a\\u0000b", b"a\\\\u0000b")
+    assert (
+        await system.scheduling.post("/trainings", content=fine, headers=staff)
+    ).status_code == 201
