@@ -155,6 +155,14 @@ class System:
     def runtime(self, service: str) -> Any:
         return self.apps[service].state.runtime
 
+    async def on_service_loop(
+        self, service: str, work: Callable[..., Awaitable[T]], *args: Any
+    ) -> T:
+        """Run `work` on the event loop that serves `service` (the test client's portal):
+        the service's database write lock and connections belong to that loop."""
+        portal = self.clients[service].blocking_portal
+        return await asyncio.to_thread(portal.call, work, *args)
+
 
 @asynccontextmanager
 async def running_system(

@@ -244,7 +244,10 @@ class Journey:
         participant_id: str = (await eventually(completed_here, timeout=15))[0][0]
         clock.advance(system.settings.registration_retention + timedelta(days=1))
         runtime = system.runtime("registration")
-        assert await erase_expired(runtime.db, system.settings) == 1
+        assert (
+            await system.on_service_loop("registration", erase_expired, runtime.db, system.settings)
+            == 1
+        )
         return participant_id
 
     async def erased_everywhere(self, participant_id: str) -> None:

@@ -150,7 +150,10 @@ async def test_retention_erases_personal_data_a_period_after_completion(system: 
 
     runtime = system.runtime("registration")
     clock.advance(timedelta(days=170))
-    assert await erase_expired(runtime.db, system.settings) == 2
+    assert (
+        await system.on_service_loop("registration", erase_expired, runtime.db, system.settings)
+        == 2
+    )
 
     def names(items: list[dict[str, Any]]) -> list[str]:
         return [item["name"] for item in items]
@@ -164,7 +167,10 @@ async def test_retention_erases_personal_data_a_period_after_completion(system: 
     # Someone with a registration still running keeps being known; the other is forgotten.
     assert (await _export(system, "participant2@example.org"))["participant"] is not None
     assert (await _export(system, "participant1@example.org"))["participant"] is None
-    assert await erase_expired(runtime.db, system.settings) == 0
+    assert (
+        await system.on_service_loop("registration", erase_expired, runtime.db, system.settings)
+        == 0
+    )
 
     async def announced() -> bool:
         erased = {

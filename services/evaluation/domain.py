@@ -10,6 +10,8 @@ from typing import Any
 
 import msgspec
 
+from shared.inputs import REFUSED_TEXT, is_text
+
 # The two questionnaires about a training: right after it, and months later.
 EVALUATION, FOLLOW_UP = "evaluation", "follow_up"
 KINDS = ("likert", "nps", "single", "multiple", "text", "self_assessment")
@@ -220,6 +222,9 @@ def _clean_one(question: Question, value: Any, *, complete: bool) -> Any:
         raise InvalidAnswer(question.id, "takes text")
     if len(value) > TEXT_MAX:
         raise InvalidAnswer(question.id, f"takes text up to {TEXT_MAX} characters")
+    if not is_text(value):
+        # PostgreSQL cannot store a NUL; the other control characters serve no answer.
+        raise InvalidAnswer(question.id, REFUSED_TEXT)
     return value.strip() or None
 
 

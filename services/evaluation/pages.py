@@ -70,7 +70,8 @@ def form_answers(questions: tuple[domain.Question, ...], form: FormMultiDict) ->
         elif question.kind == "multiple":
             value = [v for v in form.getall(qid, []) if v] or None
         else:
-            value = form.get(qid) or None
+            # Browsers send a textarea's line breaks as CR LF.
+            value = (form.get(qid) or "").replace("\r\n", "\n") or None
         if value is not None:
             answers[qid] = value
     return answers
