@@ -131,3 +131,22 @@ async def test_a_nul_character_anywhere_is_a_client_error_on_both_databases(
     assert (
         await system.scheduling.post("/trainings", content=fine, headers=staff)
     ).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("service", "method", "path", "staff"),
+    [
+        ("scheduling", "POST", "/trainings", True),
+        ("registration", "POST", "/manage-link", False),
+        ("evaluation", "PUT", "/evaluations/some-invitation-token", False),
+    ],
+)
+async def test_a_json_body_that_is_not_utf8_is_a_client_error(
+    system: System, service: str, method: str, path: str, staff: bool
+) -> None:
+    headers = {"content-type": "application/json", **(system.token() if staff else {})}
+    response = await system.clients[service].request(
+        method, path, content=b'{"email": "\xff@example.org"}', headers=headers
+    )
+    assert response.status_code == 400, response.text
+    assert "UTF-8" in response.json()["detail"]
