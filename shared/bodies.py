@@ -1,5 +1,5 @@
-"""What every request must be before a route reads it: JSON nested within bounds, and no NUL
-character anywhere (PostgreSQL cannot store one in text, so it would end as a 500)."""
+"""What every request must be before a route reads it: JSON in UTF-8 and nested within bounds,
+and no NUL character anywhere (PostgreSQL cannot store one in text, so it would end as a 500)."""
 
 from __future__ import annotations
 
@@ -107,7 +107,11 @@ class CapitalsRequest(Request[Any, Any, Any]):
                 f"the JSON body is nested deeper than {MAX_DEPTH} levels, or unbalanced",
                 field="body",
             )
-        return await super().json()
+        try:
+            return await super().json()
+        except UnicodeDecodeError:
+            # Litestar turns msgspec's own decode errors into a 400, but not this one.
+            raise Problem(400, "the JSON body is not valid UTF-8", field="body") from None
 
 
 class NoNulMiddleware:

@@ -166,8 +166,14 @@ class CorrelationMiddleware:
                 # (the calendar feeds) says so itself.
                 if not any(name.lower() == b"cache-control" for name, _ in headers):
                     headers.append((b"cache-control", b"no-store"))
-                if auth.stale_session(scope):
-                    # The browser would otherwise keep sending it until it expires.
+                sets_session = any(
+                    name.lower() == b"set-cookie"
+                    and value.startswith(auth.COOKIE_NAME.encode() + b"=")
+                    for name, value in headers
+                )
+                if auth.stale_session(scope) and not sets_session:
+                    # The browser would otherwise keep sending it until it expires (unless
+                    # this answer is /login setting a fresh one).
                     headers.append(auth.cleared_session_cookie().to_encoded_header())
                 message["headers"] = headers
             await send(message)

@@ -136,3 +136,56 @@ async def test_a_nul_character_anywhere_is_a_client_error_on_both_databases(
     assert (
         await system.scheduling.post("/trainings", content=fine, headers=staff)
     ).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("service", "method", "path", "staff"),
+    [
+        ("scheduling", "POST", "/trainings", True),
+        ("registration", "POST", "/manage-link", False),
+        ("evaluation", "PUT", "/evaluations/some-invitation-token", False),
+    ],
+)
+async def test_a_json_body_that_is_not_utf8_is_a_client_error(
+    system: System, service: str, method: str, path: str, staff: bool
+) -> None:
+    headers = {"content-type": "application/json", **(system.token() if staff else {})}
+    response = await system.clients[service].request(
+        method, path, content=b'{"email": "\xff@example.org"}', headers=headers
+    )
+    assert response.status_code == 400, response.text
+    assert "UTF-8" in response.json()["detail"]
+
+
+async def test_dates_far_from_this_century_are_refused_naming_the_field(system: System) -> None:
+    staff = system.token()
+    base = {
+        "series": "far-dates",
+        "title": "Far",
+        "host_country": "EE",
+        "venue": "Tallinn",
+        "capacity": 3,
+        "starts_on": "2031-01-01",
+        "ends_on": "2031-01-01",
+    }
+    for changes, field in [
+        ({"starts_on": "9999-12-31", "ends_on": "9999-12-31"}, "starts_on"),
+        ({"registration_opens_at": "9999-12-31T23:59:59"}, "registration_opens_at"),
+        ({"registration_closes_at": "0001-01-01T00:00:00+14:00"}, "registration_closes_at"),
+    ]:
+        response = await system.scheduling.post(
+            "/trainings", json={**base, **changes}, headers=staff
+        )
+        assert_names(response, field)
+    created = await system.scheduling.post("/trainings", json=base, headers=staff)
+    sessions = f"/trainings/{created.json()['id']}/sessions"
+    for starts, ends in [
+        ("9999-12-31T23:00:00", "9999-12-31T23:30:00"),
+        ("0001-01-01T00:00:00", "0001-01-01T01:00:00"),
+    ]:
+        response = await system.scheduling.post(
+            sessions,
+            json={"title": "Far", "kind": "lecture", "starts_at": starts, "ends_at": ends},
+            headers=staff,
+        )
+        assert_names(response, "starts_at")

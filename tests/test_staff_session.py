@@ -103,6 +103,11 @@ async def test_with_an_expired_cookie_login_and_logout_work(system: System) -> N
         follow_redirects=False,
     )
     assert signed_in.status_code == 303, signed_in.text
+    # The fresh cookie is the only one set: the stale one is not cleared after it.
+    (set_session,) = [
+        c for c in signed_in.headers.get_list("set-cookie") if c.startswith(f"{COOKIE_NAME}=")
+    ]
+    assert set_session.startswith(f"{COOKIE_NAME}={fresh}")
 
     logout = await client.post(
         "/logout",

@@ -38,8 +38,20 @@ def _zones() -> set[str]:
     return _ZONES
 
 
+# Trainings are planned within this century: a date far outside it is a typing error, and
+# near year 1 or 9999 time-zone arithmetic and calendar building overflow.
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2099, 12, 31)
+
+
+def check_in_range(day: date, field: str) -> None:
+    if not EARLIEST <= day <= LATEST:
+        raise Problem(422, f"{field} must lie between {EARLIEST} and {LATEST}", field=field)
+
+
 def to_utc(value: datetime, zone_name: str, field: str) -> datetime:
     """A naive time is wall-clock time in the training's zone; it must exist there."""
+    check_in_range(value.date(), field)
     tz = ZoneInfo(zone_name)
     if value.tzinfo is not None:
         return value.astimezone(UTC)
@@ -60,6 +72,8 @@ def in_zone(value: datetime, zone_name: str) -> datetime:
 
 
 def check_dates(starts_on: date, ends_on: date) -> None:
+    check_in_range(starts_on, "starts_on")
+    check_in_range(ends_on, "ends_on")
     if ends_on < starts_on:
         raise Problem(422, "ends_on is before starts_on", field="ends_on")
     if ends_on - starts_on > timedelta(days=31):
