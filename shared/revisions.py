@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from sqlalchemy import inspect
+
 from shared.db import UnitOfWork
 
 R = TypeVar("R")
@@ -39,10 +41,17 @@ async def upsert_if_newer(
     if not news:
         return None
     if row is None:
-        row = model(**{**create, **values, "revision": revision})
+        row = model(**{**_key_values(model, key), **create, **values, "revision": revision})
     else:
         for name, value in values.items():
             setattr(row, name, value)
         setattr(row, "revision", revision)  # noqa: B010 (any model with a revision)
     uow.session.add(row)
     return row
+
+
+def _key_values(model: type[Any], key: Any) -> dict[str, Any]:
+    """The primary key columns of a new row, from the key `session.get` was given."""
+    names = [column.key for column in inspect(model).primary_key]
+    parts = key if isinstance(key, tuple) else (key,)
+    return dict(zip(names, parts, strict=True))

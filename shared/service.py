@@ -38,7 +38,7 @@ from shared.mail import MailSender, Transport
 from shared.openapi import StrictStructs
 from shared.problems import exception_handlers, problems
 from shared.proxies import ForwardedMiddleware
-from shared.settings import SettingError, Settings
+from shared.settings import Section, SettingError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,8 @@ class ServiceSpec:
     jobs: Sequence[Job] = ()
     templates: Path | None = None
     dependencies: dict[str, Provide] = field(default_factory=dict)
+    # The service's own settings (its settings.py), checked when the app is made.
+    settings: type[Section] | None = None
 
 
 class Runtime:
@@ -262,7 +264,11 @@ async def logout() -> Response[Any]:
 
 
 def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
-    """The Litestar app of one service, with everything wired in its lifespan."""
+    """The Litestar app of one service, with everything wired in its lifespan.
+
+    Raises SettingError naming the variable when the service's own settings are bad."""
+    if spec.settings is not None:
+        settings.section(spec.settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
