@@ -21,7 +21,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect
 
 from shared.clock import clock
-from shared.errors import NotFound
+from shared.errors import Forbidden, NotFound
 from shared.staff import Staff
 
 __all__ = ["Staff"]  # re-exported: routes and tests import it from here
@@ -222,16 +222,21 @@ def require_country(staff: Staff | None, country: str) -> Staff:
 
 
 def check_host(staff: Staff, host: str) -> None:
-    """The pure check a page makes: `staff` must manage trainings hosted by `host` (403)."""
+    """The pure check a page makes: `staff` must manage trainings hosted by `host`, or
+    `Forbidden` (a page shows its refusal; anywhere else it is a 403)."""
     if not staff.may_manage(host):
-        raise PermissionDeniedException(
-            detail=f"your token does not cover host country {host.upper()}"
+        raise Forbidden(
+            f"your token does not cover host country {host.upper()}", field="host_country"
         )
 
 
 def staff_or_none(connection: ASGIConnection[Any, Any, Any, Any]) -> Staff | None:
-    """The signed-in staff member of a page, None for the public or a stale cookie."""
-    return staff_of(connection)
+    """The signed-in staff member of a page, None for the public: a page asks a stale
+    cookie or a bad token to sign in again rather than answering 401."""
+    try:
+        return staff_of(connection)
+    except NotAuthorizedException:
+        return None
 
 
 HostOf = Callable[[Any, str, Staff], Awaitable[str | None]]
