@@ -99,7 +99,7 @@ async def test_a_periodic_job_survives_a_failed_pass(caplog: pytest.LogCaptureFi
             raise RuntimeError("first pass fails")
 
     job = periodic("test sweep", 0.01, work)
-    task = asyncio.create_task(job(SimpleNamespace()))  # type: ignore[arg-type]
+    task = asyncio.create_task(job(SimpleNamespace()))
     await asyncio.sleep(0.2)
     task.cancel()
     assert len(passes) >= 3
