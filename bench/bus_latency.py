@@ -27,6 +27,7 @@ from shared.bus import Broker, Consumer, OutboxRelay
 from shared.db import Database
 from shared.events import Envelope
 from shared.events import contracts as ev
+from shared.settings import load_settings
 from shared.tables import infrastructure
 from tests.support import NatsServer, create_pg_database, drop_pg_database
 
@@ -80,7 +81,7 @@ async def consume(url: str, consumer_url: str) -> None:
     db, broker = await database(consumer_url), Broker(url, "consumer")
     await broker.run()
 
-    async def effect(uow: Any, data: Any, envelope: Any) -> None:
+    async def effect(uow: Any, settings: Any, data: Any, envelope: Any) -> None:
         # A read inside the effect's transaction, as a real handler does.
         await uow.execute(infrastructure.tables["inbox"].select().limit(1))
 
@@ -89,6 +90,7 @@ async def consume(url: str, consumer_url: str) -> None:
         broker,
         name="bench-from-scheduling",
         stream="SCHEDULING",
+        settings=load_settings({"CAPITALS_DATA_DIR": tempfile.mkdtemp()}),
         handlers={ev.TrainingCompleted.subject: effect},
     )
     await asyncio.gather(consumer.run(), db.checkpoints())

@@ -10,8 +10,10 @@ from shared.settings import SERVICES, SettingError, Settings, load_settings
 
 
 def _settings() -> Settings:
+    from capitals.system import SECTIONS
+
     try:
-        return load_settings()
+        return load_settings(sections=SECTIONS)
     except SettingError as exc:
         print(f"capitals: bad setting {exc}", file=sys.stderr)
         raise SystemExit(2) from None

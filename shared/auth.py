@@ -8,7 +8,7 @@ cleared), and a valid one changes nothing from another origin.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -21,6 +21,10 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect
 
 from shared.clock import clock
+from shared.errors import Forbidden, NotFound
+from shared.staff import Staff
+
+__all__ = ["Staff"]  # re-exported: routes and tests import it from here
 
 ROLES = ("secretariat", "organiser")
 COOKIE_NAME = "__Host-capitals_staff"
@@ -29,24 +33,6 @@ DEFAULT_LIFETIME = timedelta(hours=12)
 # the service's own origin.
 CSRF_EXEMPT = "exclude_from_csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-@dataclass(frozen=True)
-class Staff:
-    """Who a valid staff token says the caller is."""
-
-    sub: str
-    role: str
-    countries: frozenset[str]
-    expires: int = 0  # the token's exp, seconds since the epoch
-
-    @property
-    def is_secretariat(self) -> bool:
-        return self.role == "secretariat"
-
-    def may_manage(self, country: str) -> bool:
-        """Whether this person may act on a training hosted by `country`."""
-        return self.is_secretariat or country.upper() in self.countries
 
 
 def issue_token(
@@ -233,3 +219,45 @@ def require_country(staff: Staff | None, country: str) -> Staff:
             detail=f"your token does not cover host country {country.upper()}"
         )
     return staff
+
+
+def check_host(staff: Staff, host: str) -> None:
+    """The pure check a page makes: `staff` must manage trainings hosted by `host`, or
+    `Forbidden` (a page shows its refusal; anywhere else it is a 403)."""
+    if not staff.may_manage(host):
+        raise Forbidden(
+            f"your token does not cover host country {host.upper()}", field="host_country"
+        )
+
+
+def staff_or_none(connection: ASGIConnection[Any, Any, Any, Any]) -> Staff | None:
+    """The signed-in staff member of a page, None for the public: a page asks a stale
+    cookie or a bad token to sign in again rather than answering 401."""
+    try:
+        return staff_of(connection)
+    except NotAuthorizedException:
+        return None
+
+
+HostOf = Callable[[Any, str, Staff], Awaitable[str | None]]
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
+
+
+def host_country_guard(param: str, host_of: HostOf, what: str) -> Guard:
+    """A guard: 401 without staff, 404 when `host_of(session, id, staff)` finds no host
+    (none, or one the caller may not know exists), 403 when the staff does not manage it.
+
+    The path parameter `param` names the object; the lookup runs in its own session."""
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        staff = staff_of(connection)
+        if staff is None:
+            raise NotAuthorizedException(detail="a staff token is required")
+        key = str(connection.path_params[param])
+        async with connection.app.state.runtime.db.session() as session:
+            host = await host_of(session, key, staff)
+        if host is None:
+            raise NotFound(f"no {what} {key}")
+        require_country(staff, host)
+
+    return guard

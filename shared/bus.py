@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession as SQLAlchemyAsyncSession
 
-from shared import claims
+from shared import leases
 from shared.db import Database, UnitOfWork
 from shared.events import (
     REGISTRY,
@@ -40,13 +40,14 @@ from shared.events import (
     decode_envelope,
     decode_payload,
     encode,
+    producers,
 )
 from shared.logs import correlation_id
+from shared.settings import Settings
 from shared.tables import dead_letter, inbox, outbox
 
 log = logging.getLogger(__name__)
 
-PRODUCERS = ("scheduling", "registration", "evaluation")
 DUPLICATE_WINDOW = timedelta(minutes=10)
 PUBLISHED_EVENTS_KEPT = timedelta(days=1)
 # Events can carry personal data (a check-in carries the attendee's name and e-mail for the
@@ -78,7 +79,7 @@ async def connect(url: str, name: str) -> NATS:
 
 async def ensure_streams(js: JetStreamContext) -> None:
     """Create or update every producer's stream: file storage with a duplicate window."""
-    for producer in PRODUCERS:
+    for producer in producers():
         config = StreamConfig(
             name=stream_name(producer),
             subjects=[f"{producer}.>"],
@@ -101,8 +102,8 @@ class Broker:
         self.url = url
         self.name = name
         self.nc: NATS | None = None
-        self.js: JetStreamContext | None = None
-        self._connected = asyncio.Event()
+        # Set once connected: whoever awaits `jetstream()` before then waits for it.
+        self._jetstream: asyncio.Future[JetStreamContext] | None = None
 
     async def run(self) -> None:
         """Connect (retrying until it works) and provision the streams."""
@@ -115,17 +116,21 @@ class Broker:
                 log.warning("broker not reachable yet: %s", exc)
                 await asyncio.sleep(0.5)
                 continue
-            self.nc, self.js = nc, js
-            self._connected.set()
+            self.nc = nc
+            self._connection().set_result(js)
             return
 
     async def run_in_background(self) -> None:
         self._task = asyncio.create_task(self.run())
 
+    def _connection(self) -> asyncio.Future[JetStreamContext]:
+        if self._jetstream is None:
+            self._jetstream = asyncio.get_running_loop().create_future()
+        return self._jetstream
+
     async def jetstream(self) -> JetStreamContext:
-        await self._connected.wait()
-        assert self.js is not None
-        return self.js
+        """The JetStream context, once the broker has been reached."""
+        return await asyncio.shield(self._connection())
 
     @property
     def ready(self) -> bool:
@@ -187,8 +192,11 @@ class OutboxRelay:
                 continue
             if time.monotonic() >= next_prune:
                 next_prune = time.monotonic() + 3600
-                with suppress(Exception):
+                try:
                     await self.prune()
+                except Exception:
+                    # Personal data outstays its time until the next try: say so.
+                    log.exception("outbox prune failed; trying again in an hour")
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=1.0)
 
@@ -296,12 +304,12 @@ class OutboxRelay:
         return len(rows)
 
     async def relay_leftovers(self, js: JetStreamContext) -> int:
-        rows = await claims.claim(
+        rows = await leases.lease(
             self.db,
             outbox,
             "published_at",
             limit=self.batch,
-            lease=timedelta(seconds=30),
+            period=timedelta(seconds=30),
             older_than=datetime.now(UTC) - self.GRACE,
         )
         if not rows:
@@ -314,7 +322,7 @@ class OutboxRelay:
         ]
         for row, ack in zip(rows, acks, strict=True):
             if not isinstance(ack, PubAck):
-                await claims.release(self.db, outbox, row.id, repr(ack), timedelta(seconds=1))
+                await leases.release(self.db, outbox, row.id, repr(ack), timedelta(seconds=1))
         if done:
             await self._mark_published(done)
         if len(done) < len(rows):
@@ -344,7 +352,7 @@ async def forget_person(uow: UnitOfWork, person: str) -> None:
         placeholder = Envelope(
             event_id=row.event_id,
             # A type no consumer handles: one that sees it acks and skips it.
-            type=f"{producer}.event.erased",
+            subject=f"{producer}.event.erased",
             occurred_at=now,
             producer=producer,
             correlation_id=uow.correlation_id,
@@ -354,7 +362,7 @@ async def forget_person(uow: UnitOfWork, person: str) -> None:
         await uow.execute(
             update(outbox)
             .where(outbox.c.id == row.id)
-            .values(subject=placeholder.type, body=encode(placeholder), person_erased_at=now)
+            .values(subject=placeholder.subject, body=encode(placeholder), person_erased_at=now)
         )
     uow.forget_after_commit()
 
@@ -391,7 +399,28 @@ async def lock_aggregate(uow: UnitOfWork, aggregate_id: str) -> None:
         )
 
 
-Handler = Callable[[UnitOfWork, Any, Envelope], Awaitable[None]]
+# `async def on_x(uow, settings, data, envelope) -> None`: the effect of one event.
+Handler = Callable[[UnitOfWork, Settings, Any, Envelope], Awaitable[None]]
+# The earlier shape, with the settings bound in by a `handlers(settings)` factory; accepted
+# by `ServiceSpec.handlers` through `adapt` until step 3 of issue 9 removes both.
+PartialHandler = Callable[[UnitOfWork, Any, Envelope], Awaitable[None]]
+
+
+def adapt(
+    handlers: Mapping[str, Handler] | Callable[[Settings], Mapping[str, PartialHandler]],
+    settings: Settings,
+) -> dict[str, Handler]:
+    """The handlers by subject, whether given as a mapping or by the earlier factory."""
+    if isinstance(handlers, Mapping):
+        return dict(handlers)
+    return {subject: _ignoring_settings(h) for subject, h in handlers(settings).items()}
+
+
+def _ignoring_settings(handler: PartialHandler) -> Handler:
+    async def apply(uow: UnitOfWork, _settings: Settings, data: Any, envelope: Envelope) -> None:
+        await handler(uow, data, envelope)
+
+    return apply
 
 
 class Consumer:
@@ -409,7 +438,8 @@ class Consumer:
         *,
         name: str,
         stream: str,
-        handlers: dict[str, Handler],
+        settings: Settings,
+        handlers: Mapping[str, Handler],
         max_deliver: int = 5,
         backoff: tuple[float, ...] = (0.2, 1.0, 5.0, 15.0),
         ack_wait: float = 30.0,
@@ -418,6 +448,7 @@ class Consumer:
         self.broker = broker
         self.name = name
         self.stream = stream
+        self.settings = settings
         self.handlers = handlers
         self.max_deliver = max_deliver
         self.backoff = backoff
@@ -466,9 +497,8 @@ class Consumer:
                 if idle >= 6:
                     # Nothing for 30 s: check the consumer is still there (it is
                     # gone if the server lost its store) by binding anew.
-                    await self.broker.jetstream()
-                    assert self.broker.js is not None
-                    await self.broker.js.consumer_info(self.stream, self.name)
+                    js = await self.broker.jetstream()
+                    await js.consumer_info(self.stream, self.name)
                     idle = 0
                 continue
             idle = 0
@@ -483,14 +513,14 @@ class Consumer:
             return
         token = correlation_id.set(envelope.correlation_id)
         try:
-            handler = self.handlers.get(envelope.type)
+            handler = self.handlers.get(envelope.subject)
             if handler is None:
                 # Types this consumer does not handle are acked: a new event type
                 # from a newer producer must never stall an older consumer.
                 log.log(
-                    logging.DEBUG if envelope.type in REGISTRY else logging.INFO,
+                    logging.DEBUG if envelope.subject in REGISTRY else logging.INFO,
                     "skipping event type this consumer does not handle",
-                    extra={"subject": envelope.type, "event_id": envelope.event_id},
+                    extra={"subject": envelope.subject, "event_id": envelope.event_id},
                 )
                 await message.ack()
                 return
@@ -502,7 +532,7 @@ class Consumer:
                     log.exception(
                         "event is dead after %d deliveries",
                         deliveries,
-                        extra={"subject": envelope.type, "event_id": envelope.event_id},
+                        extra={"subject": envelope.subject, "event_id": envelope.event_id},
                     )
                     await self._dead(message, envelope, repr(exc))
                     return
@@ -512,7 +542,7 @@ class Consumer:
                     deliveries,
                     delay,
                     exc,
-                    extra={"subject": envelope.type, "event_id": envelope.event_id},
+                    extra={"subject": envelope.subject, "event_id": envelope.event_id},
                 )
                 await message.nak(delay=delay)
                 return
@@ -527,19 +557,19 @@ class Consumer:
         The inbox row goes in first: if it is already there the event was applied
         (by this or another instance) and the transaction ends without effect.
         """
-        payload_type = REGISTRY.get(envelope.type, Payload)
+        payload_type = REGISTRY.get(envelope.subject, Payload)
         payload = decode_payload(envelope, payload_type)
         async with self.db.unit(envelope.correlation_id) as uow:
             recorded = await uow.execute(
                 insert_if_absent(uow, inbox).values(
                     event_id=envelope.event_id,
-                    subject=envelope.type,
+                    subject=envelope.subject,
                     handled_at=datetime.now(UTC),
                 )
             )
             if not recorded.rowcount:
                 return
-            await handler(uow, payload, envelope)
+            await handler(uow, self.settings, payload, envelope)
 
     async def _dead(self, message: Msg, envelope: Envelope | None, error: str) -> None:
         async with self.db.unit() as uow:

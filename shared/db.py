@@ -228,7 +228,7 @@ class UnitOfWork:
                 "outbox",
                 {
                     "event_id": envelope.event_id,
-                    "subject": envelope.type,
+                    "subject": envelope.subject,
                     "body": encode(envelope),
                     # Real time, not the domain clock: the relay's grace period reads it.
                     "created_at": datetime.now(UTC),

@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 from sqlalchemy import delete, update
 
-from shared import claims
+from shared import leases
 from shared.clock import clock
 from shared.db import Database, UnitOfWork
 from shared.inputs import header_address, one_line
@@ -155,7 +155,7 @@ class MailSender:
                 await asyncio.wait_for(self._wake.wait(), timeout=2.0)
 
     async def send_once(self) -> int:
-        rows = await claims.claim(self.db, mail_queue, "sent_at", limit=20, lease=LEASE)
+        rows = await leases.lease(self.db, mail_queue, "sent_at", limit=20, period=LEASE)
         stop_at = datetime.now(UTC) + SENDING_TIME
         sent: list[int] = []
         try:
@@ -183,7 +183,7 @@ class MailSender:
                 self._unusable = 0
         finally:
             # One commit per batch: on SQLite every commit competes with the request writers.
-            await claims.finish(self.db, mail_queue, "sent_at", sent)
+            await leases.finish(self.db, mail_queue, "sent_at", sent)
         if len(sent) == len(rows):
             await self.prune()
         return len(sent)

@@ -9,6 +9,7 @@ from litestar.params import HeaderParameter, QueryParameter
 
 from shared.auth import Staff
 from shared.db import Database
+from shared.settings import Settings
 
 # The largest value an INTEGER column holds on PostgreSQL (SQLite's are wider): every
 # integer that reaches a query is bounded by it or by something smaller that makes sense.
@@ -18,6 +19,10 @@ MAX_OFFSET = 1_000_000
 
 DB: TypeAlias = NamedDependency[Database]
 Caller: TypeAlias = NamedDependency[Staff | None]
+# The settings the app was made with, provided by `create_app` for every service.
+AppSettings: TypeAlias = NamedDependency[Settings]
+# The calling staff member; its provider answers 401 to the public.
+StaffMember: TypeAlias = NamedDependency[Staff]
 ManageToken: TypeAlias = Annotated[
     str | None, HeaderParameter(name="X-Manage-Token", required=False)
 ]

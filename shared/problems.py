@@ -11,13 +11,35 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from shared.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unavailable
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
 
+# The one place that knows which HTTP status each kind of domain error is.
+STATUS: dict[type[DomainError], int] = {
+    Invalid: 422,
+    Conflict: 409,
+    NotFound: 404,
+    Forbidden: 403,
+    Unavailable: 503,
+}
+
+
+def status_of(error: DomainError) -> int:
+    """The HTTP status of a domain error, found through its class's ancestry (422 for none)."""
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 422
+
+
 class Problem(HTTPException):
-    """A domain error with its status, e.g. `Problem(409, "already registered", field="email")`."""
+    """Deprecated (removed in step 3 of issue 9): raise a `shared.errors` error instead.
+
+    A domain error with its status, e.g. `Problem(409, "already registered", field="email")`."""
 
     def __init__(
         self, status_code: int, detail: str, *, field: str | None = None, **extra: Any
@@ -41,11 +63,19 @@ def _field_of(error: dict[str, Any]) -> str:
 
 
 def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    if isinstance(exc, HTTPException):
+    """The problem details of any error a route lets through (500 for the unexpected)."""
+    errors: list[dict[str, Any]] | None
+    extra: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    if isinstance(exc, DomainError):
+        status = status_of(exc)
+        detail = exc.message
+        errors = [{"field": exc.field, "message": exc.message}] if exc.field else None
+        extra = dict(exc.extra)
+    elif isinstance(exc, HTTPException):
         status = exc.status_code
         detail = exc.detail
-        errors: list[dict[str, Any]] | None = getattr(exc, "errors", None)
-        extra: dict[str, Any] = {}
+        errors = getattr(exc, "errors", None)
         if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
             errors = [
                 {"field": _field_of(error), "message": str(error.get("message", ""))}
@@ -147,6 +177,7 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
 
 
 exception_handlers: dict[type[Exception] | int, Any] = {
+    DomainError: problem_response,
     HTTPException: problem_response,
     Exception: problem_response,
 }

@@ -7,7 +7,7 @@ import gc
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,15 +29,16 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from shared import auth
 from shared.apidocs import ApiReference
 from shared.bodies import CapitalsRequest, NoNulMiddleware
-from shared.bus import Broker, Consumer, Handler, OutboxRelay
+from shared.bus import Broker, Consumer, Handler, OutboxRelay, PartialHandler, adapt
 from shared.db import Database
 from shared.dead_mail import list_dead_mail
+from shared.jobs import Job
 from shared.logs import correlation_id
 from shared.mail import MailSender, Transport
 from shared.openapi import StrictStructs
 from shared.problems import exception_handlers, problems
 from shared.proxies import ForwardedMiddleware
-from shared.settings import SettingError, Settings
+from shared.settings import Section, SettingError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,16 @@ class ServiceSpec:
     name: str
     title: str
     route_handlers: Sequence[Any]
-    # Built with the settings, since handlers may need links and periods from them.
-    handlers: Callable[[Settings], dict[str, Handler]] = lambda _settings: {}
-    jobs: Sequence[Callable[[Runtime], Coroutine[Any, Any, None]]] = ()
+    # The event handlers by subject. The factory `handlers(settings)` of handlers that take
+    # no settings is the earlier shape, accepted until step 3 of issue 9.
+    handlers: Mapping[str, Handler] | Callable[[Settings], Mapping[str, PartialHandler]] = field(
+        default_factory=dict
+    )
+    jobs: Sequence[Job] = ()
     templates: Path | None = None
     dependencies: dict[str, Provide] = field(default_factory=dict)
+    # The service's own settings (its settings.py), checked when the app is made.
+    settings: type[Section] | None = None
 
 
 class Runtime:
@@ -73,13 +79,14 @@ class Runtime:
         self.mailer = MailSender(
             self.db, Transport(settings.smtp_url, settings.mail_dir), settings.mail_from
         )
-        handlers = spec.handlers(settings)
+        handlers = adapt(spec.handlers, settings)
         self.consumers = [
             Consumer(
                 self.db,
                 self.broker,
                 name=f"{spec.name}-from-{stream.lower()}",
                 stream=stream.upper(),
+                settings=settings,
                 handlers={s: h for s, h in handlers.items() if s.startswith(f"{stream}.")},
             )
             for stream in sorted({subject.split(".", 1)[0] for subject in handlers})
@@ -263,7 +270,11 @@ async def logout() -> Response[Any]:
 
 
 def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
-    """The Litestar app of one service, with everything wired in its lifespan."""
+    """The Litestar app of one service, with everything wired in its lifespan.
+
+    Raises SettingError naming the variable when the service's own settings are bad."""
+    if spec.settings is not None:
+        settings.section(spec.settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -280,6 +291,15 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
 
     def provide_staff(request: Request[Any, Any, Any]) -> auth.Staff | None:
         return auth.staff_of(request)
+
+    def provide_staff_member(request: Request[Any, Any, Any]) -> auth.Staff:
+        staff = auth.staff_of(request)
+        if staff is None:
+            raise NotAuthorizedException(detail="a staff token is required")
+        return staff
+
+    def provide_settings() -> Settings:
+        return settings
 
     template_dirs: list[Path | os.PathLike[Any] | str] = [SHARED_TEMPLATES]
     if spec.templates:
@@ -299,6 +319,9 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
         dependencies={
             "db": Provide(provide_db, sync_to_thread=False),
             "staff": Provide(provide_staff, sync_to_thread=False),
+            # `who: StaffMember` and `settings: AppSettings` (shared.params).
+            "who": Provide(provide_staff_member, sync_to_thread=False),
+            "settings": Provide(provide_settings, sync_to_thread=False),
             **spec.dependencies,
         },
         exception_handlers=exception_handlers,

@@ -15,11 +15,12 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared.bus import Broker, Consumer, OutboxRelay, forget_person
+from shared.bus import Broker, Consumer, OutboxRelay, adapt, forget_person
 from shared.db import Database, UnitOfWork
-from shared.events import Envelope, encode, envelope_for
+from shared.events import Envelope, encode, envelope_for, producers
 from shared.events import contracts as ev
 from shared.logs import correlation_id
+from shared.settings import load_settings
 from shared.tables import dead_letter, inbox, infrastructure, outbox
 from tests.support import NatsServer, eventually
 
@@ -105,7 +106,7 @@ class Recorder:
         self.correlation_ids: list[str | None] = []
         self.poisoned = poisoned or set()
 
-    async def __call__(self, uow: UnitOfWork, data: Any, envelope: Envelope) -> None:
+    async def __call__(self, uow: UnitOfWork, settings: Any, data: Any, envelope: Envelope) -> None:
         if data.id in self.poisoned:
             raise RuntimeError(f"cannot apply {data.id}")
         self.applied.append(data.id)
@@ -123,7 +124,9 @@ async def publish(url: str, envelope: Envelope, msg_id: str | None = None) -> No
 
 
 @pytest.fixture
-async def consumer_for(broker_server: NatsServer, database: Database) -> AsyncIterator[Any]:
+async def consumer_for(
+    broker_server: NatsServer, database: Database, tmp_path: Path
+) -> AsyncIterator[Any]:
     started: list[tuple[asyncio.Task[None], Broker]] = []
 
     async def start(recorder: Recorder) -> Consumer:
@@ -134,6 +137,7 @@ async def consumer_for(broker_server: NatsServer, database: Database) -> AsyncIt
             broker,
             name="test-from-scheduling",
             stream="SCHEDULING",
+            settings=load_settings({"CAPITALS_DATA_DIR": str(tmp_path)}),
             handlers={ev.TrainingCompleted.subject: recorder},
             max_deliver=3,
             backoff=(0.05,),
@@ -177,7 +181,7 @@ async def test_an_unknown_event_type_does_not_stop_the_consumer(
     consumer = await consumer_for(recorder)
     unknown = Envelope(
         event_id=str(uuid.uuid4()),
-        type="scheduling.training.renamed",
+        subject="scheduling.training.renamed",
         occurred_at=envelope_for(completed(0), "x").occurred_at,
         producer="scheduling",
         correlation_id="x",
@@ -370,3 +374,24 @@ async def test_an_event_relayed_after_its_person_was_erased_is_deleted_from_the_
 
 async def _count_is(db: Database, expected: int) -> bool:
     return await count(db, outbox) == expected
+
+
+def test_producers_come_from_the_contracts_and_the_envelope_keeps_its_wire_name() -> None:
+    assert producers() == ("evaluation", "registration", "scheduling")
+    envelope = envelope_for(completed(3), "c")
+    assert envelope.subject == ev.TrainingCompleted.subject
+    assert msgspec.json.decode(encode(envelope))["type"] == ev.TrainingCompleted.subject
+
+
+async def test_the_earlier_handler_factory_is_adapted_to_the_settings_taking_shape() -> None:
+    seen: list[Any] = []
+
+    async def earlier(uow: Any, data: Any, envelope: Any) -> None:
+        seen.append(data)
+
+    settings: Any = object()
+    adapted = adapt(lambda given: {"scheduling.x": earlier} if given is settings else {}, settings)
+    await adapted["scheduling.x"](None, settings, "data", None)
+    assert seen == ["data"]
+    plain = {"scheduling.x": Recorder()}
+    assert adapt(plain, settings) == plain

@@ -20,9 +20,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from capitals.embedded import free_port
+from capitals.system import SECTIONS, SETTING_NAMES
 from shared.events.schema import SCHEMA_DIR, rendered
 from shared.migrations import target_metadata, upgrade
-from shared.settings import SETTING_NAMES, SettingError, load_settings
+from shared.settings import SettingError, load_settings
 from tests.support import SECRET, create_pg_database, drop_pg_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +68,7 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 )
 def test_a_bad_setting_is_named_in_one_line(tmp_path: Path, name: str, value: str) -> None:
     with pytest.raises(SettingError, match=f"^{name}: "):
-        load_settings({"CAPITALS_DATA_DIR": str(tmp_path), name: value})
+        load_settings({"CAPITALS_DATA_DIR": str(tmp_path), name: value}, sections=SECTIONS)
 
 
 def test_start_up_with_a_bad_setting_fails_with_one_line(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ from services.evaluation.tables import (
     TrainingOutcomeRow,
     TrainingRow,
 )
-from shared.bus import Handler, lock_aggregate
+from shared.bus import PartialHandler as Handler  # the new shape comes in step 2
+from shared.bus import lock_aggregate
 from shared.db import UnitOfWork
 from shared.events import Envelope
 from shared.events import contracts as ev

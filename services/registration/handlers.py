@@ -7,7 +7,8 @@ from typing import Any
 
 from services.registration import commands
 from services.registration.tables import TrainingOutcomeRow, TrainingRow
-from shared.bus import Handler, lock_aggregate
+from shared.bus import PartialHandler as Handler  # the new shape comes in step 2
+from shared.bus import lock_aggregate
 from shared.db import UnitOfWork
 from shared.events import Envelope, Payload
 from shared.events import contracts as ev

@@ -6,17 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from shared.events.contracts import SESSION_KINDS as SESSION_KINDS
 from shared.problems import Problem
 
-SESSION_KINDS = (
-    "lecture",
-    "workshop",
-    "panel",
-    "case_study",
-    "exhibition",
-    "networking",
-    "break",
-)
 EDITABLE = ("draft", "published")
 
 

@@ -29,27 +29,40 @@ class Envelope(msgspec.Struct, kw_only=True):
     """What travels on the bus; `data` stays raw until the type is known."""
 
     event_id: str
-    type: str
+    # The NATS subject, which is the event type by design; "type" on the wire and in
+    # docs/events, so the format other readers rely on stays as it is.
+    subject: str = msgspec.field(name="type")
     occurred_at: datetime
     producer: str
     correlation_id: str
     version: int
     data: msgspec.Raw
 
+    @property
+    def type(self) -> str:
+        """The old name of `subject`, kept for the tests until step 3 of issue 9 removes it."""
+        return self.subject
+
 
 REGISTRY: dict[str, type[Payload]] = {}
 
 
 def register(*payloads: type[Payload]) -> None:
+    """Make each payload's subject known to consumers and to `producers()`."""
     for payload in payloads:
         REGISTRY[payload.subject] = payload
+
+
+def producers() -> tuple[str, ...]:
+    """Every service that publishes events, from the subjects of the registered contracts."""
+    return tuple(sorted({subject.split(".", 1)[0] for subject in REGISTRY}))
 
 
 def envelope_for(payload: Payload, correlation_id: str) -> Envelope:
     subject = type(payload).subject
     return Envelope(
         event_id=str(uuid.uuid4()),
-        type=subject,
+        subject=subject,
         occurred_at=clock.now(),
         producer=subject.split(".", 1)[0],
         correlation_id=correlation_id,

@@ -1,4 +1,4 @@
-"""Every event in DESIGN.md, by producer. Subjects are `<producer>.<aggregate>.<event>`."""
+"""Every event the services exchange, by producer. Subjects are `<producer>.<aggregate>.<event>`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,18 @@ class Speaker(msgspec.Struct, kw_only=True):
 
 
 # --- scheduling -------------------------------------------------------------
+
+# What a session is, as `SessionData.kind` names it: part of the contract, since the
+# evaluation service asks different questions of teaching and of other sessions.
+SESSION_KINDS = (
+    "lecture",
+    "workshop",
+    "panel",
+    "case_study",
+    "exhibition",
+    "networking",
+    "break",
+)
 
 
 class SessionData(Payload, kw_only=True):

@@ -15,16 +15,16 @@ def _real_now() -> datetime:
     return datetime.now(UTC)
 
 
-async def claim(
+async def lease(
     db: Database,
     table: Table,
     done_column: str,
     *,
     limit: int,
-    lease: timedelta,
+    period: timedelta,
     older_than: datetime | None = None,
 ) -> list[Any]:
-    """Lease up to `limit` unfinished rows, oldest first, for `lease`; return them."""
+    """Lease up to `limit` unfinished rows, oldest first, for `period`; return them."""
     now = _real_now()
     done = table.c[done_column]
     async with db.unit() as uow:
@@ -43,7 +43,7 @@ async def claim(
         if not ids:
             return []
         await uow.execute(
-            update(table).where(table.c.id.in_(ids)).values(claimed_until=now + lease)
+            update(table).where(table.c.id.in_(ids)).values(claimed_until=now + period)
         )
         rows = await uow.execute(select(table).where(table.c.id.in_(ids)).order_by(table.c.id))
         return list(rows)

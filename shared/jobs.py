@@ -1,0 +1,33 @@
+"""Periodic work for the life of a service: one loop that survives a failed pass."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shared.service import Runtime
+
+log = logging.getLogger(__name__)
+
+Job = Callable[["Runtime"], Coroutine[Any, Any, None]]
+
+
+def periodic(name: str, every: float, work: Callable[[Runtime], Awaitable[object]]) -> Job:
+    """A job for `ServiceSpec.jobs` that runs `work(runtime)` every `every` seconds.
+
+    A failed pass is logged and the next one starts from what is committed: several
+    instances may run the same job side by side, and a unique key stops double work."""
+
+    async def job(runtime: Runtime) -> None:
+        while True:
+            try:
+                await work(runtime)
+            except Exception:
+                log.exception("%s failed; retrying", name)
+            await asyncio.sleep(every)
+
+    job.__name__ = name.replace(" ", "_")
+    return job
