@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from shared.clock import clock
-from tests.support import System, postgres_available, running_system
-
-_PG: bool | None = None
+from tests.support import DATABASE_KINDS, System, database_kind, running_system
 
 
-def _postgres() -> bool:
-    global _PG
-    if _PG is None:
-        _PG = postgres_available()
-    return _PG
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=DATABASE_KINDS)
 def db_kind(request: pytest.FixtureRequest) -> str:
-    kind: str = request.param
-    if kind == "postgres" and not _postgres():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not reachable, and CI must run the PostgreSQL tests")
-        pytest.skip("PostgreSQL is not reachable")
-    return kind
+    return database_kind(request.param)
 
 
 @pytest.fixture(autouse=True)
