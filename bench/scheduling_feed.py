@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +40,7 @@ from services.scheduling.calendar import (  # noqa: E402
 )
 from shared.auth import issue_token  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
+from tests.servers import serve_command, stop  # noqa: E402
 
 SECRET = "bench-secret-0123456789-abcdefghij"
 SERIES = "cbss-thb"
@@ -350,33 +350,17 @@ def main() -> None:
         data = Path(folder)
         nats_port, port = free_port(), free_port()
         nats = start_nats(data / "nats", nats_port, data / "nats.log")
-        service = None
         try:
             if not wait_for_port(nats_port, 10):
                 raise SystemExit("nats-server did not start")
             env = _env(data, f"nats://127.0.0.1:{nats_port}", port)
             upgrade("scheduling", env["SCHEDULING_DATABASE_URL"])
-            service = subprocess.Popen(
-                [sys.executable, "-m", "capitals.cli", "serve", "scheduling", "--port", str(port)],
-                env=env,
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=(data / "scheduling.log").open("wb"),
-            )
-            url = f"http://127.0.0.1:{port}"
-            if not wait_for_port(port, 30):
-                raise SystemExit("scheduling did not start")
-            for line in asyncio.run(measure(url, sessions, repeats)):
-                print(line)
+            with serve_command("scheduling", port, env, data / "scheduling.log"):
+                url = f"http://127.0.0.1:{port}"
+                for line in asyncio.run(measure(url, sessions, repeats)):
+                    print(line)
         finally:
-            for process in (service, nats):
-                if process is not None:
-                    process.terminate()
-                    try:
-                        process.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
-                        process.wait()
+            stop(nats)
 
 
 if __name__ == "__main__":

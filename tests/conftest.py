@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared.clock import clock
+from shared.settings import SERVICES
 from tests.support import DATABASE_KINDS, System, database_kind, running_system
 
 
@@ -24,8 +25,25 @@ def reset_clock() -> None:
 
 
 @pytest.fixture
-async def system(tmp_path: Path) -> AsyncIterator[System]:
-    async with running_system(tmp_path) as running:
+async def system(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[System]:
+    """The three services, or those a `services` mark names, on SQLite."""
+    marked = request.node.get_closest_marker("services")
+    services = marked.args if marked is not None else SERVICES
+    async with running_system(tmp_path, services=services) as running:
+        yield running
+
+
+@pytest.fixture
+async def evaluation(tmp_path: Path) -> AsyncIterator[System]:
+    """Evaluation alone, on SQLite."""
+    async with running_system(tmp_path, services=("evaluation",)) as running:
+        yield running
+
+
+@pytest.fixture
+async def any_evaluation(tmp_path: Path, db_kind: str) -> AsyncIterator[System]:
+    """Evaluation alone, on SQLite and again on PostgreSQL."""
+    async with running_system(tmp_path, db_kind, services=("evaluation",)) as running:
         yield running
 
 

@@ -85,12 +85,12 @@ def _output(log: Path | None) -> str:
     return f":\n{log.read_text(errors='replace')}" if log is not None else ""
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Terminate, and kill what does not stop within ten seconds."""
+def stop(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """Terminate, and kill what does not stop within `timeout` seconds."""
     if process.poll() is None:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

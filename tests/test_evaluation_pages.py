@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +16,6 @@ from tests.servers import serve_app
 from tests.support import System, running_system
 
 HTML = {"accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
-
-
-@pytest.fixture
-async def evaluation(tmp_path: Path) -> AsyncIterator[System]:
-    async with running_system(tmp_path, services=("evaluation",)) as system:
-        yield system
 
 
 async def test_the_invitation_link_gives_a_browser_the_form_and_a_client_json(

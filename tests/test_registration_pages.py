@@ -4,7 +4,6 @@ and the whole path in a real browser against the service served by uvicorn."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,9 @@ from tests.registration_support import (
     served_registration,
     training_event,
 )
-from tests.support import System, eventually, running_system, staff_headers
+from tests.support import System, eventually, staff_headers
 
-
-@pytest.fixture
-async def system(tmp_path: Path) -> AsyncIterator[System]:
-    async with running_system(tmp_path, services=("registration",)) as running:
-        yield running
+pytestmark = pytest.mark.services("registration")
 
 
 def _form(**changes: str) -> dict[str, str]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,13 +18,9 @@ from tests.registration_support import (
     register,
     registration_events,
 )
-from tests.support import System, eventually, running_system, staff_headers
+from tests.support import System, eventually, staff_headers
 
-
-@pytest.fixture
-async def system(tmp_path: Path) -> AsyncIterator[System]:
-    async with running_system(tmp_path, services=("registration",)) as running:
-        yield running
+pytestmark = pytest.mark.services("registration")
 
 
 async def _export(system: System, email: str) -> dict[str, Any]:
