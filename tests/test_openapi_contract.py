@@ -33,6 +33,7 @@ from capitals.embedded import free_port
 from shared.migrations import upgrade
 from shared.service import MAX_BODY
 from shared.settings import SERVICES
+from tests.registration_support import PERSON
 from tests.servers import start_command, stop, wait_ready
 from tests.support import SECRET, NatsServer, settings_for, staff_headers
 
@@ -113,14 +114,6 @@ SESSION = {
     "kind": "lecture",
     "starts_at": f"{DAY}T10:00:00",
     "ends_at": f"{DAY}T11:00:00",
-}
-PERSON = {
-    "name": "Mari Tamm",
-    "email": "mari.tamm@mfa.ee",
-    "organisation": "Ministry of Foreign Affairs of Estonia",
-    "position": "Consul",
-    "country": "EE",
-    "consent": True,
 }
 # Bodies that pass, so the creating routes reach their 201 (and, sent again, their 409).
 VALID_BODIES = {"createTraining": TRAINING, "addSession": SESSION, "register": PERSON}
