@@ -39,7 +39,6 @@ from typing import Any
 
 import asyncpg
 import httpx
-import nats
 import uvicorn
 from litestar import Router, post
 from litestar.params import JSONBody
@@ -49,16 +48,19 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from capitals.embedded import free_port, nats_server_binary
 from services.registration.app import spec
 from services.registration.schemas import RegistrationIn
-from shared.bus import ensure_streams
 from shared.clock import clock
 from shared.db import Database, UTCDateTime
 from shared.events import contracts as ev
-from shared.events import encode, envelope_for
 from shared.migrations import upgrade
 from shared.params import DB
 from shared.service import create_app
 from shared.settings import load_settings
 from shared.tables import mail_queue, outbox
+
+# The tests' server and broker helpers serve here too; they live beside bench/, not in a package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.servers import stop, wait_ready
+from tests.support import publish
 
 PG_DSN = os.environ.get("CAPITALS_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 SECRET = "bench-secret-with-enough-length-0123456789"
@@ -235,20 +237,6 @@ async def _create_pg() -> tuple[str, Callable[[], Any]]:
     return f"{base}/{name}", drop
 
 
-async def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient(base_url=url, timeout=2) as client:
-        for _ in range(300):
-            if process.poll() is not None:
-                raise SystemExit("the server stopped; see its output above")
-            try:
-                if (await client.get("/ready")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise SystemExit("the server did not become ready")
-
-
 async def _backlog(database_url: str) -> tuple[int, int]:
     """Unpublished events and unsent mails."""
     db = Database(database_url)
@@ -273,15 +261,6 @@ def _start(
 ) -> subprocess.Popen[bytes]:
     output = subprocess.DEVNULL if quiet else None
     return subprocess.Popen(command, env=env, stdout=output, stderr=output)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=40)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 async def bench_database(kind: str, args: argparse.Namespace) -> list[tuple[str, Load]]:
@@ -315,14 +294,12 @@ async def bench_database(kind: str, args: argparse.Namespace) -> list[tuple[str,
             [sys.executable, __file__, "serve", "--port", str(port), "--profile-to", profile_to],
             env=env,
         )
-        await _wait_ready(f"http://127.0.0.1:{port}", server)
+        await asyncio.to_thread(wait_ready, f"http://127.0.0.1:{port}", server)
 
         training_id = str(uuid.uuid4())
         first_day = date.today() + timedelta(days=60)
-        connection = await nats.connect(f"nats://127.0.0.1:{nats_port}")
-        js = connection.jetstream()
-        await ensure_streams(js)
-        envelope = envelope_for(
+        await publish(
+            f"nats://127.0.0.1:{nats_port}",
             ev.TrainingPublished(
                 id=training_id,
                 revision=1,
@@ -336,12 +313,8 @@ async def bench_database(kind: str, args: argparse.Namespace) -> list[tuple[str,
                 ends_on=first_day,
                 capacity=20,
             ),
-            "bench",
+            correlation_id="bench",
         )
-        await js.publish(
-            envelope.type, encode(envelope), headers={"Nats-Msg-Id": envelope.event_id}
-        )
-        await connection.close()
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             for _ in range(200):
                 listed = (await client.get("/trainings")).json()["items"]
@@ -374,7 +347,7 @@ async def bench_database(kind: str, args: argparse.Namespace) -> list[tuple[str,
         return results
     finally:
         if server is not None:
-            _stop(server)
+            stop(server, timeout=40)
         broker.terminate()
         broker.wait(timeout=10)
         for cleanup in cleanups:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,24 +22,24 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
-from icalendar import Calendar, Event
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+# The same bare icalendar baseline as the in-process bench, so the two ratios compare.
+from bench.calendar_feed import bare_icalendar_build  # noqa: E402
 from capitals.embedded import free_port, start_nats, wait_for_port  # noqa: E402
 from services.scheduling.calendar import (  # noqa: E402
     Feed,
     FeedSession,
     FeedSpeaker,
     build_feed,
-    session_uid,
 )
 from shared.auth import issue_token  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
+from tests.servers import serve_command, stop  # noqa: E402
 
 SECRET = "bench-secret-0123456789-abcdefghij"
 SERIES = "cbss-thb"
@@ -164,35 +163,6 @@ def feed_of(trainings: list[dict[str, Any]], base: str) -> Feed:
                 )
             )
     return Feed(name="CBSS trainings", sessions=sessions)
-
-
-def bare_icalendar_build(feed: Feed) -> bytes:
-    """The same events with plain icalendar: no VTIMEZONE, no sanitising, no folding care."""
-    calendar = Calendar()
-    calendar.add("version", "2.0")
-    calendar.add("prodid", "-//Capitals//Training calendar//EN")
-    for s in sorted(feed.sessions, key=lambda s: (s.starts_at.astimezone(UTC), s.id)):
-        zone = ZoneInfo(s.timezone)
-        event = Event()
-        event.add("uid", session_uid(s.id))
-        event.add("dtstamp", s.revised_at)
-        event.add("last-modified", s.revised_at)
-        event.add("sequence", s.sequence)
-        event.add("status", "CANCELLED" if s.status == "cancelled" else "CONFIRMED")
-        event.add("dtstart", s.starts_at.astimezone(zone))
-        event.add("dtend", s.ends_at.astimezone(zone))
-        event.add("summary", s.title)
-        event.add("location", f"{s.room}, {s.venue}, {s.city}")
-        speakers = "\n".join(f"{p.name} ({p.organisation})" for p in s.speakers)
-        event.add(
-            "description",
-            f"{s.description}\n\nSpeaker:\n{speakers}\n\nTraining: {s.training_title}\n"
-            f"{s.training_description}\n{s.training_url}",
-        )
-        event.add("categories", [s.kind])
-        event.add("url", s.training_url)
-        calendar.add_component(event)
-    return calendar.to_ical()
 
 
 class Connection:
@@ -350,33 +320,17 @@ def main() -> None:
         data = Path(folder)
         nats_port, port = free_port(), free_port()
         nats = start_nats(data / "nats", nats_port, data / "nats.log")
-        service = None
         try:
             if not wait_for_port(nats_port, 10):
                 raise SystemExit("nats-server did not start")
             env = _env(data, f"nats://127.0.0.1:{nats_port}", port)
             upgrade("scheduling", env["SCHEDULING_DATABASE_URL"])
-            service = subprocess.Popen(
-                [sys.executable, "-m", "capitals.cli", "serve", "scheduling", "--port", str(port)],
-                env=env,
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=(data / "scheduling.log").open("wb"),
-            )
-            url = f"http://127.0.0.1:{port}"
-            if not wait_for_port(port, 30):
-                raise SystemExit("scheduling did not start")
-            for line in asyncio.run(measure(url, sessions, repeats)):
-                print(line)
+            with serve_command("scheduling", port, env, data / "scheduling.log"):
+                url = f"http://127.0.0.1:{port}"
+                for line in asyncio.run(measure(url, sessions, repeats)):
+                    print(line)
         finally:
-            for process in (service, nats):
-                if process is not None:
-                    process.terminate()
-                    try:
-                        process.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
-                        process.wait()
+            stop(nats)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from typing import Annotated
 import msgspec
 from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 
-from shared.problems import Problem
+from shared.errors import Invalid
 
 # C0 and C1 control characters (CR, LF, NUL, ESC, DEL, NEL, ...), the Unicode line and
 # paragraph separators, and the bidi embeddings, overrides and isolates (U+202A-U+202E,
@@ -90,7 +90,7 @@ def email_address(value: str, field: str = "email") -> str:
     try:
         return _checked(value).normalized
     except NotAnAddress as exc:
-        raise Problem(422, f"{field} {NOT_AN_ADDRESS}: {exc}", field=field) from None
+        raise Invalid(f"{field} {NOT_AN_ADDRESS}: {exc}", field=field) from None
 
 
 def header_address(value: str) -> str:

@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from shared.clock import clock
-from tests.support import System, postgres_available, running_system
-
-_PG: bool | None = None
-
-
-def _postgres() -> bool:
-    global _PG
-    if _PG is None:
-        _PG = postgres_available()
-    return _PG
+from shared.settings import SERVICES
+from tests.support import DATABASE_KINDS, System, database_kind, running_system
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=DATABASE_KINDS)
 def db_kind(request: pytest.FixtureRequest) -> str:
-    kind: str = request.param
-    if kind == "postgres" and not _postgres():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not reachable, and CI must run the PostgreSQL tests")
-        pytest.skip("PostgreSQL is not reachable")
-    return kind
+    return database_kind(request.param)
 
 
 @pytest.fixture(autouse=True)
@@ -39,8 +25,25 @@ def reset_clock() -> None:
 
 
 @pytest.fixture
-async def system(tmp_path: Path) -> AsyncIterator[System]:
-    async with running_system(tmp_path) as running:
+async def system(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[System]:
+    """The three services, or those a `services` mark names, on SQLite."""
+    marked = request.node.get_closest_marker("services")
+    services = marked.args if marked is not None else SERVICES
+    async with running_system(tmp_path, services=services) as running:
+        yield running
+
+
+@pytest.fixture
+async def evaluation(tmp_path: Path) -> AsyncIterator[System]:
+    """Evaluation alone, on SQLite."""
+    async with running_system(tmp_path, services=("evaluation",)) as running:
+        yield running
+
+
+@pytest.fixture
+async def any_evaluation(tmp_path: Path, db_kind: str) -> AsyncIterator[System]:
+    """Evaluation alone, on SQLite and again on PostgreSQL."""
+    async with running_system(tmp_path, db_kind, services=("evaluation",)) as running:
         yield running
 
 

@@ -7,23 +7,18 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
-from email.message import EmailMessage
 from typing import Any
 
-import nats
-from aiosmtpd.controller import Controller
 from sqlalchemy import inspect, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from capitals.embedded import free_port
-from shared.bus import ensure_streams
 from shared.clock import clock
 from shared.db import Database
-from shared.events import Payload, encode, envelope_for
+from shared.events import Payload
 from shared.events import contracts as ev
 from shared.tables import inbox
-from tests.support import System, eventually
+from tests.support import System, eventually, plain_text, publish
 
 TRAINING_DAY = date(2031, 5, 12)
 LINK = re.compile(r"/evaluations/([A-Za-z0-9_-]{20,})")
@@ -100,27 +95,9 @@ def attendee(training: Training, name: str, revision: int = 3) -> ev.Registratio
     )
 
 
-async def publish(system: System, *payloads: Payload) -> list[str]:
-    """Put events on the broker as their producers would; return their event ids."""
-    connection = await nats.connect(system.nats.url)
-    try:
-        js = connection.jetstream(timeout=5)
-        await ensure_streams(js)
-        ids = []
-        for payload in payloads:
-            envelope = envelope_for(payload, correlation_id=str(uuid.uuid4()))
-            await js.publish(
-                envelope.type, encode(envelope), headers={"Nats-Msg-Id": envelope.event_id}
-            )
-            ids.append(envelope.event_id)
-        return ids
-    finally:
-        await connection.close()
-
-
 async def deliver(system: System, *payloads: Payload) -> None:
     """Publish events and wait until evaluation has handled every one (its inbox has them)."""
-    ids = set(await publish(system, *payloads))
+    ids = set(await publish(system.nats.url, *payloads))
 
     async def handled() -> bool:
         rows = await query(system, select(inbox.c.event_id).where(inbox.c.event_id.in_(ids)))
@@ -167,12 +144,6 @@ def mails(system: System) -> list[Any]:
     return found
 
 
-def body(message: EmailMessage | Any) -> str:
-    part = message.get_body(preferencelist=("plain",))
-    assert part is not None
-    return str(part.get_content())
-
-
 def tokens_in(bodies: Sequence[str]) -> list[str]:
     return [m.group(1) for text_ in bodies for m in LINK.finditer(text_)]
 
@@ -181,7 +152,7 @@ async def links_for(system: System, address: str, count: int = 1) -> list[str]:
     """The invitation tokens mailed to `address` (as .eml files), once `count` have arrived."""
 
     async def arrived() -> list[str]:
-        found = tokens_in([body(m) for m in mails(system) if m["To"] == address])
+        found = tokens_in([plain_text(m) for m in mails(system) if m["To"] == address])
         assert len(found) >= count, f"{len(found)} links to {address} so far"
         return found
 
@@ -227,47 +198,3 @@ async def apply(system: System, rule: Any) -> int:
 
 def subjects_to(system: System, address: str) -> list[str]:
     return sorted(str(m["Subject"]) for m in mails(system) if m["To"] == address)
-
-
-class Mailbox:
-    """A real SMTP server (aiosmtpd) on a free port that keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.messages: list[Any] = []
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-    def __enter__(self) -> Mailbox:
-        self._controller.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._controller.stop()
-
-    def to(self, address: str) -> list[tuple[str, str]]:
-        """(subject, text) of every message to `address`, in arrival order."""
-        return [
-            (str(m["Subject"]).strip(), body(m))
-            for m in list(self.messages)
-            if str(m["To"]).strip() == address
-        ]
-
-    async def link(self, address: str, subject_start: str) -> str:
-        """The invitation token in the first mail to `address` whose subject starts so."""
-
-        async def arrived() -> str:
-            for subject, text_ in self.to(address):
-                if subject.startswith(subject_start):
-                    (token,) = set(tokens_in([text_]))
-                    return token
-            raise AssertionError(f"no {subject_start!r} mail to {address} yet")
-
-        return await eventually(arrived, timeout=15)

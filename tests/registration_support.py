@@ -1,38 +1,35 @@
-"""What the registration tests share: scheduling's events sent by hand, the registration
-stream read back, an SMTP server that keeps what it receives, and the service served by
-uvicorn in its own process."""
+"""What the registration tests share: scheduling's events built by hand, the registration
+stream read back, and the service as `capitals serve` runs it."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
-import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import msgspec
 import nats
-from aiosmtpd.controller import Controller
 
 from capitals.embedded import free_port
-from shared.auth import issue_token
-from shared.bus import ensure_streams
-from shared.events import Payload, encode, envelope_for
 from shared.events import contracts as ev
 from shared.migrations import upgrade
-from tests.support import SECRET, NatsServer, create_pg_database, drop_pg_database, eventually
+from tests.servers import serve_command
+from tests.support import (
+    SECRET,
+    NatsServer,
+    create_pg_database,
+    drop_pg_database,
+    eventually,
+    publish,
+)
 
 PERSON = {
     "name": "Mari Tamm",
@@ -87,21 +84,6 @@ def training_event(
     )
 
 
-async def publish(nats_url: str, *payloads: Payload) -> None:
-    """Send events onto the broker as their producer would."""
-    connection = await nats.connect(nats_url)
-    try:
-        js = connection.jetstream(timeout=5)
-        await ensure_streams(js)
-        for payload in payloads:
-            envelope = envelope_for(payload, str(uuid.uuid4()))
-            await js.publish(
-                envelope.type, encode(envelope), headers={"Nats-Msg-Id": envelope.event_id}
-            )
-    finally:
-        await connection.close()
-
-
 @dataclass(frozen=True)
 class Event:
     subject: str
@@ -128,47 +110,6 @@ async def registration_events(nats_url: str) -> list[Event]:
 
 async def events_about(nats_url: str, registration_ids: set[str]) -> list[Event]:
     return [e for e in await registration_events(nats_url) if e.data["id"] in registration_ids]
-
-
-@dataclass
-class SmtpSink:
-    """A real SMTP server (aiosmtpd) on a free port that keeps every message."""
-
-    port: int = field(default_factory=free_port)
-    messages: list[Message] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-    def to(self, address: str) -> list[tuple[str, str]]:
-        """(subject, plain text) of every message to `address`, in arrival order."""
-        found = []
-        for message in list(self.messages):
-            if message["To"] == address:
-                body = message.get_payload(decode=True)
-                if isinstance(body, bytes):
-                    found.append((str(message["Subject"]), body.decode()))
-        return found
-
-
-@contextmanager
-def smtp_sink() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
-    controller.start()
-    try:
-        yield sink
-    finally:
-        controller.stop()
-
-
-def staff(role: str = "secretariat", countries: list[str] | None = None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(SECRET, role=role, countries=countries)}"}
 
 
 @dataclass
@@ -204,7 +145,6 @@ async def served_registration(
         await asyncio.to_thread(upgrade, "registration", database_url)
         port = free_port()
         env = {
-            **os.environ,
             "CAPITALS_DATA_DIR": str(tmp_path / "data"),
             "NATS_URL": broker.url,
             "CAPITALS_SECRET": SECRET,
@@ -215,52 +155,14 @@ async def served_registration(
             **extra,
         }
         log = tmp_path / "registration.log"
-        process = _spawn(port, env, log)
-
-        def stop() -> None:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-
-        stack.callback(stop)
-        url = f"http://127.0.0.1:{port}"
-        await _wait_ready(url, process, log)
+        process = stack.enter_context(serve_command("registration", port, env, log))
         yield Served(
-            url=url, nats_url=broker.url, database_url=database_url, process=process, log=log
+            url=f"http://127.0.0.1:{port}",
+            nats_url=broker.url,
+            database_url=database_url,
+            process=process,
+            log=log,
         )
-
-
-def _spawn(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as output:
-        return subprocess.Popen(
-            [sys.executable, "-m", "capitals.cli", "serve", "registration", "--port", str(port)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def _output(log: Path) -> str:
-    return log.read_text(errors="replace")
-
-
-async def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient(base_url=url, timeout=2) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"registration stopped:\n{_output(log)}")
-            try:
-                if (await client.get("/ready")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"registration did not become ready:\n{_output(log)}")
 
 
 async def in_catalogue(client: Any, training_id: str, **expected: Any) -> dict[str, Any]:

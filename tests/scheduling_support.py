@@ -4,30 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import icalendar
 import msgspec
 import nats
-import uvicorn
 from ical.calendar import Calendar as StrictCalendar
 from ical.calendar_stream import IcsCalendarStream
 from nats.js.api import DeliverPolicy
 
 from capitals.embedded import free_port
-from shared.events import REGISTRY, Envelope, Payload, decode_envelope, encode, envelope_for
-from shared.settings import Settings
+from shared.events import REGISTRY, Envelope, Payload, decode_envelope
 from tests.support import SECRET, System, running_system
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -233,74 +225,7 @@ async def event_tap(system: System) -> AsyncIterator[EventTap]:
         await tap.close()
 
 
-async def send_event(system: System, payload: Payload) -> None:
-    """Publish an event as its producer would: an envelope, Nats-Msg-Id set to its id."""
-    envelope = envelope_for(payload, "test")
-    nc = await nats.connect(system.nats.url)
-    try:
-        js = nc.jetstream()
-        await js.publish(
-            envelope.type, encode(envelope), headers={"Nats-Msg-Id": envelope.event_id}
-        )
-    finally:
-        await nc.close()
-
-
 # --- the service over real HTTP -----------------------------------------------------
-
-
-@contextmanager
-def served(settings: Settings, port: int) -> Iterator[str]:
-    """The scheduling app under uvicorn in a thread, for a browser or any real HTTP client."""
-    from services.scheduling.app import app
-
-    server = uvicorn.Server(
-        uvicorn.Config(app(settings), host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("scheduling did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-
-
-@contextmanager
-def serve_process(env: dict[str, str], port: int, hash_seed: str) -> Iterator[str]:
-    """`capitals serve scheduling` as its own process, with its own PYTHONHASHSEED."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "capitals.cli", "serve", "scheduling", "--port", str(port)],
-        env={**os.environ, **env, "PYTHONHASHSEED": hash_seed},
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("capitals serve scheduling did not start")
-            time.sleep(0.05)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def service_env(system: System) -> dict[str, str]:

@@ -4,24 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import socket
 import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
+import nats
+import pytest
+from aiosmtpd.controller import Controller
 from litestar.testing import AsyncTestClient
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from capitals.embedded import free_port, nats_server_binary
 from shared.auth import issue_token
+from shared.bus import ensure_streams
+from shared.db import Database
+from shared.events import Payload, encode, envelope_for
 from shared.migrations import upgrade
 from shared.settings import SERVICES, Settings, load_settings
+from shared.tables import infrastructure
 
 PG_DSN = os.environ.get("CAPITALS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 SECRET = "test-secret-with-enough-length-0123456789"
@@ -82,6 +94,27 @@ def postgres_available() -> bool:
     return asyncio.run(probe())
 
 
+_POSTGRES: list[bool] = []
+
+# Parametrise a fixture with these and pass `request.param` through `database_kind`.
+DATABASE_KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def database_kind(kind: str) -> str:
+    """`kind`, or a skip when PostgreSQL is unreachable here; under CI a failure, since CI must
+    run the PostgreSQL tests."""
+    if kind == "postgres":
+        if not _POSTGRES:
+            # The probe runs its own event loop, so keep it off any loop a fixture is running in.
+            with ThreadPoolExecutor(1) as pool:
+                _POSTGRES.append(pool.submit(postgres_available).result())
+        if not _POSTGRES[0]:
+            if os.environ.get("CI"):
+                pytest.fail("PostgreSQL is not reachable, and CI must run the PostgreSQL tests")
+            pytest.skip("PostgreSQL is not reachable")
+    return kind
+
+
 async def create_pg_database(name: str) -> str:
     connection = await asyncpg.connect(PG_DSN)
     try:
@@ -125,6 +158,114 @@ def settings_for(data_dir: Path, nats_url: str, urls: dict[str, str], **extra: s
     return load_settings(env)
 
 
+@asynccontextmanager
+async def infrastructure_db(
+    tmp_path: Path, kind: str = "sqlite", metadata: MetaData = infrastructure
+) -> AsyncIterator[Database]:
+    """A database holding only `metadata`'s tables (by default the shared outbox, inbox, leases
+    and mail queue), no service's."""
+    name = f"capitals_test_{uuid.uuid4().hex[:10]}_infrastructure"
+    if kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / name}.sqlite3"
+    else:
+        url = await create_pg_database(name)
+    # Created through a plain engine: `Database` opens SQLite transactions IMMEDIATE.
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    await engine.dispose()
+    db = Database(url)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+        if kind == "postgres":
+            await drop_pg_database(name)
+
+
+def staff_headers(
+    role: str = "secretariat", countries: list[str] | None = None, *, secret: str = SECRET
+) -> dict[str, str]:
+    """The Authorization header of a staff member with this role and these countries."""
+    return {"Authorization": f"Bearer {issue_token(secret, role=role, countries=countries)}"}
+
+
+async def publish(
+    nats_url: str, *payloads: Payload, correlation_id: str | None = None
+) -> list[str]:
+    """Put events on the broker as their producers would (an envelope, Nats-Msg-Id set to its
+    id); return their event ids."""
+    connection = await nats.connect(nats_url)
+    try:
+        js = connection.jetstream(timeout=5)
+        await ensure_streams(js)
+        ids = []
+        for payload in payloads:
+            envelope = envelope_for(payload, correlation_id or str(uuid.uuid4()))
+            await js.publish(
+                envelope.type, encode(envelope), headers={"Nats-Msg-Id": envelope.event_id}
+            )
+            ids.append(envelope.event_id)
+        return ids
+    finally:
+        await connection.close()
+
+
+INVITATION_LINK = re.compile(r"/evaluations/([A-Za-z0-9_-]{20,})")
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on a free port that keeps every message it accepts; use it
+    as a context manager."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.messages: list[Any] = []
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def __enter__(self) -> SmtpSink:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._controller.stop()
+
+    def to(self, address: str) -> list[tuple[str, str]]:
+        """(subject, plain text) of every message to `address`, in arrival order."""
+        return [
+            (str(m["Subject"]).strip(), plain_text(m))
+            for m in list(self.messages)
+            if str(m["To"]).strip() == address
+        ]
+
+    async def link(self, address: str, subject_start: str) -> str:
+        """The invitation token in the first mail to `address` whose subject starts so."""
+
+        async def arrived() -> str:
+            for subject, text in self.to(address):
+                if subject.startswith(subject_start):
+                    (token,) = {m.group(1) for m in INVITATION_LINK.finditer(text)}
+                    return token
+            raise AssertionError(f"no {subject_start!r} mail to {address} yet")
+
+        return await eventually(arrived, timeout=15)
+
+
+def plain_text(message: Any) -> str:
+    """The plain-text body of a message parsed with the default email policy."""
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
 @dataclass
 class System:
     """The three services in this process, over a real broker and real databases."""
@@ -149,8 +290,7 @@ class System:
     def token(
         self, role: str = "secretariat", countries: list[str] | None = None
     ) -> dict[str, str]:
-        minted = issue_token(self.settings.secret, role=role, countries=countries)
-        return {"Authorization": f"Bearer {minted}"}
+        return staff_headers(role, countries, secret=self.settings.secret)
 
     def runtime(self, service: str) -> Any:
         return self.apps[service].state.runtime

@@ -13,7 +13,6 @@ import msgspec
 import nats
 import pytest
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.bus import Broker, Consumer, OutboxRelay, adapt, forget_person
 from shared.db import Database, UnitOfWork
@@ -21,8 +20,8 @@ from shared.events import Envelope, encode, envelope_for, producers
 from shared.events import contracts as ev
 from shared.logs import correlation_id
 from shared.settings import load_settings
-from shared.tables import dead_letter, inbox, infrastructure, outbox
-from tests.support import NatsServer, eventually
+from shared.tables import dead_letter, inbox, outbox
+from tests.support import NatsServer, eventually, infrastructure_db
 
 
 @pytest.fixture
@@ -35,14 +34,8 @@ def broker_server(tmp_path: Path) -> NatsServer:
 
 @pytest.fixture
 async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bus.sqlite3'}"
-    engine = create_async_engine(url)
-    async with engine.begin() as connection:
-        await connection.run_sync(infrastructure.create_all)
-    await engine.dispose()
-    db = Database(url)
-    yield db
-    await db.dispose()
+    async with infrastructure_db(tmp_path) as db:
+        yield db
 
 
 def completed(n: int) -> ev.TrainingCompleted:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import bisect
-import importlib.util
 import os
 import re
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -211,16 +208,6 @@ def assert_offsets_match_zoneinfo(body: bytes, sessions: list[FeedSession]) -> i
 
 def _walk(body: bytes, kind: str) -> list[Any]:
     return list(icalendar.Calendar.from_ical(body).walk(kind))
-
-
-def load_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "bench_calendar_feed", ROOT / "bench" / "calendar_feed.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # --- the calendar ---
@@ -807,24 +794,3 @@ def test_feed_etag_is_strong_and_follows_the_body() -> None:
     assert re.fullmatch(r'"[0-9a-f]{32}"', tag)
     assert feed_etag(feed(session())) == tag
     assert feed_etag(feed(session(sequence=1))) != tag
-
-
-# --- speed ---
-
-
-def test_series_feed_builds_within_one_and_a_half_bare_icalendar_builds() -> None:
-    bench = load_bench()
-    series = bench.series_feed(sessions=600)
-    build_feed(series)  # warm the zone cache, as a running service would be
-
-    def best(build: object) -> float:
-        times = []
-        for _ in range(3):
-            began = time.perf_counter()
-            build()  # type: ignore[operator]
-            times.append(time.perf_counter() - began)
-        return min(times)
-
-    ours = best(lambda: build_feed(series))
-    bare = best(lambda: bench.bare_icalendar_build(series))
-    assert ours <= 1.5 * bare, (ours, bare)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.db import Database, UTCDateTime
 from shared.logs import JsonFormatter, correlation_id
+from tests.support import infrastructure_db
 
 counter_metadata = MetaData()
 counter = Table(
@@ -51,21 +52,14 @@ async def test_concurrent_read_then_write_transactions_from_two_processes_never_
 
 
 async def test_times_are_stored_and_read_back_in_utc(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'times.sqlite3'}"
-    engine = create_async_engine(url)
-    async with engine.begin() as connection:
-        await connection.run_sync(counter_metadata.create_all)
-    await engine.dispose()
-    db = Database(url)
     tallinn = timezone(timedelta(hours=3))
-    async with db.unit() as uow:
-        await uow.execute(
-            counter.insert().values(id=1, value=0, at=datetime(2009, 4, 28, 10, 0, tzinfo=tallinn))
-        )
-    async with db.session() as session:
-        (at,) = (await session.exec(select(counter.c.at))).one()  # type: ignore[call-overload]
+    async with infrastructure_db(tmp_path, metadata=counter_metadata) as db:
+        async with db.unit() as uow:
+            at = datetime(2009, 4, 28, 10, 0, tzinfo=tallinn)
+            await uow.execute(counter.insert().values(id=1, value=0, at=at))
+        async with db.session() as session:
+            (at,) = (await session.exec(select(counter.c.at))).one()  # type: ignore[call-overload]
     assert at == datetime(2009, 4, 28, 7, 0, tzinfo=UTC) and at.tzinfo is UTC
-    await db.dispose()
 
 
 def test_log_lines_are_json_with_the_correlation_id() -> None:

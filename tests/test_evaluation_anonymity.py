@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,12 +20,6 @@ from tests.evaluation_support import (
     sql,
 )
 from tests.support import System, running_system
-
-
-@pytest.fixture
-async def any_evaluation(tmp_path: Path, db_kind: str) -> AsyncIterator[System]:
-    async with running_system(tmp_path, db_kind, services=("evaluation",)) as system:
-        yield system
 
 
 async def test_stored_responses_carry_no_identity_and_no_order(any_evaluation: System) -> None:

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from services.evaluation import commands
 from shared.clock import clock
@@ -23,19 +19,7 @@ from tests.evaluation_support import (
     overall_answers,
     sql,
 )
-from tests.support import System, running_system
-
-
-@pytest.fixture
-async def evaluation(tmp_path: Path) -> AsyncIterator[System]:
-    async with running_system(tmp_path, services=("evaluation",)) as system:
-        yield system
-
-
-@pytest.fixture
-async def any_evaluation(tmp_path: Path, db_kind: str) -> AsyncIterator[System]:
-    async with running_system(tmp_path, db_kind, services=("evaluation",)) as system:
-        yield system
+from tests.support import System
 
 
 async def stored(system: System) -> tuple[int, int]:

@@ -16,15 +16,14 @@ from typing import Any
 import pytest
 
 from shared.clock import clock
-from tests.evaluation_support import Mailbox
-from tests.support import System, eventually, running_system
+from tests.support import SmtpSink, System, eventually, running_system
 
 DAY = date.today() + timedelta(days=30)
 
 
 @pytest.fixture
-async def cycle(tmp_path: Path, db_kind: str) -> AsyncIterator[tuple[System, Mailbox]]:
-    with Mailbox() as mailbox:
+async def cycle(tmp_path: Path, db_kind: str) -> AsyncIterator[tuple[System, SmtpSink]]:
+    with SmtpSink() as mailbox:
         async with running_system(tmp_path, db_kind, SMTP_URL=mailbox.url) as system:
             yield system, mailbox
 
@@ -103,7 +102,7 @@ async def answer(system: System, token: str, answers: dict[str, Any]) -> None:
 
 
 async def test_the_whole_cycle_from_completion_to_series_trend(
-    cycle: tuple[System, Mailbox],
+    cycle: tuple[System, SmtpSink],
 ) -> None:
     system, mailbox = cycle
     tallinn, tallinn_sessions = await edition(

@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from capitals.embedded import free_port
+from tests.browser import browser_page, csrf_of
 from tests.evaluation_support import completed_training, overall_answers, sql
+from tests.servers import serve_app
 from tests.support import System, running_system
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 HTML = {"accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
-
-
-@pytest.fixture
-async def evaluation(tmp_path: Path) -> AsyncIterator[System]:
-    async with running_system(tmp_path, services=("evaluation",)) as system:
-        yield system
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="_csrf_token" value="([^"]+)"', html)
-    assert found, "the form carries no CSRF token"
-    return found.group(1)
 
 
 async def test_the_invitation_link_gives_a_browser_the_form_and_a_client_json(
@@ -130,42 +108,6 @@ async def test_staff_pages_send_strangers_to_sign_in_and_refuse_other_countries(
 # --- in a real browser ------------------------------------------------------------------
 
 
-@asynccontextmanager
-async def served(system: System, port: int) -> AsyncIterator[str]:
-    """The running evaluation app over real HTTP; its lifespan already runs in the test client."""
-    server = uvicorn.Server(
-        uvicorn.Config(
-            system.apps["evaluation"],
-            host="127.0.0.1",
-            port=port,
-            lifespan="off",
-            log_level="warning",
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:  # noqa: ASYNC110  (uvicorn offers a flag, not an event)
-            await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-@asynccontextmanager
-async def browser_page(**options: Any) -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield await browser.new_page(**options)
-        finally:
-            await browser.close()
-
-
 async def fits_the_screen(tab: Any) -> bool:
     return bool(
         await tab.evaluate(
@@ -184,7 +126,7 @@ async def test_an_invitation_is_answered_on_a_phone_and_thanked(tmp_path: Path) 
         _, tokens = await completed_training(system, ["Mari Tamm"])
         link = f"{public}/evaluations/{tokens['Mari Tamm']}"
         async with (
-            served(system, port),
+            serve_app(system.apps["evaluation"], port, lifespan="off"),
             browser_page(viewport={"width": 390, "height": 844}) as tab,
         ):
             await tab.goto(link)
@@ -243,7 +185,10 @@ async def test_the_secretariat_signs_in_and_sees_the_report_with_its_charts(
             ).status_code == 201
         token = system.token()["Authorization"].removeprefix("Bearer ")
 
-        async with served(system, port) as url, browser_page() as tab:
+        async with (
+            serve_app(system.apps["evaluation"], port, lifespan="off") as url,
+            browser_page() as tab,
+        ):
             await tab.goto(f"{url}/reports/{training.id}")
             await tab.wait_for_url(re.compile(r"/login\?next="))
             await tab.get_by_label("Staff token").fill(token)

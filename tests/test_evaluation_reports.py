@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from services.evaluation import commands
 from services.evaluation.questions import BANK_V1
@@ -22,13 +18,7 @@ from tests.evaluation_support import (
     deliver,
     sql,
 )
-from tests.support import System, running_system
-
-
-@pytest.fixture
-async def evaluation(tmp_path: Path) -> AsyncIterator[System]:
-    async with running_system(tmp_path, services=("evaluation",)) as system:
-        yield system
+from tests.support import System
 
 
 async def answer(system: System, token: str, **answers: Any) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -12,13 +11,12 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from capitals.embedded import free_port
 from shared.db import Database
 from shared.mail import Mail, MailSender, Transport
-from shared.tables import infrastructure, mail_queue
-from tests.support import create_pg_database, drop_pg_database, eventually
+from shared.tables import mail_queue
+from tests.support import eventually, infrastructure_db
 
 
 class Inbox:
@@ -35,20 +33,8 @@ class Inbox:
 @pytest.fixture
 async def database(tmp_path: Path, db_kind: str) -> AsyncIterator[Database]:
     """The shared tables alone, on SQLite and again on PostgreSQL."""
-    name = f"capitals_mail_{uuid.uuid4().hex[:10]}"
-    if db_kind == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'mail.sqlite3'}"
-    else:
-        url = await create_pg_database(name)
-    engine = create_async_engine(url)
-    async with engine.begin() as connection:
-        await connection.run_sync(infrastructure.create_all)
-    await engine.dispose()
-    db = Database(url)
-    yield db
-    await db.dispose()
-    if db_kind == "postgres":
-        await drop_pg_database(name)
+    async with infrastructure_db(tmp_path, db_kind) as db:
+        yield db
 
 
 async def unsent(db: Database) -> list[Any]:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,11 +30,12 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from capitals.embedded import free_port
-from shared.auth import issue_token
 from shared.migrations import upgrade
 from shared.service import MAX_BODY
 from shared.settings import SERVICES
-from tests.support import SECRET, NatsServer, settings_for
+from tests.registration_support import PERSON
+from tests.servers import start_command, stop, wait_ready
+from tests.support import SECRET, NatsServer, settings_for, staff_headers
 
 CHECKS = [
     not_a_server_error,
@@ -53,7 +52,6 @@ CALLERS: dict[str, dict[str, Any] | None] = {
     "secretariat": {"role": "secretariat"},
     "organiser": {"role": "organiser", "countries": ["LV"]},
 }
-SERVE = [sys.executable, "-m", "capitals.cli", "serve"]
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +63,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     ports = {service: free_port() for service in SERVICES}
     urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
     env = {
-        **os.environ,
         "CAPITALS_DATA_DIR": str(root / "data"),
         "NATS_URL": broker.url,
         "CAPITALS_SECRET": SECRET,
@@ -83,27 +80,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     processes: list[subprocess.Popen[bytes]] = []
     try:
         for service in SERVICES:
-            with (root / f"{service}.log").open("wb") as log:
-                processes.append(
-                    subprocess.Popen(
-                        [*SERVE, service, "--port", str(ports[service])],
-                        env=env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                    )
-                )
-        for service, url in urls.items():
-            _wait_ready(url, root / f"{service}.log")
+            log = root / f"{service}.log"
+            processes.append(start_command(service, ports[service], env, log))
+        for process, (service, url) in zip(processes, urls.items(), strict=True):
+            wait_ready(url, process, root / f"{service}.log")
         yield Served(urls, *_seed(urls, root / "data" / "mail"))
     finally:
         for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
         broker.stop()
 
 
@@ -131,14 +115,6 @@ SESSION = {
     "starts_at": f"{DAY}T10:00:00",
     "ends_at": f"{DAY}T11:00:00",
 }
-PERSON = {
-    "name": "Mari Tamm",
-    "email": "mari.tamm@mfa.ee",
-    "organisation": "Ministry of Foreign Affairs of Estonia",
-    "position": "Consul",
-    "country": "EE",
-    "consent": True,
-}
 # Bodies that pass, so the creating routes reach their 201 (and, sent again, their 409).
 VALID_BODIES = {"createTraining": TRAINING, "addSession": SESSION, "register": PERSON}
 
@@ -147,7 +123,7 @@ def _seed(urls: dict[str, str], mail: Path) -> tuple[dict[str, str], str]:
     """A published training with a session, in a series, and two registrations for it: one
     the routes act on, one whose calendar feed they leave alone (a renewal would revoke it);
     and an evaluation invitation from another training."""
-    staff = {"Authorization": f"Bearer {issue_token(SECRET, role='secretariat')}"}
+    staff = staff_headers()
     with httpx.Client(base_url=urls["scheduling"], headers=staff, timeout=10) as scheduling:
         training = scheduling.post("/trainings", json=TRAINING).raise_for_status().json()
         training_path = f"/trainings/{training['id']}"
@@ -213,18 +189,6 @@ def _until_found(client: httpx.Client, path: str) -> None:
         time.sleep(0.1)
 
 
-def _wait_ready(url: str, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not become ready:\n{log.read_text(errors='replace')}")
-
-
 @pytest.fixture(
     scope="module",
     params=[(service, caller) for service in SERVICES for caller in CALLERS],
@@ -234,7 +198,7 @@ def contract(request: pytest.FixtureRequest, served: Served) -> tuple[Any, dict[
     service, caller = request.param
     url = served.urls[service]
     claims = CALLERS[caller]
-    headers = {"Authorization": f"Bearer {issue_token(SECRET, **claims)}"} if claims else {}
+    headers = staff_headers(**claims) if claims else {}
     return schemathesis.openapi.from_url(f"{url}/schema/openapi.json"), headers, served
 
 

@@ -3,10 +3,8 @@ moderation, windows, the waitlist, staff routes, tokens and bad input."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -24,31 +22,25 @@ from tests.registration_support import (
     person,
     publish,
     register,
-    staff,
     training_event,
 )
-from tests.support import System, eventually, postgres_available, running_system
-
-_POSTGRES: bool | None = None
-
-
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+from tests.support import (
+    DATABASE_KINDS,
+    System,
+    database_kind,
+    eventually,
+    running_system,
+    staff_headers,
 )
+
+
+@pytest.fixture(scope="module", params=DATABASE_KINDS)
 async def system(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[System]:
     """Registration alone, fed with scheduling's events by the tests; shared by the module
     (each test opens trainings of its own)."""
-    global _POSTGRES
-    kind: str = request.param
-    if kind == "postgres":
-        if _POSTGRES is None:
-            _POSTGRES = await asyncio.to_thread(postgres_available)
-        if not _POSTGRES:
-            if os.environ.get("CI"):
-                pytest.fail("PostgreSQL is not reachable, and CI must run the PostgreSQL tests")
-            pytest.skip("PostgreSQL is not reachable")
+    kind = database_kind(request.param)
     path: Path = tmp_path_factory.mktemp(kind)
     async with running_system(path, kind, services=("registration",)) as running:
         yield running
@@ -60,7 +52,7 @@ async def _open(system: System, **changes: Any) -> ev.TrainingData:
 
 async def _listed(system: System, training_id: str, **params: Any) -> list[dict[str, Any]]:
     response = await system.registration.get(
-        f"/trainings/{training_id}/registrations", headers=staff(), params=params
+        f"/trainings/{training_id}/registrations", headers=staff_headers(), params=params
     )
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["items"]
@@ -249,13 +241,13 @@ async def test_registration_outside_the_window_is_refused_but_host_staff_may_reg
     assert early.status_code == 409 and "not opened" in early.json()["detail"]
 
     by_host = await register(
-        system.registration, training.id, person(2), headers=staff("organiser", ["EE"])
+        system.registration, training.id, person(2), headers=staff_headers("organiser", ["EE"])
     )
     assert by_host["status"] == "confirmed"
     by_other = await system.registration.post(
         f"/trainings/{training.id}/registrations",
         json=person(3),
-        headers=staff("organiser", ["LV"]),
+        headers=staff_headers("organiser", ["LV"]),
     )
     assert by_other.status_code == 409
 
@@ -291,7 +283,7 @@ async def test_country_quota_waitlists_with_its_reason_and_promotion_respects_it
     system: System,
 ) -> None:
     training = await _open(system, capacity=3)
-    organiser = staff("organiser", ["EE"])
+    organiser = staff_headers("organiser", ["EE"])
     quotas = await system.registration.put(
         f"/trainings/{training.id}/quotas", json={"ee": 1}, headers=organiser
     )
@@ -334,12 +326,12 @@ async def test_quotas_with_an_unknown_country_or_a_negative_maximum_are_refused(
     training = await _open(system)
     for body, field in (({"XX": 1}, "XX"), ({"EE": -1}, "EE"), ({"EST": 1}, "EST")):
         response = await system.registration.put(
-            f"/trainings/{training.id}/quotas", json=body, headers=staff()
+            f"/trainings/{training.id}/quotas", json=body, headers=staff_headers()
         )
         assert 400 <= response.status_code < 500, response.text
         assert field in response.text
     assert (
-        await system.registration.get(f"/trainings/{training.id}/quotas", headers=staff())
+        await system.registration.get(f"/trainings/{training.id}/quotas", headers=staff_headers())
     ).json() == {}
 
 
@@ -357,7 +349,7 @@ async def test_moderated_registrations_wait_for_approval_and_decline_frees_the_s
     entry = (await system.registration.get(f"/trainings/{training.id}")).json()
     assert entry["seats_left"] == 1 and entry["moderated"] is True
 
-    organiser = staff("organiser", ["EE"])
+    organiser = staff_headers("organiser", ["EE"])
     approved = await system.registration.post(
         f"/registrations/{first['id']}/approve", headers=organiser
     )
@@ -393,13 +385,13 @@ async def test_check_in_runs_from_the_first_day_until_completion_for_confirmed_o
     waiting = await register(system.registration, training.id, person(2))
     url = f"/registrations/{seated['id']}/check-in"
 
-    early = await system.registration.post(url, headers=staff("organiser", ["EE"]))
+    early = await system.registration.post(url, headers=staff_headers("organiser", ["EE"]))
     assert early.status_code == 409 and "first day" in early.json()["detail"]
 
     # 07:00 in Tallinn on the first day.
     day = training.starts_on
     clock.set(datetime(day.year, day.month, day.day, 4, 0, tzinfo=UTC))
-    organiser = staff("organiser", ["EE"])
+    organiser = staff_headers("organiser", ["EE"])
     checked = await system.registration.post(url, headers=organiser)
     assert checked.status_code == 200 and checked.json()["checked_in"] is True
     refused = await system.registration.post(
@@ -465,7 +457,7 @@ async def test_a_manage_token_opens_only_its_own_registration(system: System) ->
 async def test_an_organiser_of_another_country_gets_403(system: System) -> None:
     training = await _open(system, capacity=5, host_country="EE")
     registration = await register(system.registration, training.id, person(1))
-    latvian = staff("organiser", ["LV"])
+    latvian = staff_headers("organiser", ["LV"])
     base = f"/trainings/{training.id}"
     attempts = [
         ("GET", f"{base}/registrations", None),
@@ -485,7 +477,7 @@ async def test_an_organiser_of_another_country_gets_403(system: System) -> None:
         anonymous = await system.registration.request(method, url, json=body)
         assert anonymous.status_code in (401, 404), (method, url, anonymous.text)
     assert (await _status(system, registration))["status"] == "confirmed"
-    both = staff("organiser", ["LV", "EE"])
+    both = staff_headers("organiser", ["LV", "EE"])
     assert (await system.registration.get(f"{base}/registrations", headers=both)).status_code == 200
 
 
@@ -496,7 +488,9 @@ async def test_staff_routes_answer_401_without_a_valid_token(system: System) -> 
             f"/trainings/{training.id}/registrations", headers=headers
         )
         assert response.status_code == 401, response.text
-    unknown = await system.registration.get("/trainings/unknown/registrations", headers=staff())
+    unknown = await system.registration.get(
+        "/trainings/unknown/registrations", headers=staff_headers()
+    )
     assert unknown.status_code == 404
 
 
@@ -515,7 +509,7 @@ async def test_staff_list_filters_by_status_country_check_in_and_text(system: Sy
     day = training.starts_on
     clock.set(datetime(day.year, day.month, day.day, 6, 0, tzinfo=UTC))
     checked = await system.registration.post(
-        f"/registrations/{alma['id']}/check-in", headers=staff()
+        f"/registrations/{alma['id']}/check-in", headers=staff_headers()
     )
     assert checked.status_code == 200
 
@@ -533,7 +527,9 @@ async def test_staff_list_filters_by_status_country_check_in_and_text(system: Sy
     assert await names(q="%") == []
     assert await names(limit=1, offset=1) == ["Bo Ek"]
     wrong = await system.registration.get(
-        f"/trainings/{training.id}/registrations", headers=staff(), params={"status": "lost"}
+        f"/trainings/{training.id}/registrations",
+        headers=staff_headers(),
+        params={"status": "lost"},
     )
     assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "status"
 
@@ -549,7 +545,7 @@ async def test_staff_export_is_csv_with_a_header_row_and_defused_formulas(system
 
     response = await system.registration.get(
         f"/trainings/{training.id}/registrations.csv",
-        headers=staff("organiser", ["EE"]),
+        headers=staff_headers("organiser", ["EE"]),
         params={"status": "confirmed"},
     )
     assert response.status_code == 200
@@ -602,7 +598,7 @@ async def test_bad_input_gets_a_problem_naming_the_field_and_stores_nothing(
     assert problem["errors"][0]["field"] == field, problem
     assert await _listed(system, training.id) == []
     held = await system.registration.post(
-        "/privacy/export", json={"email": address}, headers=staff()
+        "/privacy/export", json={"email": address}, headers=staff_headers()
     )
     assert held.json()["participant"] is None
 
@@ -635,10 +631,10 @@ async def test_an_address_with_header_syntax_is_refused_everywhere_and_nothing_i
     )
     links = await system.registration.post("/manage-link", json={"email": address})
     exported = await system.registration.post(
-        "/privacy/export", json={"email": address}, headers=staff()
+        "/privacy/export", json={"email": address}, headers=staff_headers()
     )
     erased = await system.registration.post(
-        "/privacy/erase", json={"email": address}, headers=staff()
+        "/privacy/erase", json={"email": address}, headers=staff_headers()
     )
     for response in (registered, links, exported, erased):
         assert response.status_code == 422, response.text
@@ -679,7 +675,7 @@ async def test_every_change_of_a_registration_is_an_event_on_the_broker(system: 
     await _cancel(system, seated)
     day = training.starts_on
     clock.set(datetime(day.year, day.month, day.day, 8, 0, tzinfo=UTC))
-    organiser = staff("organiser", ["EE"])
+    organiser = staff_headers("organiser", ["EE"])
     await system.registration.post(f"/registrations/{waiting['id']}/check-in", headers=organiser)
     await system.registration.delete(f"/registrations/{waiting['id']}/check-in", headers=organiser)
     ids = {seated["id"], waiting["id"]}
@@ -715,7 +711,9 @@ async def test_every_change_of_a_registration_is_an_event_on_the_broker(system: 
 async def test_pending_and_declined_are_events_too(system: System) -> None:
     training = await _open(system, moderated=True)
     pending = await register(system.registration, training.id, person(1))
-    await system.registration.post(f"/registrations/{pending['id']}/decline", headers=staff())
+    await system.registration.post(
+        f"/registrations/{pending['id']}/decline", headers=staff_headers()
+    )
 
     async def emitted() -> list[str]:
         found = [e.subject for e in await events_about(system.nats.url, {pending["id"]})]

@@ -17,10 +17,9 @@ from tests.registration_support import (
     publish,
     registration_events,
     served_registration,
-    staff,
     training_event,
 )
-from tests.support import eventually
+from tests.support import eventually, staff_headers
 
 RUSH = 500
 SEATS = 20
@@ -67,7 +66,7 @@ async def _in_catalogue(client: httpx.AsyncClient, *training_ids: str) -> None:
 
 async def _registrations(client: httpx.AsyncClient, training_id: str) -> list[dict[str, Any]]:
     response = await client.get(
-        f"/trainings/{training_id}/registrations", headers=staff(), params={"limit": 2000}
+        f"/trainings/{training_id}/registrations", headers=staff_headers(), params={"limit": 2000}
     )
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["items"]

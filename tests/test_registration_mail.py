@@ -15,20 +15,17 @@ from shared.events import contracts as ev
 from shared.mail import MAX_ATTEMPTS, Mail
 from shared.tables import mail_queue
 from tests.registration_support import (
-    SmtpSink,
     open_training,
     person,
     publish,
     register,
-    smtp_sink,
-    staff,
 )
-from tests.support import System, eventually, running_system
+from tests.support import SmtpSink, System, eventually, running_system, staff_headers
 
 
 @pytest.fixture
 def sink() -> Iterator[SmtpSink]:
-    with smtp_sink() as running:
+    with SmtpSink() as running:
         yield running
 
 
@@ -86,7 +83,7 @@ async def test_pending_and_declined_registrations_are_mailed(
     assert subject.startswith("Registration received: ") and pending["manage_url"] in text
 
     declined = await system.registration.post(
-        f"/registrations/{pending['id']}/decline", headers=staff("organiser", ["EE"])
+        f"/registrations/{pending['id']}/decline", headers=staff_headers("organiser", ["EE"])
     )
     assert declined.status_code == 200
     mails = await _mails(sink, "participant3@example.org", 2)
@@ -141,7 +138,7 @@ async def test_a_mail_that_cannot_be_sent_dies_visibly_and_holds_up_no_other(
         assert registered["manage_url"] in text
 
     async def dead() -> list[dict[str, Any]]:
-        listed = await system.registration.get("/mail/dead", headers=staff())
+        listed = await system.registration.get("/mail/dead", headers=staff_headers())
         assert listed.status_code == 200, listed.text
         items: list[dict[str, Any]] = listed.json()["items"]
         return items
@@ -155,7 +152,9 @@ async def test_a_mail_that_cannot_be_sent_dies_visibly_and_holds_up_no_other(
     assert len(sink.messages) == 2
 
     assert (await system.registration.get("/mail/dead")).status_code == 401
-    organiser = await system.registration.get("/mail/dead", headers=staff("organiser", ["EE"]))
+    organiser = await system.registration.get(
+        "/mail/dead", headers=staff_headers("organiser", ["EE"])
+    )
     assert organiser.status_code == 403
     for service in ("registration",):
         document = (await system.clients[service].get("/schema/openapi.json")).json()

@@ -4,44 +4,23 @@ and the whole path in a real browser against the service served by uvicorn."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import async_playwright
 
+from tests.browser import browser_page, csrf_of
 from tests.registration_support import (
     in_catalogue,
     open_training,
     publish,
     served_registration,
-    staff,
     training_event,
 )
-from tests.support import System, eventually, running_system
+from tests.support import System, eventually, staff_headers
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-async def system(tmp_path: Path) -> AsyncIterator[System]:
-    async with running_system(tmp_path, services=("registration",)) as running:
-        yield running
-
-
-def _csrf(page: str) -> str:
-    found = re.search(r'name="_csrf_token" value="([^"]+)"', page)
-    assert found, "the form carries no CSRF token"
-    return found.group(1)
+pytestmark = pytest.mark.services("registration")
 
 
 def _form(**changes: str) -> dict[str, str]:
@@ -59,7 +38,7 @@ def _form(**changes: str) -> dict[str, str]:
 
 async def _post_form(system: System, path: str, form: dict[str, str]) -> Any:
     page = await system.registration.get(path)
-    return await system.registration.post(path, data={**form, "_csrf_token": _csrf(page.text)})
+    return await system.registration.post(path, data={**form, "_csrf_token": csrf_of(page.text)})
 
 
 async def test_catalogue_page_lists_open_trainings_with_seats_left(system: System) -> None:
@@ -94,7 +73,7 @@ async def test_form_shows_each_error_beside_its_field_and_keeps_the_input(
     assert 'value="Embassy of Estonia in Riga"' in page  # kept
     assert "vegetarian" in page
     listed = await system.registration.get(
-        f"/trainings/{training.id}/registrations", headers=staff()
+        f"/trainings/{training.id}/registrations", headers=staff_headers()
     )
     assert listed.json()["items"] == []
 
@@ -124,7 +103,7 @@ async def test_the_form_refuses_header_syntax_in_the_address_and_control_charact
     )
     assert resend.status_code == 422
     listed = await system.registration.get(
-        f"/trainings/{training.id}/registrations", headers=staff()
+        f"/trainings/{training.id}/registrations", headers=staff_headers()
     )
     assert listed.json()["items"] == []
 
@@ -138,7 +117,9 @@ async def test_line_breaks_a_browser_sends_in_free_text_are_kept_as_line_feeds(
     )
     assert response.status_code == 200, response.text
     (item,) = (
-        await system.registration.get(f"/trainings/{training.id}/registrations", headers=staff())
+        await system.registration.get(
+            f"/trainings/{training.id}/registrations", headers=staff_headers()
+        )
     ).json()["items"]
     assert item["needs"]["access"] == "wheelchair\nramp, please"
 
@@ -149,7 +130,7 @@ async def test_a_form_without_its_csrf_token_is_refused(system: System) -> None:
     refused = await system.registration.post(f"/register/{training.id}", data=_form())
     assert refused.status_code == 403
     listed = await system.registration.get(
-        f"/trainings/{training.id}/registrations", headers=staff()
+        f"/trainings/{training.id}/registrations", headers=staff_headers()
     )
     assert listed.json()["items"] == []
 
@@ -179,7 +160,7 @@ async def test_form_registration_confirms_and_the_manage_page_cancels(system: Sy
     assert "Liis Kask" in page.text and "/calendars/" in page.text
     cancelled = await system.registration.post(
         f"{manage.group(1)}/cancel",
-        data={"_csrf_token": _csrf(page.text)},
+        data={"_csrf_token": csrf_of(page.text)},
         follow_redirects=False,
     )
     assert cancelled.status_code == 303
@@ -230,50 +211,43 @@ async def test_a_browser_registers_sees_the_confirmation_and_cancels_on_the_mana
         async with httpx.AsyncClient(base_url=served.url) as client:
             await in_catalogue(client, training.id)
 
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-            )
-            try:
-                tab = await browser.new_page(viewport={"width": 390, "height": 844})
+        async with browser_page(viewport={"width": 390, "height": 844}) as tab:
 
-                async def fits_the_phone() -> None:
-                    # After a form submit the old document may be gone: wait for the new one.
-                    await tab.wait_for_load_state("load")
-                    width = await tab.evaluate("document.documentElement.scrollWidth")
-                    assert width <= 390, f"{tab.url} is {width}px wide"
+            async def fits_the_phone() -> None:
+                # After a form submit the old document may be gone: wait for the new one.
+                await tab.wait_for_load_state("load")
+                width = await tab.evaluate("document.documentElement.scrollWidth")
+                assert width <= 390, f"{tab.url} is {width}px wide"
 
-                await tab.goto(f"{served.url}/")
-                await fits_the_phone()
-                card = tab.locator(f"#training-{training.id}")
-                assert "3 of 3 seats left" in await card.inner_text()
-                await card.get_by_role("link", name="Register").click()
+            await tab.goto(f"{served.url}/")
+            await fits_the_phone()
+            card = tab.locator(f"#training-{training.id}")
+            assert "3 of 3 seats left" in await card.inner_text()
+            await card.get_by_role("link", name="Register").click()
 
-                await fits_the_phone()
-                await tab.get_by_label("Name").fill("Aino Virtanen")
-                await tab.get_by_label("E-mail address").fill("aino.virtanen@formin.fi")
-                await tab.get_by_label("Organisation").fill("Ministry for Foreign Affairs")
-                await tab.get_by_label("Country you represent").select_option("FI")
-                await tab.get_by_role("button", name="Register").click()
-                # Without consent the form comes back with the error beside the box.
-                await tab.locator("#consent-error").wait_for()
-                assert await tab.get_by_label("Name").input_value() == "Aino Virtanen"
-                await tab.get_by_label("I agree").check()
-                await tab.get_by_role("button", name="Register").click()
+            await fits_the_phone()
+            await tab.get_by_label("Name").fill("Aino Virtanen")
+            await tab.get_by_label("E-mail address").fill("aino.virtanen@formin.fi")
+            await tab.get_by_label("Organisation").fill("Ministry for Foreign Affairs")
+            await tab.get_by_label("Country you represent").select_option("FI")
+            await tab.get_by_role("button", name="Register").click()
+            # Without consent the form comes back with the error beside the box.
+            await tab.locator("#consent-error").wait_for()
+            assert await tab.get_by_label("Name").input_value() == "Aino Virtanen"
+            await tab.get_by_label("I agree").check()
+            await tab.get_by_role("button", name="Register").click()
 
-                await tab.get_by_role("heading", name="You are registered").wait_for()
-                assert "Confirmed" in await tab.locator("#status").inner_text()
-                await fits_the_phone()
-                await tab.locator("#manage-link").click()
+            await tab.get_by_role("heading", name="You are registered").wait_for()
+            assert "Confirmed" in await tab.locator("#status").inner_text()
+            await fits_the_phone()
+            await tab.locator("#manage-link").click()
 
-                await tab.get_by_role("heading", name="Your registration").wait_for()
-                assert "Aino Virtanen" in await tab.content()
-                await fits_the_phone()
-                await tab.get_by_role("button", name="Cancel my registration").click()
-                await tab.locator("#notice").wait_for()
-                assert "Cancelled" in await tab.locator("#status").inner_text()
-            finally:
-                await browser.close()
+            await tab.get_by_role("heading", name="Your registration").wait_for()
+            assert "Aino Virtanen" in await tab.content()
+            await fits_the_phone()
+            await tab.get_by_role("button", name="Cancel my registration").click()
+            await tab.locator("#notice").wait_for()
+            assert "Cancelled" in await tab.locator("#status").inner_text()
 
         async def freed() -> bool:
             async with httpx.AsyncClient(base_url=served.url) as client:

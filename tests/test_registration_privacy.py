@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,20 +17,15 @@ from tests.registration_support import (
     publish,
     register,
     registration_events,
-    staff,
 )
-from tests.support import System, eventually, running_system
+from tests.support import System, eventually, staff_headers
 
-
-@pytest.fixture
-async def system(tmp_path: Path) -> AsyncIterator[System]:
-    async with running_system(tmp_path, services=("registration",)) as running:
-        yield running
+pytestmark = pytest.mark.services("registration")
 
 
 async def _export(system: System, email: str) -> dict[str, Any]:
     response = await system.registration.post(
-        "/privacy/export", json={"email": email}, headers=staff()
+        "/privacy/export", json={"email": email}, headers=staff_headers()
     )
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
@@ -65,14 +58,14 @@ async def test_export_returns_everything_held_about_a_person(system: System) -> 
 async def test_privacy_routes_belong_to_the_secretariat(system: System) -> None:
     for route in ("/privacy/export", "/privacy/erase"):
         organiser = await system.registration.post(
-            route, json={"email": "x@example.org"}, headers=staff("organiser", ["EE"])
+            route, json={"email": "x@example.org"}, headers=staff_headers("organiser", ["EE"])
         )
         assert organiser.status_code == 403
         anonymous = await system.registration.post(route, json={"email": "x@example.org"})
         assert anonymous.status_code == 401
         # Authorisation comes before the body is even read.
         malformed = await system.registration.post(
-            route, content=b"nonsense", headers={**staff("organiser", ["EE"])}
+            route, content=b"nonsense", headers={**staff_headers("organiser", ["EE"])}
         )
         assert malformed.status_code == 403
 
@@ -89,7 +82,7 @@ async def test_erasure_removes_personal_data_frees_the_seat_and_tells_the_others
     await in_catalogue(system.registration, past.id, status="completed")
 
     erased = await system.registration.post(
-        "/privacy/erase", json={"email": "participant1@example.org"}, headers=staff()
+        "/privacy/erase", json={"email": "participant1@example.org"}, headers=staff_headers()
     )
 
     assert erased.status_code == 200, erased.text
@@ -113,7 +106,9 @@ async def test_erasure_removes_personal_data_frees_the_seat_and_tells_the_others
         f"/registrations/{seated['id']}", headers={"X-Manage-Token": seated["manage_token"]}
     )
     assert gone.status_code == 404
-    listed = await system.registration.get(f"/trainings/{past.id}/registrations", headers=staff())
+    listed = await system.registration.get(
+        f"/trainings/{past.id}/registrations", headers=staff_headers()
+    )
     (row,) = listed.json()["items"]
     assert (row["name"], row["email"], row["organisation"], row["needs"]) == ("", "", "", None)
     assert row["country"] == "EE" and row["status"] == "confirmed"
@@ -158,10 +153,12 @@ async def test_retention_erases_personal_data_a_period_after_completion(system: 
     def names(items: list[dict[str, Any]]) -> list[str]:
         return [item["name"] for item in items]
 
-    old_list = await system.registration.get(f"/trainings/{old.id}/registrations", headers=staff())
+    old_list = await system.registration.get(
+        f"/trainings/{old.id}/registrations", headers=staff_headers()
+    )
     assert names(old_list.json()["items"]) == ["", ""]
     recent_list = await system.registration.get(
-        f"/trainings/{recent.id}/registrations", headers=staff()
+        f"/trainings/{recent.id}/registrations", headers=staff_headers()
     )
     assert names(recent_list.json()["items"]) == ["Participant 3"]
     # Someone with a registration still running keeps being known; the other is forgotten.

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.registration_support import open_training, person, served_registration, staff
-from tests.support import running_system
+from tests.registration_support import open_training, person, served_registration
+from tests.support import running_system, staff_headers
 
 
 async def test_registration_and_link_requests_are_limited_per_client_with_retry_after(
@@ -36,9 +36,11 @@ async def test_registration_and_link_requests_are_limited_per_client_with_retry_
 
         # Reads are not limited, and neither is staff registering people.
         assert (await client.get("/trainings")).status_code == 200
-        by_staff = await client.post(url, json=person(11), headers=staff("organiser", ["EE"]))
+        by_staff = await client.post(
+            url, json=person(11), headers=staff_headers("organiser", ["EE"])
+        )
         assert by_staff.status_code == 201
-        listed = await client.get(f"{url}", headers=staff())
+        listed = await client.get(f"{url}", headers=staff_headers())
         assert [item["email"] for item in listed.json()["items"]] == [
             "participant0@example.org",
             "participant1@example.org",

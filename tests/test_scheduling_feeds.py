@@ -23,30 +23,17 @@ from tests.scheduling_support import (
     event_lines,
     published_training,
     scheduling_system,
-    send_event,
     session_body,
     strict,
     uid_of,
     vevents,
 )
-from tests.support import System, eventually, postgres_available
-
-_PG: list[bool] = []
+from tests.support import DATABASE_KINDS, System, database_kind, eventually, publish
 
 
-def _postgres() -> bool:
-    if not _PG:
-        _PG.append(postgres_available())
-    return _PG[0]
-
-
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=DATABASE_KINDS)
 def kind(request: pytest.FixtureRequest) -> str:
-    if request.param == "postgres" and not _postgres():
-        pytest.skip("PostgreSQL is not reachable")
-    return str(request.param)
+    return database_kind(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -407,8 +394,8 @@ async def subscribed_participant(system: System) -> tuple[str, str]:
     """A participant id and their feed token, announced as registration would."""
     token = secrets.token_urlsafe(24)
     participant = str(uuid.uuid4())
-    await send_event(
-        system,
+    await publish(
+        system.nats.url,
         ev.ParticipantFeedTokenSet(
             id=participant,
             revision=1,
@@ -427,8 +414,8 @@ async def confirm(
     revision: int = 1,
 ) -> str:
     registration = registration or str(uuid.uuid4())
-    await send_event(
-        system,
+    await publish(
+        system.nats.url,
         ev.REGISTRATION_STATUS_EVENTS[status](
             id=registration,
             revision=revision,
@@ -519,8 +506,8 @@ async def test_a_rotated_token_makes_the_old_one_404(system: System) -> None:
 
     await eventually(lambda: served(old))
     new = secrets.token_urlsafe(24)
-    await send_event(
-        system,
+    await publish(
+        system.nats.url,
         ev.ParticipantFeedTokenSet(
             id=participant, revision=2, feed_token_sha256=hashlib.sha256(new.encode()).hexdigest()
         ),
@@ -541,11 +528,11 @@ async def test_an_erased_participants_feed_is_gone_and_stays_gone(system: System
         return True
 
     await eventually(lambda: status(200))
-    await send_event(system, ev.ParticipantErased(id=participant, revision=9))
+    await publish(system.nats.url, ev.ParticipantErased(id=participant, revision=9))
     await eventually(lambda: status(404))
     # A redelivered older event about the person must not bring anything back.
-    await send_event(
-        system,
+    await publish(
+        system.nats.url,
         ev.ParticipantFeedTokenSet(
             id=participant,
             revision=3,

@@ -11,16 +11,17 @@ import httpx
 import pytest
 
 from capitals.embedded import free_port
+from services.scheduling.app import app
 from shared.clock import clock
+from tests.browser import browser_page
 from tests.scheduling_support import (
     add_session,
     create_training,
     published_training,
     scheduling_system,
-    serve_process,
-    served,
     service_env,
 )
+from tests.servers import serve_app, serve_command
 from tests.support import NatsServer, System
 
 PORT = free_port()
@@ -192,58 +193,41 @@ async def test_the_series_page_lists_trainings_by_date_with_their_capitals(
 async def test_a_browser_reads_the_series_and_training_pages_and_their_links(
     system: System, other_broker: NatsServer
 ) -> None:
-    from playwright.async_api import async_playwright
-
     ee = system.token("organiser", ["EE"])
     training, sessions = await published_training(
         system, ee, sessions=2, series="browser-series", starts_on="2031-06-16"
     )
-    with served(replace(system.settings, nats_url=other_broker.url), PORT) as url:
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                headless=True,
-                args=[
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--no-first-run",
-                    "--disable-sync",
-                ],
-            )
-            try:
-                # A phone's viewport: nothing may need sideways scrolling.
-                tab = await browser.new_page(viewport={"width": 390, "height": 844})
-                await tab.goto(f"{url}/series/browser-series/page")
-                assert await tab.locator("h1").inner_text() == "Browser Series"
-                row = tab.locator("#trainings tr.training")
-                assert await row.count() == 1
-                assert "Tallinn" in await row.locator(".capital").inner_text()
-                assert await _fits(tab)
+    settings = replace(system.settings, nats_url=other_broker.url)
+    async with (
+        serve_app(app(settings), PORT) as url,
+        browser_page(viewport={"width": 390, "height": 844}) as tab,
+    ):
+        # A phone's viewport: nothing may need sideways scrolling.
+        await tab.goto(f"{url}/series/browser-series/page")
+        assert await tab.locator("h1").inner_text() == "Browser Series"
+        row = tab.locator("#trainings tr.training")
+        assert await row.count() == 1
+        assert "Tallinn" in await row.locator(".capital").inner_text()
+        assert await _fits(tab)
 
-                await row.get_by_role("link").click()
-                await tab.wait_for_url(f"**/trainings/{training['id']}/page")
-                times = tab.locator("#timetable tr.session td.time")
-                assert await times.all_inner_texts() == ["09:00\u201309:45", "10:00\u201310:45"]
-                assert "EEST, UTC+03:00" in await tab.locator("#zone-note").inner_text()
-                webcal = await tab.locator("#subscribe-webcal").get_attribute("href")
-                https = await tab.locator("#subscribe-https").get_attribute("href")
-                assert (
-                    webcal == f"webcal://127.0.0.1:{PORT}/trainings/{training['id']}/calendar.ics"
-                )
-                assert https == f"{url}/trainings/{training['id']}/calendar.ics"
-                register = await tab.locator("#register").get_attribute("href")
-                assert register == f"{REGISTRATION}/register/{training['id']}"
-                assert await _fits(tab)
+        await row.get_by_role("link").click()
+        await tab.wait_for_url(f"**/trainings/{training['id']}/page")
+        times = tab.locator("#timetable tr.session td.time")
+        assert await times.all_inner_texts() == ["09:00\u201309:45", "10:00\u201310:45"]
+        assert "EEST, UTC+03:00" in await tab.locator("#zone-note").inner_text()
+        webcal = await tab.locator("#subscribe-webcal").get_attribute("href")
+        https = await tab.locator("#subscribe-https").get_attribute("href")
+        assert webcal == f"webcal://127.0.0.1:{PORT}/trainings/{training['id']}/calendar.ics"
+        assert https == f"{url}/trainings/{training['id']}/calendar.ics"
+        register = await tab.locator("#register").get_attribute("href")
+        assert register == f"{REGISTRATION}/register/{training['id']}"
+        assert await _fits(tab)
 
-                # The https link really is the feed, with both sessions.
-                feed = await tab.request.get(https)
-                assert feed.ok and "text/calendar" in feed.headers["content-type"]
-                body = await feed.text()
-                assert all(s["id"] in body for s in sessions)
-            finally:
-                await browser.close()
+        # The https link really is the feed, with both sessions.
+        feed = await tab.request.get(https)
+        assert feed.ok and "text/calendar" in feed.headers["content-type"]
+        body = await feed.text()
+        assert all(s["id"] in body for s in sessions)
 
 
 async def _fits(tab: object) -> bool:
@@ -265,7 +249,10 @@ async def test_two_processes_serve_byte_identical_feeds(
     env = {**service_env(system), "NATS_URL": other_broker.url}
     bodies = []
     for seed in ("1", "4242"):
-        with serve_process({**env, "SCHEDULING_PUBLIC_URL": PUBLIC}, free_port(), seed) as url:
+        port = free_port()
+        env_of_process = {**env, "SCHEDULING_PUBLIC_URL": PUBLIC, "PYTHONHASHSEED": seed}
+        with serve_command("scheduling", port, env_of_process):
+            url = f"http://127.0.0.1:{port}"
             async with httpx.AsyncClient(timeout=10) as client:
                 response = await client.get(f"{url}{path}")
             assert response.status_code == 200

@@ -13,7 +13,9 @@ import pytest
 from capitals.embedded import free_port
 from shared.auth import COOKIE_NAME, issue_token
 from shared.clock import clock
+from tests.browser import browser_page
 from tests.registration_support import open_training, person, register
+from tests.servers import serve_app
 from tests.support import System, running_system
 
 FOREIGN = "http://127.0.0.1:9999"
@@ -206,13 +208,11 @@ async def test_a_cross_origin_form_with_the_cookie_cannot_approve_a_registration
 
 @pytest.mark.browser
 async def test_a_browser_whose_session_expired_signs_in_again_and_out(tmp_path: Path) -> None:
-    from tests.test_evaluation_pages import browser_page, served
-
     port = free_port()
     public = f"http://127.0.0.1:{port}"
     async with (
         running_system(tmp_path, services=("evaluation",), EVALUATION_PUBLIC_URL=public) as system,
-        served(system, port),
+        serve_app(system.apps["evaluation"], port, lifespan="off"),
         browser_page() as tab,
     ):
 

@@ -1,0 +1,42 @@
+"""A real browser for the page tests: Debian's chromium under Playwright, and the forms' CSRF."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+CHROMIUM = "/usr/bin/chromium"
+# No sandbox (containers), and nothing that would reach the network on its own.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+_CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+@asynccontextmanager
+async def browser_page(**options: Any) -> AsyncIterator[Any]:
+    """A new tab in a headless chromium of its own; `options` go to `new_page`."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield await browser.new_page(**options)
+        finally:
+            await browser.close()
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page's form carries."""
+    found = _CSRF.search(html)
+    assert found, "the form carries no CSRF token"
+    return found.group(1)

@@ -1,0 +1,109 @@
+"""Services over real HTTP: an app under uvicorn in this process, or `capitals serve` as its own."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVE = [sys.executable, "-m", "capitals.cli", "serve"]
+
+
+@asynccontextmanager
+async def serve_app(app: Any, port: int, lifespan: str = "on") -> AsyncIterator[str]:
+    """`app` under uvicorn as a task on this event loop, for a browser or any real client; its
+    base URL. With `lifespan="off"` it shares the runtime an in-process test client started."""
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            lifespan=lifespan,
+            log_config=None,
+            log_level="warning",
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("uvicorn stopped before it started")
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+def start_command(
+    service: str, port: int, env: Mapping[str, str], log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """`capitals serve <service>` on `port`, its output into `log` (or nowhere)."""
+    output = log.open("wb") if log is not None else subprocess.DEVNULL
+    try:
+        return subprocess.Popen(
+            [*SERVE, service, "--port", str(port)],
+            env={**os.environ, **env},
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    finally:
+        if log is not None:
+            output.close()  # type: ignore[union-attr]
+
+
+def wait_ready(
+    url: str, process: subprocess.Popen[bytes], log: Path | None = None, timeout: float = 30
+) -> None:
+    """Wait until `url`/ready answers 200; fail with the service's output if it stops first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} stopped{_output(log)}")
+        try:
+            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{process.args} did not become ready{_output(log)}")
+
+
+def _output(log: Path | None) -> str:
+    return f":\n{log.read_text(errors='replace')}" if log is not None else ""
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """Terminate, and kill what does not stop within `timeout` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def serve_command(
+    service: str, port: int, env: Mapping[str, str], log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`capitals serve <service>` as its own process, ready when entered, stopped on exit."""
+    process = start_command(service, port, env, log)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", process, log)
+        yield process
+    finally:
+        stop(process)
