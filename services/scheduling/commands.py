@@ -26,44 +26,44 @@ from shared.staff import Staff
 
 
 @dataclass(frozen=True)
-class UpdateTraining:
+class OnTraining:
+    """The input of a command about one training: which one."""
+
     training_id: str
+
+
+@dataclass(frozen=True)
+class UpdateTraining(OnTraining):
     changes: TrainingPatch
 
 
 @dataclass(frozen=True)
-class PublishTraining:
-    training_id: str
+class PublishTraining(OnTraining):
     override_conflicts: bool = False
 
 
 @dataclass(frozen=True)
-class CompleteTraining:
-    training_id: str
-
-
-@dataclass(frozen=True)
-class CancelTraining:
-    training_id: str
+class CancelTraining(OnTraining):
     reason: str | None = None
 
 
+# Completing needs nothing but the training.
+CompleteTraining = OnTraining
+
+
 @dataclass(frozen=True)
-class AddSession:
-    training_id: str
+class AddSession(OnTraining):
     session: SessionIn
 
 
 @dataclass(frozen=True)
-class UpdateSession:
-    training_id: str
+class UpdateSession(OnTraining):
     session_id: str
     changes: SessionPatch
 
 
 @dataclass(frozen=True)
-class CancelSession:
-    training_id: str
+class CancelSession(OnTraining):
     session_id: str
 
 

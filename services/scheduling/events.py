@@ -23,23 +23,7 @@ async def training_data(uow: UnitOfWork, training: TrainingRow, event: type[T]) 
     series = await uow.session.get(SeriesRow, training.series)
     sessions = await queries.sessions_of(uow.session, training.id)
     return event(
-        id=training.id,
-        revision=training.revision,
-        series=training.series,
+        **views.training_values(training),
         series_title=series.title if series else None,
-        title=training.title,
-        host_country=training.host_country,
-        city=training.city,
-        venue=training.venue,
-        timezone=training.timezone,
-        starts_on=training.starts_on,
-        ends_on=training.ends_on,
-        capacity=training.capacity,
-        registration_opens_at=views.local(training.registration_opens_at, training.timezone),
-        registration_closes_at=views.local(training.registration_closes_at, training.timezone),
-        moderated=training.moderated,
-        language=training.language,
-        description=training.description,
-        status=training.status,
         sessions=[session_data(s, training.timezone, ev.SessionData) for s in sessions],
     )

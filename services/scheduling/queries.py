@@ -125,18 +125,12 @@ async def hosts_of_series(reading: AsyncSession, slug: str) -> set[str]:
 
 
 def _slot(session: SessionRow, training: TrainingRow) -> conflicts.Slot:
+    speakers = tuple(speaker["name"] for speaker in session.speakers)
+    where = conflicts.place(training.city, training.venue)
     return conflicts.Slot(
-        id=session.id,
-        training_id=training.id,
-        training_title=training.title,
-        timezone=training.timezone,
-        title=session.title,
-        starts_at=session.starts_at,
-        ends_at=session.ends_at,
-        room=session.room,
-        speakers=tuple(speaker["name"] for speaker in session.speakers),
-        place=conflicts.place(training.city, training.venue),
-    )
+        session.id, training.id, training.title, training.timezone, session.title,
+        session.starts_at, session.ends_at, session.room, speakers, where,
+    )  # fmt: skip
 
 
 async def conflicts_of(

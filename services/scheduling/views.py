@@ -19,6 +19,7 @@ from services.scheduling.schemas import (
     TrainingOut,
 )
 from services.scheduling.tables import ChangeRow, SeriesRow, SessionRow, TrainingRow
+from shared.events import contracts as ev
 from shared.settings import Settings
 from shared.staff import Staff
 
@@ -32,6 +33,13 @@ LOGGED_SESSION_FIELDS = (
     "speakers",
     "description",
     "status",
+)
+
+# A training's own fields, which the API and the events both show (its sessions apart).
+TRAINING_FIELDS = tuple(
+    name
+    for name in TrainingOut.__struct_fields__
+    if name in ev.TrainingData.__struct_fields__ and name != "sessions"
 )
 
 
@@ -84,28 +92,22 @@ def shown(values: dict[str, Any], timezone: str) -> dict[str, Any]:
     return kept
 
 
+def training_values(training: TrainingRow) -> dict[str, Any]:
+    """The one view of a training's own fields: `TrainingOut` and `TrainingData` build on it.
+
+    Times are in the training's zone."""
+    values = {name: getattr(training, name) for name in TRAINING_FIELDS}
+    for name in domain.WINDOW:
+        values[name] = local(values[name], training.timezone)
+    return values
+
+
 def training_out(
     settings: Settings, training: TrainingRow, sessions: list[SessionRow]
 ) -> TrainingOut:
     calendar = links.training_calendar_url(settings, training.id)
     return TrainingOut(
-        id=training.id,
-        series=training.series,
-        title=training.title,
-        host_country=training.host_country,
-        city=training.city,
-        venue=training.venue,
-        timezone=training.timezone,
-        starts_on=training.starts_on,
-        ends_on=training.ends_on,
-        capacity=training.capacity,
-        registration_opens_at=local(training.registration_opens_at, training.timezone),
-        registration_closes_at=local(training.registration_closes_at, training.timezone),
-        moderated=training.moderated,
-        language=training.language,
-        description=training.description,
-        status=training.status,
-        revision=training.revision,
+        **training_values(training),
         sessions=[session_out(s, training.timezone) for s in sessions],
         calendar_url=calendar,
         webcal_url=links.webcal(calendar),
