@@ -23,6 +23,9 @@ from shared.events.contracts import SESSION_KINDS as SESSION_KINDS
 from shared.staff import Staff
 
 EDITABLE = ("draft", "published")
+# Drafts never appear in a feed or on a public page; a cancelled training stays, its
+# sessions cancelled.
+LISTED = ("published", "completed", "cancelled")
 # The registration window, in the order a training names it.
 WINDOW = ("registration_opens_at", "registration_closes_at")
 # Fields every session's calendar event repeats (summary context, location, description).

@@ -39,8 +39,6 @@ from shared.db import Database
 from shared.errors import NotFound
 from shared.problems import problems
 
-# Drafts never appear in a feed; a cancelled training stays, its sessions cancelled.
-LISTED = ("published", "completed", "cancelled")
 PERSONAL_NAME = "My Capitals trainings"
 # Feeds this large are built in a worker thread so the event loop keeps serving.
 _THREAD_FROM = 200
@@ -196,7 +194,7 @@ async def training_feed(
                 )
             )
         ).first()
-    if current is None or current[1] not in LISTED:
+    if current is None or current[1] not in domain.LISTED:
         return None
 
     async def load() -> Source:
@@ -214,7 +212,7 @@ async def training_feed(
 
 
 async def series_feed(db: Database, cache: FeedCache, base: str, slug: str) -> Built | None:
-    listed = and_(col(TrainingRow.series) == slug, col(TrainingRow.status).in_(LISTED))
+    listed = and_(col(TrainingRow.series) == slug, col(TrainingRow.status).in_(domain.LISTED))
     async with db.session() as session:
         current = (
             await session.exec(
@@ -282,7 +280,7 @@ async def personal_feed(
                 await session.exec(
                     select(TrainingRow)
                     .where(col(TrainingRow.id).in_(ids))
-                    .where(col(TrainingRow.status).in_(LISTED))
+                    .where(col(TrainingRow.status).in_(domain.LISTED))
                 )
             )
             sessions = await _sessions(session, trainings)

@@ -10,9 +10,8 @@ from zoneinfo import ZoneInfo
 from litestar import Request, Router, get
 from litestar.params import FromPath
 from litestar.response import Template
-from sqlmodel import col, select
 
-from services.scheduling import feeds, links, queries
+from services.scheduling import links, queries
 from services.scheduling.tables import SeriesRow, SessionRow, TrainingRow
 from shared.auth import staff_or_none
 from shared.clock import clock
@@ -157,14 +156,8 @@ def registration_state(training: TrainingRow, now: datetime) -> tuple[str, str]:
 async def index_page(db: DB) -> Template:
     """Every series, with how many trainings it has and when."""
     async with db.session() as session:
-        series = list(await session.exec(select(SeriesRow).order_by(col(SeriesRow.title))))
-        trainings = list(
-            await session.exec(
-                select(TrainingRow)
-                .where(col(TrainingRow.status).in_(feeds.LISTED))
-                .order_by(col(TrainingRow.starts_on))
-            )
-        )
+        series = await queries.all_series(session, by_title=True)
+        trainings = await queries.listed_trainings(session)
     today = clock.now().date()
     items = []
     for row in series:
@@ -189,14 +182,7 @@ async def series_page(slug: FromPath[str], db: DB, settings: AppSettings) -> Tem
     """A series' trainings by date, with each capital, and the series' calendar links."""
     async with db.session() as session:
         series = await queries.series(session, slug)
-        trainings = list(
-            await session.exec(
-                select(TrainingRow)
-                .where(TrainingRow.series == slug)
-                .where(col(TrainingRow.status).in_(feeds.LISTED))
-                .order_by(col(TrainingRow.starts_on), col(TrainingRow.id))
-            )
-        )
+        trainings = await queries.listed_trainings(session, slug)
     calendar = links.series_calendar_url(settings, slug)
     rows = [
         {

@@ -103,8 +103,17 @@ async def changes_of(reading: AsyncSession, training_id: str) -> list[ChangeRow]
     return list(rows)
 
 
-async def all_series(reading: AsyncSession) -> list[SeriesRow]:
-    return list(await reading.exec(select(SeriesRow).order_by(col(SeriesRow.slug))))
+async def all_series(reading: AsyncSession, *, by_title: bool = False) -> list[SeriesRow]:
+    order = col(SeriesRow.title) if by_title else col(SeriesRow.slug)
+    return list(await reading.exec(select(SeriesRow).order_by(order)))
+
+
+async def listed_trainings(reading: AsyncSession, series: str | None = None) -> list[TrainingRow]:
+    """Trainings the public pages list (all but drafts), by first day; of one series if given."""
+    query = select(TrainingRow).where(col(TrainingRow.status).in_(domain.LISTED))
+    if series is not None:
+        query = query.where(TrainingRow.series == series)
+    return list(await reading.exec(query.order_by(col(TrainingRow.starts_on), col(TrainingRow.id))))
 
 
 async def series(reading: AsyncSession, slug: str) -> SeriesRow:
