@@ -111,17 +111,10 @@ async def scheduling_system(
     tmp_path: Path, kind: str = "sqlite", **extra: str
 ) -> AsyncIterator[System]:
     """The scheduling service alone, over a real broker and database."""
+    # Broker.close() closes the connection rather than draining it, so a cancelled pull
+    # fetch no longer holds the shutdown for drain_timeout.
     async with running_system(tmp_path, kind, services=("scheduling",), **extra) as system:
-        try:
-            yield system
-        finally:
-            # Known shared/bus issue: a pull subscription whose fetch was cancelled keeps
-            # an unfinished queue item, so nc.drain() at shutdown waits out its whole
-            # drain_timeout (30 s). Bound it here until Broker.close() handles it.
-            for service in system.apps:
-                nc = system.runtime(service).broker.nc
-                if nc is not None:
-                    nc.options["drain_timeout"] = 1
+        yield system
 
 
 # --- calendar feeds -------------------------------------------------------------
@@ -183,7 +176,9 @@ class EventTap:
 
         async def receive(message: Any) -> None:
             envelope = decode_envelope(message.data)
-            payload = msgspec.json.decode(envelope.data, type=REGISTRY.get(envelope.type, Payload))
+            payload = msgspec.json.decode(
+                envelope.data, type=REGISTRY.get(envelope.subject, Payload)
+            )
             self.received.append((envelope, payload))
 
         async def subscribe() -> None:
@@ -207,7 +202,7 @@ class EventTap:
         return [
             payload
             for envelope, payload in self.received
-            if envelope.type == subject and (aggregate_id is None or payload.id == aggregate_id)
+            if envelope.subject == subject and (aggregate_id is None or payload.id == aggregate_id)
         ]
 
     async def close(self) -> None:

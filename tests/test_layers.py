@@ -41,13 +41,10 @@ MAX_LINES = 400
 # stay exact.
 KNOWN_IMPURE: dict[str, set[str]] = {
     "services.registration.domain": {"litestar", "shared.problems"},
-    "services.scheduling.domain": {"litestar", "shared.problems"},
 }
 KNOWN_ASSERTS: dict[str, int] = {
     "services/evaluation/api.py": 5,
     "services/evaluation/commands.py": 5,
-    "services/scheduling/api.py": 4,
-    "services/scheduling/feeds.py": 2,
 }
 KNOWN_LONG: set[str] = {
     "services/evaluation/commands.py",
@@ -56,9 +53,6 @@ KNOWN_LONG: set[str] = {
     "services/evaluation/reports.py",
     "services/registration/api.py",
     "services/registration/commands.py",
-    "services/scheduling/api.py",
-    "services/scheduling/calendar.py",
-    "services/scheduling/commands.py",
     "shared/bus.py",
     "shared/countries.py",
 }
@@ -66,7 +60,6 @@ KNOWN_STATE_SETTINGS: dict[str, int] = {
     "services/evaluation/app.py": 1,
     "services/registration/api.py": 7,
     "services/registration/pages.py": 4,
-    "services/scheduling/api.py": 2,
 }
 
 

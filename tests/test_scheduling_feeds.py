@@ -14,7 +14,7 @@ import icalendar
 import pytest
 from ical.timezone import IcsTimezoneInfo
 
-from services.scheduling.api import feed_cache
+from services.scheduling.feeds import feed_cache
 from shared.clock import clock
 from shared.events import contracts as ev
 from tests.scheduling_support import (

@@ -12,7 +12,9 @@ import pytest
 
 from capitals.embedded import free_port
 from services.scheduling.app import app
+from services.scheduling.pages import KIND_LABELS
 from shared.clock import clock
+from shared.events.contracts import SESSION_KINDS
 from tests.browser import browser_page
 from tests.scheduling_support import (
     add_session,
@@ -27,6 +29,10 @@ from tests.support import NatsServer, System
 PORT = free_port()
 PUBLIC = f"http://127.0.0.1:{PORT}"
 REGISTRATION = "https://register.capitals.example"
+
+
+def test_pages_name_every_session_kind_of_the_contract_and_no_other() -> None:
+    assert tuple(KIND_LABELS) == SESSION_KINDS
 
 
 @pytest.fixture(scope="module")

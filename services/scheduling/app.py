@@ -7,7 +7,7 @@ from pathlib import Path
 from litestar import Litestar
 
 from services.scheduling.api import api
-from services.scheduling.handlers import handlers
+from services.scheduling.handlers import HANDLERS
 from services.scheduling.pages import pages
 from shared.service import ServiceSpec, create_app
 from shared.settings import Settings
@@ -16,7 +16,7 @@ SPEC = ServiceSpec(
     name="scheduling",
     title="Scheduling",
     route_handlers=[api, pages],
-    handlers=handlers,
+    handlers=HANDLERS,
     templates=Path(__file__).parent / "templates",
 )
 

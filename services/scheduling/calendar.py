@@ -1,4 +1,9 @@
-"""Builds the iCalendar (RFC 5545) feeds of the scheduling service: sessions in, bytes out."""
+"""Builds the iCalendar (RFC 5545) feeds of the scheduling service: sessions in, bytes out.
+
+One cohesive module, over 400 lines on purpose: escaping, folding, the events and the
+VTIMEZONE rules derived from tzdb together make the feed's bytes, and splitting them
+would spread one deterministic output over several files.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Which sessions go into the training, series and personal feeds, and a cache of built feeds.
+"""The three calendar feeds: which sessions each holds, a cache of built feeds, and the
+conditional GET (ETag, If-None-Match, gzip) that answers with them.
 
 A feed is rebuilt only when its data changed. Each feed has a fingerprint read
 in one small query: the feed revision of each training in it (which rises with
@@ -16,8 +17,12 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from litestar import HttpMethod, Request, Response
+from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import HeaderParameter
 from sqlmodel import and_, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,16 +36,12 @@ from services.scheduling.tables import (
     TrainingRow,
 )
 from shared.db import Database
+from shared.errors import NotFound
+from shared.problems import problems
 
-# Drafts never appear in a feed; a cancelled training stays, its sessions cancelled.
-LISTED = ("published", "completed", "cancelled")
 PERSONAL_NAME = "My Capitals trainings"
 # Feeds this large are built in a worker thread so the event loop keeps serving.
 _THREAD_FROM = 200
-
-
-def webcal(url: str) -> str:
-    return "webcal://" + url.split("://", 1)[1]
 
 
 @dataclass(frozen=True)
@@ -193,13 +194,14 @@ async def training_feed(
                 )
             )
         ).first()
-    if current is None or current[1] not in LISTED:
+    if current is None or current[1] not in domain.LISTED:
         return None
 
     async def load() -> Source:
         async with db.session() as session:
             training = await session.get(TrainingRow, training_id)
-            assert training is not None
+            if training is None:
+                raise NotFound(f"no published training {training_id}")
             return Source(
                 f"{training.title} ({training.city})",
                 [training],
@@ -210,7 +212,7 @@ async def training_feed(
 
 
 async def series_feed(db: Database, cache: FeedCache, base: str, slug: str) -> Built | None:
-    listed = and_(col(TrainingRow.series) == slug, col(TrainingRow.status).in_(LISTED))
+    listed = and_(col(TrainingRow.series) == slug, col(TrainingRow.status).in_(domain.LISTED))
     async with db.session() as session:
         current = (
             await session.exec(
@@ -231,7 +233,8 @@ async def series_feed(db: Database, cache: FeedCache, base: str, slug: str) -> B
     async def load() -> Source:
         async with db.session() as session:
             series = await session.get(SeriesRow, slug)
-            assert series is not None
+            if series is None:
+                raise NotFound(f"no series {slug}")
             trainings = list(await session.exec(select(TrainingRow).where(listed)))
             return Source(series.title, trainings, await _sessions(session, trainings))
 
@@ -277,7 +280,7 @@ async def personal_feed(
                 await session.exec(
                     select(TrainingRow)
                     .where(col(TrainingRow.id).in_(ids))
-                    .where(col(TrainingRow.status).in_(LISTED))
+                    .where(col(TrainingRow.status).in_(domain.LISTED))
                 )
             )
             sessions = await _sessions(session, trainings)
@@ -286,3 +289,73 @@ async def personal_feed(
 
     # Keyed by participant, not token: a rotated token serves the same feed.
     return await cache.get(("personal", participant), fingerprint, load, base)
+
+
+# --- answering a feed request -----------------------------------------------------
+
+# Litestar adds "; charset=utf-8" to text/ media types.
+CALENDAR = "text/calendar"
+FEED_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
+# Declared, so the description shows how a client gets its 304.
+IfNoneMatch = Annotated[str | None, HeaderParameter(name="If-None-Match", required=False)]
+FEED_RESPONSES = {
+    **problems(404),
+    304: ResponseSpec(
+        data_container=None, description="Not modified: If-None-Match holds the current ETag."
+    ),
+}
+
+
+def feed_cache(state: State) -> FeedCache:
+    """The app's one cache of built feeds."""
+    cache: FeedCache | None = state.get("feed_cache")
+    if cache is None:
+        cache = state["feed_cache"] = FeedCache()
+    return cache
+
+
+def _matches(if_none_match: str, built: Built) -> bool:
+    """RFC 9110 13.1.2: weak comparison over a list of entity tags, or '*'."""
+    current = (built.etag, built.gzip_etag)
+    for candidate in if_none_match.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") in current:
+            return True
+    return False
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
+    for coding in accept_encoding.split(","):
+        name, _, params = coding.strip().partition(";")
+        if name.strip().lower() == "gzip":
+            return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+def calendar_response(
+    request: Request[Any, Any, Any],
+    built: Built,
+    cache_control: str,
+    if_none_match: str | None,
+) -> Response[bytes]:
+    gzipped = _accepts_gzip(request.headers.get("accept-encoding", ""))
+    headers = {
+        "ETag": built.gzip_etag if gzipped else built.etag,
+        "Cache-Control": cache_control,
+        "Vary": "Accept-Encoding",
+    }
+    if _matches(if_none_match or "", built):
+        return Response(b"", status_code=304, headers=headers)
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+        return Response(built.gzipped, media_type=CALENDAR, headers=headers)
+    return Response(built.body, media_type=CALENDAR, headers=headers)
+
+
+def feed_operation(name: str) -> Any:
+    """Feeds answer HEAD too (some calendar clients probe with it); OpenAPI wants two ids."""
+
+    def operation_id(_handler: Any, method: Any, _path: Any) -> str:
+        return name if str(method).upper().endswith("GET") else f"{name}Head"
+
+    return operation_id

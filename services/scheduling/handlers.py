@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import col, delete, select
 
 from services.scheduling import domain
@@ -12,12 +14,12 @@ from services.scheduling.tables import (
     FeedTokenRow,
 )
 from shared import bus
-from shared.bus import PartialHandler as Handler  # the new shape comes in step 2
-from shared.bus import lock_aggregate
+from shared.bus import Handler, lock_aggregate
 from shared.clock import clock
 from shared.db import UnitOfWork
 from shared.events import Envelope
 from shared.events import contracts as ev
+from shared.revisions import upsert_if_newer
 from shared.settings import Settings
 
 
@@ -25,29 +27,28 @@ async def _erased(uow: UnitOfWork, participant_id: str) -> bool:
     return await uow.session.get(ErasedParticipantRow, participant_id) is not None
 
 
-async def registration_changed(uow: UnitOfWork, data: ev.RegistrationData, _: Envelope) -> None:
+async def registration_changed(
+    uow: UnitOfWork, settings: Settings, data: ev.RegistrationData, envelope: Envelope
+) -> None:
+    now = clock.now()
     await lock_aggregate(uow, f"participant:{data.participant_id}")
     if await _erased(uow, data.participant_id):
         return
-    row = await uow.session.get(EnrolmentRow, data.id)
-    if row is not None and row.revision >= data.revision:
-        return  # an older event than what we hold
+    row = await upsert_if_newer(
+        uow,
+        EnrolmentRow,
+        data.id,
+        data.revision,
+        {"status": data.status},
+        create={"training_id": data.training_id, "participant_id": data.participant_id},
+    )
     if row is None:
-        row = EnrolmentRow(
-            registration_id=data.id,
-            training_id=data.training_id,
-            participant_id=data.participant_id,
-            status=data.status,
-            revision=data.revision,
-        )
-    else:
-        row.status, row.revision = data.status, data.revision
-    uow.session.add(row)
+        return  # an older event than what we hold
     await uow.session.flush()
-    await _relist(uow, data.participant_id, data.training_id)
+    await _relist(uow, data.participant_id, data.training_id, now)
 
 
-async def _relist(uow: UnitOfWork, participant_id: str, training_id: str) -> None:
+async def _relist(uow: UnitOfWork, participant_id: str, training_id: str, now: datetime) -> None:
     """Bring the training's place in the participant's feed in line with their registrations.
 
     A person may hold several registrations for one training over time (cancel,
@@ -67,29 +68,26 @@ async def _relist(uow: UnitOfWork, participant_id: str, training_id: str) -> Non
         return
     if entry is None:
         entry = CalendarEntryRow(
-            participant_id=participant_id, training_id=training_id, changed_at=clock.now()
+            participant_id=participant_id, training_id=training_id, changed_at=now
         )
-    entry.listed, entry.offset, entry.changed_at = after.listed, after.offset, clock.now()
+    entry.listed, entry.offset, entry.changed_at = after.listed, after.offset, now
     uow.session.add(entry)
 
 
-async def feed_token_set(uow: UnitOfWork, data: ev.ParticipantFeedTokenSet, _: Envelope) -> None:
+async def feed_token_set(
+    uow: UnitOfWork, settings: Settings, data: ev.ParticipantFeedTokenSet, envelope: Envelope
+) -> None:
     await lock_aggregate(uow, f"participant:{data.id}")
     if await _erased(uow, data.id):
         return
-    row = await uow.session.get(FeedTokenRow, data.id)
-    if row is not None and row.revision >= data.revision:
-        return
-    if row is None:
-        row = FeedTokenRow(
-            participant_id=data.id, token_sha256=data.feed_token_sha256, revision=data.revision
-        )
-    else:
-        row.token_sha256, row.revision = data.feed_token_sha256, data.revision
-    uow.session.add(row)
+    await upsert_if_newer(
+        uow, FeedTokenRow, data.id, data.revision, {"token_sha256": data.feed_token_sha256}
+    )
 
 
-async def participant_erased(uow: UnitOfWork, data: ev.ParticipantErased, _: Envelope) -> None:
+async def participant_erased(
+    uow: UnitOfWork, settings: Settings, data: ev.ParticipantErased, envelope: Envelope
+) -> None:
     """Forget the person: their feed is gone, and later events about them are ignored."""
     # Another instance may be applying an older event about them at this moment.
     await lock_aggregate(uow, f"participant:{data.id}")
@@ -99,10 +97,6 @@ async def participant_erased(uow: UnitOfWork, data: ev.ParticipantErased, _: Env
     await bus.forget_dead_letters(uow, data.id)
     if not await _erased(uow, data.id):
         uow.session.add(ErasedParticipantRow(participant_id=data.id, erased_at=clock.now()))
-
-
-def handlers(_settings: Settings) -> dict[str, Handler]:
-    return HANDLERS
 
 
 HANDLERS: dict[str, Handler] = {

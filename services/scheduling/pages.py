@@ -8,21 +8,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Request, Router, get
-from litestar.datastructures import State
-from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath
 from litestar.response import Template
-from sqlmodel import col, select
 
-from services.scheduling import commands, feeds
-from services.scheduling.api import base_url, register_url
+from services.scheduling import links, queries
 from services.scheduling.tables import SeriesRow, SessionRow, TrainingRow
-from shared.auth import Staff, staff_of
+from shared.auth import staff_or_none
 from shared.clock import clock
 from shared.countries import UnknownCountry, country
-from shared.params import DB
-from shared.problems import Problem
+from shared.params import DB, AppSettings
 
+# Every kind of `shared.events.contracts.SESSION_KINDS`, as a page names it (a test checks).
 KIND_LABELS = {
     "lecture": "Lecture",
     "workshop": "Workshop",
@@ -39,14 +35,6 @@ STATUS_LABELS = {
     "completed": "Completed",
     "cancelled": "Cancelled",
 }
-
-
-def _viewer(request: Request[Any, Any, Any]) -> Staff | None:
-    """Staff signed in on this browser, if any; a stale cookie on a public page is no error."""
-    try:
-        return staff_of(request)
-    except NotAuthorizedException:
-        return None
 
 
 def _country_name(code: str) -> str:
@@ -165,17 +153,11 @@ def registration_state(training: TrainingRow, now: datetime) -> tuple[str, str]:
 
 
 @get("/", operation_id="indexPage", include_in_schema=False)
-async def index_page(db: DB, state: State) -> Template:
+async def index_page(db: DB) -> Template:
     """Every series, with how many trainings it has and when."""
     async with db.session() as session:
-        series = list(await session.exec(select(SeriesRow).order_by(col(SeriesRow.title))))
-        trainings = list(
-            await session.exec(
-                select(TrainingRow)
-                .where(col(TrainingRow.status).in_(feeds.LISTED))
-                .order_by(col(TrainingRow.starts_on))
-            )
-        )
+        series = await queries.all_series(session, by_title=True)
+        trainings = await queries.listed_trainings(session)
     today = clock.now().date()
     items = []
     for row in series:
@@ -196,22 +178,12 @@ async def index_page(db: DB, state: State) -> Template:
 
 
 @get("/series/{slug:str}/page", operation_id="seriesPage", include_in_schema=False)
-async def series_page(slug: FromPath[str], db: DB, state: State) -> Template:
+async def series_page(slug: FromPath[str], db: DB, settings: AppSettings) -> Template:
     """A series' trainings by date, with each capital, and the series' calendar links."""
     async with db.session() as session:
-        series = await session.get(SeriesRow, slug)
-        if series is None:
-            raise Problem(404, f"no series {slug}")
-        trainings = list(
-            await session.exec(
-                select(TrainingRow)
-                .where(TrainingRow.series == slug)
-                .where(col(TrainingRow.status).in_(feeds.LISTED))
-                .order_by(col(TrainingRow.starts_on), col(TrainingRow.id))
-            )
-        )
-    base = base_url(state)
-    calendar = f"{base}/series/{slug}/calendar.ics"
+        series = await queries.series(session, slug)
+        trainings = await queries.listed_trainings(session, slug)
+    calendar = links.series_calendar_url(settings, slug)
     rows = [
         {
             "id": t.id,
@@ -222,7 +194,7 @@ async def series_page(slug: FromPath[str], db: DB, state: State) -> Template:
             "starts_on": t.starts_on.isoformat(),
             "status": t.status,
             "status_label": STATUS_LABELS[t.status],
-            "url": f"{base}/trainings/{t.id}/page",
+            "url": links.training_page_url(settings, t.id),
         }
         for t in trainings
     ]
@@ -232,30 +204,26 @@ async def series_page(slug: FromPath[str], db: DB, state: State) -> Template:
             "series": series,
             "trainings": rows,
             "calendar_url": calendar,
-            "webcal_url": feeds.webcal(calendar),
+            "webcal_url": links.webcal(calendar),
         },
     )
 
 
 @get("/trainings/{training_id:str}/page", operation_id="trainingPage", include_in_schema=False)
 async def training_page(
-    request: Request[Any, Any, Any], training_id: FromPath[str], db: DB, state: State
+    request: Request[Any, Any, Any], training_id: FromPath[str], db: DB, settings: AppSettings
 ) -> Template:
     """A training's timetable in the capital's local time, with subscribe and register links."""
-    viewer = _viewer(request)
     async with db.session() as session:
-        training = await session.get(TrainingRow, training_id)
-        if training is None or not commands.visible(training, viewer):
-            raise Problem(404, f"no training {training_id}")
+        training = await queries.training_for(session, training_id, staff_or_none(request))
         series = await session.get(SeriesRow, training.series)
-        sessions = await commands.sessions_of(session, training_id)
+        sessions = await queries.sessions_of(session, training_id)
     days, zone_labels = timetable(sessions, training.timezone)
     if not zone_labels:
         zone = ZoneInfo(training.timezone)
         zone_labels = [zone_label(datetime.combine(training.starts_on, time(12), zone))]
-    base = base_url(state)
-    calendar = f"{base}/trainings/{training.id}/calendar.ics"
-    series_calendar = f"{base}/series/{training.series}/calendar.ics"
+    calendar = links.training_calendar_url(settings, training.id)
+    series_calendar = links.series_calendar_url(settings, training.series)
     registration, registration_note = registration_state(training, clock.now())
     return Template(
         template_name="training.html",
@@ -270,12 +238,12 @@ async def training_page(
             "zone": training.timezone,
             "zone_labels": zone_labels,
             "calendar_url": calendar,
-            "webcal_url": feeds.webcal(calendar),
+            "webcal_url": links.webcal(calendar),
             "series_calendar_url": series_calendar,
-            "series_webcal_url": feeds.webcal(series_calendar),
+            "series_webcal_url": links.webcal(series_calendar),
             "registration": registration,
             "registration_note": registration_note,
-            "register_url": register_url(state, training.id),
+            "register_url": links.register_url(settings, training.id),
         },
     )
 

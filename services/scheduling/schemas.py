@@ -7,6 +7,7 @@ from typing import Annotated
 
 import msgspec
 
+from shared.events.contracts import SESSION_KINDS
 from shared.inputs import LINE_PATTERN, Name, Title
 from shared.inputs import FreeText as Text
 from shared.inputs import Line as OptionalLine
@@ -20,10 +21,8 @@ Capacity = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
 Language = Annotated[
     str, msgspec.Meta(min_length=2, max_length=16, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 ]
-Kind = Annotated[
-    str,
-    msgspec.Meta(pattern=r"^(lecture|workshop|panel|case_study|exhibition|networking|break)$"),
-]
+# One of the session kinds of the event contract.
+Kind = Annotated[str, msgspec.Meta(pattern=f"^({'|'.join(SESSION_KINDS)})$")]
 
 
 class SpeakerIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -12,14 +12,14 @@ from sqlmodel import Field, SQLModel
 from shared.db import UTCDateTime
 
 
-class Table(SQLModel, registry=registry()):
+class Row(SQLModel, registry=registry()):
     """Base of this service's tables, with a metadata of its own."""
 
 
-metadata = Table.metadata
+metadata = Row.metadata
 
 
-class SeriesRow(Table, table=True):
+class SeriesRow(Row, table=True):
     __tablename__ = "series"
 
     slug: str = Field(primary_key=True, max_length=80)
@@ -29,7 +29,7 @@ class SeriesRow(Table, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-class TrainingRow(Table, table=True):
+class TrainingRow(Row, table=True):
     __tablename__ = "training"
     __table_args__ = (Index("ix_training_series_starts", "series", "starts_on"),)
 
@@ -62,7 +62,7 @@ class TrainingRow(Table, table=True):
     feed_revised_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-class SessionRow(Table, table=True):
+class SessionRow(Row, table=True):
     __tablename__ = "session"
     __table_args__ = (
         Index("ix_session_training_starts", "training_id", "starts_at"),
@@ -88,7 +88,7 @@ class SessionRow(Table, table=True):
     revised_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-class ChangeRow(Table, table=True):
+class ChangeRow(Row, table=True):
     """One change to a published training: what, before and after, who, when."""
 
     __tablename__ = "change"
@@ -103,7 +103,7 @@ class ChangeRow(Table, table=True):
     at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-class EnrolmentRow(Table, table=True):
+class EnrolmentRow(Row, table=True):
     """Which participant holds which registration status for a training (from registration)."""
 
     __tablename__ = "enrolment"
@@ -116,7 +116,7 @@ class EnrolmentRow(Table, table=True):
     revision: int
 
 
-class CalendarEntryRow(Table, table=True):
+class CalendarEntryRow(Row, table=True):
     """A training as it appears in one participant's personal feed.
 
     Created when the participant is first confirmed for the training, and kept
@@ -135,7 +135,7 @@ class CalendarEntryRow(Table, table=True):
     changed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-class FeedTokenRow(Table, table=True):
+class FeedTokenRow(Row, table=True):
     """The hash of a participant's current personal calendar token."""
 
     __tablename__ = "feed_token"
@@ -146,7 +146,7 @@ class FeedTokenRow(Table, table=True):
     revision: int
 
 
-class ErasedParticipantRow(Table, table=True):
+class ErasedParticipantRow(Row, table=True):
     """A participant registration has erased: later or redelivered events about them are ignored."""
 
     __tablename__ = "erased_participant"

@@ -1,0 +1,35 @@
+"""The URLs scheduling hands out: pages, calendar feeds and registration's form."""
+
+from __future__ import annotations
+
+from shared.settings import Settings
+
+
+def base_url(settings: Settings) -> str:
+    return str(settings.public_url("scheduling")).rstrip("/")
+
+
+def register_url(settings: Settings, training_id: str) -> str:
+    base = str(settings.public_url("registration")).rstrip("/")
+    return f"{base}/register/{training_id}"
+
+
+def training_page_url(settings: Settings, training_id: str) -> str:
+    return f"{base_url(settings)}/trainings/{training_id}/page"
+
+
+def training_calendar_url(settings: Settings, training_id: str) -> str:
+    return f"{base_url(settings)}/trainings/{training_id}/calendar.ics"
+
+
+def series_page_url(settings: Settings, slug: str) -> str:
+    return f"{base_url(settings)}/series/{slug}/page"
+
+
+def series_calendar_url(settings: Settings, slug: str) -> str:
+    return f"{base_url(settings)}/series/{slug}/calendar.ics"
+
+
+def webcal(url: str) -> str:
+    """The same feed for calendar apps that subscribe to webcal:// links."""
+    return "webcal://" + url.split("://", 1)[1]

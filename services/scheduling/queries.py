@@ -1,0 +1,173 @@
+"""Reads of the scheduling service: trainings the caller may see, sessions, conflicts, changes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlmodel import col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.scheduling import conflicts, domain
+from services.scheduling.tables import ChangeRow, SeriesRow, SessionRow, TrainingRow
+from shared.errors import NotFound
+from shared.staff import Staff
+
+
+async def training(reading: AsyncSession, training_id: str) -> TrainingRow:
+    found = await reading.get(TrainingRow, training_id)
+    if found is None:
+        raise NotFound(f"no training {training_id}")
+    return found
+
+
+async def training_for(reading: AsyncSession, training_id: str, who: Staff | None) -> TrainingRow:
+    """The training if the caller may see it; NotFound otherwise (drafts are staff-only)."""
+    found = await reading.get(TrainingRow, training_id)
+    if found is None or not domain.visible_to(found.status, found.host_country, who):
+        raise NotFound(f"no training {training_id}")
+    return found
+
+
+async def host_of_visible_training(
+    reading: AsyncSession, training_id: str, who: Staff
+) -> str | None:
+    """The host country, for the guard; None for no training or a draft the caller may not see."""
+    found = await reading.get(TrainingRow, training_id)
+    if found is None or not domain.visible_to(found.status, found.host_country, who):
+        return None
+    return found.host_country
+
+
+@dataclass(frozen=True)
+class TrainingFilters:
+    series: str | None = None
+    status: str | None = None
+    host_country: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+async def trainings(
+    reading: AsyncSession, who: Staff | None, filters: TrainingFilters
+) -> list[tuple[TrainingRow, list[SessionRow]]]:
+    """Published trainings for everyone; staff also see their own countries' drafts."""
+    query = select(TrainingRow)
+    if who is None:
+        query = query.where(TrainingRow.status != "draft")
+    elif not who.is_secretariat:
+        query = query.where(
+            or_(TrainingRow.status != "draft", col(TrainingRow.host_country).in_(who.countries))
+        )
+    if filters.series:
+        query = query.where(TrainingRow.series == filters.series)
+    if filters.status:
+        query = query.where(TrainingRow.status == filters.status)
+    if filters.host_country:
+        query = query.where(TrainingRow.host_country == filters.host_country.upper())
+    query = query.order_by(col(TrainingRow.starts_on), col(TrainingRow.id))
+    found = list(await reading.exec(query.offset(filters.offset).limit(filters.limit)))
+    ids = [t.id for t in found]
+    by_training: dict[str, list[SessionRow]] = {i: [] for i in ids}
+    if ids:
+        rows = await reading.exec(
+            select(SessionRow)
+            .where(col(SessionRow.training_id).in_(ids))
+            .order_by(col(SessionRow.starts_at), col(SessionRow.id))
+        )
+        for row in rows:
+            by_training[row.training_id].append(row)
+    return [(t, by_training[t.id]) for t in found]
+
+
+async def sessions_of(reading: AsyncSession, training_id: str) -> list[SessionRow]:
+    rows = await reading.exec(
+        select(SessionRow)
+        .where(SessionRow.training_id == training_id)
+        .order_by(col(SessionRow.starts_at), col(SessionRow.id))
+    )
+    return list(rows)
+
+
+async def session_of(reading: AsyncSession, training_id: str, session_id: str) -> SessionRow:
+    found = await reading.get(SessionRow, session_id)
+    if found is None or found.training_id != training_id:
+        raise NotFound(f"no session {session_id} in training {training_id}")
+    return found
+
+
+async def changes_of(reading: AsyncSession, training_id: str) -> list[ChangeRow]:
+    rows = await reading.exec(
+        select(ChangeRow).where(ChangeRow.training_id == training_id).order_by(col(ChangeRow.id))
+    )
+    return list(rows)
+
+
+async def all_series(reading: AsyncSession, *, by_title: bool = False) -> list[SeriesRow]:
+    order = col(SeriesRow.title) if by_title else col(SeriesRow.slug)
+    return list(await reading.exec(select(SeriesRow).order_by(order)))
+
+
+async def listed_trainings(reading: AsyncSession, series: str | None = None) -> list[TrainingRow]:
+    """Trainings the public pages list (all but drafts), by first day; of one series if given."""
+    query = select(TrainingRow).where(col(TrainingRow.status).in_(domain.LISTED))
+    if series is not None:
+        query = query.where(TrainingRow.series == series)
+    return list(await reading.exec(query.order_by(col(TrainingRow.starts_on), col(TrainingRow.id))))
+
+
+async def series(reading: AsyncSession, slug: str) -> SeriesRow:
+    found = await reading.get(SeriesRow, slug)
+    if found is None:
+        raise NotFound(f"no series {slug}")
+    return found
+
+
+async def hosts_of_series(reading: AsyncSession, slug: str) -> set[str]:
+    rows = await reading.exec(
+        select(TrainingRow.host_country).where(TrainingRow.series == slug).distinct()
+    )
+    return set(rows)
+
+
+# --- conflicts ----------------------------------------------------------------
+
+
+def _slot(session: SessionRow, training: TrainingRow) -> conflicts.Slot:
+    speakers = tuple(speaker["name"] for speaker in session.speakers)
+    where = conflicts.place(training.city, training.venue)
+    return conflicts.Slot(
+        session.id, training.id, training.title, training.timezone, session.title,
+        session.starts_at, session.ends_at, session.room, speakers, where,
+    )  # fmt: skip
+
+
+async def conflicts_of(
+    reading: AsyncSession, training: TrainingRow, who: Staff | None
+) -> list[conflicts.Conflict]:
+    """The training's conflicts, also with other trainings the caller may see.
+
+    Other trainings count when published or completed, or when they are drafts
+    the caller manages: a conflict never reveals another country's draft.
+    """
+    own_rows = [s for s in await sessions_of(reading, training.id) if s.status != "cancelled"]
+    own = [_slot(s, training) for s in own_rows]
+    others: list[conflicts.Slot] = []
+    if own:
+        first = min(s.starts_at for s in own)
+        last = max(s.ends_at for s in own)
+        rows = await reading.exec(
+            select(SessionRow, TrainingRow)
+            .join(TrainingRow, col(SessionRow.training_id) == col(TrainingRow.id))
+            .where(TrainingRow.id != training.id)
+            .where(TrainingRow.status != "cancelled")
+            .where(SessionRow.status != "cancelled")
+            .where(col(SessionRow.starts_at) < last)
+            .where(col(SessionRow.ends_at) > first)
+        )
+        others = [_slot(s, t) for s, t in rows if domain.visible_to(t.status, t.host_country, who)]
+    return conflicts.find(training.starts_on, training.ends_on, training.timezone, own, others)
+
+
+def involving(found: Iterable[conflicts.Conflict], session_id: str) -> list[conflicts.Conflict]:
+    return [c for c in found if any(slot.id == session_id for slot in c.sessions)]
