@@ -45,6 +45,7 @@ from shared.events import (
 from shared.logs import correlation_id
 from shared.settings import Settings
 from shared.tables import dead_letter, inbox, outbox
+from shared.wakeups import woken
 
 log = logging.getLogger(__name__)
 
@@ -197,8 +198,7 @@ class OutboxRelay:
                 except Exception:
                     # Personal data outstays its time until the next try: say so.
                     log.exception("outbox prune failed; trying again in an hour")
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+            await woken(self._wake, 1.0)
 
     async def _publish(self, js: JetStreamContext, rows: list[Any]) -> list[PubAck | BaseException]:
         acks: list[PubAck | BaseException] = await asyncio.gather(

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession as SQLAlchemyAsyncSession
 from sqlalchemy.types import TypeDecorator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.wakeups import woken
+
 log = logging.getLogger(__name__)
 
 
@@ -158,9 +160,7 @@ class Database:
         wanted = self._truncation_wanted = asyncio.Event()
         self._checkpoint_loop = asyncio.get_running_loop()
         while True:
-            with suppress(TimeoutError):
-                await asyncio.wait_for(wanted.wait(), timeout=every)
-            mode = "TRUNCATE" if wanted.is_set() else "PASSIVE"
+            mode = "TRUNCATE" if await woken(wanted, every) else "PASSIVE"
             wanted.clear()
             try:
                 async with self._read_engine.connect() as connection:

@@ -24,6 +24,7 @@ from shared.clock import clock
 from shared.db import Database, UnitOfWork
 from shared.inputs import header_address, one_line
 from shared.tables import mail_queue
+from shared.wakeups import woken
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +152,7 @@ class MailSender:
                 await asyncio.sleep(1)
             if sent:
                 continue
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=2.0)
+            await woken(self._wake, 2.0)
 
     async def send_once(self) -> int:
         rows = await leases.lease(self.db, mail_queue, "sent_at", limit=20, period=LEASE)

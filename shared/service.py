@@ -116,6 +116,15 @@ class Runtime:
         # the next start (the outbox, the mail queue and unacked events all persist).
         if self._tasks:
             _, pending = await asyncio.wait(self._tasks, timeout=5)
+            # A library call may swallow one cancel (asyncio.wait_for on Python 3.11 does
+            # when its inner call finishes at that moment); ask again rather than leave a
+            # task running that would hang the event loop's own shutdown.
+            for _ in range(3):
+                if not pending:
+                    break
+                for task in pending:
+                    task.cancel()
+                _, pending = await asyncio.wait(pending, timeout=1)
             for task in pending:
                 log.warning("background task did not stop in time: %r", task.get_coro())
         for part in (self.broker.close(), self.db.dispose()):
