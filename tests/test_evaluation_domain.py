@@ -1,4 +1,4 @@
-"""The evaluation rules on their own: questionnaires, answers, figures and charts."""
+"""The evaluation rules on their own: questionnaires, answers, release and charts."""
 
 from __future__ import annotations
 
@@ -15,32 +15,6 @@ DAY = datetime(2031, 5, 12, 9, tzinfo=UTC)
 
 def session(title: str, kind: str, hour: int, status: str = "scheduled") -> Session:
     return Session(f"s-{title}", title, kind, DAY.replace(hour=hour), status)
-
-
-def test_mean_and_median_come_from_the_value_counts() -> None:
-    odd = domain.summarise({2: 1, 4: 1, 5: 1})
-    assert (odd.n, odd.mean, odd.median) == (3, 3.67, 4.0)
-    even = domain.summarise({1: 1, 3: 2, 5: 1})
-    assert (even.n, even.mean, even.median) == (4, 3.0, 3.0)
-    split = domain.summarise({4: 2, 5: 2})
-    assert split.median == 4.5
-    assert domain.summarise({}) == domain.Summary(0, None, None)
-
-
-def test_recommendation_score_is_promoters_minus_detractors_in_percent() -> None:
-    score = domain.recommendation({10: 1, 9: 1, 8: 1, 3: 1})
-    assert score is not None
-    assert (score.promoters, score.passives, score.detractors) == (2, 1, 1)
-    assert score.score == 25.0
-    worst = domain.recommendation({0: 2, 6: 1})
-    assert worst is not None and worst.score == -100.0
-
-
-def test_learning_gain_is_mean_now_minus_mean_before() -> None:
-    gain = domain.learning_gain({1: 1, 2: 2, 3: 1}, {4: 3, 3: 1})
-    assert gain is not None
-    assert (gain.before, gain.now, gain.gain) == (2.0, 3.75, 1.75)
-    assert domain.learning_gain({}, {4: 1}) is None
 
 
 def test_only_sessions_that_are_neither_breaks_nor_cancelled_are_rated() -> None:

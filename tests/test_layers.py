@@ -44,16 +44,10 @@ KNOWN_IMPURE: dict[str, set[str]] = {
     "services.scheduling.domain": {"litestar", "shared.problems"},
 }
 KNOWN_ASSERTS: dict[str, int] = {
-    "services/evaluation/api.py": 5,
-    "services/evaluation/commands.py": 5,
     "services/scheduling/api.py": 4,
     "services/scheduling/feeds.py": 2,
 }
 KNOWN_LONG: set[str] = {
-    "services/evaluation/commands.py",
-    "services/evaluation/domain.py",
-    "services/evaluation/pages.py",
-    "services/evaluation/reports.py",
     "services/registration/api.py",
     "services/registration/commands.py",
     "services/scheduling/api.py",
@@ -63,7 +57,6 @@ KNOWN_LONG: set[str] = {
     "shared/countries.py",
 }
 KNOWN_STATE_SETTINGS: dict[str, int] = {
-    "services/evaluation/app.py": 1,
     "services/registration/api.py": 7,
     "services/registration/pages.py": 4,
     "services/scheduling/api.py": 2,
