@@ -9,6 +9,7 @@ import pytest
 from services.evaluation import charts, domain
 from services.evaluation.domain import InvalidAnswer, InvalidQuestions, Objective, Question, Session
 from services.evaluation.questions import BANK_V1
+from shared.errors import Invalid
 
 DAY = datetime(2031, 5, 12, 9, tzinfo=UTC)
 
@@ -164,3 +165,43 @@ def test_comments_are_ordered_by_their_text_whatever_order_they_came_in() -> Non
     arrived = ["Zebra", "apple", "Apple", "Äpfel", "Zebra"]
     assert domain.comment_order(arrived) == ["Apple", "Zebra", "Zebra", "apple", "Äpfel"]
     assert domain.comment_order(reversed(arrived)) == domain.comment_order(arrived)
+
+
+def test_a_wrong_answer_is_invalid_and_names_its_field() -> None:
+    with pytest.raises(Invalid) as wrong:
+        domain.clean_answers(BANK_V1.questions, {"recommend": 11}, complete=False)
+    assert isinstance(wrong.value, InvalidAnswer)
+    assert wrong.value.field == "answers.recommend"
+    assert wrong.value.message.startswith("question 'recommend' takes a whole number")
+
+
+def test_a_broken_question_list_is_invalid_and_names_its_field() -> None:
+    bad = Question(id="Bad Id", kind="likert", text="Useful?", level=1)
+    with pytest.raises(Invalid) as wrong:
+        domain.check_questions([bad], "questions", kinds=domain.BANK_KINDS, history={}, taken=set())
+    assert isinstance(wrong.value, InvalidQuestions)
+    assert wrong.value.field == "questions[0].id"
+    assert wrong.value.message.startswith("questions[0].id: ids are lower-case")
+
+
+def test_a_campaign_takes_answers_while_open_and_before_its_end() -> None:
+    assert domain.campaign_open("open", DAY, DAY.replace(hour=8))
+    assert not domain.campaign_open("open", DAY, DAY)
+    assert not domain.campaign_open("closed", DAY, DAY.replace(hour=8))
+
+
+@pytest.mark.parametrize(
+    ("before", "update", "outcome", "after"),
+    [
+        (None, "published", None, "published"),
+        ("published", "draft", None, "draft"),
+        ("completed", "published", None, "completed"),  # final, whatever a late update says
+        ("cancelled", "published", None, "cancelled"),
+        (None, "published", "completed", "completed"),  # the outcome came first
+        ("published", "published", "cancelled", "cancelled"),
+    ],
+)
+def test_a_training_that_ended_stays_ended(
+    before: str | None, update: str, outcome: str | None, after: str
+) -> None:
+    assert domain.status_after(before, update, outcome) == after

@@ -5,7 +5,7 @@ from which n, mean, median, the recommendation score and the learning gain
 follow exactly in a few lines of Python over at most a dozen rows per question.
 No query returns individual responses, except the free-text comments of a
 training whose report is not withheld (sorted, so their order says nothing).
-Only released responses are in `response` and `answer` (see commands.release_pending),
+Only released responses are in `response` and `answer` (see release.release_pending),
 and `answered` counts only released invitations, so every figure here moves in steps.
 """
 
