@@ -19,10 +19,10 @@ from services.evaluation import charts, commands, domain, figures, invitations, 
 from services.evaluation.schemas import Questionnaire
 from services.evaluation.tables import CampaignRow, InvitationRow, TrainingRow
 from services.evaluation.views import invitation_out, questionnaire_out
-from shared.auth import Staff, sign_in_again, staff_or_none
+from shared.auth import Staff, check_host, sign_in_again, staff_or_none
 from shared.clock import clock
 from shared.commands import execute
-from shared.errors import Conflict, DomainError, NotFound
+from shared.errors import Conflict, DomainError, Forbidden, NotFound
 from shared.openapi import PageToo
 from shared.params import DB, INT32_MAX, AppSettings
 from shared.problems import problems, status_of
@@ -293,7 +293,9 @@ async def report_page(
         training = await session.get(TrainingRow, training_id)
         if training is None:
             return refused(f"There is no training {training_id}.", 404)
-        if not staff.may_manage(training.host_country):
+        try:
+            check_host(staff, training.host_country)
+        except Forbidden:
             return refused("Your sign-in does not cover this training's host country.", 403)
         listed = await queries.invitations_of(session, training_id) if staff.is_secretariat else []
         campaigns = await queries.campaigns_of(session, training_id)
