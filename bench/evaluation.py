@@ -29,7 +29,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession as SQLAlchemyAsyncSession
 from sqlmodel import select
 
-from services.evaluation import commands, domain, reports
+from services.evaluation import domain, queries, reports
 from services.evaluation.domain import EVALUATION, Objective, Question, Session
 from services.evaluation.questions import BANK_V1
 from services.evaluation.tables import (
@@ -211,7 +211,7 @@ async def measure(db: Database, name: str, training_ids: list[str], runs: int) -
         print(f"{name}: {stored:,} responses, {answers:,} answer rows")
         training = await session.get(TrainingRow, training_ids[len(training_ids) // 2])
         assert training is not None
-        campaigns = await commands.campaigns_of(session, training.id)
+        campaigns = await queries.campaigns_of(session, training.id)
         (campaign,) = campaigns
         questions = domain.decode_questions(campaign.questions)
 

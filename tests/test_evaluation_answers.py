@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from services.evaluation import commands
+from services.evaluation import jobs
 from shared.clock import clock
 from shared.events import contracts as ev
 from tests.evaluation_support import (
@@ -193,7 +193,7 @@ async def test_an_undone_check_in_withdraws_the_unanswered_invitation(evaluation
     # counts as answered once her response is released or, alone as it is, at the close.
     assert (report["invited"], report["answered"]) == (1, 0)
     clock.advance(system.settings.evaluation_open_for)
-    await apply(system, commands.close_due_campaigns)  # or the schedule did it first
+    await apply(system, jobs.close_due_campaigns)  # or the schedule did it first
     report = (
         await system.evaluation.get(f"/trainings/{training.id}/report", headers=system.token())
     ).json()

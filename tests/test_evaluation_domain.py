@@ -1,4 +1,4 @@
-"""The evaluation rules on their own: questionnaires, answers, figures and charts."""
+"""The evaluation rules on their own: questionnaires, answers, release and charts."""
 
 from __future__ import annotations
 
@@ -9,38 +9,13 @@ import pytest
 from services.evaluation import charts, domain
 from services.evaluation.domain import InvalidAnswer, InvalidQuestions, Objective, Question, Session
 from services.evaluation.questions import BANK_V1
+from shared.errors import Invalid
 
 DAY = datetime(2031, 5, 12, 9, tzinfo=UTC)
 
 
 def session(title: str, kind: str, hour: int, status: str = "scheduled") -> Session:
     return Session(f"s-{title}", title, kind, DAY.replace(hour=hour), status)
-
-
-def test_mean_and_median_come_from_the_value_counts() -> None:
-    odd = domain.summarise({2: 1, 4: 1, 5: 1})
-    assert (odd.n, odd.mean, odd.median) == (3, 3.67, 4.0)
-    even = domain.summarise({1: 1, 3: 2, 5: 1})
-    assert (even.n, even.mean, even.median) == (4, 3.0, 3.0)
-    split = domain.summarise({4: 2, 5: 2})
-    assert split.median == 4.5
-    assert domain.summarise({}) == domain.Summary(0, None, None)
-
-
-def test_recommendation_score_is_promoters_minus_detractors_in_percent() -> None:
-    score = domain.recommendation({10: 1, 9: 1, 8: 1, 3: 1})
-    assert score is not None
-    assert (score.promoters, score.passives, score.detractors) == (2, 1, 1)
-    assert score.score == 25.0
-    worst = domain.recommendation({0: 2, 6: 1})
-    assert worst is not None and worst.score == -100.0
-
-
-def test_learning_gain_is_mean_now_minus_mean_before() -> None:
-    gain = domain.learning_gain({1: 1, 2: 2, 3: 1}, {4: 3, 3: 1})
-    assert gain is not None
-    assert (gain.before, gain.now, gain.gain) == (2.0, 3.75, 1.75)
-    assert domain.learning_gain({}, {4: 1}) is None
 
 
 def test_only_sessions_that_are_neither_breaks_nor_cancelled_are_rated() -> None:
@@ -190,3 +165,43 @@ def test_comments_are_ordered_by_their_text_whatever_order_they_came_in() -> Non
     arrived = ["Zebra", "apple", "Apple", "Äpfel", "Zebra"]
     assert domain.comment_order(arrived) == ["Apple", "Zebra", "Zebra", "apple", "Äpfel"]
     assert domain.comment_order(reversed(arrived)) == domain.comment_order(arrived)
+
+
+def test_a_wrong_answer_is_invalid_and_names_its_field() -> None:
+    with pytest.raises(Invalid) as wrong:
+        domain.clean_answers(BANK_V1.questions, {"recommend": 11}, complete=False)
+    assert isinstance(wrong.value, InvalidAnswer)
+    assert wrong.value.field == "answers.recommend"
+    assert wrong.value.message.startswith("question 'recommend' takes a whole number")
+
+
+def test_a_broken_question_list_is_invalid_and_names_its_field() -> None:
+    bad = Question(id="Bad Id", kind="likert", text="Useful?", level=1)
+    with pytest.raises(Invalid) as wrong:
+        domain.check_questions([bad], "questions", kinds=domain.BANK_KINDS, history={}, taken=set())
+    assert isinstance(wrong.value, InvalidQuestions)
+    assert wrong.value.field == "questions[0].id"
+    assert wrong.value.message.startswith("questions[0].id: ids are lower-case")
+
+
+def test_a_campaign_takes_answers_while_open_and_before_its_end() -> None:
+    assert domain.campaign_open("open", DAY, DAY.replace(hour=8))
+    assert not domain.campaign_open("open", DAY, DAY)
+    assert not domain.campaign_open("closed", DAY, DAY.replace(hour=8))
+
+
+@pytest.mark.parametrize(
+    ("before", "update", "outcome", "after"),
+    [
+        (None, "published", None, "published"),
+        ("published", "draft", None, "draft"),
+        ("completed", "published", None, "completed"),  # final, whatever a late update says
+        ("cancelled", "published", None, "cancelled"),
+        (None, "published", "completed", "completed"),  # the outcome came first
+        ("published", "published", "cancelled", "cancelled"),
+    ],
+)
+def test_a_training_that_ended_stays_ended(
+    before: str | None, update: str, outcome: str | None, after: str
+) -> None:
+    assert domain.status_after(before, update, outcome) == after

@@ -11,7 +11,7 @@ import nats
 import pytest
 from nats.js.errors import NotFoundError
 
-from services.evaluation import commands, jobs
+from services.evaluation import jobs
 from services.evaluation.questions import FOLLOW_UP_V1
 from shared.clock import clock
 from shared.events import decode_envelope
@@ -72,14 +72,14 @@ async def test_reminders_go_to_those_who_have_not_answered_after_the_delay_at_mo
         assert answered.status_code == 201
 
     clock.advance(6 * DAY)
-    assert await apply(system, commands.send_due_reminders) == 0
+    assert await apply(system, jobs.send_due_reminders) == 0
     clock.advance(DAY)
-    assert await apply(system, commands.send_due_reminders) == 2
-    assert await apply(system, commands.send_due_reminders) == 0
+    assert await apply(system, jobs.send_due_reminders) == 2
+    assert await apply(system, jobs.send_due_reminders) == 0
     clock.advance(7 * DAY)
-    assert await apply(system, commands.send_due_reminders) == 2
+    assert await apply(system, jobs.send_due_reminders) == 2
     clock.advance(7 * DAY)
-    assert await apply(system, commands.send_due_reminders) == 0
+    assert await apply(system, jobs.send_due_reminders) == 0
 
     async def reminded() -> bool:
         for name in ("Jaan Kask", "Liis Saar"):
@@ -123,7 +123,7 @@ async def test_the_secretariat_reminds_on_demand_while_the_evaluation_is_open(
     await eventually(arrived)
     assert len(subjects_to(system, email("Mari Tamm"))) == 1
     clock.advance(system.settings.evaluation_open_for)
-    assert await apply(system, commands.close_due_campaigns) == 1
+    assert await apply(system, jobs.close_due_campaigns) == 1
     closed = await system.evaluation.post(path, headers=system.token())
     assert closed.status_code == 409
 
@@ -136,10 +136,10 @@ async def test_an_evaluation_closes_after_its_period_and_says_so_on_the_bus(quie
         f"/evaluations/{tokens['Jaan Kask']}", json={"answers": {"overall": 2}}
     )
     clock.advance(system.settings.evaluation_open_for - timedelta(seconds=1))
-    assert await apply(system, commands.close_due_campaigns) == 0
+    assert await apply(system, jobs.close_due_campaigns) == 0
     clock.advance(timedelta(seconds=1))
-    assert await apply(system, commands.close_due_campaigns) == 1
-    assert await apply(system, commands.close_due_campaigns) == 0
+    assert await apply(system, jobs.close_due_campaigns) == 1
+    assert await apply(system, jobs.close_due_campaigns) == 0
 
     closed = await eventually(lambda: last_event(system, "evaluation.campaign.closed"))
     # Mari's response was never released (one is no step), but she counts as answered.
@@ -164,10 +164,10 @@ async def test_the_follow_up_goes_to_the_same_attendees_months_later(quiet: Syst
     await system.evaluation.post(f"/evaluations/{first['Mari Tamm']}", json=overall_answers(4, 9))
 
     clock.advance(system.settings.evaluation_follow_up_after - timedelta(minutes=1))
-    assert await apply(system, commands.open_due_follow_ups) == 0
+    assert await apply(system, jobs.open_due_follow_ups) == 0
     clock.advance(timedelta(minutes=1))
-    assert await apply(system, commands.open_due_follow_ups) == 1
-    assert await apply(system, commands.open_due_follow_ups) == 0
+    assert await apply(system, jobs.open_due_follow_ups) == 1
+    assert await apply(system, jobs.open_due_follow_ups) == 0
 
     later = {}
     for name in names:

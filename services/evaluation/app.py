@@ -5,21 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar import Litestar, Router
-from litestar.datastructures import State
-from litestar.di import Provide
 
 from services.evaluation.api import answering, api
-from services.evaluation.handlers import handlers
+from services.evaluation.handlers import HANDLERS
 from services.evaluation.jobs import schedule
 from services.evaluation.pages import get_evaluation, pages
+from services.evaluation.settings import EvaluationSettings
 from shared.service import ServiceSpec, create_app
 from shared.settings import Settings
-
-
-def provide_settings(state: State) -> Settings:
-    settings: Settings = state.settings
-    return settings
-
 
 SPEC = ServiceSpec(
     name="evaluation",
@@ -30,10 +23,10 @@ SPEC = ServiceSpec(
         # The invitation link: a page for browsers, the questionnaire API for others.
         Router(path="/", route_handlers=[get_evaluation, *answering], tags=["evaluation"]),
     ],
-    handlers=handlers,
+    handlers=HANDLERS,
     jobs=[schedule],
     templates=Path(__file__).parent / "templates",
-    dependencies={"settings": Provide(provide_settings, sync_to_thread=False)},
+    settings=EvaluationSettings,
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.evaluation.reports import (
+from services.evaluation.schemas import (
     LearningOut,
     QuestionResult,
     RecommendationOut,

@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from shared.errors import Invalid
 from shared.inputs import REFUSED_TEXT, is_text
 
 # The two questionnaires about a training: right after it, and months later.
@@ -89,22 +90,21 @@ class Session:
     status: str
 
 
-class InvalidAnswer(ValueError):
-    """An answer that does not fit its question; `question_id` names it."""
+class InvalidAnswer(Invalid):
+    """An answer that does not fit its question; `question_id` names it, `reason` says why."""
 
-    def __init__(self, question_id: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, question_id: str, reason: str) -> None:
+        super().__init__(f"question {question_id!r} {reason}", field=f"answers.{question_id}")
         self.question_id = question_id
-        self.message = message
+        self.reason = reason
 
 
-class InvalidQuestions(ValueError):
+class InvalidQuestions(Invalid):
     """A bank or per-training question list that breaks a rule; `field` names where."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}", field=field)
+        self.reason = reason
 
 
 # --- questionnaires ----------------------------------------------------------
@@ -249,7 +249,7 @@ def check_answers(
         try:
             value = None if raw is None else _clean_one(question, raw, complete=complete)
         except InvalidAnswer as exc:
-            problems[question.id] = exc.message
+            problems[question.id] = exc.reason
             continue
         if value is None:
             if complete and question.required:
@@ -301,13 +301,32 @@ def answer_parts(questions: Sequence[Question], clean: Mapping[str, Any]) -> lis
     return parts
 
 
-# --- figures -------------------------------------------------------------------
+# --- release -------------------------------------------------------------------
 
 
 # Responses are released into figures and the who-answered list only this many at a
-# time, so that no two reads around one submission can tell it apart (DESIGN.md,
-# "Anonymity threat model").
+# time, so that no two reads around one submission can tell one response apart: a
+# reader who compares the figures before and after sees at least this many change.
 RELEASE_STEP = 3
+
+
+# A training that reached one of these stays there, whatever a late update says.
+ENDED = ("completed", "cancelled")
+
+
+def status_after(before: str | None, update: str, outcome: str | None) -> str:
+    """A training's status once an update says `update`: completion and cancellation are
+    final, and an outcome that arrived first (`outcome`) holds over any update."""
+    if outcome is not None:
+        return outcome
+    if before is not None and before in ENDED:
+        return before
+    return update
+
+
+def campaign_open(status: str, closes_at: datetime, now: datetime) -> bool:
+    """A campaign takes answers and invitations while open and before its end."""
+    return status == "open" and now < closes_at
 
 
 def releasable(pending: int) -> bool:
@@ -322,91 +341,6 @@ def comment_order(texts: Iterable[str]) -> list[str]:
     their collation, and equal texts are interchangeable.
     """
     return sorted(texts)
-
-
-def reportable(n: int) -> bool:
-    """The small-group rule: fewer than SMALL_GROUP answers are never broken down."""
-    return n >= SMALL_GROUP
-
-
-@dataclass(frozen=True)
-class Summary:
-    n: int
-    mean: float | None
-    median: float | None
-
-
-def summarise(counts: Mapping[int, int]) -> Summary:
-    """n, mean and median from a value -> count distribution (what GROUP BY value returns)."""
-    n = sum(counts.values())
-    if n == 0:
-        return Summary(0, None, None)
-    mean = sum(value * count for value, count in counts.items()) / n
-    ordered = sorted(counts.items())
-
-    def nth(position: int) -> int:
-        seen = 0
-        for value, count in ordered:
-            seen += count
-            if position < seen:
-                return value
-        raise IndexError(position)
-
-    middle = n // 2
-    median = float(nth(middle)) if n % 2 else (nth(middle - 1) + nth(middle)) / 2
-    return Summary(n, round(mean, 2), median)
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    """The net promoter score of a 0-10 question: % of 9 or 10 minus % of 0 to 6."""
-
-    n: int
-    promoters: int
-    passives: int
-    detractors: int
-    score: float
-
-
-def recommendation(counts: Mapping[int, int]) -> Recommendation | None:
-    n = sum(counts.values())
-    if n == 0:
-        return None
-    promoters = sum(c for v, c in counts.items() if v >= 9)
-    detractors = sum(c for v, c in counts.items() if v <= 6)
-    score = round(100 * (promoters - detractors) / n, 1)
-    return Recommendation(n, promoters, n - promoters - detractors, detractors, score)
-
-
-@dataclass(frozen=True)
-class Gain:
-    """Learning gain: the mean "now" minus the mean "before the training"."""
-
-    n: int
-    before: float
-    now: float
-    gain: float
-
-
-def learning_gain(before: Mapping[int, int], now: Mapping[int, int]) -> Gain | None:
-    nb, nn = sum(before.values()), sum(now.values())
-    if not nb or not nn:
-        return None
-    mean_before = sum(v * c for v, c in before.items()) / nb
-    mean_now = sum(v * c for v, c in now.items()) / nn
-    return Gain(
-        min(nb, nn), round(mean_before, 2), round(mean_now, 2), round(mean_now - mean_before, 2)
-    )
-
-
-def full_scale(question: Question, counts: Mapping[int, int]) -> dict[str, int]:
-    """A distribution with every point of the scale, zeros included, for charts and CSV."""
-    low, high = question.scale or (0, -1)
-    return {str(v): int(counts.get(v, 0)) for v in range(low, high + 1)}
-
-
-def response_rate(invited: int, answered: int) -> float:
-    return round(answered / invited, 4) if invited else 0.0
 
 
 # --- the bank and per-training questions ------------------------------------------

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from functools import partial
-
-from services.evaluation import commands
+from services.evaluation import domain, invitations
 from services.evaluation.tables import (
     AttendeeRow,
     ErasedParticipantRow,
@@ -12,50 +10,44 @@ from services.evaluation.tables import (
     TrainingOutcomeRow,
     TrainingRow,
 )
-from shared.bus import PartialHandler as Handler  # the new shape comes in step 2
-from shared.bus import lock_aggregate
+from shared.bus import Handler, lock_aggregate
 from shared.db import UnitOfWork
 from shared.events import Envelope
 from shared.events import contracts as ev
+from shared.revisions import held, upsert_if_newer
 from shared.settings import Settings
-
-# A training that reached one of these stays there.
-ENDED = ("completed", "cancelled")
 
 
 async def keep_session(uow: UnitOfWork, data: ev.SessionData) -> None:
-    row = await uow.session.get(SessionRow, data.id)
-    if row is not None and row.revision >= data.revision:
-        return
-    if row is None:
-        row = SessionRow(
-            id=data.id,
-            training_id=data.training_id,
-            title=data.title,
-            kind=data.kind,
-            starts_at=data.starts_at,
-            status=data.status,
-            revision=data.revision,
-        )
-    else:
-        row.title, row.kind, row.starts_at = data.title, data.kind, data.starts_at
-        row.status, row.revision = data.status, data.revision
-    uow.session.add(row)
+    await upsert_if_newer(
+        uow,
+        SessionRow,
+        data.id,
+        data.revision,
+        {
+            "title": data.title,
+            "kind": data.kind,
+            "starts_at": data.starts_at,
+            "status": data.status,
+        },
+        create={"training_id": data.training_id},
+    )
 
 
 async def training_changed(
-    settings: Settings, uow: UnitOfWork, data: ev.TrainingData, _: Envelope
+    uow: UnitOfWork, settings: Settings, data: ev.TrainingData, _: Envelope
 ) -> None:
     """The row's `revision` is that of the training's data; how it ended is its outcome."""
     # Sessions carry revisions of their own: keep each one even if the training is older.
     for session in data.sessions:
         await keep_session(uow, session)
     await lock_aggregate(uow, f"training:{data.id}")
-    row = await uow.session.get(TrainingRow, data.id)
-    if row is not None and row.revision >= data.revision:
+    row, news = await held(uow, TrainingRow, data.id, data.revision)
+    if not news:
         return
     before = None if row is None else row.status
     outcome = await uow.session.get(TrainingOutcomeRow, data.id)
+    status = domain.status_after(before, data.status, outcome.status if outcome else None)
     if row is None:
         row = TrainingRow(
             id=data.id,
@@ -67,13 +59,9 @@ async def training_changed(
             starts_on=data.starts_on,
             ends_on=data.ends_on,
             timezone=data.timezone,
-            status=data.status,
+            status=status,
         )
-    # Completion and cancellation are final here, whatever a late update says.
-    elif row.status not in ENDED:
-        row.status = data.status
-    if outcome is not None:
-        row.status = outcome.status
+    row.status = status
     row.revision, row.series, row.series_title = data.revision, data.series, data.series_title
     row.title, row.host_country, row.city = data.title, data.host_country, data.city
     row.starts_on, row.ends_on = data.starts_on, data.ends_on
@@ -82,31 +70,29 @@ async def training_changed(
     await uow.session.flush()
     if row.status == "completed" and before != "completed":
         # The completion arrived before the training: the campaign opens now.
-        await commands.open_campaign(uow, settings, row)
+        await invitations.open_campaign(uow, settings, None, invitations.OpenCampaign(row))
 
 
 async def session_changed(
-    settings: Settings, uow: UnitOfWork, data: ev.SessionData, _: Envelope
+    uow: UnitOfWork, settings: Settings, data: ev.SessionData, _: Envelope
 ) -> None:
     await keep_session(uow, data)
 
 
 async def training_ended(
-    settings: Settings,
     uow: UnitOfWork,
+    settings: Settings,
     data: ev.TrainingCompleted | ev.TrainingCancelled,
-    env: Envelope,
+    _: Envelope,
 ) -> None:
     """Keep the outcome whether or not the training is known; a completion opens the campaign."""
     status = "completed" if isinstance(data, ev.TrainingCompleted) else "cancelled"
     await lock_aggregate(uow, f"training:{data.id}")
-    outcome = await uow.session.get(TrainingOutcomeRow, data.id)
-    if outcome is not None and outcome.revision >= data.revision:
+    kept = await upsert_if_newer(
+        uow, TrainingOutcomeRow, data.id, data.revision, {"status": status}
+    )
+    if kept is None:
         return
-    if outcome is None:
-        outcome = TrainingOutcomeRow(training_id=data.id, status=status, revision=data.revision)
-    outcome.status, outcome.revision = status, data.revision
-    uow.session.add(outcome)
     row = await uow.session.get(TrainingRow, data.id)
     if row is None or row.status == status:
         # Not known yet: the training's published event finds the outcome.
@@ -115,7 +101,7 @@ async def training_ended(
     uow.session.add(row)
     await uow.session.flush()
     if row.status == "completed":
-        await commands.open_campaign(uow, settings, row)
+        await invitations.open_campaign(uow, settings, None, invitations.OpenCampaign(row))
 
 
 async def _erased(uow: UnitOfWork, participant_id: str) -> bool:
@@ -123,7 +109,7 @@ async def _erased(uow: UnitOfWork, participant_id: str) -> bool:
 
 
 async def checked_in(
-    settings: Settings, uow: UnitOfWork, data: ev.RegistrationCheckedIn, _: Envelope
+    uow: UnitOfWork, settings: Settings, data: ev.RegistrationCheckedIn, _: Envelope
 ) -> None:
     # The training first (always in this order): a campaign opening at this moment in
     # another transaction would otherwise miss this attendee, and this one its campaign.
@@ -132,38 +118,32 @@ async def checked_in(
     if await _erased(uow, data.participant_id):
         # Erased before this arrived: the person's data must not come back.
         return
-    row = await uow.session.get(AttendeeRow, data.id)
-    if row is not None and row.revision >= data.revision:
-        return
+    row = await upsert_if_newer(
+        uow,
+        AttendeeRow,
+        data.id,
+        data.revision,
+        {"name": data.name, "email": data.email, "language": data.language, "checked_in": True},
+        create={"training_id": data.training_id, "participant_id": data.participant_id},
+    )
     if row is None:
-        row = AttendeeRow(
-            registration_id=data.id,
-            training_id=data.training_id,
-            participant_id=data.participant_id,
-            name=data.name,
-            email=data.email,
-            language=data.language,
-            revision=data.revision,
-        )
-    else:
-        row.name, row.email, row.language = data.name, data.email, data.language
-        row.checked_in, row.revision = True, data.revision
-    uow.session.add(row)
+        return
     await uow.session.flush()
     training = await uow.session.get(TrainingRow, data.training_id)
     if training is not None:
-        await commands.invite_late_attendee(uow, settings, training, row)
+        late = invitations.InviteAttendee(training, row)
+        await invitations.invite_late_attendee(uow, settings, None, late)
 
 
 async def check_in_undone(
-    settings: Settings, uow: UnitOfWork, data: ev.RegistrationCheckInUndone, _: Envelope
+    uow: UnitOfWork, settings: Settings, data: ev.RegistrationCheckInUndone, _: Envelope
 ) -> None:
     await lock_aggregate(uow, f"training:{data.training_id}")
     await lock_aggregate(uow, f"participant:{data.participant_id}")
     if await _erased(uow, data.participant_id):
         return
-    row = await uow.session.get(AttendeeRow, data.id)
-    if row is not None and row.revision >= data.revision:
+    row, news = await held(uow, AttendeeRow, data.id, data.revision)
+    if not news:
         return
     if row is None:
         # The check-in this undoes has not arrived: keep the undoing, without personal
@@ -185,30 +165,31 @@ async def check_in_undone(
     row.name, row.email = "", ""
     row.checked_in, row.revision = False, data.revision
     uow.session.add(row)
-    await commands.withdraw_invitations(uow, data.id)
+    withdraw = invitations.WithdrawInvitations(data.id)
+    await invitations.withdraw_invitations(uow, settings, None, withdraw)
 
 
 async def participant_erased(
-    settings: Settings, uow: UnitOfWork, data: ev.ParticipantErased, _: Envelope
+    uow: UnitOfWork, settings: Settings, data: ev.ParticipantErased, _: Envelope
 ) -> None:
     await lock_aggregate(uow, f"participant:{data.id}")
-    await commands.erase_participant(uow, settings, data.id)
+    erase = invitations.EraseParticipant(data.id)
+    await invitations.erase_participant(uow, settings, None, erase)
     # Remembered so that events about the person arriving later (a check-in overtaken
     # by the erasure) do not bring their data back.
     if not await _erased(uow, data.id):
         uow.session.add(ErasedParticipantRow(participant_id=data.id))
 
 
-def handlers(settings: Settings) -> dict[str, Handler]:
-    return {
-        ev.TrainingPublished.subject: partial(training_changed, settings),
-        ev.TrainingUpdated.subject: partial(training_changed, settings),
-        ev.TrainingCompleted.subject: partial(training_ended, settings),
-        ev.TrainingCancelled.subject: partial(training_ended, settings),
-        ev.SessionScheduled.subject: partial(session_changed, settings),
-        ev.SessionUpdated.subject: partial(session_changed, settings),
-        ev.SessionCancelled.subject: partial(session_changed, settings),
-        ev.RegistrationCheckedIn.subject: partial(checked_in, settings),
-        ev.RegistrationCheckInUndone.subject: partial(check_in_undone, settings),
-        ev.ParticipantErased.subject: partial(participant_erased, settings),
-    }
+HANDLERS: dict[str, Handler] = {
+    ev.TrainingPublished.subject: training_changed,
+    ev.TrainingUpdated.subject: training_changed,
+    ev.TrainingCompleted.subject: training_ended,
+    ev.TrainingCancelled.subject: training_ended,
+    ev.SessionScheduled.subject: session_changed,
+    ev.SessionUpdated.subject: session_changed,
+    ev.SessionCancelled.subject: session_changed,
+    ev.RegistrationCheckedIn.subject: checked_in,
+    ev.RegistrationCheckInUndone.subject: check_in_undone,
+    ev.ParticipantErased.subject: participant_erased,
+}

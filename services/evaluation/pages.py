@@ -11,20 +11,21 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import FormMultiDict
-from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlmodel import col, select
 
-from services.evaluation import api, charts, commands, domain, reports
-from services.evaluation.api import AppSettings
-from services.evaluation.schemas import Questionnaire, QuestionOut
+from services.evaluation import charts, commands, domain, figures, invitations, queries, reports
+from services.evaluation.schemas import Questionnaire
 from services.evaluation.tables import CampaignRow, InvitationRow, TrainingRow
-from shared.auth import Staff, sign_in_again, staff_of
+from services.evaluation.views import invitation_out, questionnaire_out
+from shared.auth import Staff, check_host, sign_in_again, staff_or_none
 from shared.clock import clock
+from shared.commands import execute
+from shared.errors import Conflict, DomainError, Forbidden, NotFound
 from shared.openapi import PageToo
-from shared.params import DB, INT32_MAX
-from shared.problems import Problem, problems
+from shared.params import DB, INT32_MAX, AppSettings
+from shared.problems import problems, status_of
 from shared.throttle import THROTTLE
 
 HTML = "text/html"
@@ -95,7 +96,7 @@ def questionnaire_page(
             template_name="evaluation_done.html",
             context={"training": training, "campaign": campaign, "reason": "answered"},
         )
-    if not commands.is_open(campaign, now):
+    if not domain.campaign_open(campaign.status, campaign.closes_at, now):
         return Template(
             media_type=HTML,
             template_name="evaluation_done.html",
@@ -104,7 +105,7 @@ def questionnaire_page(
         )
     values = values if values is not None else (invitation.draft or {})
     errors = errors or {}
-    questions = commands.questions_of(campaign)
+    questions = domain.decode_questions(campaign.questions)
     items = [Item(q, values.get(q.id), errors.get(q.id)) for q in questions]
     return Template(
         media_type=HTML,
@@ -123,6 +124,10 @@ def questionnaire_page(
     )
 
 
+def missing() -> Template:
+    return Template(media_type=HTML, template_name="evaluation_missing.html", status_code=404)
+
+
 @get(
     "/evaluations/{token:str}",
     operation_id="getEvaluation",
@@ -136,29 +141,16 @@ async def get_evaluation(
     wants_html = request.accept.best_match(["application/json", HTML]) == HTML
     async with db.session() as session:
         try:
-            invitation, campaign, training = await commands.invitation_by_token(session, token)
-        except Problem:
+            invitation, campaign, training = await queries.invitation_by_token(session, token)
+        except NotFound:
             if wants_html:
-                return Template(
-                    media_type=HTML, template_name="evaluation_missing.html", status_code=404
-                )
+                return missing()
             raise
     if wants_html:
         return questionnaire_page(
             token, invitation, campaign, training, saved=request.query_params.get("saved") == "1"
         )
-    questions = commands.questions_of(campaign)
-    return Questionnaire(
-        training_id=training.id,
-        training_title=training.title,
-        city=training.city,
-        stage=campaign.stage,
-        questions=[QuestionOut.of(q) for q in questions],
-        draft=invitation.draft,
-        answered=invitation.responded,
-        status="open" if commands.is_open(campaign, clock.now()) else "closed",
-        closes_at=campaign.closes_at.isoformat(),
-    )
+    return questionnaire_out(invitation, campaign, training, clock.now())
 
 
 @post(
@@ -169,36 +161,29 @@ async def get_evaluation(
     middleware=[THROTTLE],
 )
 async def answer_form(
-    token: FromPath[str], request: Request[Any, Any, Any], db: DB
+    token: FromPath[str], request: Request[Any, Any, Any], db: DB, settings: AppSettings
 ) -> Response[Any]:
     """The form's two buttons: save a draft, or submit."""
     form = await request.form()
     action = form.get("action", "submit")
     async with db.session() as session:
         try:
-            invitation, campaign, training = await commands.invitation_by_token(session, token)
-        except Problem:
-            return Template(
-                media_type=HTML, template_name="evaluation_missing.html", status_code=404
-            )
-    questions = commands.questions_of(campaign)
+            invitation, campaign, training = await queries.invitation_by_token(session, token)
+        except NotFound:
+            return missing()
+    questions = domain.decode_questions(campaign.questions)
     answers = form_answers(questions, form)
     _, problems = domain.check_answers(questions, answers, complete=action != "save")
     if problems:
         return questionnaire_page(
             token, invitation, campaign, training, values=answers, errors=problems, status_code=422
         )
+    command = commands.save_draft if action == "save" else commands.submit
     try:
-        async with db.unit() as uow:
-            if action == "save":
-                await commands.save_draft(uow, token, answers)
-            else:
-                await commands.submit(uow, token, answers)
-    except Problem as exc:
-        if exc.status_code != 409:
-            raise
+        await execute(db, command, settings, None, commands.Answer(token, answers))
+    except Conflict:
         async with db.session() as session:
-            invitation, campaign, training = await commands.invitation_by_token(session, token)
+            invitation, campaign, training = await queries.invitation_by_token(session, token)
         return questionnaire_page(token, invitation, campaign, training, status_code=409)
     if action == "save":
         return Redirect(path=f"/evaluations/{token}?saved=1", status_code=303)
@@ -209,11 +194,9 @@ async def answer_form(
 async def thanks(token: FromPath[str], db: DB) -> Template:
     async with db.session() as session:
         try:
-            invitation, campaign, training = await commands.invitation_by_token(session, token)
-        except Problem:
-            return Template(
-                media_type=HTML, template_name="evaluation_missing.html", status_code=404
-            )
+            invitation, campaign, training = await queries.invitation_by_token(session, token)
+        except NotFound:
+            return missing()
     if not invitation.responded:
         return Template(
             media_type=HTML,
@@ -231,17 +214,6 @@ async def thanks(token: FromPath[str], db: DB) -> Template:
 # --- staff pages ---------------------------------------------------------------------------
 
 
-def signed_in(request: Request[Any, Any, Any]) -> Staff | None:
-    try:
-        return staff_of(request)
-    except NotAuthorizedException:
-        return None  # an expired cookie: sign in again
-
-
-def to_login(request: Request[Any, Any, Any]) -> Redirect:
-    return sign_in_again(request)
-
-
 def refused(message: str, status_code: int) -> Template:
     return Template(
         media_type=HTML,
@@ -249,6 +221,19 @@ def refused(message: str, status_code: int) -> Template:
         context={"message": message},
         status_code=status_code,
     )
+
+
+def _staff_page(
+    request: Request[Any, Any, Any], *, secretariat: str | None = None
+) -> Staff | Template | Redirect:
+    """The signed-in staff member, or the page to show instead: the sign-in for the
+    public, a refusal when `secretariat` (its text) says only the secretariat may see it."""
+    staff = staff_or_none(request)
+    if staff is None:
+        return sign_in_again(request)
+    if secretariat is not None and not staff.is_secretariat:
+        return refused(secretariat, 403)
+    return staff
 
 
 @get("/", operation_id="evaluationHome", include_in_schema=False)
@@ -259,9 +244,9 @@ async def home() -> Redirect:
 @get("/reports", operation_id="reportsPage", include_in_schema=False)
 async def reports_page(request: Request[Any, Any, Any], db: DB) -> Template | Redirect:
     """The trainings whose evaluation the caller may see, with their response rates."""
-    staff = signed_in(request)
-    if staff is None:
-        return to_login(request)
+    staff = _staff_page(request)
+    if not isinstance(staff, Staff):
+        return staff
     async with db.session() as session:
         trainings = [
             t
@@ -282,7 +267,7 @@ async def reports_page(request: Request[Any, Any, Any], db: DB) -> Template | Re
                 "campaign": first,
                 "invited": c.invited if c else 0,
                 "answered": c.answered if c else 0,
-                "rate": domain.response_rate(c.invited, c.answered) if c else 0.0,
+                "rate": figures.response_rate(c.invited, c.answered) if c else 0.0,
             }
         )
     series = sorted({t.series for t in trainings}) if staff.is_secretariat else []
@@ -301,23 +286,24 @@ async def report_page(
     reminded: Annotated[int | None, QueryParameter(ge=0, le=INT32_MAX)] = None,
 ) -> Template | Redirect:
     """One training's report with charts; the secretariat also sees who answered."""
-    staff = signed_in(request)
-    if staff is None:
-        return to_login(request)
+    staff = _staff_page(request)
+    if not isinstance(staff, Staff):
+        return staff
     async with db.session() as session:
         training = await session.get(TrainingRow, training_id)
-    if training is None:
-        return refused(f"There is no training {training_id}.", 404)
-    if not staff.may_manage(training.host_country):
-        return refused("Your sign-in does not cover this training's host country.", 403)
-    report = await api.report_of(db, training_id)
-    invitations = await api.invitation_list(db, training_id) if staff.is_secretariat else []
-    async with db.session() as session:
-        campaigns = await commands.campaigns_of(session, training_id)
+        if training is None:
+            return refused(f"There is no training {training_id}.", 404)
+        try:
+            check_host(staff, training.host_country)
+        except Forbidden:
+            return refused("Your sign-in does not cover this training's host country.", 403)
+        listed = await queries.invitations_of(session, training_id) if staff.is_secretariat else []
+        campaigns = await queries.campaigns_of(session, training_id)
+    report = await reports.report_of(db, training_id)
     options = {
         q.id: {o.id: o.text for o in q.options}
         for campaign in campaigns
-        for q in commands.questions_of(campaign)
+        for q in domain.decode_questions(campaign.questions)
         if q.options
     }
     return Template(
@@ -327,7 +313,7 @@ async def report_page(
             "report": report,
             "training": training,
             "staff": staff,
-            "invitations": invitations,
+            "invitations": [invitation_out(row, stage) for row, stage in listed],
             "reminded": reminded,
             "options": options,
             "figures": charts,
@@ -344,19 +330,16 @@ async def report_page(
 async def remind_from_page(
     training_id: FromPath[str], request: Request[Any, Any, Any], db: DB, settings: AppSettings
 ) -> Response[Any]:
-    staff = signed_in(request)
-    if staff is None:
-        return to_login(request)
-    if not staff.is_secretariat:
-        return refused("Only the secretariat may send reminders.", 403)
+    staff = _staff_page(request, secretariat="Only the secretariat may send reminders.")
+    if not isinstance(staff, Staff):
+        return staff
+    remind = invitations.RemindNow(training_id)
     try:
-        async with db.unit() as uow:
-            training = await uow.session.get(TrainingRow, training_id)
-            if training is None:
-                return refused(f"There is no training {training_id}.", 404)
-            sent = await commands.send_reminders_now(uow, settings, training, clock.now())
-    except Problem as exc:
-        return refused(str(exc.detail), exc.status_code)
+        sent = await execute(db, invitations.send_reminders_now, settings, staff, remind)
+    except NotFound:
+        return refused(f"There is no training {training_id}.", 404)
+    except DomainError as refusal:
+        return refused(refusal.message, status_of(refusal))
     return Redirect(path=f"/reports/{training_id}?reminded={sent}", status_code=303)
 
 
@@ -365,15 +348,13 @@ async def trends_page(
     series: FromPath[str], request: Request[Any, Any, Any], db: DB
 ) -> Template | Redirect:
     """The series across its editions: each core question's trend, response rates, follow-up."""
-    staff = signed_in(request)
-    if staff is None:
-        return to_login(request)
-    if not staff.is_secretariat:
-        return refused("Only the secretariat sees the trends of a series.", 403)
+    staff = _staff_page(request, secretariat="Only the secretariat sees the trends of a series.")
+    if not isinstance(staff, Staff):
+        return staff
     try:
-        trend = await api.trend_of(db, series)
-    except Problem as exc:
-        return refused(str(exc.detail), exc.status_code)
+        trend = await reports.trend_of(db, series)
+    except NotFound as refusal:
+        return refused(refusal.message, status_of(refusal))
     labels = {e.training_id: f"{e.city} {e.starts_on}" for e in trend.editions}
     return Template(
         media_type=HTML,

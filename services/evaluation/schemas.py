@@ -166,3 +166,165 @@ class InvitationOut(msgspec.Struct, kw_only=True):
 
 class Invitations(msgspec.Struct):
     items: list[InvitationOut]
+
+
+# --- reports and trends ------------------------------------------------------------
+
+
+class QuestionResult(msgspec.Struct, kw_only=True):
+    id: str
+    kind: str
+    text: str
+    level: int
+    n: int
+    withheld: bool
+    mean: float | None = None
+    median: float | None = None
+    distribution: dict[str, int] | None = None
+    score: float | None = None
+    before: float | None = None
+    now: float | None = None
+    gain: float | None = None
+    session_id: str | None = None
+    objective_id: str | None = None
+
+
+class RecommendationOut(msgspec.Struct, kw_only=True):
+    question_id: str
+    n: int
+    promoters: int
+    passives: int
+    detractors: int
+    score: float
+
+
+class SessionResult(msgspec.Struct, kw_only=True):
+    session_id: str
+    title: str
+    n: int
+    withheld: bool
+    mean: float | None
+    median: float | None
+    distribution: dict[str, int] | None
+
+
+class ObjectiveResult(msgspec.Struct, kw_only=True):
+    objective_id: str
+    text: str
+    n: int
+    withheld: bool
+    before: float | None
+    now: float | None
+    gain: float | None
+
+
+class LearningOut(msgspec.Struct, kw_only=True):
+    """Kirkpatrick level 2: the retrospective self-assessment, pooled and per objective."""
+
+    n: int
+    before: float | None
+    now: float | None
+    gain: float | None
+    objectives: list[ObjectiveResult]
+
+
+class CommentGroup(msgspec.Struct, kw_only=True):
+    question_id: str
+    text: str
+    comments: list[str]
+
+
+class StageReport(msgspec.Struct, kw_only=True):
+    campaign_id: str
+    stage: str
+    status: str
+    opened_at: str
+    closes_at: str
+    questionnaire_version: int
+    invited: int
+    answered: int
+    response_rate: float
+    withheld: bool
+    questions: list[QuestionResult]
+    comments: list[CommentGroup]
+
+
+class TrainingReport(msgspec.Struct, kw_only=True):
+    training_id: str
+    title: str
+    series: str
+    host_country: str
+    city: str
+    starts_on: str
+    ends_on: str
+    status: str
+    questionnaire_version: int | None
+    invited: int
+    answered: int
+    response_rate: float
+    withheld: bool
+    questions: list[QuestionResult]
+    recommendation: RecommendationOut | None
+    sessions: list[SessionResult]
+    learning: LearningOut | None
+    comments: list[CommentGroup]
+    follow_up: StageReport | None
+
+
+class TrendPoint(msgspec.Struct, kw_only=True):
+    training_id: str
+    n: int
+    withheld: bool
+    mean: float | None = None
+    median: float | None = None
+    score: float | None = None
+    distribution: dict[str, int] | None = None
+
+
+class TrendQuestion(msgspec.Struct, kw_only=True):
+    id: str
+    kind: str
+    text: str
+    level: int
+    # A choice question's options: id -> text.
+    options: dict[str, str]
+    editions: list[TrendPoint]
+    # Pooled over the editions that are themselves reported, so no total can be
+    # differenced back into a withheld edition.
+    series: TrendPoint
+
+
+class FollowUpEdition(msgspec.Struct, kw_only=True):
+    training_id: str
+    invited: int
+    answered: int
+    response_rate: float
+    withheld: bool
+
+
+class Edition(msgspec.Struct, kw_only=True):
+    training_id: str
+    title: str
+    city: str
+    host_country: str
+    starts_on: str
+    status: str
+    invited: int
+    answered: int
+    response_rate: float
+    withheld: bool
+    recommendation_score: float | None
+    learning_gain: float | None
+
+
+class FollowUpTrend(msgspec.Struct, kw_only=True):
+    editions: list[FollowUpEdition]
+    questions: list[TrendQuestion]
+
+
+class SeriesTrend(msgspec.Struct, kw_only=True):
+    series: str
+    title: str | None
+    editions: list[Edition]
+    questions: list[TrendQuestion]
+    follow_up: FollowUpTrend

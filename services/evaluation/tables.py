@@ -25,14 +25,14 @@ from sqlmodel import Field, SQLModel
 from shared.db import UTCDateTime
 
 
-class Table(SQLModel, registry=registry()):
+class Row(SQLModel, registry=registry()):
     """Base of this service's tables, with a metadata of its own."""
 
 
-metadata = Table.metadata
+metadata = Row.metadata
 
 
-class TrainingRow(Table, table=True):
+class TrainingRow(Row, table=True):
     """What evaluation knows of a training, from scheduling events, plus its own questions."""
 
     __tablename__ = "training"
@@ -58,7 +58,7 @@ class TrainingRow(Table, table=True):
     )
 
 
-class TrainingOutcomeRow(Table, table=True):
+class TrainingOutcomeRow(Row, table=True):
     """How a training ended (cancelled or completed), as scheduling announced it.
 
     Kept apart from the training because the event can arrive before the training's
@@ -73,7 +73,7 @@ class TrainingOutcomeRow(Table, table=True):
     revision: int
 
 
-class SessionRow(Table, table=True):
+class SessionRow(Row, table=True):
     """A session of a training, from scheduling events, for its rating question."""
 
     __tablename__ = "session"
@@ -87,7 +87,7 @@ class SessionRow(Table, table=True):
     revision: int
 
 
-class AttendeeRow(Table, table=True):
+class AttendeeRow(Row, table=True):
     """A checked-in registration, from registration events: who may be invited."""
 
     __tablename__ = "attendee"
@@ -102,7 +102,7 @@ class AttendeeRow(Table, table=True):
     revision: int
 
 
-class ErasedParticipantRow(Table, table=True):
+class ErasedParticipantRow(Row, table=True):
     """A participant registration has erased: later or redelivered events about them are ignored."""
 
     __tablename__ = "erased_participant"
@@ -110,7 +110,7 @@ class ErasedParticipantRow(Table, table=True):
     participant_id: str = Field(primary_key=True, max_length=36)
 
 
-class BankRow(Table, table=True):
+class BankRow(Row, table=True):
     """A version of the core question bank after the built-in version 1; never changed."""
 
     __tablename__ = "question_bank"
@@ -122,7 +122,7 @@ class BankRow(Table, table=True):
     created_by: str = Field(max_length=200)
 
 
-class CampaignRow(Table, table=True):
+class CampaignRow(Row, table=True):
     """One questionnaire sent about one training: the evaluation, or the follow-up months later.
 
     `questions` is the questionnaire as it was when the campaign opened, so later
@@ -143,7 +143,7 @@ class CampaignRow(Table, table=True):
     revision: int = 1
 
 
-class InvitationRow(Table, table=True):
+class InvitationRow(Row, table=True):
     """Who was invited and whether they answered; never what they answered, nor when."""
 
     __tablename__ = "invitation"
@@ -172,7 +172,7 @@ class InvitationRow(Table, table=True):
     erased: bool = False
 
 
-class ResponseRow(Table, table=True):
+class ResponseRow(Row, table=True):
     """One submitted questionnaire: a random key, its campaign and bank version, nothing else."""
 
     __tablename__ = "response"
@@ -183,7 +183,7 @@ class ResponseRow(Table, table=True):
     bank_version: int
 
 
-class PendingResponseRow(Table, table=True):
+class PendingResponseRow(Row, table=True):
     """A submitted questionnaire not yet released: held until 3 are pending in its campaign.
 
     `parts` are its answer rows as they will be stored on release. Nothing reads
@@ -199,7 +199,7 @@ class PendingResponseRow(Table, table=True):
     parts: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
 
 
-class AnswerRow(Table, table=True):
+class AnswerRow(Row, table=True):
     """One number, chosen option or text of a response, in the shape SQL aggregates.
 
     likert/nps: part "" and value; self-assessment: part "before"/"now" and value;

@@ -1,0 +1,81 @@
+"""Response bodies and page views built from rows: shared by the API and the pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.evaluation import domain, queries
+from services.evaluation.domain import Question
+from services.evaluation.schemas import (
+    BankOut,
+    InvitationOut,
+    ObjectiveOut,
+    Questionnaire,
+    QuestionOut,
+    TrainingQuestions,
+)
+from services.evaluation.tables import BankRow, CampaignRow, InvitationRow, TrainingRow
+
+
+def bank_out(bank: domain.Bank, row: BankRow | None) -> BankOut:
+    return BankOut(
+        version=bank.version,
+        questions=[QuestionOut.of(q) for q in bank.questions],
+        follow_up=[QuestionOut.of(q) for q in bank.follow_up],
+        created_at=row.created_at.isoformat() if row else None,
+        created_by=row.created_by if row else None,
+    )
+
+
+def invitation_out(invitation: InvitationRow, stage: str) -> InvitationOut:
+    return InvitationOut(
+        stage=stage,
+        name=invitation.name,
+        email=invitation.email,
+        answered=invitation.answered,
+        reminders_sent=invitation.reminders_sent,
+        invited_at=invitation.invited_at.isoformat(),
+        erased=invitation.erased,
+    )
+
+
+def training_questions(
+    training: TrainingRow, campaign: CampaignRow | None, questionnaire: tuple[Question, ...]
+) -> TrainingQuestions:
+    """What the training's evaluation asks: fixed once open, a preview before."""
+    objectives = queries.objectives_of(training)
+    derived = not objectives
+    if derived:
+        objectives = [
+            domain.Objective(q.objective_id or q.id, q.text)
+            for q in questionnaire
+            if q.kind == "self_assessment"
+        ]
+    return TrainingQuestions(
+        training_id=training.id,
+        fixed=campaign is not None,
+        objectives=[ObjectiveOut(o.id, o.text) for o in objectives],
+        objectives_derived=derived,
+        extra_questions=[
+            QuestionOut.of(q) for q in domain.decode_questions(training.extra_questions)
+        ],
+        questionnaire=[QuestionOut.of(q) for q in questionnaire],
+    )
+
+
+def questionnaire_out(
+    invitation: InvitationRow, campaign: CampaignRow, training: TrainingRow, now: datetime
+) -> Questionnaire:
+    """The questionnaire behind an invitation link, as JSON."""
+    open_ = domain.campaign_open(campaign.status, campaign.closes_at, now)
+    return Questionnaire(
+        training_id=training.id,
+        training_title=training.title,
+        city=training.city,
+        stage=campaign.stage,
+        questions=[QuestionOut.of(q) for q in domain.decode_questions(campaign.questions)],
+        draft=invitation.draft,
+        answered=invitation.responded,
+        status="open" if open_ else "closed",
+        closes_at=campaign.closes_at.isoformat(),
+    )
