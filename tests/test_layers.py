@@ -43,8 +43,7 @@ MAX_LINES = 400
 KNOWN_IMPURE: dict[str, set[str]] = {
     "services.registration.domain": {"litestar", "shared.problems"},
 }
-KNOWN_ASSERTS: dict[str, int] = {
-}
+KNOWN_ASSERTS: dict[str, int] = {}
 KNOWN_LONG: set[str] = {
     "services/registration/api.py",
     "services/registration/commands.py",
