@@ -106,30 +106,6 @@ class Settings:
     # moved to its service's section; step 3 of issue 9 removes them. The imports are
     # here, not at the top, because shared/ knows no service otherwise.
     @property
-    def evaluation_open_for(self) -> timedelta:
-        from services.evaluation.settings import EvaluationSettings
-
-        return self.section(EvaluationSettings).open_for
-
-    @property
-    def evaluation_reminder_after(self) -> timedelta:
-        from services.evaluation.settings import EvaluationSettings
-
-        return self.section(EvaluationSettings).reminder_after
-
-    @property
-    def evaluation_max_reminders(self) -> int:
-        from services.evaluation.settings import EvaluationSettings
-
-        return self.section(EvaluationSettings).max_reminders
-
-    @property
-    def evaluation_follow_up_after(self) -> timedelta:
-        from services.evaluation.settings import EvaluationSettings
-
-        return self.section(EvaluationSettings).follow_up_after
-
-    @property
     def registration_retention(self) -> timedelta:
         from services.registration.settings import RegistrationSettings
 

@@ -203,7 +203,7 @@ async def publish(
         for payload in payloads:
             envelope = envelope_for(payload, correlation_id or str(uuid.uuid4()))
             await js.publish(
-                envelope.type, encode(envelope), headers={"Nats-Msg-Id": envelope.event_id}
+                envelope.subject, encode(envelope), headers={"Nats-Msg-Id": envelope.event_id}
             )
             ids.append(envelope.event_id)
         return ids

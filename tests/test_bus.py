@@ -110,7 +110,7 @@ async def publish(url: str, envelope: Envelope, msg_id: str | None = None) -> No
     connection = await nats.connect(url)
     try:
         await connection.jetstream().publish(
-            envelope.type, encode(envelope), headers={"Nats-Msg-Id": msg_id or envelope.event_id}
+            envelope.subject, encode(envelope), headers={"Nats-Msg-Id": msg_id or envelope.event_id}
         )
     finally:
         await connection.close()

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from services.evaluation import jobs
+from services.evaluation.settings import own
 from shared.clock import clock
 from shared.events import contracts as ev
 from tests.evaluation_support import (
@@ -129,7 +130,7 @@ async def test_a_closed_evaluation_takes_no_draft_and_no_answer(evaluation: Syst
     system = evaluation
     _, tokens = await completed_training(system, ["Mari Tamm"])
     token = tokens["Mari Tamm"]
-    clock.advance(system.settings.evaluation_open_for + timedelta(minutes=1))
+    clock.advance(own(system.settings).open_for + timedelta(minutes=1))
     assert (await system.evaluation.get(f"/evaluations/{token}")).json()["status"] == "closed"
     submitted = await system.evaluation.post(f"/evaluations/{token}", json=overall_answers(4, 9))
     assert submitted.status_code == 409
@@ -192,7 +193,7 @@ async def test_an_undone_check_in_withdraws_the_unanswered_invitation(evaluation
     # Mari's answer cannot be taken back: it is anonymous, so her invitation stays, and
     # counts as answered once her response is released or, alone as it is, at the close.
     assert (report["invited"], report["answered"]) == (1, 0)
-    clock.advance(system.settings.evaluation_open_for)
+    clock.advance(own(system.settings).open_for)
     await apply(system, jobs.close_due_campaigns)  # or the schedule did it first
     report = (
         await system.evaluation.get(f"/trainings/{training.id}/report", headers=system.token())

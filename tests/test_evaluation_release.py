@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from services.evaluation import jobs
+from services.evaluation.settings import own
 from shared.clock import clock
 from tests.evaluation_support import (
     apply,
@@ -147,7 +148,7 @@ async def test_reports_trends_and_the_list_move_only_in_steps_of_three_or_at_the
     assert reminders == {"Dora Org": 1, "Eero Tamm": 1, "Fred Lepp": 1}
 
     # The close: those two count as answered, but their answers are never released.
-    clock.advance(system.settings.evaluation_open_for)
+    clock.advance(own(system.settings).open_for)
     assert await apply(system, jobs.close_due_campaigns) == 1
     closed = await everything(system, training.id, training.series)
     assert answered_names(closed) == set(NAMES) - {"Fred Lepp"}
@@ -166,7 +167,7 @@ async def test_the_follow_up_is_released_in_steps_of_three_too(quiet: System) ->
     system = quiet
     names = NAMES[:4]
     training, first_links = await completed_training(system, names)
-    clock.advance(system.settings.evaluation_follow_up_after)
+    clock.advance(own(system.settings).follow_up_after)
     assert await apply(system, jobs.open_due_follow_ups) == 1
     first = await everything(system, training.id, training.series)
     later = {}

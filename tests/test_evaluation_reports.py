@@ -9,6 +9,7 @@ from typing import Any
 
 from services.evaluation import jobs
 from services.evaluation.questions import BANK_V1
+from services.evaluation.settings import own
 from shared.clock import clock
 from tests.evaluation_support import (
     TRAINING_DAY,
@@ -48,7 +49,7 @@ async def test_fewer_than_three_responses_show_only_counts(evaluation: System) -
     # Two answers are no step: nothing is released while the evaluation is open.
     assert (report["invited"], report["answered"], report["withheld"]) == (3, 0, True)
     # At the close both count as answered, but their answers never reach a figure.
-    clock.advance(system.settings.evaluation_open_for)
+    clock.advance(own(system.settings).open_for)
     await apply(system, jobs.close_due_campaigns)  # or the schedule did it first
     report = await report_of(system, training)
     assert (report["invited"], report["answered"], report["response_rate"]) == (3, 2, 0.6667)

@@ -13,6 +13,7 @@ from nats.js.errors import NotFoundError
 
 from services.evaluation import jobs
 from services.evaluation.questions import FOLLOW_UP_V1
+from services.evaluation.settings import own
 from shared.clock import clock
 from shared.events import decode_envelope
 from tests.evaluation_support import (
@@ -60,8 +61,8 @@ async def test_reminders_go_to_those_who_have_not_answered_after_the_delay_at_mo
     quiet: System,
 ) -> None:
     system = quiet
-    assert system.settings.evaluation_reminder_after == 7 * DAY
-    assert system.settings.evaluation_max_reminders == 2
+    assert own(system.settings).reminder_after == 7 * DAY
+    assert own(system.settings).max_reminders == 2
     names = ["Mari Tamm", "Jaan Kask", "Liis Saar", "Peeter Org", "Kadri Kuusk"]
     _, tokens = await completed_training(system, names)
     # Three answers, so they are released and the three count as answered.
@@ -122,7 +123,7 @@ async def test_the_secretariat_reminds_on_demand_while_the_evaluation_is_open(
 
     await eventually(arrived)
     assert len(subjects_to(system, email("Mari Tamm"))) == 1
-    clock.advance(system.settings.evaluation_open_for)
+    clock.advance(own(system.settings).open_for)
     assert await apply(system, jobs.close_due_campaigns) == 1
     closed = await system.evaluation.post(path, headers=system.token())
     assert closed.status_code == 409
@@ -135,7 +136,7 @@ async def test_an_evaluation_closes_after_its_period_and_says_so_on_the_bus(quie
     await system.evaluation.put(
         f"/evaluations/{tokens['Jaan Kask']}", json={"answers": {"overall": 2}}
     )
-    clock.advance(system.settings.evaluation_open_for - timedelta(seconds=1))
+    clock.advance(own(system.settings).open_for - timedelta(seconds=1))
     assert await apply(system, jobs.close_due_campaigns) == 0
     clock.advance(timedelta(seconds=1))
     assert await apply(system, jobs.close_due_campaigns) == 1
@@ -163,7 +164,7 @@ async def test_the_follow_up_goes_to_the_same_attendees_months_later(quiet: Syst
     training, first = await completed_training(system, names)
     await system.evaluation.post(f"/evaluations/{first['Mari Tamm']}", json=overall_answers(4, 9))
 
-    clock.advance(system.settings.evaluation_follow_up_after - timedelta(minutes=1))
+    clock.advance(own(system.settings).follow_up_after - timedelta(minutes=1))
     assert await apply(system, jobs.open_due_follow_ups) == 0
     clock.advance(timedelta(minutes=1))
     assert await apply(system, jobs.open_due_follow_ups) == 1
@@ -233,7 +234,7 @@ async def test_the_schedule_job_reminds_closes_and_follows_up_by_itself(tmp_path
             f"/evaluations/{tokens['Mari Tamm']}", json=overall_answers(4, 9)
         )
 
-        clock.advance(system.settings.evaluation_reminder_after)
+        clock.advance(own(system.settings).reminder_after)
 
         async def reminded() -> bool:
             assert any(s.startswith("Reminder") for s in subjects_to(system, email("Jaan Kask")))
@@ -241,7 +242,7 @@ async def test_the_schedule_job_reminds_closes_and_follows_up_by_itself(tmp_path
 
         await eventually(reminded)
 
-        clock.advance(system.settings.evaluation_open_for)
+        clock.advance(own(system.settings).open_for)
 
         async def closed() -> bool:
             rows = await sql(system, "SELECT status FROM campaign")
@@ -250,7 +251,7 @@ async def test_the_schedule_job_reminds_closes_and_follows_up_by_itself(tmp_path
 
         await eventually(closed)
 
-        clock.advance(system.settings.evaluation_follow_up_after)
+        clock.advance(own(system.settings).follow_up_after)
 
         async def followed_up() -> bool:
             subjects = [str(m["Subject"]) for m in mails(system)]

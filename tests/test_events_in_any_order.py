@@ -74,7 +74,7 @@ async def deliver(
         for envelope in ordered:
             for copy in ("first", "again"):
                 await js.publish(
-                    envelope.type,
+                    envelope.subject,
                     encode(envelope),
                     headers={"Nats-Msg-Id": f"{envelope.event_id}-{copy}"},
                 )
@@ -208,7 +208,7 @@ async def test_a_cancellation_overtaking_its_publication_never_opens_registratio
         assert response.status_code == 200, response.text
         # Published, the session cancelled, the training cancelled.
         made = await _stream_envelopes(system, "SCHEDULING", 3)
-        types = [envelope.type for envelope in made]
+        types = [envelope.subject for envelope in made]
         assert types.index(ev.TrainingPublished.subject) < types.index(ev.TrainingCancelled.subject)
 
         # Registration starts late and finds the cancellation ahead of the publication.

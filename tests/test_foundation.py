@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from capitals.embedded import free_port
 from capitals.system import SECTIONS, SETTING_NAMES
+from services.evaluation.settings import own
 from shared.events.schema import SCHEMA_DIR, rendered
 from shared.migrations import target_metadata, upgrade
 from shared.settings import SettingError, load_settings
@@ -93,10 +94,10 @@ def test_serve_without_a_broker_url_names_the_setting(tmp_path: Path) -> None:
 def test_settings_have_the_documented_defaults(tmp_path: Path) -> None:
     settings = load_settings({"CAPITALS_DATA_DIR": str(tmp_path)})
     assert settings.rate_limit == 30
-    assert settings.evaluation_open_for.days == 30
-    assert settings.evaluation_reminder_after.days == 7
-    assert settings.evaluation_max_reminders == 2
-    assert settings.evaluation_follow_up_after.days == 90
+    assert own(settings).open_for.days == 30
+    assert own(settings).reminder_after.days == 7
+    assert own(settings).max_reminders == 2
+    assert own(settings).follow_up_after.days == 90
     assert settings.registration_retention.days == 365
     assert settings.public_url("registration") == "http://127.0.0.1:8001"
     assert settings.database_url("evaluation").endswith("evaluation.sqlite3")

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
 from pathlib import Path
 
+from services.evaluation.settings import own
 from shared.clock import clock
 from tests.support import System, eventually
 
@@ -158,7 +159,7 @@ async def test_training_journey_across_the_three_services(
     assert report.status_code == 200, report.text
     # One answer is no step of the release: it shows only with two more, or at the close.
     assert report.json()["invited"] == 1 and report.json()["answered"] == 0
-    clock.advance(system.settings.evaluation_open_for)
+    clock.advance(own(system.settings).open_for)
 
     async def closed_and_counted() -> bool:
         report = await system.evaluation.get(

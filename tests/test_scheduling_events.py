@@ -61,7 +61,7 @@ async def test_each_transition_and_session_change_of_a_published_training_emits_
     assert [s.id for s in published.sessions] == [first["id"]]
     assert published.sessions[0].starts_at.isoformat() == first["starts_at"]
     # Nothing was announced while the training was a draft.
-    assert [e.type for e, p in tap.received if getattr(p, "id", None) == training["id"]] == [
+    assert [e.subject for e, p in tap.received if getattr(p, "id", None) == training["id"]] == [
         ev.TrainingPublished.subject
     ]
 

@@ -26,8 +26,6 @@ def test_a_section_reads_its_own_variables(tmp_path: Path) -> None:
         follow_up_after=timedelta(days=90),
     )
     assert registration_settings(settings).retention == timedelta(days=365)
-    # The earlier attribute delegates to the section until step 3 removes it.
-    assert settings.evaluation_open_for == timedelta(days=14)
 
 
 @pytest.mark.parametrize(

@@ -38,11 +38,6 @@ class Envelope(msgspec.Struct, kw_only=True):
     version: int
     data: msgspec.Raw
 
-    @property
-    def type(self) -> str:
-        """The old name of `subject`, kept for the tests until step 3 of issue 9 removes it."""
-        return self.subject
-
 
 REGISTRY: dict[str, type[Payload]] = {}
 
