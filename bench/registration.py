@@ -111,7 +111,7 @@ def serve(port: int, profile_to: str | None) -> None:
             )
         return {"id": int(result.inserted_primary_key[0])}
 
-    service = spec(settings)
+    service = spec()
     service = dataclasses.replace(
         service,
         route_handlers=[

@@ -1,15 +1,13 @@
-"""Country reference data shared by the services: codes, names, capitals, zones, CBSS status."""
+"""Country reference data shared by the services: codes, names, capitals and time zones."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Literal, NamedTuple
 
 import pycountry
 
@@ -17,12 +15,9 @@ __all__ = [
     "Country",
     "UnknownCountry",
     "all_countries",
-    "category",
     "country",
     "is_country",
 ]
-
-Category = Literal["member", "observer", "other"]
 
 EU = "EU"
 _EU_NAME = "European Union"
@@ -42,52 +37,6 @@ class Country:
     capital: str | None  # capital city in English, e.g. "Tallinn"; "Brussels" for EU
     timezone: str | None  # default IANA zone: the country's only zone, else its capital's
 
-
-class _Period(NamedTuple):
-    code: str
-    category: Category
-    start: date | None  # first day of the status; None: since before the series (2008)
-    end: date | None  # first day without it; None: still holds
-
-
-# CBSS membership and observer status. Source: the "Reference facts" of the product
-# design (/work/shared/DESIGN.md), after the CBSS's own member and observer lists (cbss.org),
-# the CBSS decision of 3 March 2022 (Russia's suspension, Belarus's observer status
-# suspended) and Russia's announcement of its withdrawal on 17 May 2022. Only what matters
-# from 2008, when the series started, is kept: statuses held before then have no start.
-# Periods run from `start` (inclusive) to `end` (exclusive). A country absent from this
-# table is "other" on every date.
-_PERIODS: tuple[_Period, ...] = (
-    # Members.
-    _Period("DK", "member", None, None),
-    _Period("EE", "member", None, None),
-    _Period("FI", "member", None, None),
-    _Period("DE", "member", None, None),
-    _Period("IS", "member", None, None),
-    _Period("LV", "member", None, None),
-    _Period("LT", "member", None, None),
-    _Period("NO", "member", None, None),
-    _Period("PL", "member", None, None),
-    _Period("SE", "member", None, None),
-    _Period(EU, "member", None, None),
-    # Russia's withdrawal, announced on 17 May 2022, taken as effective that day.
-    # (The CBSS had already suspended Russia from its activities on 3 March 2022.)
-    _Period("RU", "member", None, date(2022, 5, 17)),
-    # Observer states as of July 2009.
-    _Period("BY", "observer", None, date(2022, 3, 3)),  # observer status suspended 3 March 2022
-    _Period("FR", "observer", None, None),
-    _Period("IT", "observer", None, None),
-    _Period("NL", "observer", None, None),
-    _Period("RO", "observer", None, None),
-    _Period("SK", "observer", None, None),
-    _Period("ES", "observer", None, None),
-    _Period("UA", "observer", None, None),
-    _Period("GB", "observer", None, None),
-    _Period("US", "observer", None, None),
-    # Hungary is an observer today. The date it was granted the status is not documented
-    # here: 2019-01-01 is a placeholder that must be checked against the CBSS records.
-    _Period("HU", "observer", date(2019, 1, 1), None),
-)
 
 # Capitals in English, without diacritics (the design writes "Reykjavik"). Where a country
 # names several capitals, the seat of government is given unless noted. Countries whose
@@ -408,23 +357,6 @@ def is_country(code: str) -> bool:
     except UnknownCountry:
         return False
     return True
-
-
-def category(code: str, on: date) -> Category:
-    """The CBSS category of the country on that day: "member", "observer" or "other".
-
-    A datetime counts by its own calendar date.
-    """
-    upper = _normalise(code)
-    day = on.date() if isinstance(on, datetime) else on
-    for period in _PERIODS:
-        if (
-            period.code == upper
-            and (period.start is None or period.start <= day)
-            and (period.end is None or day < period.end)
-        ):
-            return period.category
-    return "other"
 
 
 def _sort_key(item: Country) -> str:

@@ -10,10 +10,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
+from services.registration import domain
 from services.registration.batching import GroupCommit
 from services.registration.domain import Seats, Window, check_in_allowed, check_open
 from shared.db import Database, UnitOfWork
-from shared.problems import Problem
+from shared.errors import Conflict, Invalid, Unavailable
+from shared.events import contracts as ev
+from shared.problems import status_of
+from shared.settings import Settings, load_settings
+from tests.support import SECRET
 
 # --- seats ------------------------------------------------------------------------------
 
@@ -97,10 +102,10 @@ def test_window_honours_its_opening_and_closing_times() -> None:
 def test_staff_may_register_outside_the_window_but_not_for_a_cancelled_training() -> None:
     late = datetime(2009, 4, 28, 12, tzinfo=UTC)
     check_open(_window(), late, by_staff=True)
-    with pytest.raises(Problem) as refused:
+    with pytest.raises(Conflict) as refused:
         check_open(_window(), late, by_staff=False)
-    assert refused.value.status_code == 409
-    with pytest.raises(Problem):
+    assert status_of(refused.value) == 409
+    with pytest.raises(Conflict):
         check_open(_window(status="cancelled"), late, by_staff=True)
 
 
@@ -114,8 +119,130 @@ def test_check_in_needs_a_confirmed_registration_on_or_after_the_first_day() -> 
         ("confirmed", "completed", on_the_day),
         ("confirmed", "cancelled", on_the_day),
     ):
-        with pytest.raises(Problem):
+        with pytest.raises(Conflict):
             check_in_allowed(status, training_status, first_day, "Europe/Tallinn", now)
+
+
+# --- submissions, filters and quotas ----------------------------------------------------
+
+
+class _Submission:
+    def __init__(self, **changes: object) -> None:
+        self.name = "Mari Maasikas"
+        self.organisation = "Tallinn City"
+        self.country = "EE"
+        self.consent = True
+        self.__dict__.update(changes)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"consent": False}, "consent"),
+        ({"country": "XX"}, "country"),
+        ({"name": "  "}, "name"),
+        ({"organisation": " "}, "organisation"),
+    ],
+)
+def test_a_submission_is_refused_naming_the_field(changes: dict[str, object], field: str) -> None:
+    domain.check_submission(_Submission(), date(2009, 4, 1))
+    with pytest.raises(Invalid) as refused:
+        domain.check_submission(_Submission(**changes), date(2009, 4, 1))
+    assert refused.value.field == field
+
+
+def test_statuses_to_filter_by_must_be_known() -> None:
+    assert domain.parse_statuses(["confirmed", "pending"]) == ["confirmed", "pending"]
+    with pytest.raises(Invalid) as refused:
+        domain.parse_statuses(["confirmed", "lost"])
+    assert refused.value.field == "status"
+
+
+def test_quotas_are_upper_cased_and_each_bad_one_names_its_country() -> None:
+    assert domain.check_quotas({"ee": 2, "LV": 0}) == {"EE": 2, "LV": 0}
+    for quotas, field in (({"XX": 1}, "XX"), ({"EE": -1}, "EE"), ({"EE": 100_001}, "EE")):
+        with pytest.raises(Invalid) as refused:
+            domain.check_quotas(quotas)
+        assert refused.value.field == field
+
+
+# --- transitions ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", domain.ACTIVE)
+def test_cancelling_an_active_registration_frees_only_a_held_seat(status: str) -> None:
+    change = domain.cancelled(status)
+    assert (change.status, change.waitlist_reason) == ("cancelled", None)
+    assert change.frees_seat == (status == "confirmed")
+    assert change.event is ev.RegistrationCancelled
+
+
+@pytest.mark.parametrize("status", domain.ACTIVE)
+def test_declining_an_active_registration_frees_only_a_held_seat(status: str) -> None:
+    change = domain.declined(status)
+    assert change.status == "declined" and change.event is ev.RegistrationDeclined
+    assert change.frees_seat == (status == "confirmed")
+
+
+@pytest.mark.parametrize("status", ["cancelled", "declined"])
+def test_an_ended_registration_cannot_end_again(status: str) -> None:
+    for transition in (domain.cancelled, domain.declined):
+        with pytest.raises(Conflict):
+            transition(status)
+
+
+def test_approval_confirms_while_seats_are_left_and_then_waitlists() -> None:
+    seats = Seats(capacity=1, taken=0)
+    first = domain.approved("pending", "EE", seats)
+    assert (first.status, first.event) == ("confirmed", ev.RegistrationConfirmed)
+    second = domain.approved("pending", "EE", seats)
+    assert (second.status, second.waitlist_reason) == ("waitlisted", "full")
+    assert second.event is ev.RegistrationWaitlisted
+
+
+def test_approval_respects_the_country_quota() -> None:
+    seats = Seats(capacity=5, taken=0, quotas={"EE": 0})
+    assert domain.approved("pending", "EE", seats).waitlist_reason == "country_quota"
+
+
+@pytest.mark.parametrize("status", ["confirmed", "waitlisted", "declined", "cancelled"])
+def test_only_a_pending_registration_can_be_approved(status: str) -> None:
+    with pytest.raises(Conflict):
+        domain.approved(status, "EE", Seats(capacity=5, taken=0))
+
+
+def test_a_promotion_confirms() -> None:
+    change = domain.promoted()
+    assert (change.status, change.waitlist_reason, change.event) == (
+        "confirmed",
+        None,
+        ev.RegistrationConfirmed,
+    )
+
+
+def test_check_in_records_the_time_once() -> None:
+    first_day = date(2009, 4, 28)
+    now = datetime(2009, 4, 28, 9, tzinfo=UTC)
+    change = domain.checked_in("confirmed", None, "published", first_day, "Europe/Tallinn", now)
+    assert (change.checked_in_at, change.changed) == (now, True)
+    later = datetime(2009, 4, 28, 10, tzinfo=UTC)
+    again = domain.checked_in("confirmed", now, "published", first_day, "Europe/Tallinn", later)
+    assert (again.checked_in_at, again.changed) == (now, False)
+    with pytest.raises(Conflict):
+        domain.checked_in("pending", None, "published", first_day, "Europe/Tallinn", now)
+
+
+def test_undoing_a_check_in_clears_it_while_the_training_is_published() -> None:
+    now = datetime(2009, 4, 28, 9, tzinfo=UTC)
+    assert domain.check_in_undone(now, "published") == domain.CheckIn(None, changed=True)
+    assert domain.check_in_undone(None, "published") == domain.CheckIn(None, changed=False)
+    with pytest.raises(Conflict):
+        domain.check_in_undone(now, "completed")
+
+
+def test_how_a_training_ended_holds_over_a_late_catalogue_status() -> None:
+    assert domain.status_after("published", None) == "published"
+    assert domain.status_after("published", "cancelled") == "cancelled"
 
 
 # --- group commit ---------------------------------------------------------------------------
@@ -136,11 +263,17 @@ async def _database(path: Path) -> Database:
     return db
 
 
-async def _write_notes(uow: UnitOfWork, texts: Sequence[str]) -> list[int | BaseException]:
+def _settings(tmp_path: Path) -> Settings:
+    return load_settings({"CAPITALS_DATA_DIR": str(tmp_path), "CAPITALS_SECRET": SECRET})
+
+
+async def _write_notes(
+    uow: UnitOfWork, _: Settings, texts: Sequence[str]
+) -> list[int | BaseException]:
     results: list[int | BaseException] = []
     for text in texts:
         if text.startswith("refuse"):
-            results.append(Problem(409, f"{text} is refused"))
+            results.append(Conflict(f"{text} is refused"))
             continue
         await uow.execute(insert(note).values(text=text))
         results.append(len(text))
@@ -150,7 +283,7 @@ async def _write_notes(uow: UnitOfWork, texts: Sequence[str]) -> list[int | Base
 async def test_group_commit_writes_queued_items_together_and_answers_each(tmp_path: Path) -> None:
     db = await _database(tmp_path)
     group: GroupCommit[str, int] = GroupCommit(_write_notes)
-    writer = asyncio.create_task(group.run(db))
+    writer = asyncio.create_task(group.run(db, _settings(tmp_path)))
     await asyncio.sleep(0)
     try:
         answers = await asyncio.gather(
@@ -159,7 +292,7 @@ async def test_group_commit_writes_queued_items_together_and_answers_each(tmp_pa
             return_exceptions=True,
         )
         assert answers[:50] == [len(f"note {n}") for n in range(50)]
-        assert isinstance(answers[50], Problem) and answers[50].status_code == 409
+        assert isinstance(answers[50], Conflict) and status_of(answers[50]) == 409
         assert group.batches < 10 and group.items == 51
     finally:
         writer.cancel()
@@ -169,7 +302,7 @@ async def test_group_commit_writes_queued_items_together_and_answers_each(tmp_pa
 async def test_a_failing_item_rolls_back_its_batch_and_only_itself(tmp_path: Path) -> None:
     db = await _database(tmp_path)
     group: GroupCommit[str, int] = GroupCommit(_write_notes)
-    writer = asyncio.create_task(group.run(db))
+    writer = asyncio.create_task(group.run(db, _settings(tmp_path)))
     await asyncio.sleep(0)
     try:
         # The second "twin" breaks the unique constraint: the batch rolls back, the items
@@ -182,7 +315,8 @@ async def test_a_failing_item_rolls_back_its_batch_and_only_itself(tmp_path: Pat
             return_exceptions=True,
         )
         assert answers[0] == 3 and answers[1] == 4 and answers[3] == 5
-        assert isinstance(answers[2], Problem) and answers[2].status_code == 500
+        # A failed write is an internal error (500) for its caller alone.
+        assert isinstance(answers[2], RuntimeError)
         async with db.session() as session:
             stored = await session.exec(select(func.count()).select_from(note))  # type: ignore[call-overload]
             assert stored.one()[0] == 3
@@ -193,6 +327,6 @@ async def test_a_failing_item_rolls_back_its_batch_and_only_itself(tmp_path: Pat
 
 async def test_group_commit_refuses_work_while_not_running() -> None:
     group: GroupCommit[str, int] = GroupCommit(_write_notes)
-    with pytest.raises(Problem) as refused:
+    with pytest.raises(Unavailable) as refused:
         await group.submit("too early")
-    assert refused.value.status_code == 503
+    assert status_of(refused.value) == 503

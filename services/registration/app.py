@@ -7,20 +7,18 @@ from pathlib import Path
 from litestar import Litestar, Router
 from litestar.di import Provide
 
-from services.registration import api, commands, pages, privacy
-from services.registration.batching import GroupCommit
-from services.registration.handlers import handlers
+from services.registration import api, jobs, pages
+from services.registration.handlers import HANDLERS
+from services.registration.settings import RegistrationSettings
 from shared.service import Runtime, ServiceSpec, create_app
 from shared.settings import Settings
 
 
-def spec(settings: Settings) -> ServiceSpec:
-    intake: api.Intake = GroupCommit(
-        lambda uow, batch: commands.register_batch(settings, uow, batch)
-    )
+def spec() -> ServiceSpec:
+    intake = jobs.intake()
 
     async def write_registrations(runtime: Runtime) -> None:
-        await intake.run(runtime.db)
+        await intake.run(runtime.db, runtime.settings)
 
     return ServiceSpec(
         name="registration",
@@ -35,12 +33,13 @@ def spec(settings: Settings) -> ServiceSpec:
             # Pages are protected by the CSRF middleware.
             Router(path="/", route_handlers=pages.ROUTES, include_in_schema=False),
         ],
-        handlers=handlers,
-        jobs=[write_registrations, privacy.apply_retention],
+        handlers=HANDLERS,
+        jobs=[write_registrations, jobs.retention],
         templates=Path(__file__).parent / "templates",
         dependencies={"registrations": Provide(lambda: intake, sync_to_thread=False)},
+        settings=RegistrationSettings,
     )
 
 
 def app(settings: Settings) -> Litestar:
-    return create_app(spec(settings), settings)
+    return create_app(spec(), settings)

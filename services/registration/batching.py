@@ -6,7 +6,9 @@ registrations therefore goes through one writer that takes everything queued sin
 last commit and applies it in one transaction, in arrival order; each request awaits its
 own outcome. Under light load a batch is a single request, so latency does not grow; under
 heavy load batches grow and the cost per request falls. PostgreSQL gains the same way
-(fewer commits, fewer round trips). Nothing here knows about registrations.
+(fewer commits, fewer round trips). Nothing here knows about registrations or HTTP: a
+refusal is a `shared.errors` error (a stopped writer is `Unavailable`), and a failed write
+is a `RuntimeError` its caller answers as an internal error.
 """
 
 from __future__ import annotations
@@ -17,17 +19,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 from shared.db import Database, UnitOfWork
-from shared.problems import Problem
+from shared.errors import Unavailable
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-# Applies a batch in one transaction and returns, per item and in order, its result or the
-# exception its caller should get (a Problem, say). Raising instead rolls the whole batch
-# back; the items are then tried one by one, so one bad item cannot sink the others.
-Apply = Callable[[UnitOfWork, Sequence[T]], Awaitable[Sequence[R | BaseException]]]
+# Applies a batch in one transaction with the service's settings and returns, per item and
+# in order, its result or the exception its caller should get (a `shared.errors` error,
+# say). Raising instead rolls the whole batch back; the items are then tried one by one, so
+# one bad item cannot sink the others.
+Apply = Callable[[UnitOfWork, Settings, Sequence[T]], Awaitable[Sequence[R | BaseException]]]
 
 
 class GroupCommit(Generic[T, R]):
@@ -38,19 +42,21 @@ class GroupCommit(Generic[T, R]):
         self.max_batch = max_batch
         self._queue: asyncio.Queue[tuple[T, asyncio.Future[R]]] | None = None
         self._running = False
+        self._settings: Settings | None = None
         self.batches = 0
         self.items = 0
 
     async def submit(self, item: T) -> R:
         """Queue `item` and wait until the transaction that applied it has committed."""
         if not self._running or self._queue is None:
-            raise Problem(503, "the service is starting or stopping; try again shortly")
+            raise Unavailable("the service is starting or stopping; try again shortly")
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((item, future))
         return await future
 
-    async def run(self, db: Database) -> None:
+    async def run(self, db: Database, settings: Settings) -> None:
         """The writer; runs for the life of the service."""
+        self._settings = settings
         self._queue = asyncio.Queue()
         self._running = True
         try:
@@ -66,7 +72,7 @@ class GroupCommit(Generic[T, R]):
             while not self._queue.empty():
                 _, future = self._queue.get_nowait()
                 if not future.done():
-                    future.set_exception(Problem(503, "the service is stopping; try again"))
+                    future.set_exception(Unavailable("the service is stopping; try again"))
 
     async def _commit(self, db: Database, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
@@ -74,12 +80,12 @@ class GroupCommit(Generic[T, R]):
         except asyncio.CancelledError:
             for _, future in batch:
                 if not future.done():
-                    future.set_exception(Problem(503, "the service is stopping; try again"))
+                    future.set_exception(Unavailable("the service is stopping; try again"))
             raise
         except Exception:
             if len(batch) == 1:
                 log.exception("write failed")
-                _settle(batch[0][1], Problem(500, "internal error"))
+                _settle(batch[0][1], RuntimeError("internal error"))
                 return
             log.warning("batch of %d rolled back; applying its items one by one", len(batch))
             for one in batch:
@@ -89,8 +95,10 @@ class GroupCommit(Generic[T, R]):
             _settle(future, result)
 
     async def _apply(self, db: Database, items: list[T]) -> Sequence[R | BaseException]:
+        if self._settings is None:
+            raise RuntimeError("the writer runs without settings")
         async with db.unit() as uow:
-            results = await self.apply(uow, items)
+            results = await self.apply(uow, self._settings, items)
         if len(results) != len(items):
             raise RuntimeError("apply must return one result per item")
         self.batches += 1

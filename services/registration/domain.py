@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from shared.problems import Problem
+from services.registration.membership import category
+from shared.countries import UnknownCountry, is_country
+from shared.errors import Conflict, Invalid
+from shared.events import contracts as ev
 
 ACTIVE = ("confirmed", "waitlisted", "pending")
 STATUSES = (*ACTIVE, "declined", "cancelled")
@@ -18,6 +21,32 @@ FULL = "full"
 COUNTRY_QUOTA = "country_quota"
 
 K = TypeVar("K", bound=Hashable)
+
+# The largest quota one country may be given.
+MAX_QUOTA = 100_000
+
+
+class TrainingFacts(Protocol):
+    """What mails and windows need of a training: an ORM row or a Core row alike."""
+
+    id: str
+    title: str
+    city: str
+    host_country: str
+    starts_on: date
+    timezone: str
+    status: str
+    registration_opens_at: datetime | None
+    registration_closes_at: datetime | None
+
+
+class Submission(Protocol):
+    """What the rules read of a registration as submitted (the request body)."""
+
+    name: str
+    organisation: str
+    country: str
+    consent: bool
 
 
 @dataclass(frozen=True)
@@ -38,19 +67,29 @@ class Window:
         return now < closes
 
 
+def window_of(training: TrainingFacts) -> Window:
+    return Window(
+        opens_at=training.registration_opens_at,
+        closes_at=training.registration_closes_at,
+        status=training.status,
+        starts_on=training.starts_on,
+        timezone=training.timezone,
+    )
+
+
 def first_day_begins(starts_on: date, timezone: str) -> datetime:
     return datetime.combine(starts_on, datetime.min.time(), ZoneInfo(timezone))
 
 
 def check_open(window: Window, now: datetime, *, by_staff: bool) -> None:
     if window.status != "published":
-        raise Problem(409, f"this training is {window.status}: registration is closed")
+        raise Conflict(f"this training is {window.status}: registration is closed")
     if by_staff:
         return
     if window.opens_at is not None and now < window.opens_at:
-        raise Problem(409, "registration for this training has not opened yet")
+        raise Conflict("registration for this training has not opened yet")
     if not window.is_open(now):
-        raise Problem(409, "registration for this training has closed")
+        raise Conflict("registration for this training has closed")
 
 
 @dataclass
@@ -126,11 +165,11 @@ def check_in_allowed(
     status: str, training_status: str, starts_on: date, timezone: str, now: datetime
 ) -> None:
     if training_status != "published":
-        raise Problem(409, f"check-in is closed: the training is {training_status}")
+        raise Conflict(f"check-in is closed: the training is {training_status}")
     if status != "confirmed":
-        raise Problem(409, f"only a confirmed registration can be checked in; this one is {status}")
+        raise Conflict(f"only a confirmed registration can be checked in; this one is {status}")
     if now < first_day_begins(starts_on, timezone):
-        raise Problem(409, "check-in opens on the training's first day")
+        raise Conflict("check-in opens on the training's first day")
 
 
 def waitlist_positions(waiting_in_arrival_order: Iterable[K]) -> dict[K, int]:
@@ -139,3 +178,126 @@ def waitlist_positions(waiting_in_arrival_order: Iterable[K]) -> dict[K, int]:
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+# --- submissions and filters ---------------------------------------------------------------
+
+
+def check_submission(data: Submission, today: date) -> None:
+    """The rules that need no database: consent and a known country (naming the field)."""
+    if not data.consent:
+        raise Invalid("consent to the processing of your data is required", field="consent")
+    try:
+        category(data.country, today)
+    except UnknownCountry:
+        raise Invalid(f"{data.country!r} is not a known country code", field="country") from None
+    if not data.name.strip():
+        raise Invalid("name must not be blank", field="name")
+    if not data.organisation.strip():
+        raise Invalid("organisation must not be blank", field="organisation")
+
+
+def parse_statuses(values: Iterable[str]) -> list[str]:
+    """The statuses a list is filtered by; an unknown one is refused, naming `status`."""
+    wanted = list(values)
+    unknown = sorted(set(wanted) - set(STATUSES))
+    if unknown:
+        raise Invalid(
+            f"unknown status {unknown[0]!r}; one of {', '.join(STATUSES)}", field="status"
+        )
+    return wanted
+
+
+def check_quotas(quotas: Mapping[str, int]) -> dict[str, int]:
+    """Quotas by upper-case country code; each code is the field of its own error."""
+    checked: dict[str, int] = {}
+    for code, maximum in quotas.items():
+        if not is_country(code):
+            raise Invalid(f"{code!r} is not a known country code", field=code)
+        if not 0 <= maximum <= MAX_QUOTA:
+            raise Invalid(f"the maximum for {code} must be 0 or more", field=code)
+        checked[code.upper()] = maximum
+    return checked
+
+
+# --- transitions of one registration ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A registration's new status, why it waits, whether its seat is freed, and its event."""
+
+    status: str
+    waitlist_reason: str | None
+    frees_seat: bool
+    event: type[ev.RegistrationData]
+
+
+def _ended(status: str, to: str) -> Transition:
+    if status not in ACTIVE:
+        raise Conflict(f"this registration is already {status}")
+    return Transition(to, None, status == "confirmed", ev.REGISTRATION_STATUS_EVENTS[to])
+
+
+def cancelled(status: str) -> Transition:
+    """The participant or staff cancel an active registration; a held seat is freed."""
+    return _ended(status, "cancelled")
+
+
+def declined(status: str) -> Transition:
+    """Organisers decline an active registration; a held seat is freed."""
+    return _ended(status, "declined")
+
+
+def approved(status: str, country: str, seats: Seats) -> Transition:
+    """A pending registration gets a seat if one is left within its quota, else waits."""
+    if status != "pending":
+        raise Conflict(f"only a pending registration can be approved; this one is {status}")
+    admission = seats.seat_or_wait(country)
+    return Transition(
+        admission.status,
+        admission.reason,
+        False,
+        ev.REGISTRATION_STATUS_EVENTS[admission.status],
+    )
+
+
+def promoted() -> Transition:
+    """A waitlisted registration gets a freed seat."""
+    return Transition("confirmed", None, False, ev.RegistrationConfirmed)
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """When a registration counts as checked in (None: not), and whether that is news."""
+
+    checked_in_at: datetime | None
+    changed: bool
+
+
+def checked_in(
+    status: str,
+    checked_in_at: datetime | None,
+    training_status: str,
+    starts_on: date,
+    timezone: str,
+    now: datetime,
+) -> CheckIn:
+    """A confirmed participant came, from the training's first day; twice is once."""
+    check_in_allowed(status, training_status, starts_on, timezone, now)
+    if checked_in_at is not None:
+        return CheckIn(checked_in_at, changed=False)
+    return CheckIn(now, changed=True)
+
+
+def check_in_undone(checked_in_at: datetime | None, training_status: str) -> CheckIn:
+    """The check-in was a mistake; undoing one that was never made changes nothing."""
+    if training_status != "published":
+        raise Conflict(f"check-in is closed: the training is {training_status}")
+    return CheckIn(None, changed=checked_in_at is not None)
+
+
+def status_after(announced: str, outcome: str | None) -> str:
+    """A training's status from a catalogue event: how it ended, once known, holds over any
+    status an event carries (events arrive in any order)."""
+    return outcome if outcome is not None else announced

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
-from services.registration import commands
+from services.registration import commands, domain
 from services.registration.tables import TrainingOutcomeRow, TrainingRow
-from shared.bus import PartialHandler as Handler  # the new shape comes in step 2
-from shared.bus import lock_aggregate
+from shared.bus import Handler, lock_aggregate
+from shared.clock import clock
 from shared.db import UnitOfWork
 from shared.events import Envelope, Payload
 from shared.events import contracts as ev
+from shared.revisions import held
 from shared.settings import Settings
 
 # The training fields registration keeps, as named in the event.
@@ -35,7 +35,7 @@ CATALOGUE_FIELDS = (
 
 
 async def training_changed(
-    settings: Settings, uow: UnitOfWork, data: ev.TrainingData, _: Envelope
+    uow: UnitOfWork, settings: Settings, data: ev.TrainingData, _: Envelope
 ) -> None:
     """Published or updated: the catalogue follows; a raised capacity promotes at once.
 
@@ -44,13 +44,12 @@ async def training_changed(
     event carries.
     """
     await lock_aggregate(uow, f"training:{data.id}")
-    row = await uow.session.get(TrainingRow, data.id, with_for_update=True)
-    if row is not None and row.revision >= data.revision:
+    row, news = await held(uow, TrainingRow, data.id, data.revision, for_update=True)
+    if not news:
         return
     fields = _fields(data)
     outcome = await uow.session.get(TrainingOutcomeRow, data.id)
-    if outcome is not None:
-        fields["status"] = outcome.status
+    fields["status"] = domain.status_after(data.status, outcome.status if outcome else None)
     if row is None:
         row = TrainingRow(id=data.id, revision=data.revision, taken=0, **fields)
         capacity_before = data.capacity
@@ -64,7 +63,7 @@ async def training_changed(
     uow.session.add(row)
     await uow.session.flush()
     if row.status == "published" and row.capacity > capacity_before:
-        await commands.promote(uow, settings, row)
+        await commands.promote(uow, settings, row, clock.now())
 
 
 def _fields(data: ev.TrainingData) -> dict[str, Any]:
@@ -90,8 +89,8 @@ async def _training_ended(
     """
     await lock_aggregate(uow, f"training:{data.id}")
     training = await uow.session.get(TrainingRow, data.id, with_for_update=True)
-    outcome = await uow.session.get(TrainingOutcomeRow, data.id)
-    if outcome is not None and outcome.revision >= data.revision:
+    outcome, news = await held(uow, TrainingOutcomeRow, data.id, data.revision)
+    if not news:
         return None
     if outcome is None:
         outcome = TrainingOutcomeRow(
@@ -111,23 +110,22 @@ async def _training_ended(
 
 
 async def training_cancelled(
-    settings: Settings, uow: UnitOfWork, data: ev.TrainingCancelled, envelope: Envelope
+    uow: UnitOfWork, settings: Settings, data: ev.TrainingCancelled, envelope: Envelope
 ) -> None:
     training = await _training_ended(uow, data, "cancelled", envelope)
     if training is not None:
-        await commands.cancel_training(uow, settings, training, data.reason)
+        await commands.cancel_training(uow, settings, training, data.reason, clock.now())
 
 
 async def training_completed(
-    settings: Settings, uow: UnitOfWork, data: ev.TrainingCompleted, envelope: Envelope
+    uow: UnitOfWork, settings: Settings, data: ev.TrainingCompleted, envelope: Envelope
 ) -> None:
     await _training_ended(uow, data, "completed", envelope)
 
 
-def handlers(settings: Settings) -> dict[str, Handler]:
-    return {
-        ev.TrainingPublished.subject: partial(training_changed, settings),
-        ev.TrainingUpdated.subject: partial(training_changed, settings),
-        ev.TrainingCancelled.subject: partial(training_cancelled, settings),
-        ev.TrainingCompleted.subject: partial(training_completed, settings),
-    }
+HANDLERS: dict[str, Handler] = {
+    ev.TrainingPublished.subject: training_changed,
+    ev.TrainingUpdated.subject: training_changed,
+    ev.TrainingCancelled.subject: training_cancelled,
+    ev.TrainingCompleted.subject: training_completed,
+}

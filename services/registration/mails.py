@@ -6,11 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from services.registration import links as urls
+from services.registration.domain import TrainingFacts
 from shared.mail import Mail
+from shared.settings import Settings
 
 
 @dataclass(frozen=True)
-class About:
+class MailFacts:
     """What every mail says about the training and the person."""
 
     name: str
@@ -26,108 +29,108 @@ class About:
         return f"{self.title}, {self.starts_on:%d %B %Y} in {self.city}"
 
 
-def _calendar(about: About) -> str:
+def _calendar(facts: MailFacts) -> str:
     return (
         "Add the programme to your calendar; the link follows every change of the "
-        f"programme and covers every training you hold a seat at:\n{about.calendar_url}\n"
+        f"programme and covers every training you hold a seat at:\n{facts.calendar_url}\n"
     )
 
 
-def _manage(about: About) -> str:
-    return f"See, change or cancel your registration:\n{about.manage_url}\n"
+def _manage(facts: MailFacts) -> str:
+    return f"See, change or cancel your registration:\n{facts.manage_url}\n"
 
 
-def confirmed(about: About) -> Mail:
+def confirmed(facts: MailFacts) -> Mail:
     return Mail(
-        to=about.email,
-        subject=f"Registration confirmed: {about.title}",
+        to=facts.email,
+        subject=f"Registration confirmed: {facts.title}",
         text=(
-            f"Dear {about.name},\n\nYour seat at {about.when} is confirmed.\n\n"
-            f"{_calendar(about)}\n{_manage(about)}"
+            f"Dear {facts.name},\n\nYour seat at {facts.when} is confirmed.\n\n"
+            f"{_calendar(facts)}\n{_manage(facts)}"
         ),
     )
 
 
-def promoted(about: About) -> Mail:
+def promoted(facts: MailFacts) -> Mail:
     return Mail(
-        to=about.email,
-        subject=f"A seat is yours: {about.title}",
+        to=facts.email,
+        subject=f"A seat is yours: {facts.title}",
         text=(
-            f"Dear {about.name},\n\nA seat has become free at {about.when}, and it is now "
-            f"yours: your registration is confirmed.\n\n{_calendar(about)}\n{_manage(about)}"
+            f"Dear {facts.name},\n\nA seat has become free at {facts.when}, and it is now "
+            f"yours: your registration is confirmed.\n\n{_calendar(facts)}\n{_manage(facts)}"
             "If you can no longer come, please cancel, so that the next person on the "
             "waiting list gets the seat.\n"
         ),
     )
 
 
-def waitlisted(about: About, position: int | None, reason: str | None) -> Mail:
+def waitlisted(facts: MailFacts, position: int | None, reason: str | None) -> Mail:
     why = (
         "the seats for participants from your country are taken"
         if reason == "country_quota"
         else "every seat is taken"
     )
     return Mail(
-        to=about.email,
-        subject=f"On the waiting list: {about.title}",
+        to=facts.email,
+        subject=f"On the waiting list: {facts.title}",
         text=(
-            f"Dear {about.name},\n\nFor {about.when} {why}. You are number {position} on the "
+            f"Dear {facts.name},\n\nFor {facts.when} {why}. You are number {position} on the "
             "waiting list. Seats are given in the order of registration: we will write as "
-            f"soon as one is yours.\n\n{_manage(about)}"
+            f"soon as one is yours.\n\n{_manage(facts)}"
         ),
     )
 
 
-def pending(about: About) -> Mail:
+def pending(facts: MailFacts) -> Mail:
     return Mail(
-        to=about.email,
-        subject=f"Registration received: {about.title}",
+        to=facts.email,
+        subject=f"Registration received: {facts.title}",
         text=(
-            f"Dear {about.name},\n\nThank you for registering for {about.when}. The "
+            f"Dear {facts.name},\n\nThank you for registering for {facts.when}. The "
             "organisers review each registration; we will write as soon as yours is "
-            f"decided.\n\n{_manage(about)}"
+            f"decided.\n\n{_manage(facts)}"
         ),
     )
 
 
-def declined(about: About) -> Mail:
+def declined(facts: MailFacts) -> Mail:
     return Mail(
-        to=about.email,
-        subject=f"Registration declined: {about.title}",
+        to=facts.email,
+        subject=f"Registration declined: {facts.title}",
         text=(
-            f"Dear {about.name},\n\nWe are sorry: the organisers of {about.when} could not "
+            f"Dear {facts.name},\n\nWe are sorry: the organisers of {facts.when} could not "
             "offer you a seat this time.\n"
         ),
     )
 
 
-def cancelled(about: About) -> Mail:
+def cancelled(facts: MailFacts) -> Mail:
     return Mail(
-        to=about.email,
-        subject=f"Registration cancelled: {about.title}",
+        to=facts.email,
+        subject=f"Registration cancelled: {facts.title}",
         text=(
-            f"Dear {about.name},\n\nYour registration for {about.when} is cancelled. "
+            f"Dear {facts.name},\n\nYour registration for {facts.when} is cancelled. "
             "If this was not you, please contact the organisers.\n"
         ),
     )
 
 
-def training_cancelled(about: About, reason: str | None) -> Mail:
+def training_cancelled(facts: MailFacts, reason: str | None) -> Mail:
     said = f"\nThe organisers wrote: {reason}\n" if reason else ""
     return Mail(
-        to=about.email,
-        subject=f"Training cancelled: {about.title}",
+        to=facts.email,
+        subject=f"Training cancelled: {facts.title}",
         text=(
-            f"Dear {about.name},\n\nWe are sorry: {about.when} has been cancelled, and your "
+            f"Dear {facts.name},\n\nWe are sorry: {facts.when} has been cancelled, and your "
             f"registration with it.\n{said}"
         ),
     )
 
 
-def links(name: str, email: str, calendar_url: str, registrations: Sequence[About]) -> Mail:
+def links(name: str, email: str, calendar_url: str, registrations: Sequence[MailFacts]) -> Mail:
     """The answer to "send me my link again"."""
     listed = (
-        "".join(f"\n{about.when}:\n{about.manage_url}\n" for about in registrations)
+        "".join(f"\n{facts.when}:\n{facts.manage_url}\n" for facts in registrations)
         or "\nYou hold no registration at the moment.\n"
     )
     return Mail(
@@ -139,3 +142,40 @@ def links(name: str, email: str, calendar_url: str, registrations: Sequence[Abou
             "If you did not ask for this mail, you can ignore it.\n"
         ),
     )
+
+
+def facts_for(
+    settings: Settings,
+    training: TrainingFacts,
+    *,
+    name: str,
+    email: str,
+    registration_id: str,
+    participant_id: str,
+    generation: int,
+) -> MailFacts:
+    """What a mail about this registration says, with the participant's links."""
+    return MailFacts(
+        name=name,
+        email=email,
+        title=training.title,
+        starts_on=training.starts_on,
+        city=training.city,
+        manage_url=urls.manage_url(settings, registration_id),
+        calendar_url=urls.calendar_url(settings, participant_id, generation),
+    )
+
+
+def status_mail(
+    facts: MailFacts, status: str, position: int | None = None, reason: str | None = None
+) -> Mail:
+    """The mail that tells the participant their registration's new status."""
+    if status == "confirmed":
+        return confirmed(facts)
+    if status == "waitlisted":
+        return waitlisted(facts, position, reason)
+    if status == "pending":
+        return pending(facts)
+    if status == "declined":
+        return declined(facts)
+    return cancelled(facts)

@@ -5,24 +5,30 @@ Forms are protected by Litestar's CSRF middleware; errors are shown next to thei
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import msgspec
 from litestar import Response, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from services.registration import api, commands
-from services.registration.commands import NewRegistration
+from services.registration import commands, intake, queries, views
+from services.registration.jobs import Intake
 from services.registration.schemas import RegistrationIn
 from services.registration.tables import TrainingRow
 from shared import inputs
+from shared.clock import clock
+from shared.commands import execute
 from shared.countries import all_countries, is_country
-from shared.params import DB, Caller
-from shared.problems import Problem
+from shared.errors import DomainError
+from shared.params import DB, AppSettings, Caller
+from shared.problems import status_of
 from shared.throttle import THROTTLE
+
+Registrations = NamedDependency[Intake]
 
 STATUS_WORDS = {
     "confirmed": "Confirmed: your seat is reserved",
@@ -39,8 +45,10 @@ def _countries() -> list[tuple[str, str]]:
 
 @get("/", operation_id="cataloguePage")
 async def catalogue_page(db: DB) -> Template:
+    now = clock.now()
     async with db.session() as session:
-        trainings = [api.catalogue_entry(row) for row in await api.published_trainings(session)]
+        rows = await queries.published_trainings(session)
+        trainings = [views.catalogue_entry(row, now) for row in rows]
     return Template(template_name="catalogue.html", context={"trainings": trainings})
 
 
@@ -59,7 +67,7 @@ def _form_page(
     return Template(
         template_name="register.html",
         context={
-            "training": api.catalogue_entry(training),
+            "training": views.catalogue_entry(training, clock.now()),
             "form": form,
             "errors": errors,
             "notice": notice,
@@ -120,7 +128,7 @@ def read_form(form: dict[str, str]) -> tuple[RegistrationIn | None, dict[str, st
     elif "email" not in errors:
         try:
             value["email"] = inputs.email_address(value["email"])
-        except Problem:
+        except DomainError:
             errors["email"] = "This does not look like an e-mail address (name@example.org)."
     country = (form.get("country") or "").strip().upper()
     if not country:
@@ -154,7 +162,7 @@ def read_form(form: dict[str, str]) -> tuple[RegistrationIn | None, dict[str, st
             },
             RegistrationIn,
         )
-    except (msgspec.ValidationError, Problem) as exc:
+    except (msgspec.ValidationError, DomainError) as exc:
         return None, {"form": str(exc)}
     return data, {}
 
@@ -170,7 +178,7 @@ async def register_by_form(
     data: URLEncodedBody[dict[str, str]],
     db: DB,
     staff: Caller,
-    registrations: api.Registrations,
+    registrations: Registrations,
 ) -> Template:
     training = await _training(db, training_id)
     if training is None:
@@ -179,44 +187,38 @@ async def register_by_form(
     if registration is None:
         return _form_page(training, data, errors, status_code=422)
     try:
-        commands.check_submission(registration)
-        done = await registrations.submit(NewRegistration(training_id, registration, staff))
-    except Problem as problem:
-        field = (problem.errors or [{}])[0].get("field")
-        if field in ("name", "email", "organisation", "country", "consent"):
-            return _form_page(
-                training, data, {field: str(problem.detail)}, status_code=problem.status_code
-            )
-        return _form_page(
-            training, data, {}, status_code=problem.status_code, notice=str(problem.detail)
-        )
+        intake.check_submission(registration)
+        done = await registrations.submit(intake.Register(training_id, registration, staff))
+    except DomainError as refusal:
+        status = status_of(refusal)
+        if refusal.field in ("name", "email", "organisation", "country", "consent"):
+            return _form_page(training, data, {refusal.field: refusal.message}, status_code=status)
+        return _form_page(training, data, {}, status_code=status, notice=refusal.message)
+    except RuntimeError:
+        # The write failed (it is logged): the form stays, with what was typed.
+        return _form_page(training, data, {}, status_code=500, notice="internal error")
     return Template(
         template_name="registered.html",
         context={
-            "training": api.catalogue_entry(training),
+            "training": views.catalogue_entry(training, clock.now()),
             "registration": done,
             "status_words": STATUS_WORDS,
         },
     )
 
 
-async def _manage_context(db: Any, state: State, token: str) -> dict[str, Any] | None:
+async def _manage_context(db: Any, settings: AppSettings, token: str) -> dict[str, Any] | None:
     async with db.session() as session:
-        row = await commands.by_manage_token(session, token)
-        if row is None:
-            return None
-        training = await session.get(TrainingRow, row.training_id)
-        position = await commands.waitlist_position(session, row)
-        calendar = await commands.participant_calendar_url(
-            session, state.settings, row.participant_id
-        )
+        view = await views.manage_view(session, settings, token, clock.now())
+    if view is None:
+        return None
     return {
         "token": token,
-        "registration": commands.registration_out(row, position),
-        "training": api.catalogue_entry(training) if training else None,
-        "calendar_url": calendar,
+        "registration": view.registration,
+        "training": view.training,
+        "calendar_url": view.calendar_url,
         "status_words": STATUS_WORDS,
-        "active": row.status in ("confirmed", "waitlisted", "pending"),
+        "active": view.active,
     }
 
 
@@ -235,9 +237,9 @@ def _unknown_link() -> Template:
 
 @get("/manage/{token:str}", operation_id="managePage")
 async def manage_page(
-    token: FromPath[str], db: DB, state: State, done: FromQuery[str | None] = None
+    token: FromPath[str], db: DB, settings: AppSettings, done: FromQuery[str | None] = None
 ) -> Template:
-    context = await _manage_context(db, state, token)
+    context = await _manage_context(db, settings, token)
     if context is None:
         return _unknown_link()
     notices = {
@@ -249,29 +251,30 @@ async def manage_page(
     )
 
 
-@post("/manage/{token:str}/cancel", operation_id="cancelByManagePage", status_code=303)
-async def cancel_by_page(token: FromPath[str], db: DB, state: State) -> Response[Any]:
+async def _holder(db: Any, token: str) -> Any:
     async with db.session() as session:
-        row = await commands.by_manage_token(session, token)
+        return await queries.by_manage_token(session, token)
+
+
+@post("/manage/{token:str}/cancel", operation_id="cancelByManagePage", status_code=303)
+async def cancel_by_page(token: FromPath[str], db: DB, settings: AppSettings) -> Response[Any]:
+    row = await _holder(db, token)
     if row is None:
         return _unknown_link()
-    try:
-        async with db.unit() as uow:
-            locked_row, training = await commands.locked(uow, row.id)
-            await commands.cancel(uow, state.settings, locked_row, training)
-    except Problem:
-        pass  # already cancelled or declined: the page shows it
+    # Already cancelled or declined: the page shows it.
+    with contextlib.suppress(DomainError):
+        await execute(db, commands.cancel, settings, None, commands.CancelRegistration(row.id))
     return Redirect(path=f"/manage/{token}?done=cancelled", status_code=303)
 
 
 @post("/manage/{token:str}/calendar-link", operation_id="renewByManagePage", status_code=303)
-async def renew_by_page(token: FromPath[str], db: DB, state: State) -> Response[Any]:
-    async with db.session() as session:
-        row = await commands.by_manage_token(session, token)
+async def renew_by_page(token: FromPath[str], db: DB, settings: AppSettings) -> Response[Any]:
+    row = await _holder(db, token)
     if row is None:
         return _unknown_link()
-    async with db.unit() as uow:
-        await commands.renew_calendar_link(uow, state.settings, row.participant_id)
+    await execute(
+        db, commands.renew_calendar_link, settings, None, commands.RenewCalendarLink(row.id)
+    )
     return Redirect(path=f"/manage/{token}?done=renewed", status_code=303)
 
 
@@ -281,10 +284,12 @@ async def resend_form() -> Template:
 
 
 @post("/resend-link", operation_id="resendLinkByForm", status_code=200, middleware=[THROTTLE])
-async def resend_by_form(data: URLEncodedBody[dict[str, str]], db: DB, state: State) -> Template:
+async def resend_by_form(
+    data: URLEncodedBody[dict[str, str]], db: DB, settings: AppSettings
+) -> Template:
     try:
         email = inputs.email_address(data.get("email") or "")
-    except Problem:
+    except DomainError:
         return Template(
             template_name="resend.html",
             context={"sent": False, "error": "Enter the e-mail address you registered with."},
@@ -294,7 +299,7 @@ async def resend_by_form(data: URLEncodedBody[dict[str, str]], db: DB, state: St
     return Template(
         template_name="resend.html",
         context={"sent": True, "error": None},
-        background=BackgroundTask(api.send_links, db, state.settings, email),
+        background=BackgroundTask(execute, db, commands.mail_links, settings, None, email),
     )
 
 

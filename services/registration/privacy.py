@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
-from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import or_
 from sqlmodel import col, select
@@ -21,22 +18,18 @@ from services.registration.schemas import (
     PrivacyExport,
     RegistrationExport,
 )
+from services.registration.seats import locked
+from services.registration.settings import own
 from services.registration.tables import ParticipantRow, RegistrationRow, TrainingRow
 from shared import bus, mail
 from shared.clock import clock
 from shared.db import Database, UnitOfWork
 from shared.events import contracts as ev
 from shared.settings import Settings
+from shared.staff import Staff
 from shared.tables import mail_queue
 
-if TYPE_CHECKING:
-    from shared.service import Runtime
-
 log = logging.getLogger(__name__)
-
-# Check for expired personal data this often; erasure is idempotent, so a missed run is
-# made up by the next.
-RETENTION_CHECK_EVERY = 3600.0
 
 
 async def export(session: AsyncSession, email: str) -> PrivacyExport:
@@ -101,8 +94,10 @@ async def export(session: AsyncSession, email: str) -> PrivacyExport:
     )
 
 
-async def erase(uow: UnitOfWork, settings: Settings, email: str) -> ErasureOut:
-    """Erase a person on request: every registration, the participant, the mail to them."""
+async def erase(uow: UnitOfWork, settings: Settings, who: Staff | None, input: str) -> ErasureOut:
+    """Erase a person (the input is their e-mail address) on request: every registration,
+    the participant, the mail to them."""
+    email = input
     address = domain.normalise_email(email)
     person = (
         await uow.session.exec(
@@ -144,11 +139,13 @@ async def _erase_registrations(
     cancelled = 0
     now = clock.now()
     for registration_id in registration_ids:
-        row, training = await commands.locked(uow, registration_id)
+        row, training = await locked(uow, registration_id)
         # Erased before the cancellation, so that no mail goes to the person.
         row.erased_at = now
         if row.status in domain.ACTIVE and training.status == "published":
-            await commands.cancel(uow, settings, row, training)
+            await commands.end_registration(
+                uow, settings, row, training, domain.cancelled(row.status), now
+            )
             cancelled += 1
         row.name = ""
         row.email = ""
@@ -180,13 +177,13 @@ async def _erase_participant(uow: UnitOfWork, settings: Settings, person: Partic
     uow.emit(ev.ParticipantErased(id=person.id, revision=person.revision))
 
 
-async def erase_expired(db: Database, settings: Settings, now: datetime | None = None) -> int:
+async def erase_expired(db: Database, settings: Settings) -> int:
     """Erase the personal data of trainings completed (or cancelled) a retention period ago.
 
     A participant left with no registration holding personal data is erased as well.
     Returns how many registrations were erased.
     """
-    cutoff = (now or clock.now()) - settings.registration_retention
+    cutoff = clock.now() - own(settings).retention
     erased = 0
     while True:
         async with db.unit() as uow:
@@ -232,15 +229,3 @@ async def _erase_if_forgotten(uow: UnitOfWork, settings: Settings, person_id: st
     person = await uow.session.get(ParticipantRow, person_id, with_for_update=True)
     if person is not None and person.erased_at is None:
         await _erase_participant(uow, settings, person)
-
-
-async def apply_retention(runtime: Runtime) -> None:
-    """The periodic job that applies the retention period, for the life of the service."""
-    while True:
-        try:
-            count = await erase_expired(runtime.db, runtime.settings)
-            if count:
-                log.info("erased the personal data of %d registrations after retention", count)
-        except Exception:
-            log.exception("retention run failed; trying again later")
-        await asyncio.sleep(RETENTION_CHECK_EVERY)

@@ -93,7 +93,7 @@ class EmailIn(msgspec.Struct, forbid_unknown_fields=True):
         self.email = email_address(self.email)
 
 
-# {country: maximum}; keys and values are checked by the route, to name the bad country.
+# {country: maximum}; keys and values are checked by the domain, to name the bad country.
 Quotas = dict[str, int]
 
 
@@ -144,3 +144,10 @@ class ErasureOut(msgspec.Struct):
     participant_id: str | None
     registrations_erased: int
     registrations_cancelled: int
+
+
+class RegistrationList(msgspec.Struct):
+    items: list[RegistrationOut]
+    total: int
+    limit: int
+    offset: int

@@ -12,17 +12,17 @@ from sqlmodel import Field, SQLModel
 from shared.db import UTCDateTime
 
 
-class Table(SQLModel, registry=registry()):
+class Row(SQLModel, registry=registry()):
     """Base of this service's tables, with a metadata of its own."""
 
 
-metadata = Table.metadata
+metadata = Row.metadata
 
 # A registration in one of these statuses holds or waits for a seat.
 ACTIVE_SQL = "status IN ('confirmed', 'waitlisted', 'pending')"
 
 
-class TrainingRow(Table, table=True):
+class TrainingRow(Row, table=True):
     """The catalogue entry of a published training, learned from scheduling events."""
 
     __tablename__ = "training"
@@ -49,7 +49,7 @@ class TrainingRow(Table, table=True):
     cancelled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
-class TrainingOutcomeRow(Table, table=True):
+class TrainingOutcomeRow(Row, table=True):
     """How a training ended (cancelled or completed), as scheduling announced it.
 
     Kept apart from the catalogue entry because the event can arrive before the
@@ -64,7 +64,7 @@ class TrainingOutcomeRow(Table, table=True):
     occurred_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-class ParticipantRow(Table, table=True):
+class ParticipantRow(Row, table=True):
     """One person, known by e-mail address; anonymised, not deleted, when erased."""
 
     __tablename__ = "participant"
@@ -79,7 +79,7 @@ class ParticipantRow(Table, table=True):
     erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
-class RegistrationRow(Table, table=True):
+class RegistrationRow(Row, table=True):
     __tablename__ = "registration"
     __table_args__ = (
         Index("ix_registration_training_status", "training_id", "status", "arrival"),
@@ -119,7 +119,7 @@ class RegistrationRow(Table, table=True):
     erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
-class QuotaRow(Table, table=True):
+class QuotaRow(Row, table=True):
     """At most `maximum` confirmed seats for participants representing `country`."""
 
     __tablename__ = "quota"

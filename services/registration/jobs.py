@@ -1,0 +1,37 @@
+"""The registration service's work for its whole life: the intake writer and the retention job."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from services.registration.batching import GroupCommit
+from services.registration.intake import Register, register_batch
+from services.registration.privacy import erase_expired
+from services.registration.schemas import RegisteredOut
+from shared.jobs import periodic
+
+if TYPE_CHECKING:
+    from shared.service import Runtime
+
+log = logging.getLogger(__name__)
+
+Intake = GroupCommit[Register, RegisteredOut]
+
+# Check for expired personal data this often; erasure is idempotent, so a missed run is
+# made up by the next.
+RETENTION_CHECK_EVERY = 3600.0
+
+
+def intake() -> Intake:
+    """The group commit every registration goes through (one per app)."""
+    return GroupCommit(register_batch)
+
+
+async def _apply_retention(runtime: Runtime) -> None:
+    count = await erase_expired(runtime.db, runtime.settings)
+    if count:
+        log.info("erased the personal data of %d registrations after retention", count)
+
+
+retention = periodic("retention", RETENTION_CHECK_EVERY, _apply_retention)

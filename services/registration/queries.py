@@ -1,0 +1,149 @@
+"""Reads of the registration service: rows and domain values, for the API, pages and commands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.registration import domain, links
+from services.registration.tables import ParticipantRow, QuotaRow, RegistrationRow, TrainingRow
+from shared import tokens
+from shared.errors import NotFound
+from shared.settings import Settings
+
+
+async def training(session: AsyncSession, training_id: str) -> TrainingRow:
+    row = await session.get(TrainingRow, training_id)
+    if row is None:
+        raise NotFound(f"no training {training_id}", field="training_id")
+    return row
+
+
+async def published_trainings(session: AsyncSession) -> list[TrainingRow]:
+    rows = await session.exec(
+        select(TrainingRow)
+        .where(TrainingRow.status == "published")
+        .order_by(col(TrainingRow.starts_on), col(TrainingRow.title))
+    )
+    return list(rows)
+
+
+async def waitlist_position(session: AsyncSession, row: RegistrationRow) -> int | None:
+    if row.status != "waitlisted":
+        return None
+    ahead = await session.exec(
+        select(func.count())
+        .select_from(RegistrationRow)
+        .where(RegistrationRow.training_id == row.training_id)
+        .where(RegistrationRow.status == "waitlisted")
+        .where(col(RegistrationRow.arrival) < row.arrival)
+    )
+    return int(ahead.one()) + 1
+
+
+async def waitlist_of(session: AsyncSession, training_id: str) -> dict[str, int]:
+    """Registration id -> place on the training's waitlist, in one query."""
+    waiting = await session.exec(
+        select(RegistrationRow.id)
+        .where(RegistrationRow.training_id == training_id)
+        .where(RegistrationRow.status == "waitlisted")
+        .order_by(col(RegistrationRow.arrival))
+    )
+    return domain.waitlist_positions(waiting)
+
+
+async def get_registration(session: AsyncSession, registration_id: str) -> RegistrationRow:
+    row = (
+        await session.exec(select(RegistrationRow).where(RegistrationRow.id == registration_id))
+    ).first()
+    if row is None:
+        raise NotFound(f"no registration {registration_id}")
+    return row
+
+
+async def by_manage_token(session: AsyncSession, token: str) -> RegistrationRow | None:
+    """The registration this manage token opens, compared in constant time."""
+    if not token or len(token) > 100:
+        return None
+    row = (
+        await session.exec(
+            select(RegistrationRow).where(
+                RegistrationRow.manage_token_sha256 == tokens.digest(token)
+            )
+        )
+    ).first()
+    if row is None or row.erased_at is not None:
+        return None
+    if not tokens.matches(token, row.manage_token_sha256):
+        return None
+    return row
+
+
+async def host_of_registration(session: AsyncSession, registration_id: str) -> str | None:
+    """The host country of the registration's training (None: no such registration)."""
+    return (
+        await session.exec(
+            select(TrainingRow.host_country)
+            .join(RegistrationRow, col(RegistrationRow.training_id) == TrainingRow.id)
+            .where(RegistrationRow.id == registration_id)
+        )
+    ).first()
+
+
+async def quotas_of(session: AsyncSession, training_id: str) -> dict[str, int]:
+    rows = await session.exec(
+        select(QuotaRow).where(QuotaRow.training_id == training_id).order_by(col(QuotaRow.country))
+    )
+    return {row.country: row.maximum for row in rows}
+
+
+async def participant_calendar_url(
+    session: AsyncSession, settings: Settings, participant_id: str
+) -> str | None:
+    person = await session.get(ParticipantRow, participant_id)
+    if person is None or person.erased_at is not None:
+        return None
+    return links.calendar_url(settings, person.id, person.feed_generation)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """How staff narrow a training's list of registrations."""
+
+    status: str | None = None
+    country: str | None = None
+    checked_in: bool | None = None
+    q: str | None = None
+
+
+async def registrations(
+    session: AsyncSession, training_id: str, filters: Filters, limit: int, offset: int
+) -> tuple[list[tuple[RegistrationRow, int | None]], int]:
+    """A page of the training's registrations in arrival order, each with its waitlist
+    place, and how many match in all."""
+    query = select(RegistrationRow).where(RegistrationRow.training_id == training_id)
+    if filters.status:
+        query = query.where(
+            col(RegistrationRow.status).in_(domain.parse_statuses(filters.status.split(",")))
+        )
+    if filters.country:
+        query = query.where(RegistrationRow.country == filters.country.upper())
+    if filters.checked_in is not None:
+        checked = col(RegistrationRow.checked_in_at)
+        query = query.where(checked.is_not(None) if filters.checked_in else checked.is_(None))
+    if filters.q and filters.q.strip():
+        needle = filters.q.strip()
+        query = query.where(
+            col(RegistrationRow.name).icontains(needle, autoescape=True)
+            | col(RegistrationRow.email).icontains(needle, autoescape=True)
+            | col(RegistrationRow.organisation).icontains(needle, autoescape=True)
+        )
+    total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
+    rows = list(
+        await session.exec(query.order_by(col(RegistrationRow.arrival)).limit(limit).offset(offset))
+    )
+    positions = await waitlist_of(session, training_id)
+    return [(row, positions.get(row.id)) for row in rows], int(total)

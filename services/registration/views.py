@@ -1,0 +1,98 @@
+"""What the API and the pages show of rows: catalogue entries, registrations, the manage page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.registration import domain, queries
+from services.registration.schemas import CatalogueEntry, Needs, RegistrationOut
+from services.registration.tables import TrainingRow
+from shared.settings import Settings
+
+
+def catalogue_entry(training: TrainingRow, now: datetime) -> CatalogueEntry:
+    return CatalogueEntry(
+        id=training.id,
+        title=training.title,
+        host_country=training.host_country,
+        city=training.city,
+        venue=training.venue,
+        starts_on=training.starts_on,
+        ends_on=training.ends_on,
+        timezone=training.timezone,
+        capacity=training.capacity,
+        seats_left=max(0, training.capacity - training.taken),
+        registration_open=domain.window_of(training).is_open(now),
+        registration_opens_at=training.registration_opens_at,
+        registration_closes_at=training.registration_closes_at,
+        moderated=training.moderated,
+        language=training.language,
+        status=training.status,
+        description=training.description,
+    )
+
+
+def registration_out(
+    values: Any,
+    position: int | None,
+    cls: type[RegistrationOut] = RegistrationOut,
+    **extra: Any,
+) -> RegistrationOut:
+    """The API view of a registration row (ORM row or dict of its columns)."""
+    get: Callable[[str], Any] = (
+        values.get if isinstance(values, Mapping) else values.__getattribute__
+    )
+    needs = get("needs")
+    return cls(
+        id=get("id"),
+        training_id=get("training_id"),
+        participant_id=get("participant_id"),
+        status=get("status"),
+        name=get("name"),
+        email=get("email"),
+        organisation=get("organisation"),
+        position=get("position"),
+        country=get("country"),
+        category=get("category"),
+        needs=msgspec.convert(needs, Needs) if needs else None,
+        waitlist_position=position,
+        waitlist_reason=get("waitlist_reason"),
+        checked_in=get("checked_in_at") is not None,
+        created_at=get("created_at"),
+        updated_at=get("updated_at"),
+        **extra,
+    )
+
+
+@dataclass(frozen=True)
+class ManageView:
+    """The manage page's facts: the registration, its training and the calendar link."""
+
+    registration: RegistrationOut
+    training: CatalogueEntry | None
+    calendar_url: str | None
+    active: bool
+
+
+async def manage_view(
+    session: AsyncSession, settings: Settings, token: str, now: datetime
+) -> ManageView | None:
+    """What the holder of this manage token sees (None: the token opens nothing)."""
+    row = await queries.by_manage_token(session, token)
+    if row is None:
+        return None
+    training = await session.get(TrainingRow, row.training_id)
+    position = await queries.waitlist_position(session, row)
+    calendar = await queries.participant_calendar_url(session, settings, row.participant_id)
+    return ManageView(
+        registration=registration_out(row, position),
+        training=catalogue_entry(training, now) if training else None,
+        calendar_url=calendar,
+        active=row.status in domain.ACTIVE,
+    )
