@@ -23,10 +23,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from shared.bus import Broker, Consumer, OutboxRelay
+from shared.bus import Broker, Consumer
 from shared.db import Database
 from shared.events import Envelope
 from shared.events import contracts as ev
+from shared.outbox import OutboxRelay
 from shared.settings import load_settings
 from shared.tables import infrastructure
 from tests.support import NatsServer, create_pg_database, drop_pg_database

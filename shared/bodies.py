@@ -11,7 +11,7 @@ from litestar import Request
 from litestar.enums import RequestEncodingType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from shared.problems import Problem
+from shared.errors import Invalid, Unreadable
 
 # Our bodies nest four levels at most; the decoder recurses once per level and a body of a
 # few hundred kilobytes of brackets would exhaust Python's recursion limit (a 500).
@@ -82,8 +82,8 @@ def _refuse_nul(body: bytes) -> None:
         except msgspec.DecodeError:
             field = None
     if field is None:
-        raise Problem(400, "the body contains a NUL character", field="body")
-    raise Problem(422, f"{field} must not contain a NUL character", field=field)
+        raise Unreadable("the body contains a NUL character", field="body")
+    raise Invalid(f"{field} must not contain a NUL character", field=field)
 
 
 class CapitalsRequest(Request[Any, Any, Any]):
@@ -102,8 +102,7 @@ class CapitalsRequest(Request[Any, Any, Any]):
 
     async def json(self) -> Any:
         if nesting_exceeds(await self.body()):
-            raise Problem(
-                400,
+            raise Unreadable(
                 f"the JSON body is nested deeper than {MAX_DEPTH} levels, or unbalanced",
                 field="body",
             )
@@ -111,7 +110,7 @@ class CapitalsRequest(Request[Any, Any, Any]):
             return await super().json()
         except UnicodeDecodeError:
             # Litestar turns msgspec's own decode errors into a 400, but not this one.
-            raise Problem(400, "the JSON body is not valid UTF-8", field="body") from None
+            raise Unreadable("the JSON body is not valid UTF-8", field="body") from None
 
 
 class NoNulMiddleware:
@@ -123,7 +122,7 @@ class NoNulMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             if "\x00" in scope["path"]:
-                raise Problem(400, "the path contains a NUL character", field="path")
+                raise Unreadable("the path contains a NUL character", field="path")
             if b"%00" in scope["query_string"] or b"\x00" in scope["query_string"]:
-                raise Problem(400, "the query contains a NUL character", field="query")
+                raise Unreadable("the query contains a NUL character", field="query")
         await self.app(scope, receive, send)

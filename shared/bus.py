@@ -1,12 +1,10 @@
-"""The NATS JetStream bus: streams, the outbox relay, and the consumer runner with its inbox."""
+"""The NATS JetStream bus: the connection, the streams, and the consumer runner with its inbox."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,17 +19,14 @@ from nats.js.api import (
     AckPolicy,
     ConsumerConfig,
     DeliverPolicy,
-    PubAck,
     StorageType,
     StreamConfig,
 )
 from nats.js.errors import NotFoundError
-from sqlalchemy import bindparam, delete, select, text, update
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession as SQLAlchemyAsyncSession
 
-from shared import leases
 from shared.db import Database, UnitOfWork
 from shared.events import (
     REGISTRY,
@@ -39,18 +34,15 @@ from shared.events import (
     Payload,
     decode_envelope,
     decode_payload,
-    encode,
     producers,
 )
 from shared.logs import correlation_id
 from shared.settings import Settings
-from shared.tables import dead_letter, inbox, outbox
-from shared.wakeups import woken
+from shared.tables import dead_letter, inbox
 
 log = logging.getLogger(__name__)
 
 DUPLICATE_WINDOW = timedelta(minutes=10)
-PUBLISHED_EVENTS_KEPT = timedelta(days=1)
 # Events can carry personal data (a check-in carries the attendee's name and e-mail for the
 # evaluation invitation), so streams keep them for a limited time. A consumer that has been
 # away longer than this must be rebuilt, not replayed.
@@ -148,225 +140,6 @@ class Broker:
             await self.nc.close()
 
 
-class OutboxRelay:
-    """Publishes committed outbox rows with Nats-Msg-Id = event_id.
-
-    Rows committed by this process are handed over right after commit and published at
-    once (the fast path). A poll leases the rows the fast path could not publish (broker
-    down, process stopped) once they are older than a grace period, so two instances do
-    not both publish a fresh row.
-    """
-
-    GRACE = timedelta(seconds=5)
-
-    def __init__(self, db: Database, broker: Broker, *, batch: int = 200) -> None:
-        self.db = db
-        self.broker = broker
-        self.batch = batch
-        self._fresh: list[dict[str, Any]] = []
-        self._wake = asyncio.Event()
-        db.on_commit("outbox", self.hand_over)
-
-    def hand_over(self, rows: list[dict[str, Any]]) -> None:
-        self._fresh.extend(rows)
-        self._wake.set()
-
-    async def run(self) -> None:
-        js = await self.broker.jetstream()
-        next_prune = next_erasure_check = time.monotonic()
-        while True:
-            self._wake.clear()
-            try:
-                published = await self.publish_fresh(js)
-                published += await self.relay_leftovers(js)
-                # Once a second at most while idle: under load the relay loops per batch.
-                if time.monotonic() >= next_erasure_check:
-                    erased = await self.erase_from_streams(js)
-                    published += erased
-                    if not erased:
-                        next_erasure_check = time.monotonic() + 1.0
-            except Exception:
-                log.exception("outbox relay failed; retrying")
-                published = 0
-                await asyncio.sleep(0.5)
-            if published:
-                continue
-            if time.monotonic() >= next_prune:
-                next_prune = time.monotonic() + 3600
-                try:
-                    await self.prune()
-                except Exception:
-                    # Personal data outstays its time until the next try: say so.
-                    log.exception("outbox prune failed; trying again in an hour")
-            await woken(self._wake, 1.0)
-
-    async def _publish(self, js: JetStreamContext, rows: list[Any]) -> list[PubAck | BaseException]:
-        acks: list[PubAck | BaseException] = await asyncio.gather(
-            *(
-                js.publish(row["subject"], row["body"], headers={"Nats-Msg-Id": row["event_id"]})
-                for row in rows
-            ),
-            return_exceptions=True,
-        )
-        return acks
-
-    async def publish_fresh(self, js: JetStreamContext) -> int:
-        rows, self._fresh = self._fresh, []
-        if not rows:
-            return 0
-        acks = await self._publish(js, rows)
-        done = [
-            (row["event_id"], ack.seq)
-            for row, ack in zip(rows, acks, strict=True)
-            if isinstance(ack, PubAck)
-        ]
-        if done:
-            await self._mark_published(done)
-        if len(done) < len(rows):
-            log.warning("%d events not published yet; the poll retries them", len(rows) - len(done))
-            await asyncio.sleep(0.2)
-        return len(done)
-
-    async def _mark_published(self, done: list[tuple[str, int]]) -> None:
-        """Record each event as published, with its sequence in the stream: an erasure
-        deletes the message by it. A duplicate's ack names the first copy's sequence."""
-        async with self.db.unit() as uow:
-            await uow.execute(
-                update(outbox)
-                .where(outbox.c.event_id == bindparam("done_event_id"))
-                .values(
-                    published_at=datetime.now(UTC),
-                    stream_seq=bindparam("done_seq"),
-                    claimed_until=None,
-                ),
-                [{"done_event_id": event_id, "done_seq": seq} for event_id, seq in done],
-            )
-
-    async def prune(self) -> None:
-        """Published events may carry personal data (a check-in's name and e-mail): keep
-        them only as long as the broker's duplicate window could still need them.
-
-        An event naming a person keeps its row, emptied, while the stream keeps the
-        message: its sequence is how an erasure finds the message."""
-        now = datetime.now(UTC)
-        cutoff = now - PUBLISHED_EVENTS_KEPT
-        async with self.db.unit() as uow:
-            await uow.execute(
-                delete(outbox)
-                .where(outbox.c.published_at.is_not(None))
-                .where(outbox.c.published_at < cutoff)
-                .where(outbox.c.person.is_(None) | (outbox.c.published_at < now - STREAM_MAX_AGE))
-            )
-            await uow.execute(
-                update(outbox)
-                .where(outbox.c.published_at.is_not(None))
-                .where(outbox.c.published_at < cutoff)
-                .where(outbox.c.body != b"")
-                .values(body=b"")
-            )
-            uow.forget_after_commit()
-
-    async def erase_from_streams(self, js: JetStreamContext) -> int:
-        """Delete the stored messages of erased people (forget_person) from the streams.
-
-        A row is done once its message is deleted; until then it stays, so a broker that
-        is down only delays this. Rows not yet published are first published as
-        placeholders by the ordinary relay, which yields their sequence either way: the
-        placeholder's own, or the first copy's if the original got through meanwhile.
-        """
-        async with self.db.session() as session:
-            rows = (
-                await SQLAlchemyAsyncSession.execute(
-                    session,
-                    select(outbox.c.id, outbox.c.subject, outbox.c.stream_seq)
-                    .where(outbox.c.person_erased_at.is_not(None))
-                    .where(outbox.c.published_at.is_not(None))
-                    .order_by(outbox.c.id)
-                    .limit(self.batch),
-                )
-            ).all()
-        if not rows:
-            return 0
-        for row in rows:
-            if row.stream_seq is None:
-                # Published before sequences were recorded: the message ages out with
-                # the stream's max age.
-                log.warning("outbox row %s has no stream sequence to delete", row.id)
-                continue
-            # Not found means already gone: deleted by an earlier try, or aged out.
-            with suppress(NotFoundError):
-                # Without no_erase the server overwrites the message's bytes in its store.
-                await js.delete_msg(stream_name(row.subject.split(".", 1)[0]), row.stream_seq)
-        async with self.db.unit() as uow:
-            await uow.execute(delete(outbox).where(outbox.c.id.in_([row.id for row in rows])))
-            uow.forget_after_commit()
-        log.info("deleted %d erased people's events from the streams", len(rows))
-        return len(rows)
-
-    async def relay_leftovers(self, js: JetStreamContext) -> int:
-        rows = await leases.lease(
-            self.db,
-            outbox,
-            "published_at",
-            limit=self.batch,
-            period=timedelta(seconds=30),
-            older_than=datetime.now(UTC) - self.GRACE,
-        )
-        if not rows:
-            return 0
-        acks = await self._publish(js, [row._mapping for row in rows])
-        done = [
-            (row.event_id, ack.seq)
-            for row, ack in zip(rows, acks, strict=True)
-            if isinstance(ack, PubAck)
-        ]
-        for row, ack in zip(rows, acks, strict=True):
-            if not isinstance(ack, PubAck):
-                await leases.release(self.db, outbox, row.id, repr(ack), timedelta(seconds=1))
-        if done:
-            await self._mark_published(done)
-        if len(done) < len(rows):
-            await asyncio.sleep(0.2)
-        return len(done)
-
-
-async def forget_person(uow: UnitOfWork, person: str) -> None:
-    """Erase a person's events from this producer's outbox and, through the relay, from
-    its stream (OutboxRelay.erase_from_streams).
-
-    The bodies are replaced at once by a placeholder carrying nothing personal. An
-    event not yet published is published as that placeholder under the same
-    Nats-Msg-Id, and then deleted like the others: this way the relay learns the
-    sequence of a copy that reached the broker without its ack reaching us.
-    """
-    rows = (
-        await uow.execute(
-            select(outbox.c.id, outbox.c.event_id, outbox.c.subject)
-            .where(outbox.c.person == person)
-            .where(outbox.c.person_erased_at.is_(None))
-        )
-    ).all()
-    now = datetime.now(UTC)
-    for row in rows:
-        producer = row.subject.split(".", 1)[0]
-        placeholder = Envelope(
-            event_id=row.event_id,
-            # A type no consumer handles: one that sees it acks and skips it.
-            subject=f"{producer}.event.erased",
-            occurred_at=now,
-            producer=producer,
-            correlation_id=uow.correlation_id,
-            version=1,
-            data=msgspec.Raw(b"{}"),
-        )
-        await uow.execute(
-            update(outbox)
-            .where(outbox.c.id == row.id)
-            .values(subject=placeholder.subject, body=encode(placeholder), person_erased_at=now)
-        )
-    uow.forget_after_commit()
-
-
 async def forget_dead_letters(uow: UnitOfWork, person: str) -> None:
     """Delete the dead letters that mention a person (their bodies are whole events)."""
     needle = person.encode()
@@ -401,26 +174,6 @@ async def lock_aggregate(uow: UnitOfWork, aggregate_id: str) -> None:
 
 # `async def on_x(uow, settings, data, envelope) -> None`: the effect of one event.
 Handler = Callable[[UnitOfWork, Settings, Any, Envelope], Awaitable[None]]
-# The earlier shape, with the settings bound in by a `handlers(settings)` factory; accepted
-# by `ServiceSpec.handlers` through `adapt` until step 3 of issue 9 removes both.
-PartialHandler = Callable[[UnitOfWork, Any, Envelope], Awaitable[None]]
-
-
-def adapt(
-    handlers: Mapping[str, Handler] | Callable[[Settings], Mapping[str, PartialHandler]],
-    settings: Settings,
-) -> dict[str, Handler]:
-    """The handlers by subject, whether given as a mapping or by the earlier factory."""
-    if isinstance(handlers, Mapping):
-        return dict(handlers)
-    return {subject: _ignoring_settings(h) for subject, h in handlers(settings).items()}
-
-
-def _ignoring_settings(handler: PartialHandler) -> Handler:
-    async def apply(uow: UnitOfWork, _settings: Settings, data: Any, envelope: Envelope) -> None:
-        await handler(uow, data, envelope)
-
-    return apply
 
 
 class Consumer:

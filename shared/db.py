@@ -218,7 +218,7 @@ class UnitOfWork:
         """Queue an event (a `shared.events.Payload`) in the outbox of this transaction.
 
         `person` names the participant whose personal data the event carries, so that
-        erasing them also deletes it from the stream (shared.bus.forget_person).
+        erasing them also deletes it from the stream (shared.outbox.forget_person).
         """
         from shared.events import encode, envelope_for
 

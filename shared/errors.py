@@ -13,6 +13,10 @@ class DomainError(Exception):
         self.extra: dict[str, object] = extra
 
 
+class Unreadable(DomainError):
+    """The request itself cannot be read: a body nested too deep, not UTF-8, a NUL (400)."""
+
+
 class Invalid(DomainError):
     """The input breaks a rule (422)."""
 

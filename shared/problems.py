@@ -11,7 +11,15 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from shared.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unavailable
+from shared.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unavailable,
+    Unreadable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +28,7 @@ PROBLEM_JSON = "application/problem+json"
 
 # The one place that knows which HTTP status each kind of domain error is.
 STATUS: dict[type[DomainError], int] = {
+    Unreadable: 400,
     Invalid: 422,
     Conflict: 409,
     NotFound: 404,
@@ -34,19 +43,6 @@ def status_of(error: DomainError) -> int:
         if cls in STATUS:
             return STATUS[cls]
     return 422
-
-
-class Problem(HTTPException):
-    """Deprecated (removed in step 3 of issue 9): raise a `shared.errors` error instead.
-
-    A domain error with its status, e.g. `Problem(409, "already registered", field="email")`."""
-
-    def __init__(
-        self, status_code: int, detail: str, *, field: str | None = None, **extra: Any
-    ) -> None:
-        errors = [{"field": field, "message": detail}] if field else None
-        super().__init__(detail=detail, status_code=status_code, extra=extra or None)
-        self.errors = errors
 
 
 def _field_of(error: dict[str, Any]) -> str:

@@ -7,7 +7,7 @@ import gc
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,13 +29,14 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from shared import auth
 from shared.apidocs import ApiReference
 from shared.bodies import CapitalsRequest, NoNulMiddleware
-from shared.bus import Broker, Consumer, Handler, OutboxRelay, PartialHandler, adapt
+from shared.bus import Broker, Consumer, Handler
 from shared.db import Database
 from shared.dead_mail import list_dead_mail
 from shared.jobs import Job
 from shared.logs import correlation_id
 from shared.mail import MailSender, Transport
 from shared.openapi import StrictStructs
+from shared.outbox import OutboxRelay
 from shared.problems import exception_handlers, problems
 from shared.proxies import ForwardedMiddleware
 from shared.settings import Section, SettingError, Settings
@@ -53,11 +54,8 @@ class ServiceSpec:
     name: str
     title: str
     route_handlers: Sequence[Any]
-    # The event handlers by subject. The factory `handlers(settings)` of handlers that take
-    # no settings is the earlier shape, accepted until step 3 of issue 9.
-    handlers: Mapping[str, Handler] | Callable[[Settings], Mapping[str, PartialHandler]] = field(
-        default_factory=dict
-    )
+    # The event handlers by subject.
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
     jobs: Sequence[Job] = ()
     templates: Path | None = None
     dependencies: dict[str, Provide] = field(default_factory=dict)
@@ -79,7 +77,7 @@ class Runtime:
         self.mailer = MailSender(
             self.db, Transport(settings.smtp_url, settings.mail_dir), settings.mail_from
         )
-        handlers = adapt(spec.handlers, settings)
+        handlers = spec.handlers
         self.consumers = [
             Consumer(
                 self.db,

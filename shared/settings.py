@@ -102,15 +102,6 @@ class Settings:
         found: S = self.sections[key]
         return found
 
-    # The attributes below are the settings' earlier home, kept for the code not yet
-    # moved to its service's section; step 3 of issue 9 removes them. The imports are
-    # here, not at the top, because shared/ knows no service otherwise.
-    @property
-    def registration_retention(self) -> timedelta:
-        from services.registration.settings import RegistrationSettings
-
-        return self.section(RegistrationSettings).retention
-
 
 class Section(Protocol):
     """A service's own settings: the variables it reads, and how it reads them."""

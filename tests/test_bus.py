@@ -14,11 +14,12 @@ import nats
 import pytest
 from sqlalchemy import func, select, update
 
-from shared.bus import Broker, Consumer, OutboxRelay, adapt, forget_person
+from shared.bus import Broker, Consumer
 from shared.db import Database, UnitOfWork
 from shared.events import Envelope, encode, envelope_for, producers
 from shared.events import contracts as ev
 from shared.logs import correlation_id
+from shared.outbox import OutboxRelay, forget_person
 from shared.settings import load_settings
 from shared.tables import dead_letter, inbox, outbox
 from tests.support import NatsServer, eventually, infrastructure_db
@@ -374,17 +375,3 @@ def test_producers_come_from_the_contracts_and_the_envelope_keeps_its_wire_name(
     envelope = envelope_for(completed(3), "c")
     assert envelope.subject == ev.TrainingCompleted.subject
     assert msgspec.json.decode(encode(envelope))["type"] == ev.TrainingCompleted.subject
-
-
-async def test_the_earlier_handler_factory_is_adapted_to_the_settings_taking_shape() -> None:
-    seen: list[Any] = []
-
-    async def earlier(uow: Any, data: Any, envelope: Any) -> None:
-        seen.append(data)
-
-    settings: Any = object()
-    adapted = adapt(lambda given: {"scheduling.x": earlier} if given is settings else {}, settings)
-    await adapted["scheduling.x"](None, settings, "data", None)
-    assert seen == ["data"]
-    plain = {"scheduling.x": Recorder()}
-    assert adapt(plain, settings) == plain

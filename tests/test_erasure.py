@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from services.registration.privacy import erase_expired
+from services.registration.settings import own
 from shared.clock import clock
 from shared.logs import JsonFormatter
 from shared.tables import dead_letter, mail_queue, outbox
@@ -242,7 +243,7 @@ class Journey:
             )
 
         participant_id: str = (await eventually(completed_here, timeout=15))[0][0]
-        clock.advance(system.settings.registration_retention + timedelta(days=1))
+        clock.advance(own(system.settings).retention + timedelta(days=1))
         runtime = system.runtime("registration")
         assert (
             await system.on_service_loop("registration", erase_expired, runtime.db, system.settings)

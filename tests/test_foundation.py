@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from capitals.embedded import free_port
 from capitals.system import SECTIONS, SETTING_NAMES
 from services.evaluation.settings import own
+from services.registration.settings import own as registration_settings
 from shared.events.schema import SCHEMA_DIR, rendered
 from shared.migrations import target_metadata, upgrade
 from shared.settings import SettingError, load_settings
@@ -98,7 +99,7 @@ def test_settings_have_the_documented_defaults(tmp_path: Path) -> None:
     assert own(settings).reminder_after.days == 7
     assert own(settings).max_reminders == 2
     assert own(settings).follow_up_after.days == 90
-    assert settings.registration_retention.days == 365
+    assert registration_settings(settings).retention.days == 365
     assert settings.public_url("registration") == "http://127.0.0.1:8001"
     assert settings.database_url("evaluation").endswith("evaluation.sqlite3")
     assert settings.mail_from == "Capitals <noreply@localhost>"

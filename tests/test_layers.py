@@ -36,17 +36,6 @@ FORBIDDEN = (
 )
 MAX_LINES = 400
 
-# What the code holds today. Step 2 of issue 9 (one parcel per service, and the lead for
-# shared/) deletes the entries it fixes; step 3 deletes these lists and the code reading them.
-# A new offender fails at once, and so does an entry that no longer offends, so the lists
-# stay exact.
-KNOWN_IMPURE: dict[str, set[str]] = {}
-KNOWN_ASSERTS: dict[str, int] = {}
-KNOWN_LONG: set[str] = {
-    "shared/bus.py",
-}
-KNOWN_STATE_SETTINGS: dict[str, int] = {}
-
 
 def production_modules() -> list[Path]:
     """Every module of services/ and shared/, but the generated migrations."""
@@ -75,7 +64,7 @@ def imported_by(module: str) -> list[str]:
 
 @pytest.mark.parametrize("module", PURE)
 def test_pure_modules_import_no_framework_and_no_database(module: str) -> None:
-    assert set(imported_by(module)) == KNOWN_IMPURE.get(module, set())
+    assert set(imported_by(module)) == set()
 
 
 def test_production_code_does_not_use_assert_for_control_flow() -> None:
@@ -86,7 +75,7 @@ def test_production_code_does_not_use_assert_for_control_flow() -> None:
         count = sum(isinstance(node, ast.Assert) for node in ast.walk(tree))
         if count:
             found[name_of(path)] = count
-    assert found == KNOWN_ASSERTS
+    assert found == {}
 
 
 def test_modules_stay_small_unless_they_say_they_are_one_cohesive_thing() -> None:
@@ -98,7 +87,7 @@ def test_modules_stay_small_unless_they_say_they_are_one_cohesive_thing() -> Non
         docstring = ast.get_docstring(ast.parse(text)) or ""
         if not re.search(r"\bone cohesive\b", docstring, re.IGNORECASE):
             found.add(name_of(path))
-    assert found == KNOWN_LONG
+    assert found == set()
 
 
 def test_services_reach_settings_without_app_state() -> None:
@@ -107,4 +96,4 @@ def test_services_reach_settings_without_app_state() -> None:
         count = len(re.findall(r"\bstate\.settings\b", path.read_text()))
         if count:
             found[name_of(path)] = count
-    assert found == KNOWN_STATE_SETTINGS
+    assert found == {}

@@ -21,7 +21,7 @@ from services.registration.schemas import (
 from services.registration.seats import locked
 from services.registration.settings import own
 from services.registration.tables import ParticipantRow, RegistrationRow, TrainingRow
-from shared import bus, mail
+from shared import bus, mail, outbox
 from shared.clock import clock
 from shared.db import Database, UnitOfWork
 from shared.events import contracts as ev
@@ -164,7 +164,7 @@ async def _erase_participant(uow: UnitOfWork, settings: Settings, person: Partic
     mail to them, their events in the outbox and the stream; the others follow the
     ParticipantErased event."""
     await mail.forget_recipient(uow, settings.mail_dir, person.email)
-    await bus.forget_person(uow, person.id)
+    await outbox.forget_person(uow, person.id)
     await bus.forget_dead_letters(uow, person.id)
     # The row stays, without personal data, so that registrations keep their reference;
     # an empty feed hash revokes the calendar link in this service too.
