@@ -295,8 +295,8 @@ def _default_zones() -> dict[str, str]:
     return defaults
 
 
-# Countries with several zones default to their capital's zone: DESIGN.md asks for the
-# capital's zone as a training's default, and a training in Berlin or Moscow is common.
+# Countries with several zones default to their capital's zone: a training is held in the
+# capital, so its zone is the training's default (Moscow for Russia, not Kaliningrad).
 _CAPITAL_ZONES = {
     "AR": "America/Argentina/Buenos_Aires",
     "AU": "Australia/Sydney",

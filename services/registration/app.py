@@ -15,6 +15,8 @@ from shared.settings import Settings
 
 
 def spec() -> ServiceSpec:
+    """A function, not a constant like the other services' SPEC: each app gets its own
+    intake queue, written by one task of that app (decision record 5)."""
     intake = jobs.intake()
 
     async def write_registrations(runtime: Runtime) -> None:
