@@ -276,6 +276,30 @@ async def logout() -> Response[Any]:
     return response
 
 
+@dataclass(frozen=True)
+class StaffArea:
+    """One service's staff area, as the staff navigation links it."""
+
+    service: str
+    label: str
+    url: str
+
+
+STAFF_AREA_LABELS = {
+    "scheduling": "Trainings",
+    "registration": "Registrations",
+    "evaluation": "Evaluation",
+}
+
+
+def staff_areas(settings: Settings) -> list[StaffArea]:
+    """The three staff areas, at each service's public address (shared/templates/staff.html)."""
+    return [
+        StaffArea(service, label, f"{settings.public_url(service)}/staff/")
+        for service, label in STAFF_AREA_LABELS.items()
+    ]
+
+
 def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
     """The Litestar app of one service, with everything wired in its lifespan.
 
@@ -345,7 +369,13 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
             # send JSON or a Bearer header without a CORS preflight we never allow.
             exclude_from_csrf_key=auth.CSRF_EXEMPT,
         ),
-        template_config=TemplateConfig(directory=template_dirs, engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=template_dirs,
+            engine=JinjaTemplateEngine,
+            engine_callback=lambda engine: engine.engine.globals.update(
+                staff_areas=staff_areas(settings), service=spec.name
+            ),
+        ),
         openapi_config=OpenAPIConfig(
             title=f"Capitals {spec.title}",
             version="1.0.0",

@@ -241,6 +241,12 @@ async def home() -> Redirect:
     return Redirect(path="/reports", status_code=303)
 
 
+@get("/staff/", operation_id="evaluationStaffArea", include_in_schema=False, status_code=303)
+async def staff_area() -> Redirect:
+    """The evaluation's staff area, as the shared staff navigation links it: the reports."""
+    return Redirect(path="/reports", status_code=303)
+
+
 @get("/reports", operation_id="reportsPage", include_in_schema=False)
 async def reports_page(request: Request[Any, Any, Any], db: DB) -> Template | Redirect:
     """The trainings whose evaluation the caller may see, with their response rates."""
@@ -379,6 +385,7 @@ pages = Router(
         answer_form,
         thanks,
         home,
+        staff_area,
         reports_page,
         report_page,
         remind_from_page,
