@@ -40,3 +40,26 @@ def csrf_of(html: str) -> str:
     found = _CSRF.search(html)
     assert found, "the form carries no CSRF token"
     return found.group(1)
+
+
+SERIOUS = ("serious", "critical")
+
+
+async def accessibility_violations(
+    page: Any, impacts: tuple[str, ...] = SERIOUS
+) -> list[dict[str, Any]]:
+    """axe-core's violations on the page as it is now, of the given impacts (all impacts for
+    participant pages: pass `impacts=()`), each as `{id, impact, help, nodes}`."""
+    from axe_playwright_python.async_playwright import Axe
+
+    results = await Axe().run(page)
+    return [
+        {
+            "id": violation["id"],
+            "impact": violation.get("impact"),
+            "help": violation.get("help"),
+            "nodes": [node.get("target") for node in violation.get("nodes", [])],
+        }
+        for violation in results.response["violations"]
+        if not impacts or violation.get("impact") in impacts
+    ]
