@@ -100,16 +100,22 @@ class Broker:
 
     async def run(self) -> None:
         """Connect (retrying until it works) and provision the streams."""
-        while True:
+        while self.nc is None:
             try:
-                nc = await connect(self.url, self.name)
-                js = nc.jetstream(timeout=5)
-                await ensure_streams(js)
+                # Kept at once, so that close() ends the connection (and the client's own
+                # tasks) even when stopped while the streams are being provisioned.
+                self.nc = await connect(self.url, self.name)
             except (TimeoutError, NoServersError, OSError, NatsTimeoutError) as exc:
                 log.warning("broker not reachable yet: %s", exc)
                 await asyncio.sleep(0.5)
+        js = self.nc.jetstream(timeout=5)
+        while True:
+            try:
+                await ensure_streams(js)
+            except (TimeoutError, OSError, NatsTimeoutError) as exc:
+                log.warning("streams not provisioned yet: %s", exc)
+                await asyncio.sleep(0.5)
                 continue
-            self.nc = nc
             self._connection().set_result(js)
             return
 
@@ -127,7 +133,8 @@ class Broker:
 
     @property
     def ready(self) -> bool:
-        return self.nc is not None and self.nc.is_connected
+        provisioned = self._jetstream is not None and self._jetstream.done()
+        return provisioned and self.nc is not None and self.nc.is_connected
 
     async def close(self) -> None:
         task = getattr(self, "_task", None)

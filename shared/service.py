@@ -126,10 +126,23 @@ class Runtime:
             for task in pending:
                 log.warning("background task did not stop in time: %r", task.get_coro())
         for part in (self.broker.close(), self.db.dispose()):
-            try:
-                await asyncio.wait_for(part, timeout=5)
-            except Exception:
-                log.warning("shutdown step did not finish cleanly", exc_info=True)
+            # Not wait_for: on a timeout it waits for the cancelled step to finish, which a
+            # step that ignores the cancel never does.
+            step = asyncio.ensure_future(part)
+            done, _ = await asyncio.wait({step}, timeout=5)
+            if not done:
+                step.cancel()
+                log.warning("shutdown step did not finish in time: %r", part)
+            elif step.exception() is not None:
+                log.warning("shutdown step did not finish cleanly", exc_info=step.exception())
+        leftover = [
+            task
+            for task in asyncio.all_tasks()
+            if task is not asyncio.current_task() and not task.done()
+        ]
+        for task in leftover:
+            # What would keep the event loop from closing; named to be found.
+            log.debug("task still running after stop: %r", task)
 
     async def ready(self) -> dict[str, bool]:
         try:
