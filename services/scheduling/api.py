@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from services.scheduling import commands, feeds, guards, links, queries, views
+from services.scheduling import series as series_commands
 from services.scheduling.feeds import CALENDAR, FEED_METHODS, FEED_RESPONSES, IfNoneMatch
 from services.scheduling.schemas import (
     CancelIn,
@@ -289,8 +290,8 @@ async def set_series(
     settings: AppSettings,
 ) -> SeriesOut:
     """Name a series (creating it if new); a series spanning countries is the secretariat's."""
-    command = commands.NameSeries(slug, data.title)
-    series = await execute(db, commands.set_series_title, settings, who, command)
+    command = series_commands.NameSeries(slug, data.title)
+    series = await execute(db, series_commands.set_series_title, settings, who, command)
     return views.series_out(settings, series)
 
 
