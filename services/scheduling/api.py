@@ -96,7 +96,11 @@ async def update_training(
     who: StaffMember,
     settings: AppSettings,
 ) -> TrainingOut:
-    """Change a draft or published training; a new zone keeps the sessions' wall-clock hours."""
+    """Change a draft or published training; a new zone keeps the sessions' wall-clock hours.
+
+    New dates that would leave sessions outside them are refused (409, the sessions listed
+    under `sessions`) unless `shift_sessions: true` moves every session along by as many
+    days as `starts_on` moved, at the same wall-clock time."""
     command = commands.UpdateTraining(training_id, data)
     await execute(db, commands.update_training, settings, who, command)
     async with db.session() as reading:
@@ -210,7 +214,7 @@ async def add_session(
     who: StaffMember,
     settings: AppSettings,
 ) -> SessionWritten:
-    """Add a session; times without an offset are wall-clock time in the training's zone."""
+    """Add a session within the training's days (else 422 naming `starts_at`), local time."""
     command = commands.AddSession(training_id, data)
     session = await execute(db, commands.add_session, settings, who, command)
     async with db.session() as reading:

@@ -19,7 +19,7 @@ from services.scheduling.conflicts import BLOCKING
 from shared.auth import check_host, sign_in_again, staff_or_none, stale_session
 from shared.commands import execute
 from shared.countries import all_countries, country
-from shared.errors import DomainError, NotFound
+from shared.errors import DomainError
 from shared.events.contracts import SESSION_KINDS
 from shared.params import DB, AppSettings
 from shared.problems import status_of
@@ -158,12 +158,12 @@ async def _training_page(
 
 
 def _or_refused(call: Any) -> Any:
-    """Run a page: NotFound and Forbidden become the refusal page."""
+    """Run a page: a refusal (NotFound, Forbidden, ...) becomes the refusal page."""
 
     async def page(*args: Any, **kwargs: Any) -> Any:
         try:
             return await call(*args, **kwargs)
-        except (NotFound, DomainError) as refusal:
+        except DomainError as refusal:
             return refused(refusal.message, status_of(refusal))
 
     return page
