@@ -164,3 +164,21 @@ async def test_a_session_added_on_the_page_shows_its_room_clash_beside_it(
     assert added.status_code == 303, added.text
     page = await browser.get(url)
     assert "Conflict: room" in page.text
+
+
+async def test_new_dates_on_the_details_form_move_the_sessions_only_when_asked(
+    system: System,
+) -> None:
+    ee = system.token("organiser", ["EE"])
+    training = await create_training(system, ee)
+    await add_session(system, ee, training, start="10:00", end="11:00")
+    browser = Browser(system, signed_in(system))
+    url = f"/staff/trainings/{training['id']}"
+    later = (fresh_day() + timedelta(days=30)).isoformat()
+    form = {"title": "Moved", "venue": "Ministry", "starts_on": later, "ends_on": later}
+    refused = await browser.post(url, url, capacity="30", **form)
+    assert refused.status_code == 409 and "would fall outside" in refused.text
+    moved = await browser.post(url, url, capacity="30", shift_sessions="on", **form)
+    assert moved.status_code == 303, moved.text
+    after = (await system.scheduling.get(f"/trainings/{training['id']}", headers=ee)).json()
+    assert after["sessions"][0]["starts_at"].startswith(f"{later}T10:00:00")
