@@ -488,19 +488,24 @@ async def conflicts_of(system: System, training: dict[str, Any], headers: dict[s
     return response.json()["items"]  # type: ignore[no-any-return]
 
 
-async def test_a_session_outside_the_training_dates_is_a_warning_that_does_not_block(
+async def test_a_session_outside_the_training_dates_is_refused_naming_starts_at(
     system: System, ee: dict[str, str]
 ) -> None:
+    """Issue 10: once a warning, now a 422; a session may still run until the last midnight."""
     training = await create_training(system, ee)
     day = date.fromisoformat(training["starts_on"])
-    evening_before = await add_session(
-        system,
-        ee,
-        training,
-        starts_at=f"{day - timedelta(days=1)}T19:00:00",
-        ends_at=f"{day - timedelta(days=1)}T21:00:00",
-        kind="networking",
+    evening_before = await system.scheduling.post(
+        f"/trainings/{training['id']}/sessions",
+        json=session_body(
+            training["starts_on"],
+            starts_at=f"{day - timedelta(days=1)}T19:00:00",
+            ends_at=f"{day - timedelta(days=1)}T21:00:00",
+            kind="networking",
+        ),
+        headers=ee,
     )
+    assert evening_before.status_code == 422, evening_before.text
+    assert evening_before.json()["errors"][0]["field"] == "starts_at"
     until_midnight = await add_session(
         system,
         ee,
@@ -510,13 +515,37 @@ async def test_a_session_outside_the_training_dates_is_a_warning_that_does_not_b
         room="Terrace",
         speakers=[],
     )
-    (warning,) = await conflicts_of(system, training, ee)
-    assert warning["kind"] == "outside_dates" and warning["blocking"] is False
-    assert [s["id"] for s in warning["sessions"]] == [evening_before["id"]]
-    assert evening_before["conflicts"][0]["kind"] == "outside_dates"
     assert until_midnight["conflicts"] == []
-    published = await system.scheduling.post(f"/trainings/{training['id']}/publish", headers=ee)
-    assert published.status_code == 200
+    moved = await system.scheduling.patch(
+        f"/trainings/{training['id']}/sessions/{until_midnight['id']}",
+        json={"starts_at": f"{day - timedelta(days=2)}T22:00:00"},
+        headers=ee,
+    )
+    assert moved.status_code == 422, moved.text
+    assert moved.json()["errors"][0]["field"] == "starts_at"
+    assert await conflicts_of(system, training, ee) == []
+
+
+async def test_new_dates_that_leave_sessions_outside_are_refused_unless_they_shift_them(
+    system: System, ee: dict[str, str]
+) -> None:
+    first = fresh_day()
+    last = first + timedelta(days=1)
+    training = await create_training(system, ee, starts_on=first, ends_on=str(last))
+    late = await add_session(
+        system, ee, training, starts_at=f"{last}T15:00:00", ends_at=f"{last}T16:00:00"
+    )
+    url = f"/trainings/{training['id']}"
+    later = {"starts_on": str(first + timedelta(days=7)), "ends_on": str(last + timedelta(days=7))}
+    refused = await system.scheduling.patch(url, json=later, headers=ee)
+    assert refused.status_code == 409, refused.text
+    assert [s["id"] for s in refused.json()["sessions"]] == [late["id"]]
+    shorter = await system.scheduling.patch(url, json={"ends_on": str(first)}, headers=ee)
+    assert shorter.status_code == 409, shorter.text
+    shifted = await system.scheduling.patch(url, json={**later, "shift_sessions": True}, headers=ee)
+    assert shifted.status_code == 200, shifted.text
+    sessions = (await system.scheduling.get(url, headers=ee)).json()["sessions"]
+    assert [s["starts_at"][:19] for s in sessions] == [f"{last + timedelta(days=7)}T15:00:00"]
 
 
 async def test_a_room_booked_twice_blocks_publication_until_overridden(

@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from services.scheduling import commands, feeds, guards, links, queries, views
+from services.scheduling import series as series_commands
 from services.scheduling.feeds import CALENDAR, FEED_METHODS, FEED_RESPONSES, IfNoneMatch
 from services.scheduling.schemas import (
     CancelIn,
@@ -95,7 +96,11 @@ async def update_training(
     who: StaffMember,
     settings: AppSettings,
 ) -> TrainingOut:
-    """Change a draft or published training; a new zone keeps the sessions' wall-clock hours."""
+    """Change a draft or published training; a new zone keeps the sessions' wall-clock hours.
+
+    New dates that would leave sessions outside them are refused (409, the sessions listed
+    under `sessions`) unless `shift_sessions: true` moves every session along by as many
+    days as `starts_on` moved, at the same wall-clock time."""
     command = commands.UpdateTraining(training_id, data)
     await execute(db, commands.update_training, settings, who, command)
     async with db.session() as reading:
@@ -209,7 +214,7 @@ async def add_session(
     who: StaffMember,
     settings: AppSettings,
 ) -> SessionWritten:
-    """Add a session; times without an offset are wall-clock time in the training's zone."""
+    """Add a session within the training's days (else 422 naming `starts_at`), local time."""
     command = commands.AddSession(training_id, data)
     session = await execute(db, commands.add_session, settings, who, command)
     async with db.session() as reading:
@@ -289,8 +294,8 @@ async def set_series(
     settings: AppSettings,
 ) -> SeriesOut:
     """Name a series (creating it if new); a series spanning countries is the secretariat's."""
-    command = commands.NameSeries(slug, data.title)
-    series = await execute(db, commands.set_series_title, settings, who, command)
+    command = series_commands.NameSeries(slug, data.title)
+    series = await execute(db, series_commands.set_series_title, settings, who, command)
     return views.series_out(settings, series)
 
 

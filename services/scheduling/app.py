@@ -9,13 +9,14 @@ from litestar import Litestar
 from services.scheduling.api import api
 from services.scheduling.handlers import HANDLERS
 from services.scheduling.pages import pages
+from services.scheduling.staff import staff_pages
 from shared.service import ServiceSpec, create_app
 from shared.settings import Settings
 
 SPEC = ServiceSpec(
     name="scheduling",
     title="Scheduling",
-    route_handlers=[api, pages],
+    route_handlers=[api, pages, staff_pages],
     handlers=HANDLERS,
     templates=Path(__file__).parent / "templates",
 )

@@ -67,12 +67,6 @@ class CancelSession(OnTraining):
     session_id: str
 
 
-@dataclass(frozen=True)
-class NameSeries:
-    slug: str
-    title: str
-
-
 def _log_change(
     uow: UnitOfWork,
     training: TrainingRow,
@@ -174,24 +168,34 @@ async def create_training(
 async def update_training(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: UpdateTraining
 ) -> TrainingRow:
-    """Change a draft or published training; a new zone keeps the sessions' wall-clock hours."""
+    """Change a draft or published training; a new zone keeps the sessions' wall-clock hours.
+
+    New dates must keep every live session within them (409 listing those outside) unless
+    `shift_sessions` moves the timetable along by as many days as the first day moved."""
     now = clock.now()
     training = await queries.training(uow.session, input.training_id)
     domain.check_editable(training.status)
-    old_zone = training.timezone
-    current = {name: getattr(training, name) for name in TrainingPatch.__struct_fields__}
-    changes = domain.training_changes(current, _provided(input.changes))
+    old_zone, old_start = training.timezone, training.starts_on
+    fields = [n for n in TrainingPatch.__struct_fields__ if n != "shift_sessions"]
+    provided = {k: v for k, v in _provided(input.changes).items() if k != "shift_sessions"}
+    changes = domain.training_changes({n: getattr(training, n) for n in fields}, provided)
     if not changes:
         return training
     zone = changes.get("timezone", old_zone)
+    days = (changes.get("starts_on", old_start) - old_start).days
+    days = days if input.changes.shift_sessions else 0
     moved: list[tuple[SessionRow, datetime, datetime]] = []
-    if "timezone" in changes:
-        # The organiser corrects the zone; the timetable's wall-clock hours stand.
-        for session in await queries.sessions_of(uow.session, training.id):
-            starts = domain.relocalised(session.starts_at, old_zone, zone, "timezone")
-            ends = domain.relocalised(session.ends_at, old_zone, zone, "timezone")
-            if (starts, ends) != (session.starts_at, session.ends_at):
-                moved.append((session, starts, ends))
+    timings: list[domain.Timing] = []
+    for session in await queries.sessions_of(uow.session, training.id):
+        starts = domain.retimed(session.starts_at, old_zone, zone, days)
+        ends = domain.retimed(session.ends_at, old_zone, zone, days)
+        if (starts, ends) != (session.starts_at, session.ends_at):
+            moved.append((session, starts, ends))
+        if session.status != "cancelled":
+            timings.append(domain.Timing(session.id, session.title, starts, ends))
+    if {"starts_on", "ends_on"} & changes.keys():
+        ends_on = changes.get("ends_on", training.ends_on)
+        domain.check_timetable_fits(changes.get("starts_on", old_start), ends_on, zone, timings)
     before = {name: getattr(training, name) for name in changes}
     for name, value in changes.items():
         setattr(training, name, value)
@@ -230,6 +234,9 @@ async def add_session(
     starts_at = domain.to_utc(data.starts_at, training.timezone, "starts_at")
     ends_at = domain.to_utc(data.ends_at, training.timezone, "ends_at")
     domain.check_session_times(starts_at, ends_at)
+    domain.check_session_within(
+        training.starts_on, training.ends_on, training.timezone, starts_at, ends_at
+    )
     session = SessionRow(
         id=str(uuid.uuid4()),
         training_id=training.id,
@@ -265,6 +272,10 @@ async def update_session(
     changes = domain.session_changes(current, _provided(input.changes), training.timezone)
     if not changes:
         return session
+    starts, ends = (changes.get(n, current[n]) for n in ("starts_at", "ends_at"))
+    domain.check_session_within(
+        training.starts_on, training.ends_on, training.timezone, starts, ends
+    )
     before = {name: getattr(session, name) for name in changes}
     for name, value in changes.items():
         setattr(session, name, value)
@@ -372,29 +383,3 @@ async def cancel(
     # Emitted for a draft too: consumers that never saw the draft ignore it.
     uow.emit(ev.TrainingCancelled(id=training.id, revision=training.revision, reason=input.reason))
     return training
-
-
-# --- series -------------------------------------------------------------------
-
-
-async def set_series_title(
-    uow: UnitOfWork, settings: Settings, who: Staff | None, input: NameSeries
-) -> SeriesRow:
-    """The secretariat names any series; an organiser only one held in their countries alone."""
-    domain.check_slug(input.slug)
-    if who is None or not who.is_secretariat:
-        hosts = await queries.hosts_of_series(uow.session, input.slug)
-        foreign = sorted(code for code in hosts if who is None or not who.may_manage(code))
-        if foreign:
-            raise Forbidden(
-                f"series {input.slug} also has trainings in {', '.join(foreign)}: "
-                "only the secretariat may rename it"
-            )
-    series = await uow.session.get(SeriesRow, input.slug)
-    if series is None:
-        series = SeriesRow(slug=input.slug, title=input.title, created_at=clock.now())
-    elif series.title != input.title:
-        series.title = input.title
-        series.revision += 1
-    uow.session.add(series)
-    return series

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 OUTSIDE_DATES = "outside_dates"
 ROOM = "room"
 SPEAKER = "speaker"
-# Only clashes of people and rooms stop a publication; a session outside the
-# dates may be a deliberate evening before or an excursion, so it only warns.
+# Only clashes of people and rooms stop a publication. A session outside the dates is
+# refused when written (issue 10); one stored before that rule is still reported.
 BLOCKING = frozenset({ROOM, SPEAKER})
 
 

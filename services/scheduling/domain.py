@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -105,6 +105,59 @@ def check_session_times(starts_at: datetime, ends_at: datetime) -> None:
         raise Invalid("ends_at is not after starts_at", field="ends_at")
     if ends_at - starts_at > timedelta(days=7):
         raise Invalid("a session lasts at most 7 days", field="ends_at")
+
+
+def days_bounds(starts_on: date, ends_on: date, zone_name: str) -> tuple[datetime, datetime]:
+    """The training's first midnight and the midnight after its last day, in its zone."""
+    zone = ZoneInfo(zone_name)
+    first = datetime.combine(starts_on, time(0), zone)
+    return first, datetime.combine(ends_on + timedelta(days=1), time(0), zone)
+
+
+def check_session_within(
+    starts_on: date, ends_on: date, zone_name: str, starts_at: datetime, ends_at: datetime
+) -> None:
+    """A session lies within the training's days (it may run until the last midnight)."""
+    first, after_last = days_bounds(starts_on, ends_on, zone_name)
+    days = f"{starts_on} to {ends_on}, {zone_name}"
+    if not first <= starts_at < after_last:
+        raise Invalid(f"starts_at lies outside the training's dates ({days})", field="starts_at")
+    if ends_at > after_last:
+        raise Invalid(f"ends_at lies past the training's last day ({days})", field="ends_at")
+
+
+class Timing(NamedTuple):
+    """A live session's id, title and times (UTC), as the date rules see it."""
+
+    id: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+def retimed(value: datetime, old_zone: str, new_zone: str, days: int) -> datetime:
+    """The same wall-clock time `days` later, read in `new_zone` (a zone corrected, dates moved)."""
+    wall = value.astimezone(ZoneInfo(old_zone)).replace(tzinfo=None) + timedelta(days=days)
+    return to_utc(wall, new_zone, "starts_on" if days else "timezone")
+
+
+def check_timetable_fits(
+    starts_on: date, ends_on: date, zone_name: str, timings: Sequence[Timing]
+) -> None:
+    """New dates must keep every live session within them, or 409 listing those outside."""
+    first, after_last = days_bounds(starts_on, ends_on, zone_name)
+    outside = [t for t in timings if t.starts_at < first or t.ends_at > after_last]
+    if outside:
+        raise Conflict(
+            f"{len(outside)} session(s) would fall outside {starts_on} to {ends_on}: "
+            + ", ".join(repr(t.title) for t in outside)
+            + ". Move them first, or send shift_sessions=true to move the timetable along.",
+            field="starts_on",
+            sessions=[
+                {"id": t.id, "title": t.title, "starts_at": in_zone(t.starts_at, zone_name)}
+                for t in outside
+            ],
+        )
 
 
 def check_editable(status: str) -> None:

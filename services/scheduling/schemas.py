@@ -48,7 +48,11 @@ class TrainingIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class TrainingPatch(msgspec.Struct, forbid_unknown_fields=True):
-    """Only the fields sent change; `null` clears an optional field."""
+    """Only the fields sent change; `null` clears an optional field.
+
+    New dates must keep every session within them, or the change is refused (409 listing
+    the sessions outside). With `shift_sessions: true` every session moves along by as many
+    days as `starts_on` moved, at the same wall-clock time."""
 
     title: Title | msgspec.UnsetType = msgspec.UNSET
     venue: Venue | msgspec.UnsetType = msgspec.UNSET
@@ -62,6 +66,7 @@ class TrainingPatch(msgspec.Struct, forbid_unknown_fields=True):
     moderated: bool | msgspec.UnsetType = msgspec.UNSET
     language: Language | msgspec.UnsetType = msgspec.UNSET
     description: Text | msgspec.UnsetType | None = msgspec.UNSET
+    shift_sessions: bool = False
 
 
 class SessionIn(msgspec.Struct, forbid_unknown_fields=True):

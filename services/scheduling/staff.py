@@ -1,0 +1,369 @@
+"""The organisers' pages under /staff/: their trainings, a training's details and timetable,
+and the steps of its lifecycle, each confirmed.
+
+Every page checks the caller on the server: without a session it asks them to sign in;
+another country's training is 403 (its draft 404). Every form is CSRF-protected; every
+change goes through the same command as the API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from litestar import Request, Router, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Response, Template
+
+from services.scheduling import commands, editions, forms, queries, staff_views
+from services.scheduling.conflicts import BLOCKING
+from shared.auth import check_host, sign_in_again, staff_or_none, stale_session
+from shared.commands import execute
+from shared.countries import all_countries, country
+from shared.errors import DomainError
+from shared.events.contracts import SESSION_KINDS
+from shared.params import DB, AppSettings
+from shared.problems import status_of
+from shared.staff import Staff
+
+HTML = "text/html"
+ACTIONS = {
+    "publish": ("Publish", "Publish this training: its page and calendars become public."),
+    "cancel": ("Cancel", "Cancel this training and all its sessions; participants are told why."),
+    "complete": ("Complete", "Mark this training completed: no more changes to it."),
+}
+Page = Template | Redirect
+
+
+def refused(message: str, status_code: int) -> Template:
+    return Template(
+        template_name="staff_refused.html",
+        media_type=HTML,
+        context={"message": message},
+        status_code=status_code,
+    )
+
+
+async def _form(request: Request[Any, Any, Any]) -> dict[str, str]:
+    form = await request.form()
+    return {key: str(form.get(key) or "") for key in form}
+
+
+async def _managed(db: DB, training_id: str, who: Staff) -> Any:
+    """The training if the caller manages it; raises NotFound or Forbidden otherwise."""
+    async with db.session() as reading:
+        training = await queries.training_for(reading, training_id, who)
+    check_host(who, training.host_country)
+    return training
+
+
+def _countries(who: Staff) -> list[Any]:
+    if who.is_secretariat:
+        return all_countries()
+    return [country(code) for code in sorted(who.countries)]
+
+
+@get("/staff/", operation_id="staffHome", include_in_schema=False)
+async def staff_home(request: Request[Any, Any, Any], db: DB, settings: AppSettings) -> Page:
+    """The caller's trainings by state, with seats, waitlist, pending and conflicts."""
+    who = staff_or_none(request)
+    if who is None:
+        # The router drops the trailing slash of the path it was asked for.
+        expired = "&expired=1" if stale_session(request.scope) else ""
+        return Redirect(path=f"/login?next=/staff/{expired}", status_code=303)
+    async with db.session() as reading:
+        groups = await staff_views.home(reading, settings, who)
+    return Template(
+        template_name="staff_home.html", media_type=HTML, context={"groups": groups, "who": who}
+    )
+
+
+async def _new_form(
+    db: DB, who: Staff, values: Mapping[str, Any], errors: Mapping[str, str], status: int = 200
+) -> Template:
+    async with db.session() as reading:
+        earlier = await staff_views.managed_trainings(reading, who)
+    return Template(
+        template_name="staff_new.html",
+        media_type=HTML,
+        status_code=status,
+        context={
+            "values": values,
+            "errors": errors,
+            "countries": _countries(who),
+            "earlier": sorted(earlier, key=lambda t: t.starts_on, reverse=True),
+        },
+    )
+
+
+@get("/staff/trainings/new", operation_id="staffNewTraining", include_in_schema=False)
+async def new_training_page(request: Request[Any, Any, Any], db: DB) -> Page:
+    who = staff_or_none(request)
+    if who is None:
+        return sign_in_again(request)
+    values = {"earlier": request.query_params.get("earlier", ""), "capacity": "30"}
+    if len(who.countries) == 1 and not who.is_secretariat:
+        values["host_country"] = next(iter(who.countries))
+    return await _new_form(db, who, values, {})
+
+
+@post("/staff/trainings/new", operation_id="staffCreateTraining", include_in_schema=False)
+async def create_training_page(
+    request: Request[Any, Any, Any], db: DB, settings: AppSettings
+) -> Page:
+    who = staff_or_none(request)
+    if who is None:
+        return sign_in_again(request)
+    form = await _form(request)
+    try:
+        edition = editions.NewEdition(forms.new_training(form), form.get("earlier") or None)
+        training = await execute(db, editions.create_edition, settings, who, edition)
+    except DomainError as refusal:
+        errors = {refusal.field or "form": refusal.message}
+        return await _new_form(db, who, form, errors, status_of(refusal))
+    return Redirect(path=f"/staff/trainings/{training.id}", status_code=303)
+
+
+async def _training_page(
+    db: DB,
+    who: Staff,
+    training_id: str,
+    *,
+    errors: Mapping[str, str] | None = None,
+    values: Mapping[str, Any] | None = None,
+    form_of: str = "",
+    status: int = 200,
+) -> Template:
+    training = await _managed(db, training_id, who)
+    async with db.session() as reading:
+        days, rooms, speakers, blocking = await staff_views.timetable(reading, training, who)
+    return Template(
+        template_name="staff_training.html",
+        media_type=HTML,
+        status_code=status,
+        context={
+            "training": training,
+            "details": staff_views.details(training),
+            "days": days,
+            "rooms": rooms,
+            "speakers": speakers,
+            "blocking": blocking,
+            "kinds": SESSION_KINDS,
+            "errors": errors or {},
+            "values": values or {},
+            "form_of": form_of,
+            "slots": range(1, forms.SPEAKER_SLOTS + 1),
+            "editable": training.status in ("draft", "published"),
+        },
+    )
+
+
+def _or_refused(call: Any) -> Any:
+    """Run a page: a refusal (NotFound, Forbidden, ...) becomes the refusal page."""
+
+    async def page(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await call(*args, **kwargs)
+        except DomainError as refusal:
+            return refused(refusal.message, status_of(refusal))
+
+    return page
+
+
+@get("/staff/trainings/{training_id:str}", operation_id="staffTraining", include_in_schema=False)
+async def training_page(
+    request: Request[Any, Any, Any], training_id: FromPath[str], db: DB
+) -> Page:
+    """The training's details and its timetable, day by day, with conflicts beside sessions."""
+    who = staff_or_none(request)
+    if who is None:
+        return sign_in_again(request)
+    result: Page = await _or_refused(_training_page)(db, who, training_id)
+    return result
+
+
+async def _change(
+    request: Request[Any, Any, Any],
+    db: DB,
+    settings: AppSettings,
+    training_id: str,
+    form_of: str,
+    run: Any,
+) -> Page:
+    """Check the caller, read the form, run the command; a refusal shows the page again
+    with the message beside the field it names."""
+    who = staff_or_none(request)
+    if who is None:
+        return sign_in_again(request)
+    try:
+        await _managed(db, training_id, who)
+    except DomainError as refusal:
+        return refused(refusal.message, status_of(refusal))
+    form = await _form(request)
+    try:
+        await run(who, form)
+    except DomainError as refusal:
+        errors = {refusal.field or "form": refusal.message}
+        page: Page = await _or_refused(_training_page)(
+            db, who, training_id, errors=errors, values=form, form_of=form_of,
+            status=status_of(refusal),
+        )  # fmt: skip
+        return page
+    return Redirect(path=f"/staff/trainings/{training_id}#{form_of}", status_code=303)
+
+
+@post(
+    "/staff/trainings/{training_id:str}", operation_id="staffEditTraining", include_in_schema=False
+)
+async def edit_training(
+    request: Request[Any, Any, Any], training_id: FromPath[str], db: DB, settings: AppSettings
+) -> Page:
+    async def run(who: Staff, form: dict[str, str]) -> None:
+        change = commands.UpdateTraining(training_id, forms.training_patch(form))
+        await execute(db, commands.update_training, settings, who, change)
+
+    return await _change(request, db, settings, training_id, "details", run)
+
+
+@post(
+    "/staff/trainings/{training_id:str}/sessions",
+    operation_id="staffAddSession",
+    include_in_schema=False,
+)
+async def add_session(
+    request: Request[Any, Any, Any], training_id: FromPath[str], db: DB, settings: AppSettings
+) -> Page:
+    async def run(who: Staff, form: dict[str, str]) -> None:
+        added = commands.AddSession(training_id, forms.new_session(form))
+        await execute(db, commands.add_session, settings, who, added)
+
+    return await _change(request, db, settings, training_id, "new-session", run)
+
+
+@post(
+    "/staff/trainings/{training_id:str}/sessions/{session_id:str}",
+    operation_id="staffEditSession",
+    include_in_schema=False,
+)
+async def edit_session(
+    request: Request[Any, Any, Any],
+    training_id: FromPath[str],
+    session_id: FromPath[str],
+    db: DB,
+    settings: AppSettings,
+) -> Page:
+    async def run(who: Staff, form: dict[str, str]) -> None:
+        if form.get("action") == "cancel":
+            if form.get("confirm") != "on":
+                raise _Unconfirmed()
+            gone = commands.CancelSession(training_id, session_id)
+            await execute(db, commands.cancel_session, settings, who, gone)
+            return
+        change = commands.UpdateSession(training_id, session_id, forms.session_patch(form))
+        await execute(db, commands.update_session, settings, who, change)
+
+    return await _change(request, db, settings, training_id, f"session-{session_id}", run)
+
+
+class _Unconfirmed(DomainError):
+    def __init__(self) -> None:
+        super().__init__("tick the box to confirm", field="confirm")
+
+
+@get(
+    "/staff/trainings/{training_id:str}/{action:str}",
+    operation_id="staffConfirmStep",
+    include_in_schema=False,
+)
+async def confirm_page(
+    request: Request[Any, Any, Any], training_id: FromPath[str], action: FromPath[str], db: DB
+) -> Page:
+    """Publish, cancel or complete: a page that asks first."""
+    who = staff_or_none(request)
+    if who is None:
+        return sign_in_again(request)
+    if action not in ACTIONS:
+        return refused(f"There is no step {action!r}.", 404)
+    return await _or_refused(_confirm)(db, who, training_id, action, {}, 200)
+
+
+async def _confirm(
+    db: DB, who: Staff, training_id: str, action: str, errors: Mapping[str, str], status: int
+) -> Template:
+    training = await _managed(db, training_id, who)
+    async with db.session() as reading:
+        found = await queries.conflicts_of(reading, training, who)
+    label, text = ACTIONS[action]
+    return Template(
+        template_name="staff_confirm.html",
+        media_type=HTML,
+        status_code=status,
+        context={
+            "training": training,
+            "action": action,
+            "label": label,
+            "text": text,
+            "errors": errors,
+            "clashes": [c.message for c in found if c.kind in BLOCKING]
+            if action == "publish"
+            else [],
+        },
+    )
+
+
+@post(
+    "/staff/trainings/{training_id:str}/{action:str}",
+    operation_id="staffTakeStep",
+    include_in_schema=False,
+)
+async def take_step(
+    request: Request[Any, Any, Any],
+    training_id: FromPath[str],
+    action: FromPath[str],
+    db: DB,
+    settings: AppSettings,
+) -> Response[Any] | Page:
+    who = staff_or_none(request)
+    if who is None:
+        return sign_in_again(request)
+    if action not in ACTIONS:
+        return refused(f"There is no step {action!r}.", 404)
+    try:
+        await _managed(db, training_id, who)
+    except DomainError as refusal:
+        return refused(refusal.message, status_of(refusal))
+    form = await _form(request)
+    try:
+        if form.get("confirm") != "on":
+            raise _Unconfirmed()
+        if action == "publish":
+            override = form.get("override_conflicts") == "on"
+            step: Any = commands.PublishTraining(training_id, override_conflicts=override)
+            await execute(db, commands.publish, settings, who, step)
+        elif action == "cancel":
+            step = commands.CancelTraining(training_id, form.get("reason", "").strip() or None)
+            await execute(db, commands.cancel, settings, who, step)
+        else:
+            await execute(db, commands.complete, settings, who, commands.OnTraining(training_id))
+    except DomainError as refusal:
+        errors = {refusal.field or "form": refusal.message}
+        page: Page = await _or_refused(_confirm)(
+            db, who, training_id, action, errors, status_of(refusal)
+        )
+        return page
+    return Redirect(path="/staff/", status_code=303)
+
+
+staff_pages = Router(
+    path="/",
+    route_handlers=[
+        staff_home,
+        new_training_page,
+        create_training_page,
+        training_page,
+        edit_training,
+        add_session,
+        edit_session,
+        confirm_page,
+        take_step,
+    ],
+)

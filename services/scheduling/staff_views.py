@@ -1,0 +1,197 @@
+"""What the organisers' pages show: their trainings with tallies, and a timetable to edit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.scheduling import queries
+from services.scheduling.conflicts import BLOCKING
+from services.scheduling.pages import KIND_LABELS, STATUS_LABELS, dates_label, day_label
+from services.scheduling.tables import EnrolmentRow, SessionRow, TrainingRow
+from shared.settings import Settings
+from shared.staff import Staff
+
+STATES = ("draft", "published", "completed", "cancelled")
+
+
+@dataclass
+class TrainingLine:
+    """One training on the staff home."""
+
+    training: TrainingRow
+    dates: str
+    taken: int
+    left: int
+    waitlisted: int
+    pending: int
+    conflicts: int
+    registrations_url: str
+    report_url: str
+
+
+@dataclass
+class Group:
+    state: str
+    label: str
+    lines: list[TrainingLine] = field(default_factory=list)
+
+
+async def managed_trainings(reading: AsyncSession, who: Staff) -> list[TrainingRow]:
+    """Every training of the caller's host countries (the secretariat: all), by date."""
+    query = select(TrainingRow).order_by(col(TrainingRow.starts_on), col(TrainingRow.id))
+    if not who.is_secretariat:
+        query = query.where(col(TrainingRow.host_country).in_(who.countries))
+    return list(await reading.exec(query))
+
+
+async def tallies(reading: AsyncSession, ids: list[str]) -> dict[str, dict[str, int]]:
+    """Registrations per training and status, from the registration events scheduling keeps."""
+    found: dict[str, dict[str, int]] = {i: {} for i in ids}
+    if ids:
+        rows = await reading.exec(
+            select(EnrolmentRow.training_id, EnrolmentRow.status, func.count())
+            .where(col(EnrolmentRow.training_id).in_(ids))
+            .group_by(col(EnrolmentRow.training_id), col(EnrolmentRow.status))
+        )
+        for training_id, status, count in rows:
+            found[training_id][status] = count
+    return found
+
+
+async def home(reading: AsyncSession, settings: Settings, who: Staff) -> list[Group]:
+    trainings = await managed_trainings(reading, who)
+    counts = await tallies(reading, [t.id for t in trainings])
+    groups = {state: Group(state, STATUS_LABELS[state]) for state in STATES}
+    registration = settings.public_url("registration")
+    evaluation = settings.public_url("evaluation")
+    for training in trainings:
+        tally = counts[training.id]
+        unresolved = 0
+        if training.status in ("draft", "published"):
+            found = await queries.conflicts_of(reading, training, who)
+            unresolved = len([c for c in found if c.kind in BLOCKING])
+        taken = tally.get("confirmed", 0)
+        groups[training.status].lines.append(
+            TrainingLine(
+                training=training,
+                dates=dates_label(training.starts_on, training.ends_on),
+                taken=taken,
+                left=max(0, training.capacity - taken),
+                waitlisted=tally.get("waitlisted", 0),
+                pending=tally.get("pending", 0),
+                conflicts=unresolved,
+                registrations_url=f"{registration}/staff/trainings/{training.id}",
+                report_url=f"{evaluation}/reports/{training.id}",
+            )
+        )
+    return list(groups.values())
+
+
+@dataclass
+class EditedSession:
+    row: SessionRow
+    kind: str
+    day: str
+    start: str
+    end: str
+    speakers: list[dict[str, Any]]
+    conflicts: list[str]
+    cancelled: bool
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EditedDay:
+    iso: str
+    label: str
+    sessions: list[EditedSession] = field(default_factory=list)
+
+
+def training_days(training: TrainingRow) -> list[date]:
+    count = (training.ends_on - training.starts_on).days + 1
+    return [training.starts_on + timedelta(days=n) for n in range(count)]
+
+
+async def timetable(
+    reading: AsyncSession, training: TrainingRow, who: Staff
+) -> tuple[list[EditedDay], list[str], list[str], int]:
+    """The days with their sessions and each one's conflicts, the rooms and speakers in use
+    (this training's and the caller's other trainings'), and the number of blocking clashes."""
+    zone = ZoneInfo(training.timezone)
+    sessions = await queries.sessions_of(reading, training.id)
+    found = await queries.conflicts_of(reading, training, who)
+    days = {d: EditedDay(d.isoformat(), day_label(d)) for d in training_days(training)}
+    for row in sessions:
+        starts: datetime = row.starts_at.astimezone(zone)
+        ends: datetime = row.ends_at.astimezone(zone)
+        day = days.setdefault(
+            starts.date(), EditedDay(starts.date().isoformat(), day_label(starts.date()))
+        )
+        day.sessions.append(
+            EditedSession(
+                row=row,
+                kind=KIND_LABELS.get(row.kind, row.kind),
+                day=starts.date().isoformat(),
+                start=f"{starts:%H:%M}",
+                end=f"{ends:%H:%M}",
+                speakers=row.speakers,
+                conflicts=[c.message for c in queries.involving(found, row.id)],
+                cancelled=row.status == "cancelled",
+                values=session_values(row, starts, ends),
+            )
+        )
+    rooms, speakers = await known_rooms_and_speakers(reading, who)
+    blocking = len([c for c in found if c.kind in BLOCKING])
+    return [days[d] for d in sorted(days)], rooms, speakers, blocking
+
+
+async def known_rooms_and_speakers(
+    reading: AsyncSession, who: Staff
+) -> tuple[list[str], list[str]]:
+    ids = [t.id for t in await managed_trainings(reading, who)]
+    if not ids:
+        return [], []
+    rows = list(await reading.exec(select(SessionRow).where(col(SessionRow.training_id).in_(ids))))
+    rooms = sorted({r.room for r in rows if r.room})
+    speakers = sorted({s["name"] for r in rows for s in r.speakers if s.get("name")})
+    return rooms, speakers
+
+
+def session_values(row: SessionRow, starts: datetime, ends: datetime) -> dict[str, Any]:
+    """A session as its edit form shows it, in the training's wall-clock time."""
+    values: dict[str, Any] = {
+        "title": row.title,
+        "kind": row.kind,
+        "day": starts.date().isoformat(),
+        "start": f"{starts:%H:%M}",
+        "end": f"{ends:%H:%M}",
+        "room": row.room or "",
+        "description": row.description or "",
+    }
+    for n, speaker in enumerate(row.speakers, start=1):
+        values[f"speaker_{n}"] = speaker.get("name", "")
+        values[f"organisation_{n}"] = speaker.get("organisation") or ""
+    return values
+
+
+def details(training: TrainingRow) -> dict[str, Any]:
+    """A training as its edit form shows it; the registration window in its zone."""
+    zone = ZoneInfo(training.timezone)
+    values: dict[str, Any] = {
+        name: getattr(training, name)
+        for name in ("title", "venue", "city", "timezone", "capacity", "language", "moderated")
+    }
+    values["description"] = training.description or ""
+    values["starts_on"] = training.starts_on.isoformat()
+    values["ends_on"] = training.ends_on.isoformat()
+    for name in ("registration_opens_at", "registration_closes_at"):
+        moment = getattr(training, name)
+        values[name] = "" if moment is None else f"{moment.astimezone(zone):%Y-%m-%dT%H:%M}"
+    return values
