@@ -40,6 +40,7 @@ from shared.outbox import OutboxRelay
 from shared.problems import exception_handlers, problems
 from shared.proxies import ForwardedMiddleware
 from shared.settings import Section, SettingError, Settings
+from shared.staff import staff_areas
 
 log = logging.getLogger(__name__)
 
@@ -287,30 +288,6 @@ async def logout() -> Response[Any]:
     response: Response[Any] = Redirect(path="/login", status_code=303)
     response.set_cookie(auth.cleared_session_cookie())
     return response
-
-
-@dataclass(frozen=True)
-class StaffArea:
-    """One service's staff area, as the staff navigation links it."""
-
-    service: str
-    label: str
-    url: str
-
-
-STAFF_AREA_LABELS = {
-    "scheduling": "Trainings",
-    "registration": "Registrations",
-    "evaluation": "Evaluation",
-}
-
-
-def staff_areas(settings: Settings) -> list[StaffArea]:
-    """The three staff areas, at each service's public address (shared/templates/staff.html)."""
-    return [
-        StaffArea(service, label, f"{settings.public_url(service)}/staff/")
-        for service, label in STAFF_AREA_LABELS.items()
-    ]
 
 
 def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
