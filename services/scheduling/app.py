@@ -9,13 +9,15 @@ from litestar import Litestar
 from services.scheduling.api import api
 from services.scheduling.handlers import HANDLERS
 from services.scheduling.pages import pages
+from services.scheduling.staff_home_placeholder import staff_home
+from services.scheduling.staff_pages import staff_pages
 from shared.service import ServiceSpec, create_app
 from shared.settings import Settings
 
 SPEC = ServiceSpec(
     name="scheduling",
     title="Scheduling",
-    route_handlers=[api, pages],
+    route_handlers=[api, pages, staff_pages, staff_home],
     handlers=HANDLERS,
     templates=Path(__file__).parent / "templates",
 )
