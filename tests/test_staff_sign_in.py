@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+import subprocess
+import sys
+from contextlib import AsyncExitStack
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+from sqlmodel import col, select
+
+from capitals.embedded import free_port
 from services.scheduling import sign_in as accounts
+from services.scheduling.tables import StaffMemberRow
 from shared.auth import COOKIE_NAME, issue_token
 from shared.clock import clock
 from shared.commands import execute
-from tests.browser import csrf_of
-from tests.support import System, eventually
+from shared.db import Database
+from shared.migrations import upgrade
+from shared.settings import load_settings
+from tests.browser import accessibility_violations, browser_page, csrf_of
+from tests.servers import serve_app
+from tests.support import (
+    SECRET,
+    NatsServer,
+    SmtpSink,
+    System,
+    database_urls,
+    eventually,
+    settings_for,
+)
+from tests.test_foundation import ROOT, clean_env
 
 
 async def enrol(system: System, email: str, role: str, countries: list[str] | None = None) -> str:
@@ -121,3 +144,141 @@ async def test_revocation_ends_tokens_and_sessions_on_all_three_services(system:
     assert home.status_code == 303
     for client in services:  # an integration's token, not in the directory, still works
         assert (await client.get("/mail/dead", headers=integration)).status_code == 200
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "capitals.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+
+
+async def test_sign_in_link_command_prints_the_link_last_and_refuses_a_revoked_member(
+    tmp_path: Path,
+) -> None:
+    env = clean_env(tmp_path, CAPITALS_SECRET=SECRET)
+    args = ("sign-in-link", "--email", "Eve@Example.org", "--role", "organiser", "--country", "lv")
+    made = await asyncio.to_thread(run_cli, *args, env=env)
+    assert made.returncode == 0, made.stderr
+    link = made.stdout.strip().splitlines()[-1]
+    assert link.startswith("http") and "/sign-in/" in link
+    assert len(link.rsplit("/", 1)[1]) >= 22  # at least 128 bits, base64
+    settings = load_settings(env)
+    db = Database(settings.database_url("scheduling"))
+    try:
+        await execute(db, accounts.revoke, settings, None, "eve@example.org")
+        async with db.session() as session:
+            waiting = await session.exec(select(col(StaffMemberRow.revision)))
+            assert list(waiting) == [2]
+    finally:
+        await db.dispose()
+    refused = await asyncio.to_thread(run_cli, *args, env=env)
+    assert refused.returncode == 2 and "revoked" in refused.stderr
+
+
+def test_sign_in_link_command_without_a_secret_names_the_data_dir(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+    args = ("sign-in-link", "--email", "eve@example.org", "--role", "secretariat")
+    result = run_cli(*args, env=env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(tmp_path / "data") in lines[0]
+    assert not (tmp_path / "data" / "secret").exists()
+
+
+SIGN_IN_LINK = re.compile(r"(https?://\S+/sign-in/[A-Za-z0-9_-]+)")
+
+
+async def test_secretariat_invites_an_organiser_who_signs_in_and_is_then_revoked_everywhere(
+    tmp_path: Path,
+) -> None:
+    ports = {service: free_port() for service in ("scheduling", "registration", "evaluation")}
+    urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
+    public = {f"{service.upper()}_PUBLIC_URL": url for service, url in urls.items()}
+    with SmtpSink() as sink:
+        async with AsyncExitStack() as stack:
+            # Served for real on this loop, as a browser needs them (lifespan on).
+            nats = NatsServer(tmp_path / "nats")
+            nats.start()
+            stack.callback(nats.stop)
+            databases = await database_urls("sqlite", tmp_path, stack)
+            settings = settings_for(tmp_path, nats.url, databases, SMTP_URL=sink.url, **public)
+            apps = {}
+            for service, port in ports.items():
+                await asyncio.to_thread(upgrade, service, databases[service])
+                module = __import__(f"services.{service}.app", fromlist=["app"])
+                apps[service] = module.app(settings)
+                await stack.enter_async_context(serve_app(apps[service], port))
+            scheduling = apps["scheduling"].state.runtime.db
+            tab = await stack.enter_async_context(browser_page())
+            found: dict[str, list[Any]] = {}
+
+            async def accessible(name: str) -> None:
+                found[name] = await accessibility_violations(tab)
+
+            # The secretariat opens a link `capitals sign-in-link` printed.
+            boss = accounts.Enrolment(email="boss@example.org", role="secretariat")
+            await tab.goto(await execute(scheduling, accounts.enrol, settings, None, boss))
+            await accessible("sign-in link")
+            await tab.get_by_role("button", name="Sign in").click()
+            await tab.wait_for_url(f"{urls['scheduling']}/staff/")
+            await accessible("staff home")
+            await tab.goto(f"{urls['scheduling']}/staff/people")
+            await accessible("staff people")
+            invite = tab.locator("#invite")
+            await invite.get_by_label("Name").fill("Olga Organiser")
+            await invite.get_by_label("E-mail").fill("olga@example.org")
+            await invite.get_by_label("Role").select_option("organiser")
+            await invite.get_by_label("Host countries").fill("ee lv")
+            await invite.get_by_role("button", name="Invite and mail a sign-in link").click()
+            await tab.wait_for_url(f"{urls['scheduling']}/staff/people")
+            assert await tab.get_by_text("olga@example.org").count() >= 1
+
+            async def mailed() -> str:
+                for _, text in sink.to("olga@example.org"):
+                    if (link := SIGN_IN_LINK.search(text)) is not None:
+                        return link.group(1)
+                raise AssertionError("no sign-in mail to olga yet")
+
+            link = await eventually(mailed, timeout=30)
+
+            # The organiser, in a browser of her own, opens the mailed link.
+            olga_context = await tab.context.browser.new_context()
+            olga = await olga_context.new_page()
+            await olga.goto(link)
+            await olga.get_by_role("button", name="Sign in").click()
+            await olga.wait_for_url(f"{urls['scheduling']}/staff/")
+            assert await olga.locator("#signed-in-as").inner_text() == "olga@example.org"
+            for url in urls.values():  # known on all three (403: not the secretariat)
+                assert (await olga.request.get(f"{url}/mail/dead")).status == 403
+
+            # A used link answers 410 with a way to ask for a new one.
+            await tab.goto(link)
+            await accessible("used link")
+            await tab.goto(f"{urls['scheduling']}/staff/people")
+            row = tab.locator("tr", has_text="olga@example.org")
+            await row.get_by_text("Revoke…").click()
+            await row.get_by_role("button", name="Yes, revoke olga@example.org").click()
+            await tab.wait_for_url(f"{urls['scheduling']}/staff/people")
+            assert (
+                await tab.locator("tr", has_text="olga@example.org").get_by_text("Revoked").count()
+                == 1
+            )
+
+            async def refused_everywhere() -> bool:
+                for url in urls.values():
+                    status = (await olga.request.get(f"{url}/mail/dead")).status
+                    assert status == 401, (url, status)
+                return True
+
+            await eventually(refused_everywhere, timeout=60, interval=0.25)
+            await olga.goto(f"{urls['scheduling']}/staff/")
+            await olga.wait_for_url(f"{urls['scheduling']}/staff/sign-in")
+            tab = olga
+            await accessible("ask for a link")
+            await olga_context.close()
+    assert found == {name: [] for name in found}, found

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get
+from litestar import MediaType, Request, get
 from litestar.response import Redirect, Template
 
 from services.scheduling.staff_pages import SIGN_IN_PAGE
 from shared.auth import staff_or_none
 
 
-@get("/staff/", operation_id="staffHome", include_in_schema=False)
+@get("/staff/", operation_id="staffHome", media_type=MediaType.HTML, include_in_schema=False)
 async def staff_home(request: Request[Any, Any, Any]) -> Template | Redirect:
     who = staff_or_none(request)
     if who is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, Router, get, post
+from litestar import MediaType, Request, Response, Router, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
@@ -21,7 +21,7 @@ def _gone() -> Template:
     return Template(template_name="sign_in_gone.html", status_code=410)
 
 
-@get("/sign-in/{token:str}", operation_id="signInLinkPage")
+@get("/sign-in/{token:str}", operation_id="signInLinkPage", media_type=MediaType.HTML)
 async def sign_in_page(token: FromPath[str], db: DB, settings: AppSettings) -> Template:
     """Shows one button: a mail scanner fetching the link does not use it up."""
     if not await execute(db, accounts.link_is_usable, settings, None, token):
@@ -29,7 +29,7 @@ async def sign_in_page(token: FromPath[str], db: DB, settings: AppSettings) -> T
     return Template(template_name="sign_in_link.html", context={"token": token})
 
 
-@post("/sign-in/{token:str}", operation_id="signIn", status_code=303)
+@post("/sign-in/{token:str}", operation_id="signIn", media_type=MediaType.HTML, status_code=303)
 async def sign_in(token: FromPath[str], db: DB, settings: AppSettings) -> Response[Any]:
     session = await execute(db, accounts.sign_in, settings, None, token)
     if session is None:
@@ -39,12 +39,12 @@ async def sign_in(token: FromPath[str], db: DB, settings: AppSettings) -> Respon
     return response
 
 
-@get(SIGN_IN_PAGE, operation_id="requestSignInLinkPage")
+@get(SIGN_IN_PAGE, operation_id="requestSignInLinkPage", media_type=MediaType.HTML)
 async def request_link_page() -> Template:
     return Template(template_name="sign_in_request.html", context={"sent": False})
 
 
-@post(SIGN_IN_PAGE, operation_id="requestSignInLink", status_code=200)
+@post(SIGN_IN_PAGE, operation_id="requestSignInLink", media_type=MediaType.HTML, status_code=200)
 async def request_link(
     data: URLEncodedBody[dict[str, str]], db: DB, settings: AppSettings
 ) -> Template:
@@ -81,7 +81,7 @@ async def _people(
     )
 
 
-@get("/staff/people", operation_id="staffPeoplePage")
+@get("/staff/people", operation_id="staffPeoplePage", media_type=MediaType.HTML)
 async def people_page(request: Request[Any, Any, Any], db: DB, settings: AppSettings) -> Any:
     return await _people(request, db, settings)
 
@@ -110,7 +110,7 @@ async def _act(
     return Redirect(path="/staff/people", status_code=303)
 
 
-@post("/staff/people", operation_id="inviteStaff", status_code=303)
+@post("/staff/people", operation_id="inviteStaff", media_type=MediaType.HTML, status_code=303)
 async def invite(
     request: Request[Any, Any, Any],
     data: URLEncodedBody[dict[str, str]],
@@ -120,7 +120,12 @@ async def invite(
     return await _act(request, db, settings, accounts.invite, _enrolment(data))
 
 
-@post("/staff/people/{email:str}/change", operation_id="changeStaff", status_code=303)
+@post(
+    "/staff/people/{email:str}/change",
+    operation_id="changeStaff",
+    media_type=MediaType.HTML,
+    status_code=303,
+)
 async def change(
     email: FromPath[str],
     request: Request[Any, Any, Any],
@@ -131,14 +136,24 @@ async def change(
     return await _act(request, db, settings, accounts.enrol, _enrolment(data, email))
 
 
-@post("/staff/people/{email:str}/revoke", operation_id="revokeStaff", status_code=303)
+@post(
+    "/staff/people/{email:str}/revoke",
+    operation_id="revokeStaff",
+    media_type=MediaType.HTML,
+    status_code=303,
+)
 async def revoke(
     email: FromPath[str], request: Request[Any, Any, Any], db: DB, settings: AppSettings
 ) -> Response[Any]:
     return await _act(request, db, settings, accounts.revoke, email)
 
 
-@post("/staff/sign-out-everywhere", operation_id="signOutEverywhere", status_code=303)
+@post(
+    "/staff/sign-out-everywhere",
+    operation_id="signOutEverywhere",
+    media_type=MediaType.HTML,
+    status_code=303,
+)
 async def sign_out_everywhere(
     request: Request[Any, Any, Any], db: DB, settings: AppSettings
 ) -> Response[Any]:
