@@ -282,3 +282,29 @@ async def test_secretariat_invites_an_organiser_who_signs_in_and_is_then_revoked
             await accessible("ask for a link")
             await olga_context.close()
     assert found == {name: [] for name in found}, found
+
+
+async def test_a_change_of_countries_on_the_page_reaches_every_service(system: System) -> None:
+    boss = session_of(
+        await press_sign_in(system, await enrol(system, "b@example.org", "secretariat"))
+    )
+    await enrol(system, "ola@example.org", "organiser", ["EE", "LV"])
+    cookie = {"Cookie": f"{COOKIE_NAME}={boss}"}
+    page = await system.scheduling.get("/staff/people", headers=cookie)
+    # Our own Cookie header stands in for the jar's, so it carries the CSRF cookie too.
+    csrf_cookie = system.scheduling.cookies.get("capitals_csrf")
+    changed = await system.scheduling.post(
+        "/staff/people/ola@example.org/change",
+        data={"role": "organiser", "countries": "ee", "_csrf_token": csrf_of(page.text)},
+        headers={"Cookie": f"{COOKIE_NAME}={boss}; capitals_csrf={csrf_cookie}"},
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303, changed.text
+
+    async def narrowed_everywhere() -> bool:
+        for service in ("scheduling", "registration", "evaluation"):
+            listing = system.runtime(service).directory.get("ola@example.org")
+            assert listing is not None and listing.countries == {"EE"}, (service, listing)
+        return True
+
+    await eventually(narrowed_everywhere, timeout=60, interval=0.2)

@@ -110,6 +110,14 @@ async def enrol(uow: UnitOfWork, settings: Settings, who: Staff | None, input: E
     return await _new_link(uow, settings, member.email)
 
 
+async def change(uow: UnitOfWork, settings: Settings, who: Staff | None, input: Enrolment) -> None:
+    """A new role or countries for an existing, not revoked, member (no link is made)."""
+    _secretariat_or_system(who)
+    current = await _existing(uow, input.email)
+    wanted = people.checked(input.email, input.name, input.role, input.countries)
+    await _store(uow, people.enrolled(current, wanted))
+
+
 async def invite(uow: UnitOfWork, settings: Settings, who: Staff | None, input: Enrolment) -> str:
     """`enrol`, and mail them the link."""
     url = await enrol(uow, settings, who, input)

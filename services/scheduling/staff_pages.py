@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from litestar import MediaType, Request, Response, Router, get, post
@@ -133,7 +134,7 @@ async def change(
     db: DB,
     settings: AppSettings,
 ) -> Response[Any]:
-    return await _act(request, db, settings, accounts.enrol, _enrolment(data, email))
+    return await _act(request, db, settings, accounts.change, _enrolment(data, email))
 
 
 @post(
@@ -160,7 +161,9 @@ async def sign_out_everywhere(
     who = _signed_in(request)
     if who is None:
         return to_sign_in()
-    await execute(db, accounts.sign_out_everywhere, settings, who, who.sub)
+    # Not in the directory (a pasted token): this browser signs out all the same.
+    with suppress(DomainError):
+        await execute(db, accounts.sign_out_everywhere, settings, who, who.sub)
     response: Response[Any] = to_sign_in()
     response.set_cookie(auth.cleared_session_cookie())
     return response
