@@ -1,4 +1,4 @@
-"""The `capitals` command: up, serve, migrate, token and demo."""
+"""The `capitals` command: up, serve, migrate, token, sign-in-link and demo."""
 
 from __future__ import annotations
 
@@ -79,6 +79,30 @@ def token(args: argparse.Namespace) -> None:
     print(minted)
 
 
+def sign_in_link(args: argparse.Namespace) -> None:
+    from capitals.sign_in_links import issue, secret_missing
+    from services.scheduling.sign_in import Enrolment
+    from shared.errors import DomainError
+
+    data_dir = secret_missing()
+    if data_dir is not None:
+        print(
+            f"capitals: no secret in {data_dir} (start `capitals up` there once, "
+            "or set CAPITALS_SECRET)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    settings = _settings()
+    wanted = Enrolment(email=args.email, role=args.role, name=args.name, countries=args.country)
+    try:
+        link = issue(settings, wanted)
+    except DomainError as refusal:
+        print(f"capitals: {refusal.message}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(f"# single-use sign-in link for {args.email.strip().lower()} ({args.role}), 15 minutes")
+    print(link)
+
+
 def up(args: argparse.Namespace) -> None:
     from capitals.embedded import run
 
@@ -114,6 +138,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--days", type=float, default=None, help="lifetime in days (default 12 hours)")
     p.add_argument("--subject", default=None, help="who the token is for (default: generated)")
     p.set_defaults(run=token)
+
+    p = commands.add_parser("sign-in-link", help="enrol a staff member; print a sign-in link")
+    p.add_argument("--email", required=True)
+    p.add_argument("--role", required=True, choices=("secretariat", "organiser"))
+    p.add_argument("--country", action="append", default=[], metavar="CODE")
+    p.add_argument("--name", default="")
+    p.set_defaults(run=sign_in_link)
 
     p = commands.add_parser("demo", help="fill a running system with the seed series")
     p.set_defaults(run=demo)

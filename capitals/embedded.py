@@ -13,9 +13,14 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from capitals.sign_in_links import issue
+from services.scheduling.sign_in import Enrolment
 from shared.auth import issue_token
 from shared.migrations import upgrade
 from shared.settings import SERVICES, Settings
+
+# Who `capitals up` signs in: change their e-mail (and invite others) on /staff/people.
+UP_SECRETARIAT = "secretariat@example.org"
 
 
 def free_port() -> int:
@@ -148,10 +153,13 @@ def run(settings: Settings) -> int:
                 return 1
         elapsed = time.monotonic() - started
         token = issue_token(settings.secret, role="secretariat", subject="capitals-up")
+        link = issue(settings, Enrolment(email=UP_SECRETARIAT, role="secretariat"))
         print(f"Capitals is up ({elapsed:.1f} s). Data in {settings.data_dir}")
         print(f"  NATS          {env['NATS_URL']}")
         for service in SERVICES:
             print(f"  {service:<13} {settings.public_url(service)}")
+        print("Secretariat sign-in link (works once, for 15 minutes):")
+        print(link)
         print("Secretariat token (12 hours; sign in at /login or send as a Bearer token):")
         print(token, flush=True)
         print("Press Ctrl-C to stop.", flush=True)

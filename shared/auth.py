@@ -23,6 +23,7 @@ from litestar.response import Redirect
 from shared.clock import clock
 from shared.errors import Forbidden, NotFound
 from shared.staff import Staff
+from shared.staff import as_listed as listed
 
 __all__ = ["Staff"]  # re-exported: routes and tests import it from here
 
@@ -86,7 +87,19 @@ def verify_token(secret: str, token: str) -> Staff:
         role=role,
         countries=frozenset(str(c).upper() for c in countries),
         expires=int(claims["exp"]),
+        issued=int(claims["iat"]),
     )
+
+
+def as_listed(connection: ASGIConnection[Any, Any, Any, Any], staff: Staff) -> Staff | None:
+    """`staff` as the staff directory of this service now has it (shared.staff_directory):
+    None once revoked or signed out everywhere, else narrowed to their current role and
+    countries. The directory is in memory, reread every few seconds."""
+    runtime = getattr(connection.app.state, "runtime", None)
+    directory = getattr(runtime, "directory", None)
+    if directory is None:
+        return staff
+    return listed(staff, directory.get(staff.sub))
 
 
 def _bearer(header: str) -> str:
@@ -99,7 +112,7 @@ def _bearer(header: str) -> str:
 def staff_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Staff | None:
     """The staff member calling, None for the public.
 
-    A bad bearer token is a 401. A session cookie that has expired or does not verify
+    A bad or revoked bearer token is a 401. A session cookie that has expired or does not verify
     makes the caller anonymous (and is cleared on the way out); a valid one used to
     change something on a route without CSRF token from another origin is a 403.
     """
@@ -111,11 +124,15 @@ def staff_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Staff | None:
     header = connection.headers.get("authorization")
     staff: Staff | None = None
     if header is not None:
-        staff = verify_token(secret, _bearer(header))
+        staff = as_listed(connection, verify_token(secret, _bearer(header)))
+        if staff is None:
+            raise NotAuthorizedException(detail="this staff token has been revoked")
     elif (cookie := connection.cookies.get(COOKIE_NAME)) is not None:
         try:
-            staff = verify_token(secret, cookie)
+            staff = as_listed(connection, verify_token(secret, cookie))
         except NotAuthorizedException:
+            staff = None
+        if staff is None:
             state["stale_session"] = True
         else:
             _check_origin(connection)

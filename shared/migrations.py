@@ -201,3 +201,27 @@ def drop_dead_mail_column() -> None:
 
     with op.batch_alter_table("mail_queue") as batch:
         batch.drop_column("dead_at")
+
+
+def create_staff_directory() -> None:
+    """The staff directory every service checks sessions against (every service's
+    migration calls this)."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.create_table(
+        "staff_directory",
+        sa.Column("email", sa.String(320), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False, server_default=""),
+        sa.Column("role", sa.String(20), nullable=False),
+        sa.Column("countries", sa.String(400), nullable=False, server_default=""),
+        sa.Column("revoked", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("signed_out_at", sa.BigInteger(), nullable=True),
+        sa.Column("revision", sa.Integer(), nullable=False),
+    )
+
+
+def drop_staff_directory() -> None:
+    from alembic import op
+
+    op.drop_table("staff_directory")

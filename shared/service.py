@@ -41,6 +41,7 @@ from shared.problems import exception_handlers, problems
 from shared.proxies import ForwardedMiddleware
 from shared.settings import Section, SettingError, Settings
 from shared.staff import staff_areas
+from shared.staff_directory import StaffDirectory
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +91,15 @@ class Runtime:
             )
             for stream in sorted({subject.split(".", 1)[0] for subject in handlers})
         ]
+        self.directory = StaffDirectory()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
+        # Read before the first request, so a revoked session never gets in meanwhile.
+        await self.directory.refresh(self.db)
         await self.broker.run_in_background()
         parts: list[Coroutine[Any, Any, None]] = [
+            self.directory.run(self.db),
             self.relay.run(),
             self.mailer.run(),
             self.db.checkpoints(),

@@ -15,6 +15,7 @@ class Staff:
     role: str
     countries: frozenset[str]
     expires: int = 0  # the token's exp, seconds since the epoch
+    issued: int = 0  # the token's iat
 
     @property
     def is_secretariat(self) -> bool:
@@ -47,3 +48,45 @@ def staff_areas(settings: Settings) -> list[StaffArea]:
         StaffArea(service, label, f"{settings.public_url(service)}/staff/")
         for service, label in STAFF_AREA_LABELS.items()
     ]
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A staff member as the staff directory holds them now."""
+
+    email: str
+    role: str
+    countries: frozenset[str]
+    revoked: bool = False
+    signed_out_at: int | None = None
+    name: str = ""
+
+
+def as_listed(staff: Staff, listing: Listing | None) -> Staff | None:
+    """What a token still grants once the directory has spoken: None when its holder has
+    been revoked or signed out everywhere since it was issued; else the token's role and
+    countries, narrowed to the current ones. A subject the directory does not know (an
+    integration's token from `capitals token`) keeps what its token says."""
+    if listing is None:
+        return staff
+    if listing.revoked:
+        return None
+    if listing.signed_out_at is not None and staff.issued <= listing.signed_out_at:
+        return None
+    if staff.is_secretariat and listing.role == "secretariat":
+        return staff
+    if staff.is_secretariat:
+        countries = listing.countries
+    elif listing.role == "secretariat":
+        countries = staff.countries
+    else:
+        countries = staff.countries & listing.countries
+    if not countries:
+        return None
+    return Staff(
+        sub=staff.sub,
+        role="organiser",
+        countries=frozenset(countries),
+        expires=staff.expires,
+        issued=staff.issued,
+    )

@@ -1,9 +1,11 @@
-"""Tables every service's database has: outbox, inbox, dead letters and the mail queue."""
+"""Tables every service's database has: outbox, inbox, dead letters, the mail queue and the
+staff directory."""
 
 from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Index,
     Integer,
@@ -80,4 +82,21 @@ mail_queue = Table(
     # secretariat (GET /mail/dead) with its last_error.
     Column("dead_at", UTCDateTime),
     Index("ix_mail_queue_unsent", "sent_at", "id"),
+)
+
+# Who the staff are now, as scheduling last announced it (scheduling.staff.changed):
+# shared.staff_directory checks every staff token and session against it.
+staff_directory = Table(
+    "staff_directory",
+    infrastructure,
+    Column("email", String(320), primary_key=True),
+    Column("name", String(200), nullable=False, server_default=""),
+    Column("role", String(20), nullable=False),
+    # Upper-case codes joined by commas; empty for the secretariat.
+    Column("countries", String(400), nullable=False, server_default=""),
+    Column("revoked", Boolean, nullable=False, default=False),
+    # Tokens issued at or before this moment (seconds since the epoch) no longer count:
+    # "sign out everywhere".
+    Column("signed_out_at", BigInteger),
+    Column("revision", Integer, nullable=False),
 )

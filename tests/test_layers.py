@@ -21,6 +21,7 @@ PURE = (
     "services.scheduling.domain",
     "services.scheduling.calendar",
     "services.scheduling.conflicts",
+    "services.scheduling.people",
     "services.evaluation.domain",
     "services.evaluation.figures",
 )

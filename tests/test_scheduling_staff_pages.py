@@ -58,7 +58,7 @@ class Browser:
 async def test_the_staff_home_asks_the_public_to_sign_in(system: System) -> None:
     response = await system.scheduling.get("/staff/", follow_redirects=False)
     assert response.status_code == 303
-    assert response.headers["location"] == "/login?next=/staff/"
+    assert response.headers["location"] == "/staff/sign-in"
 
 
 async def test_the_home_lists_the_organisers_trainings_by_state_with_links(

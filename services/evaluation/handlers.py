@@ -16,6 +16,7 @@ from shared.events import Envelope
 from shared.events import contracts as ev
 from shared.revisions import held, upsert_if_newer
 from shared.settings import Settings
+from shared.staff_directory import staff_changed
 
 
 async def keep_session(uow: UnitOfWork, data: ev.SessionData) -> None:
@@ -182,6 +183,7 @@ async def participant_erased(
 
 
 HANDLERS: dict[str, Handler] = {
+    ev.StaffChanged.subject: staff_changed,
     ev.TrainingPublished.subject: training_changed,
     ev.TrainingUpdated.subject: training_changed,
     ev.TrainingCompleted.subject: training_ended,

@@ -13,6 +13,7 @@ from shared.events import Envelope, Payload
 from shared.events import contracts as ev
 from shared.revisions import held
 from shared.settings import Settings
+from shared.staff_directory import staff_changed
 
 # The training fields registration keeps, as named in the event.
 CATALOGUE_FIELDS = (
@@ -124,6 +125,7 @@ async def training_completed(
 
 
 HANDLERS: dict[str, Handler] = {
+    ev.StaffChanged.subject: staff_changed,
     ev.TrainingPublished.subject: training_changed,
     ev.TrainingUpdated.subject: training_changed,
     ev.TrainingCancelled.subject: training_cancelled,

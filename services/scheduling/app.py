@@ -9,14 +9,15 @@ from litestar import Litestar
 from services.scheduling.api import api
 from services.scheduling.handlers import HANDLERS
 from services.scheduling.pages import pages
-from services.scheduling.staff import staff_pages
+from services.scheduling.staff import staff_pages as organiser_pages
+from services.scheduling.staff_pages import staff_pages as people_pages
 from shared.service import ServiceSpec, create_app
 from shared.settings import Settings
 
 SPEC = ServiceSpec(
     name="scheduling",
     title="Scheduling",
-    route_handlers=[api, pages, staff_pages],
+    route_handlers=[api, pages, organiser_pages, people_pages],
     handlers=HANDLERS,
     templates=Path(__file__).parent / "templates",
 )

@@ -33,3 +33,7 @@ def series_calendar_url(settings: Settings, slug: str) -> str:
 def webcal(url: str) -> str:
     """The same feed for calendar apps that subscribe to webcal:// links."""
     return "webcal://" + url.split("://", 1)[1]
+
+
+def sign_in_url(settings: Settings, token: str) -> str:
+    return f"{base_url(settings)}/sign-in/{token}"

@@ -67,9 +67,10 @@ async def staff_home(request: Request[Any, Any, Any], db: DB, settings: AppSetti
     """The caller's trainings by state, with seats, waitlist, pending and conflicts."""
     who = staff_or_none(request)
     if who is None:
-        # The router drops the trailing slash of the path it was asked for.
-        expired = "&expired=1" if stale_session(request.scope) else ""
-        return Redirect(path=f"/login?next=/staff/{expired}", status_code=303)
+        # Staff without a session ask for a sign-in link by e-mail (services/scheduling/
+        # staff_pages.py); a stale cookie is cleared on the way.
+        expired = "?expired=1" if stale_session(request.scope) else ""
+        return Redirect(path=f"/staff/sign-in{expired}", status_code=303)
     async with db.session() as reading:
         groups = await staff_views.home(reading, settings, who)
     return Template(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -153,3 +153,29 @@ class ErasedParticipantRow(Row, table=True):
 
     participant_id: str = Field(primary_key=True, max_length=36)
     erased_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class StaffMemberRow(Row, table=True):
+    """The staff directory as scheduling owns it; every change is announced
+    (scheduling.staff.changed) and kept in each service's shared `staff_directory`."""
+
+    __tablename__ = "staff_member"
+
+    email: str = Field(primary_key=True, max_length=320)
+    name: str = Field(default="", max_length=200)
+    role: str = Field(max_length=20)
+    countries: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    revoked: bool = False
+    signed_out_at: int | None = Field(default=None, sa_column=Column(BigInteger))
+    revision: int = 1
+
+
+class SignInLinkRow(Row, table=True):
+    """A single-use sign-in link; only the SHA-256 of its token is kept."""
+
+    __tablename__ = "sign_in_link"
+
+    token_sha256: str = Field(primary_key=True, max_length=64)
+    email: str = Field(max_length=320, index=True)
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

@@ -95,6 +95,20 @@ class SessionCancelled(SessionData, kw_only=True):
     subject = "scheduling.session.cancelled"
 
 
+class StaffChanged(Payload, kw_only=True):
+    """`id` is the staff member's e-mail (the `sub` of their tokens). Every service keeps
+    the latest in its staff directory and refuses or narrows tokens by it."""
+
+    subject = "scheduling.staff.changed"
+    email: str
+    role: str = "organiser"
+    countries: list[str] = []
+    revoked: bool = False
+    # Tokens issued at or before this moment (seconds since the epoch) are void.
+    signed_out_at: int | None = None
+    name: str = ""
+
+
 # --- registration -----------------------------------------------------------
 
 
@@ -183,6 +197,7 @@ register(
     SessionScheduled,
     SessionUpdated,
     SessionCancelled,
+    StaffChanged,
     RegistrationConfirmed,
     RegistrationWaitlisted,
     RegistrationPending,
