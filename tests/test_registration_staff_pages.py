@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import expect
 
 from capitals.embedded import free_port
 from tests.browser import accessibility_violations, browser_page, csrf_of
@@ -281,6 +282,10 @@ async def test_three_people_are_checked_in_on_a_phone_and_one_is_undone(
         await _sign_in(tab, url, path, token)
         await _no_horizontal_scroll(tab)
         await _accessible(tab)
+        # Results as you type (the script is an enhancement of the GET form).
+        await tab.get_by_label("Name, organisation or country").press_sequentially("Kask")
+        await expect(tab.locator("#people li")).to_have_count(1)
+        assert "Jaan Kask" in await tab.locator("#people").inner_text()
         started = time.perf_counter()
         for search, name in (("Mari", "Mari Tamm"), ("Finland", "Jaan Kask"), ("LV", "Liis Saar")):
             await tab.get_by_label("Name, organisation or country").fill(search)
@@ -306,3 +311,26 @@ async def test_three_people_are_checked_in_on_a_phone_and_one_is_undone(
         f"/trainings/{training.id}/registrations", params={"checked_in": "true"}, headers=staff
     )
     assert sorted(item["name"] for item in listed.json()["items"]) == ["Jaan Kask", "Mari Tamm"]
+
+
+def test_status_mails_are_unchanged_without_a_message_and_carry_one_after_their_text() -> None:
+    from datetime import date as day
+
+    from services.registration import mails
+
+    facts = mails.MailFacts(
+        name="Mari",
+        email="m@example.org",
+        title="T",
+        starts_on=day(2026, 1, 1),
+        city="Tallinn",
+        manage_url="https://x/m",
+        calendar_url="https://x/c",
+    )
+    for status in ("confirmed", "waitlisted", "pending", "declined", "cancelled"):
+        plain = mails.status_mail(facts, status, 1)
+        assert mails.status_mail(facts, status, 1, message=None) == plain
+        assert mails.status_mail(facts, status, 1, message="") == plain
+        said = mails.status_mail(facts, status, 1, message="See you.")
+        assert said.text == f"{plain.text}\nThe organisers wrote:\nSee you.\n"
+        assert said.subject == plain.subject

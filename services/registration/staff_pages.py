@@ -6,6 +6,7 @@ another country's training → 403; an unknown one → 404. Forms carry the CSRF
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -288,6 +289,19 @@ async def message_by_page(
 # --- at the door ----------------------------------------------------------------------------
 
 
+# Search as you type at the door, as progressive enhancement (the CSP allows no inline script).
+CHECK_IN_SCRIPT = (Path(__file__).parent / "static" / "check_in.js").read_bytes()
+
+
+@get("/staff/check-in.js", operation_id="checkInScript")
+async def check_in_script() -> Response[bytes]:
+    return Response(
+        CHECK_IN_SCRIPT,
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
 @get("/staff/trainings/{training_id:str}/check-in", operation_id="checkInPage")
 async def check_in_page(
     training_id: FromPath[str], request: Request_, db: DB, q: Text = None, done: Text = None
@@ -365,6 +379,7 @@ ROUTES = [
     walk_in_by_page,
     message_by_page,
     check_in_page,
+    check_in_script,
     check_in_by_page,
     undo_check_in_by_page,
 ]
