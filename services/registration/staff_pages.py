@@ -140,7 +140,7 @@ async def staff_training(
     async with db.session() as session:
         listed, total = await queries.registrations(session, training_id, filters, PAGE, offset)
         quotas = await queries.quotas_of(session, training_id)
-    query = {key: value for key, value in {"q": q, "status": status, "country": country}.items()}
+    query = {"q": q, "status": status, "country": country}
     return Template(
         template_name="staff_training.html",
         context={
