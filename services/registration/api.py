@@ -9,7 +9,15 @@ from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from services.registration import commands, exports, intake, privacy, queries, views
+from services.registration import (
+    commands,
+    exports,
+    intake,
+    participant_links,
+    privacy,
+    queries,
+    views,
+)
 from services.registration.guards import holder_or_host, host_of_registration, host_of_training
 from services.registration.jobs import Intake
 from services.registration.schemas import (
@@ -144,10 +152,10 @@ async def renew_calendar_link(
     """A new personal calendar link; the old one stops working."""
     url = await execute(
         db,
-        commands.renew_calendar_link,
+        participant_links.renew_calendar_link,
         settings,
         staff,
-        commands.RenewCalendarLink(registration_id),
+        participant_links.RenewCalendarLink(registration_id),
     )
     return CalendarLinkOut(calendar_url=url)
 
@@ -171,7 +179,9 @@ async def mail_manage_link(
     return Response(
         {"detail": LINKS_SENT},
         status_code=202,
-        background=BackgroundTask(execute, db, commands.mail_links, settings, None, data.email),
+        background=BackgroundTask(
+            execute, db, participant_links.mail_links, settings, None, data.email
+        ),
     )
 
 

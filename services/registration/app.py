@@ -7,7 +7,7 @@ from pathlib import Path
 from litestar import Litestar, Router
 from litestar.di import Provide
 
-from services.registration import api, jobs, pages
+from services.registration import api, jobs, pages, staff_pages
 from services.registration.handlers import HANDLERS
 from services.registration.settings import RegistrationSettings
 from shared.service import Runtime, ServiceSpec, create_app
@@ -33,7 +33,11 @@ def spec() -> ServiceSpec:
                 tags=["registration"],
             ),
             # Pages are protected by the CSRF middleware.
-            Router(path="/", route_handlers=pages.ROUTES, include_in_schema=False),
+            Router(
+                path="/",
+                route_handlers=[*pages.ROUTES, *staff_pages.ROUTES],
+                include_in_schema=False,
+            ),
         ],
         handlers=HANDLERS,
         jobs=[write_registrations, jobs.retention],

@@ -13,13 +13,12 @@ from datetime import datetime
 from sqlalchemy import delete, insert
 from sqlmodel import col, select
 
-from services.registration import domain, links, mails, queries
+from services.registration import domain, mails, queries
 from services.registration.seats import locked, move_seats, seats_of, training_for_update
 from services.registration.tables import ParticipantRow, RegistrationRow, TrainingRow, quota
-from shared import tokens
 from shared.clock import clock
 from shared.db import UnitOfWork
-from shared.errors import NotFound
+from shared.errors import Invalid
 from shared.events import contracts as ev
 from shared.settings import Settings
 from shared.staff import Staff
@@ -35,10 +34,17 @@ class OneRegistration:
 class CancelRegistration(OneRegistration): ...
 
 
-class ApproveRegistration(OneRegistration): ...
+@dataclass(frozen=True)
+class Decision(OneRegistration):
+    """Approve or decline, with the organisers' optional words for the participant's mail."""
+
+    message: str | None = None
 
 
-class DeclineRegistration(OneRegistration): ...
+class ApproveRegistration(Decision): ...
+
+
+class DeclineRegistration(Decision): ...
 
 
 class CheckIn(OneRegistration): ...
@@ -47,13 +53,19 @@ class CheckIn(OneRegistration): ...
 class UndoCheckIn(OneRegistration): ...
 
 
-class RenewCalendarLink(OneRegistration): ...
-
-
 @dataclass(frozen=True)
 class SetQuotas:
     training_id: str
     quotas: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class MessageConfirmed:
+    """The organisers write to every confirmed participant of a training."""
+
+    training_id: str
+    subject: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,7 @@ async def _announce(
     *,
     position: int | None = None,
     mail: mails.Mail | None = None,
+    message: str | None = None,
 ) -> None:
     """Emit the registration's new status and mail the participant about it."""
     uow.emit(
@@ -112,7 +125,7 @@ async def _announce(
         return
     if mail is None:
         facts = await _facts_of(uow, settings, training_row, row)
-        mail = mails.status_mail(facts, row.status, position, row.waitlist_reason)
+        mail = mails.status_mail(facts, row.status, position, row.waitlist_reason, message)
     uow.send_mail(mail)
 
 
@@ -128,12 +141,13 @@ async def end_registration(
     training_row: TrainingRow,
     transition: domain.Transition,
     now: datetime,
+    message: str | None = None,
 ) -> None:
     """Cancel or decline a locked registration; a seat it held goes to the waitlist."""
     row.status, row.waitlist_reason = transition.status, transition.waitlist_reason
     _revise(row, now)
     uow.session.add(row)
-    await _announce(uow, settings, training_row, row)
+    await _announce(uow, settings, training_row, row, message=message)
     if transition.frees_seat:
         await uow.session.flush()
         await move_seats(uow, training_row.id, -1)
@@ -145,10 +159,12 @@ async def _ended(
     settings: Settings,
     registration_id: str,
     transition_of: Callable[[str], domain.Transition],
+    message: str | None = None,
 ) -> Decided:
     now = clock.now()
     row, training_row = await locked(uow, registration_id)
-    await end_registration(uow, settings, row, training_row, transition_of(row.status), now)
+    transition = transition_of(row.status)
+    await end_registration(uow, settings, row, training_row, transition, now, message)
     return await _decided(uow, row)
 
 
@@ -163,7 +179,8 @@ async def decline(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: DeclineRegistration
 ) -> Decided:
     """Organisers may decline any active registration; a freed seat goes to the waitlist."""
-    return await _ended(uow, settings, input.registration_id, domain.declined)
+    message = domain.staff_message(input.message)
+    return await _ended(uow, settings, input.registration_id, domain.declined, message)
 
 
 async def approve(
@@ -171,6 +188,7 @@ async def approve(
 ) -> Decided:
     """A pending registration gets a seat if one is left within its quota, else waits."""
     now = clock.now()
+    message = domain.staff_message(input.message)
     row, training_row = await locked(uow, input.registration_id)
     seats = await seats_of(uow, training_row.id)
     transition = domain.approved(row.status, row.country, seats)
@@ -184,7 +202,7 @@ async def approve(
     else:
         # An approved registration waits in arrival order, which may be ahead of others.
         position = await queries.waitlist_position(uow.session, row)
-    await _announce(uow, settings, training_row, row, position=position)
+    await _announce(uow, settings, training_row, row, position=position, message=message)
     return await _decided(uow, row)
 
 
@@ -298,74 +316,28 @@ async def set_quotas(
     return dict(sorted(quotas.items()))
 
 
-# --- the participant's links ---------------------------------------------------
-
-
-async def renew_calendar_link(
-    uow: UnitOfWork, settings: Settings, who: Staff | None, input: RenewCalendarLink
-) -> str:
-    """A new calendar link; the old one stops working once scheduling has the new hash."""
-    row = await queries.get_registration(uow.session, input.registration_id)
-    person = (
-        await uow.session.exec(
-            select(ParticipantRow)
-            .where(ParticipantRow.id == row.participant_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).first()
-    if person is None or person.erased_at is not None:
-        raise NotFound("no participant for this registration")
-    person.feed_generation += 1
-    person.revision += 1
-    person.feed_token_sha256 = tokens.digest(
-        links.feed_token(settings, person.id, person.feed_generation)
+async def message_confirmed(
+    uow: UnitOfWork, settings: Settings, who: Staff | None, input: MessageConfirmed
+) -> int:
+    """Queue the organisers' message to each confirmed participant; how many get it."""
+    subject = domain.message_subject(input.subject)
+    message = domain.staff_message(input.message)
+    if message is None:
+        raise Invalid("message must not be blank", field="message")
+    training_row = await queries.training(uow.session, input.training_id)
+    confirmed = await uow.session.exec(
+        select(RegistrationRow)
+        .where(RegistrationRow.training_id == training_row.id)
+        .where(RegistrationRow.status == "confirmed")
+        .where(col(RegistrationRow.erased_at).is_(None))
+        .order_by(col(RegistrationRow.arrival))
     )
-    uow.session.add(person)
-    uow.emit(
-        ev.ParticipantFeedTokenSet(
-            id=person.id, revision=person.revision, feed_token_sha256=person.feed_token_sha256
-        )
-    )
-    return links.calendar_url(settings, person.id, person.feed_generation)
-
-
-async def mail_links(uow: UnitOfWork, settings: Settings, who: Staff | None, input: str) -> bool:
-    """Mail a known address its manage links and calendar link; say nothing otherwise."""
-    address = domain.normalise_email(input)
-    person = (
-        await uow.session.exec(select(ParticipantRow).where(ParticipantRow.email == address))
-    ).first()
-    if person is None or person.erased_at is not None:
-        return False
-    rows = await uow.session.exec(
-        select(RegistrationRow, TrainingRow)
-        .join(TrainingRow, col(TrainingRow.id) == RegistrationRow.training_id)
-        .where(RegistrationRow.participant_id == person.id)
-        .where(col(RegistrationRow.status).in_(domain.ACTIVE))
-        .order_by(col(TrainingRow.starts_on))
-    )
-    held = [
-        mails.facts_for(
-            settings,
-            training_row,
-            name=row.name,
-            email=address,
-            registration_id=row.id,
-            participant_id=person.id,
-            generation=person.feed_generation,
-        )
-        for row, training_row in rows
-    ]
-    uow.send_mail(
-        mails.links(
-            person.name,
-            address,
-            links.calendar_url(settings, person.id, person.feed_generation),
-            held,
-        )
-    )
-    return True
+    count = 0
+    for row in confirmed:
+        facts = await _facts_of(uow, settings, training_row, row)
+        uow.send_mail(mails.to_confirmed(facts, subject, message))
+        count += 1
+    return count
 
 
 # --- scheduling's news -----------------------------------------------------------

@@ -12,6 +12,7 @@ from services.registration.membership import category
 from shared.countries import UnknownCountry, is_country
 from shared.errors import Conflict, Invalid
 from shared.events import contracts as ev
+from shared.inputs import REFUSED_TEXT, is_line, is_text
 
 ACTIVE = ("confirmed", "waitlisted", "pending")
 STATUSES = (*ACTIVE, "declined", "cancelled")
@@ -206,6 +207,33 @@ def parse_statuses(values: Iterable[str]) -> list[str]:
             f"unknown status {unknown[0]!r}; one of {', '.join(STATUSES)}", field="status"
         )
     return wanted
+
+
+MESSAGE_LIMIT = 5000
+SUBJECT_LIMIT = 200
+
+
+def staff_message(text: str | None, field: str = "message") -> str | None:
+    """The organisers' words for a participant's mail: None when blank, at most 5,000
+    characters, line feeds only (a browser sends CR LF), no control characters."""
+    cleaned = (text or "").replace("\r\n", "\n").strip()
+    if len(cleaned) > MESSAGE_LIMIT:
+        raise Invalid(f"{field} must be at most {MESSAGE_LIMIT} characters", field=field)
+    if not is_text(cleaned):
+        raise Invalid(f"{field} {REFUSED_TEXT}", field=field)
+    return cleaned or None
+
+
+def message_subject(text: str | None) -> str:
+    """The subject line of a message to participants: one line, not blank."""
+    cleaned = (text or "").strip()
+    if not cleaned:
+        raise Invalid("subject must not be blank", field="subject")
+    if len(cleaned) > SUBJECT_LIMIT or not is_line(cleaned):
+        raise Invalid(
+            f"subject must be one line of at most {SUBJECT_LIMIT} characters", field="subject"
+        )
+    return cleaned
 
 
 def check_quotas(quotas: Mapping[str, int]) -> dict[str, int]:

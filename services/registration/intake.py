@@ -13,7 +13,7 @@ import msgspec
 from sqlalchemy import insert
 from sqlmodel import select
 
-from services.registration import commands, domain, links, mails, views
+from services.registration import domain, links, mails, participant_links, views
 from services.registration.membership import category
 from services.registration.schemas import RegisteredOut, RegistrationIn
 from services.registration.seats import move_seats, padded, seats_for_batch
@@ -145,7 +145,7 @@ async def register_batch(
         await move_seats(uow, training_id, ledger.taken - trainings[training_id].taken)
     # After the inserts, so that a registration made earlier in this batch is found too.
     for email in sorted(links_again):
-        await commands.mail_links(uow, settings, None, email)
+        await participant_links.mail_links(uow, settings, None, email)
     return results
 
 

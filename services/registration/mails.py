@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from services.registration import links as urls
@@ -167,15 +167,41 @@ def facts_for(
 
 
 def status_mail(
-    facts: MailFacts, status: str, position: int | None = None, reason: str | None = None
+    facts: MailFacts,
+    status: str,
+    position: int | None = None,
+    reason: str | None = None,
+    message: str | None = None,
 ) -> Mail:
-    """The mail that tells the participant their registration's new status."""
+    """The mail that tells the participant their registration's new status, with the
+    organisers' own words when they wrote some (approving or declining)."""
     if status == "confirmed":
-        return confirmed(facts)
-    if status == "waitlisted":
-        return waitlisted(facts, position, reason)
-    if status == "pending":
-        return pending(facts)
-    if status == "declined":
-        return declined(facts)
-    return cancelled(facts)
+        mail = confirmed(facts)
+    elif status == "waitlisted":
+        mail = waitlisted(facts, position, reason)
+    elif status == "pending":
+        mail = pending(facts)
+    elif status == "declined":
+        mail = declined(facts)
+    else:
+        mail = cancelled(facts)
+    return with_message(mail, message)
+
+
+def with_message(mail: Mail, message: str | None) -> Mail:
+    """The mail unchanged without a message; else with the message after its text."""
+    if not message:
+        return mail
+    return replace(mail, text=f"{mail.text}\nThe organisers wrote:\n{message}\n")
+
+
+def to_confirmed(facts: MailFacts, subject: str, message: str) -> Mail:
+    """The organisers' message to every confirmed participant of a training."""
+    return Mail(
+        to=facts.email,
+        subject=f"{subject} ({facts.title})",
+        text=(
+            f"Dear {facts.name},\n\nThe organisers of {facts.when} write to every "
+            f"participant:\n\n{message}\n\n{_manage(facts)}"
+        ),
+    )

@@ -15,7 +15,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from services.registration import commands, intake, queries, views
+from services.registration import commands, intake, participant_links, queries, views
 from services.registration.jobs import Intake
 from services.registration.schemas import RegistrationIn
 from services.registration.tables import TrainingRow
@@ -273,7 +273,11 @@ async def renew_by_page(token: FromPath[str], db: DB, settings: AppSettings) -> 
     if row is None:
         return _unknown_link()
     await execute(
-        db, commands.renew_calendar_link, settings, None, commands.RenewCalendarLink(row.id)
+        db,
+        participant_links.renew_calendar_link,
+        settings,
+        None,
+        participant_links.RenewCalendarLink(row.id),
     )
     return Redirect(path=f"/manage/{token}?done=renewed", status_code=303)
 
@@ -299,7 +303,7 @@ async def resend_by_form(
     return Template(
         template_name="resend.html",
         context={"sent": True, "error": None},
-        background=BackgroundTask(execute, db, commands.mail_links, settings, None, email),
+        background=BackgroundTask(execute, db, participant_links.mail_links, settings, None, email),
     )
 
 

@@ -11,8 +11,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.registration import domain, links
 from services.registration.tables import ParticipantRow, QuotaRow, RegistrationRow, TrainingRow
 from shared import tokens
+from shared.countries import all_countries
 from shared.errors import NotFound
 from shared.settings import Settings
+from shared.staff import Staff
 
 
 async def training(session: AsyncSession, training_id: str) -> TrainingRow:
@@ -109,6 +111,46 @@ async def participant_calendar_url(
     return links.calendar_url(settings, person.id, person.feed_generation)
 
 
+def countries_matching(needle: str) -> list[str]:
+    """The codes of the countries a search names: by code, or by a part of the name."""
+    lowered = needle.lower()
+    named = [c.code for c in all_countries() if len(lowered) > 2 and lowered in c.name.lower()]
+    return [needle.upper(), *named] if len(needle) == 2 else named
+
+
+async def managed_trainings(session: AsyncSession, staff: Staff) -> list[TrainingRow]:
+    """The catalogue's trainings this staff member manages, the latest first."""
+    query = select(TrainingRow).order_by(col(TrainingRow.starts_on).desc(), col(TrainingRow.title))
+    if not staff.is_secretariat:
+        query = query.where(col(TrainingRow.host_country).in_(sorted(staff.countries)))
+    return list(await session.exec(query))
+
+
+async def status_counts(
+    session: AsyncSession, training_ids: list[str]
+) -> dict[str, dict[str, int]]:
+    """Training id -> status -> how many registrations, with "checked_in" among them."""
+    counts: dict[str, dict[str, int]] = {training_id: {} for training_id in training_ids}
+    if not training_ids:
+        return counts
+    by_status = await session.exec(
+        select(RegistrationRow.training_id, RegistrationRow.status, func.count())
+        .where(col(RegistrationRow.training_id).in_(training_ids))
+        .group_by(col(RegistrationRow.training_id), col(RegistrationRow.status))
+    )
+    for training_id, status, count in by_status:
+        counts[training_id][status] = int(count)
+    checked = await session.exec(
+        select(RegistrationRow.training_id, func.count())
+        .where(col(RegistrationRow.training_id).in_(training_ids))
+        .where(col(RegistrationRow.checked_in_at).is_not(None))
+        .group_by(col(RegistrationRow.training_id))
+    )
+    for training_id, count in checked:
+        counts[training_id]["checked_in"] = int(count)
+    return counts
+
+
 @dataclass(frozen=True)
 class Filters:
     """How staff narrow a training's list of registrations."""
@@ -140,6 +182,7 @@ async def registrations(
             col(RegistrationRow.name).icontains(needle, autoescape=True)
             | col(RegistrationRow.email).icontains(needle, autoescape=True)
             | col(RegistrationRow.organisation).icontains(needle, autoescape=True)
+            | col(RegistrationRow.country).in_(countries_matching(needle))
         )
     total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
     rows = list(

@@ -96,3 +96,28 @@ async def manage_view(
         calendar_url=calendar,
         active=row.status in domain.ACTIVE,
     )
+
+
+@dataclass(frozen=True)
+class StaffTraining:
+    """A training as staff see it at a glance: its entry and how its registrations stand."""
+
+    training: CatalogueEntry
+    confirmed: int
+    waitlisted: int
+    pending: int
+    checked_in: int
+
+    @property
+    def seats_left(self) -> int:
+        return self.training.seats_left
+
+
+def staff_training(row: TrainingRow, counts: Mapping[str, int], now: datetime) -> StaffTraining:
+    return StaffTraining(
+        training=catalogue_entry(row, now),
+        confirmed=counts.get("confirmed", 0),
+        waitlisted=counts.get("waitlisted", 0),
+        pending=counts.get("pending", 0),
+        checked_in=counts.get("checked_in", 0),
+    )
