@@ -49,9 +49,14 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         # Let SQLAlchemy, not the driver, decide when transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Asking for WAL takes a lock that another connection's commit or checkpoint can
+        # hold, and SQLite answers "database is locked" at once instead of waiting; the mode
+        # is kept in the file, so only a database not yet in WAL needs asking.
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() != "wal":
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         # Deleted rows (an erased person, a draft replaced by its answers) are zeroed
         # on disk instead of lingering in free pages.
