@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
@@ -86,13 +87,16 @@ class Database:
         if self.is_sqlite:
             self.engine = _sqlite_engine(url, immediate=True)
             self._read_engine = _sqlite_engine(url, immediate=False)
-            # SQLite has one writer at a time: queue writers of this process here
-            # instead of letting them spin on busy_timeout.
-            self._write_lock: asyncio.Lock | None = asyncio.Lock()
         else:
             self.engine = create_async_engine(url, pool_size=10, max_overflow=20)
             self._read_engine = self.engine
-            self._write_lock = None
+        # SQLite has one writer at a time: queue the writers of an event loop here instead
+        # of letting them spin on busy_timeout. One lock per loop, as an asyncio.Lock works
+        # only on the loop it waits on; writers of different loops (a test serving an app
+        # from a second loop) are still serialised by SQLite itself (BEGIN IMMEDIATE).
+        self._write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
         self._wakers: dict[str, Callable[[list[dict[str, Any]]], None]] = {}
         # Set by the background checkpoints (Database.checkpoints) when they run.
         self._truncation_wanted: asyncio.Event | None = None
@@ -108,12 +112,21 @@ class Database:
         async with AsyncSession(self._read_engine, expire_on_commit=False) as session:
             yield session
 
+    def _write_lock(self) -> asyncio.Lock | None:
+        if not self.is_sqlite:
+            return None
+        loop = asyncio.get_running_loop()
+        lock = self._write_locks.get(loop)
+        if lock is None:
+            lock = self._write_locks[loop] = asyncio.Lock()
+        return lock
+
     @asynccontextmanager
     async def unit(self, correlation_id: str | None = None) -> AsyncIterator[UnitOfWork]:
         """One write transaction; events and mail added to it are queued in it too."""
         from shared.logs import current_correlation_id
 
-        lock = self._write_lock
+        lock = self._write_lock()
         if lock is not None:
             await lock.acquire()
         try:
