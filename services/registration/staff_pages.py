@@ -6,6 +6,7 @@ another country's training → 403; an unknown one → 404. Forms carry the CSRF
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -20,7 +21,7 @@ from services.registration import commands, domain, intake, queries, views
 from services.registration.jobs import Intake
 from services.registration.pages import read_form
 from services.registration.tables import RegistrationRow, TrainingRow
-from shared.auth import check_host, sign_in_again, staff_or_none, stale_session
+from shared.auth import Staff, check_host, sign_in_again, staff_or_none, stale_session
 from shared.clock import clock
 from shared.commands import execute
 from shared.countries import all_countries
@@ -214,6 +215,27 @@ def read_quotas(text: str) -> dict[str, int]:
     return quotas
 
 
+async def _on_training(
+    request: Request_,
+    db: Any,
+    training_id: str,
+    done: str,
+    act: Callable[[Staff], Awaitable[object]],
+) -> Response[Any]:
+    """Do `act` on a training the caller manages; the refusal, or back to its page saying
+    what was done."""
+    found = await _managed(request, db, training_id)
+    if not isinstance(found, tuple):
+        return found
+    staff, _ = found
+    back = f"/staff/trainings/{training_id}"
+    try:
+        await act(staff)
+    except DomainError as refusal:
+        return refused(refusal.message, status_of(refusal), back)
+    return _after(back, done)
+
+
 @post("/staff/trainings/{training_id:str}/quotas", operation_id="setQuotasByPage")
 async def quotas_by_page(
     training_id: FromPath[str],
@@ -222,19 +244,11 @@ async def quotas_by_page(
     db: DB,
     settings: AppSettings,
 ) -> Response[Any]:
-    found = await _managed(request, db, training_id)
-    if not isinstance(found, tuple):
-        return found
-    staff, _ = found
-    back = f"/staff/trainings/{training_id}"
-    try:
-        quotas = read_quotas(data.get("quotas") or "")
-        await execute(
-            db, commands.set_quotas, settings, staff, commands.SetQuotas(training_id, quotas)
-        )
-    except DomainError as refusal:
-        return refused(refusal.message, status_of(refusal), back)
-    return _after(back, "quotas")
+    async def set_quotas(staff: Staff) -> None:
+        quotas = commands.SetQuotas(training_id, read_quotas(data.get("quotas") or ""))
+        await execute(db, commands.set_quotas, settings, staff, quotas)
+
+    return await _on_training(request, db, training_id, "quotas", set_quotas)
 
 
 @post("/staff/trainings/{training_id:str}/walk-in", operation_id="registerWalkInByPage")
@@ -246,20 +260,15 @@ async def walk_in_by_page(
     registrations: Registrations,
 ) -> Response[Any]:
     """Staff register someone themselves, outside the window too (no approval needed)."""
-    found = await _managed(request, db, training_id)
-    if not isinstance(found, tuple):
-        return found
-    staff, _ = found
-    back = f"/staff/trainings/{training_id}"
-    registration, errors = read_form(data)
-    if registration is None:
-        return refused(" ".join(errors.values()), 422, back)
-    try:
+
+    async def register(staff: Staff) -> None:
+        registration, errors = read_form(data)
+        if registration is None:
+            raise Invalid(" ".join(errors.values()))
         intake.check_submission(registration)
         await registrations.submit(intake.Register(training_id, registration, staff))
-    except DomainError as refusal:
-        return refused(refusal.message, status_of(refusal), back)
-    return _after(back, "walk_in")
+
+    return await _on_training(request, db, training_id, "walk_in", register)
 
 
 @post("/staff/trainings/{training_id:str}/message", operation_id="messageConfirmedByPage")
@@ -271,19 +280,14 @@ async def message_by_page(
     settings: AppSettings,
 ) -> Response[Any]:
     """A message to every confirmed participant, queued like every mail."""
-    found = await _managed(request, db, training_id)
-    if not isinstance(found, tuple):
-        return found
-    staff, _ = found
-    back = f"/staff/trainings/{training_id}"
     message = commands.MessageConfirmed(
         training_id, data.get("subject") or "", data.get("message") or ""
     )
-    try:
+
+    async def send(staff: Staff) -> None:
         await execute(db, commands.message_confirmed, settings, staff, message)
-    except DomainError as refusal:
-        return refused(refusal.message, status_of(refusal), back)
-    return _after(back, "messaged")
+
+    return await _on_training(request, db, training_id, "messaged", send)
 
 
 # --- at the door ----------------------------------------------------------------------------
