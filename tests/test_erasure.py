@@ -63,7 +63,12 @@ def files_holding(folder: Path, *needles: str) -> list[str]:
     """Every file under `folder` whose bytes hold a needle, in any letter case."""
     found = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            # Removed while we looked (a WAL emptied, a broker block compacted): it holds
+            # nothing any more.
+            continue
         lowered = data.lower()
         for needle in needles:
             if needle.encode() in data or needle.lower().encode() in lowered:
