@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from capitals.embedded import free_port
-from tests.browser import browser_page, csrf_of
+from tests.browser import accessibility_violations, browser_page, csrf_of
 from tests.evaluation_support import completed_training, overall_answers, sql
 from tests.servers import serve_app
 from tests.support import System, running_system
@@ -196,6 +196,7 @@ async def test_the_secretariat_signs_in_and_sees_the_report_with_its_charts(
             await tab.wait_for_url(f"**/reports/{training.id}")
 
             assert await tab.locator("h1").inner_text() == training.title
+            assert await accessibility_violations(tab) == []
             charts = tab.locator("svg.chart")
             assert await charts.count() >= 3
             recommendation = tab.get_by_role("img", name="Recommendation score +33.3")
@@ -213,3 +214,6 @@ async def test_the_secretariat_signs_in_and_sees_the_report_with_its_charts(
             await tab.get_by_role("link", name="Trends of the series").click()
             await tab.wait_for_url("**/reports/series/cbss-thb")
             assert await tab.locator("svg.chart").count() >= 2
+            assert await accessibility_violations(tab) == []
+            await tab.goto(f"{url}/reports")
+            assert await accessibility_violations(tab) == []
