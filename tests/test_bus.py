@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -60,14 +61,24 @@ async def stream_messages(url: str, stream: str) -> int:
         await connection.close()
 
 
-async def test_changes_commit_while_the_broker_is_down_and_their_events_follow_once(
-    broker_server: NatsServer, database: Database
-) -> None:
-    broker = Broker(broker_server.url, "test")
+@asynccontextmanager
+async def relaying(server: NatsServer, database: Database) -> AsyncIterator[OutboxRelay]:
+    """A connected broker and the outbox relay publishing through it, for the block."""
+    broker = Broker(server.url, "test")
     await broker.run()
     relay = OutboxRelay(database, broker)
     task = asyncio.create_task(relay.run())
     try:
+        yield relay
+    finally:
+        task.cancel()
+        await broker.close()
+
+
+async def test_changes_commit_while_the_broker_is_down_and_their_events_follow_once(
+    broker_server: NatsServer, database: Database
+) -> None:
+    async with relaying(broker_server, database):
         async with database.unit() as uow:
             uow.emit(completed(0))
         await eventually(lambda: _published(database, 1))
@@ -83,9 +94,6 @@ async def test_changes_commit_while_the_broker_is_down_and_their_events_follow_o
         broker_server.start()
         await eventually(lambda: _published(database, 51), timeout=20)
         assert await stream_messages(broker_server.url, "SCHEDULING") == 51
-    finally:
-        task.cancel()
-        await broker.close()
 
 
 async def _published(db: Database, expected: int) -> bool:
@@ -301,11 +309,7 @@ async def stream_bodies(url: str, stream: str) -> list[bytes]:
 async def test_an_erased_persons_events_are_deleted_from_the_stream_even_after_the_prune(
     broker_server: NatsServer, database: Database
 ) -> None:
-    broker = Broker(broker_server.url, "test")
-    await broker.run()
-    relay = OutboxRelay(database, broker)
-    task = asyncio.create_task(relay.run())
-    try:
+    async with relaying(broker_server, database) as relay:
         async with database.unit() as uow:
             uow.emit(checked_in("p-1", "Aino"), person="p-1")
             uow.emit(checked_in("p-2", "Berit"), person="p-2")
@@ -334,9 +338,6 @@ async def test_an_erased_persons_events_are_deleted_from_the_stream_even_after_t
         kept = await stream_bodies(broker_server.url, "REGISTRATION")
         assert any(b"Berit" in body for body in kept), "only the erased person's event goes"
         await eventually(lambda: _count_is(database, 1))
-    finally:
-        task.cancel()
-        await broker.close()
 
 
 async def test_an_event_relayed_after_its_person_was_erased_is_deleted_from_the_stream(
