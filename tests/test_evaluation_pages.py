@@ -208,6 +208,8 @@ async def test_the_secretariat_signs_in_and_sees_the_report_with_its_charts(
             )
             assert await overall.locator("rect.bar").count() == 5
 
+            # The reminder asks first: the box must be ticked.
+            await tab.get_by_label("Yes, mail a reminder").check()
             await tab.get_by_role("button", name="Remind those who have not answered").click()
             await tab.wait_for_selector("text=1 reminder sent.")
 

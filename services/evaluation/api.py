@@ -167,13 +167,6 @@ async def put_questions(
     return views.bank_out(*await execute(db, commands.edit_bank, settings, who, data))
 
 
-async def training_questions_of(db: Database, training_id: str) -> TrainingQuestions:
-    async with db.session() as session:
-        training = await queries.training(session, training_id)
-        campaign, questionnaire = await queries.questionnaire_of(session, training)
-    return views.training_questions(training, campaign, questionnaire)
-
-
 @get(
     "/trainings/{training_id:str}/questions",
     operation_id="trainingQuestions",
@@ -182,7 +175,7 @@ async def training_questions_of(db: Database, training_id: str) -> TrainingQuest
 )
 async def training_questions(training_id: FromPath[str], db: DB) -> TrainingQuestions:
     """What the training's evaluation asks: fixed once open, a preview before."""
-    return await training_questions_of(db, training_id)
+    return await views.training_questions_of(db, training_id)
 
 
 async def _training_questions_after(
@@ -194,7 +187,7 @@ async def _training_questions_after(
 ) -> TrainingQuestions:
     """Change a training's own questions, then answer with what its evaluation asks."""
     await execute(db, command, settings, who, change)
-    return await training_questions_of(db, change.training_id)
+    return await views.training_questions_of(db, change.training_id)
 
 
 @put(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from services.evaluation.schemas import (
     LearningOut,
@@ -13,7 +14,10 @@ from services.evaluation.schemas import (
     TrendQuestion,
 )
 
-LEFT, WIDTH, ROW = 4.0, 250.0, 34
+LEFT, WIDTH = 4.0, 250.0
+# A label wraps onto lines of this many characters (10-unit type in a 320-unit wide chart),
+# never cut; each line takes LINE units, and the bar with its value BAR more.
+LABEL_CHARS, LINE, BAR = 54, 12, 22
 
 
 @dataclass(frozen=True)
@@ -23,16 +27,32 @@ class Bar:
     x: float | None = None
     width: float = 0.0
     tone: str = ""
+    # Where the bar's row starts, and its label's lines: set by the chart.
+    top: int = 0
+    lines: tuple[str, ...] = field(default=())
+
+    @property
+    def bar_top(self) -> int:
+        return self.top + LINE * len(self.lines) + 3
 
 
 @dataclass(frozen=True)
 class Chart:
+    """A bar chart; its rows are also its data table, for screen readers and for exact numbers."""
+
     title: str
     bars: list[Bar]
+    height: int = 0
 
-    @property
-    def height(self) -> int:
-        return len(self.bars) * ROW + 6
+
+def laid_out(title: str, bars: Sequence[Bar]) -> Chart:
+    """The bars one under another, each label wrapped onto as many lines as it needs."""
+    placed, top = [], 0
+    for bar in bars:
+        lines = tuple(textwrap.wrap(bar.label, LABEL_CHARS)) or ("",)
+        placed.append(Bar(bar.label, bar.display, bar.x, bar.width, bar.tone, top=top, lines=lines))
+        top += LINE * len(lines) + BAR
+    return Chart(title, placed, top + 6)
 
 
 def withheld(n: int) -> str:
@@ -66,7 +86,7 @@ def bar_chart(
         bars.append(
             Bar(label, display, round(min(x, zero), 2), round(max(abs(x - zero), 1.0), 2), tone)
         )
-    return Chart(title, bars)
+    return laid_out(title, bars)
 
 
 def distribution(question: QuestionResult, options: dict[str, str] | None = None) -> Chart | None:
@@ -76,7 +96,9 @@ def distribution(question: QuestionResult, options: dict[str, str] | None = None
     counts = question.distribution
     high = max(counts.values(), default=0) or 1
     labels = options or {}
-    rows = [(labels.get(k, k), float(v), str(v), "") for k, v in counts.items()]
+    # Every option, chosen or not, in the question's order.
+    every = {**dict.fromkeys(labels, 0), **counts}
+    rows = [(labels.get(k, k), float(v), str(v), "") for k, v in every.items()]
     return bar_chart(question.text, rows, 0, high)
 
 
@@ -97,12 +119,16 @@ def recommendation(score: RecommendationOut) -> Chart:
     )
 
 
-def sessions(results: Sequence[SessionResult]) -> Chart | None:
+def sessions(
+    results: Sequence[SessionResult], labels: Mapping[str, str] | None = None
+) -> Chart | None:
+    """Each session's mean, labelled with its day and time when `labels` has them."""
     if not results:
         return None
+    labels = labels or {}
     rows = [
         (
-            s.title,
+            labels.get(s.session_id, s.title),
             None if s.withheld else s.mean,
             withheld(s.n) if s.withheld else f"{s.mean:.2f} (n={s.n})",
             "",
@@ -136,11 +162,13 @@ def trend(question: TrendQuestion, editions: dict[str, str]) -> Chart:
         label = editions.get(point.training_id, point.training_id)
         if point.withheld:
             rows.append((label, None, withheld(point.n), ""))
-        elif choice and point.distribution:
-            top, count = max(point.distribution.items(), key=lambda kv: kv[1])
-            share = 100 * count / point.n if point.n else 0.0
-            option = question.options.get(top, top)
-            rows.append((f"{label}: {option}", share, f"{share:.0f}% (n={point.n})", ""))
+        elif choice:
+            # Every option, those nobody chose at 0 too: a missing bar would read as "not asked".
+            chosen = {**dict.fromkeys(question.options, 0), **(point.distribution or {})}
+            for option, count in chosen.items():
+                share = 100 * count / point.n if point.n else 0.0
+                text = question.options.get(option, option)
+                rows.append((f"{label}: {text}", share, f"{share:.0f}% ({count}/{point.n})", ""))
         elif nps and point.score is not None:
             rows.append((label, point.score, f"{point.score:+g} (n={point.n})", ""))
         elif point.mean is not None:
@@ -150,7 +178,7 @@ def trend(question: TrendQuestion, editions: dict[str, str]) -> Chart:
     if nps:
         return bar_chart(f"{question.text} — recommendation score", rows, -100, 100)
     if choice:
-        return bar_chart(f"{question.text} — most chosen option", rows, 0, 100)
+        return bar_chart(f"{question.text} — share choosing each option", rows, 0, 100)
     return bar_chart(f"{question.text} — mean", rows, 0, 10 if question.kind == "nps" else 5)
 
 
@@ -169,9 +197,9 @@ def response_rates(rows: Sequence[tuple[str, int, int]]) -> Chart:
 
 def pooled(question: TrendQuestion) -> Chart | None:
     """The whole series' distribution of one question (reported editions only)."""
-    counts = question.series.distribution
-    if not counts:
+    if not question.series.distribution:
         return None
+    counts = {**dict.fromkeys(question.options, 0), **question.series.distribution}
     high = max(counts.values(), default=0) or 1
     return bar_chart(
         f"{question.text} — whole series",

@@ -1,31 +1,29 @@
-"""HTML pages: the questionnaire behind an invitation link, and the staff's reports with charts.
+"""HTML pages for participants: the questionnaire behind an invitation link.
 
-These routes are CSRF-protected (every form carries the token); staff sign in
-through the shared /login page, which keeps their token in a session cookie.
+These routes are CSRF-protected (every form carries the token). The staff's pages
+are in staff_pages.py (reports) and question_pages.py (the questions' editors).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import FormMultiDict
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from sqlmodel import col, select
 
-from services.evaluation import charts, commands, domain, figures, invitations, queries, reports
+from services.evaluation import commands, domain, queries
 from services.evaluation.schemas import Questionnaire
 from services.evaluation.tables import CampaignRow, InvitationRow, TrainingRow
-from services.evaluation.views import invitation_out, questionnaire_out
-from shared.auth import Staff, check_host, sign_in_again, staff_or_none
+from services.evaluation.views import questionnaire_out
 from shared.clock import clock
 from shared.commands import execute
-from shared.errors import Conflict, DomainError, Forbidden, NotFound
+from shared.errors import Conflict, NotFound
 from shared.openapi import PageToo
-from shared.params import DB, INT32_MAX, AppSettings
-from shared.problems import problems, status_of
+from shared.params import DB, AppSettings
+from shared.problems import problems
 from shared.throttle import THROTTLE
 
 HTML = "text/html"
@@ -211,185 +209,8 @@ async def thanks(token: FromPath[str], db: DB) -> Template:
     return Template(media_type=HTML, template_name="thanks.html", context={"training": training})
 
 
-# --- staff pages ---------------------------------------------------------------------------
-
-
-def refused(message: str, status_code: int) -> Template:
-    return Template(
-        media_type=HTML,
-        template_name="staff_refused.html",
-        context={"message": message},
-        status_code=status_code,
-    )
-
-
-def _staff_page(
-    request: Request[Any, Any, Any], *, secretariat: str | None = None
-) -> Staff | Template | Redirect:
-    """The signed-in staff member, or the page to show instead: the sign-in for the
-    public, a refusal when `secretariat` (its text) says only the secretariat may see it."""
-    staff = staff_or_none(request)
-    if staff is None:
-        return sign_in_again(request)
-    if secretariat is not None and not staff.is_secretariat:
-        return refused(secretariat, 403)
-    return staff
-
-
-@get("/", operation_id="evaluationHome", include_in_schema=False)
-async def home() -> Redirect:
-    return Redirect(path="/reports", status_code=303)
-
-
-@get("/staff/", operation_id="evaluationStaffArea", include_in_schema=False, status_code=303)
-async def staff_area() -> Redirect:
-    """The evaluation's staff area, as the shared staff navigation links it: the reports."""
-    return Redirect(path="/reports", status_code=303)
-
-
-@get("/reports", operation_id="reportsPage", include_in_schema=False)
-async def reports_page(request: Request[Any, Any, Any], db: DB) -> Template | Redirect:
-    """The trainings whose evaluation the caller may see, with their response rates."""
-    staff = _staff_page(request)
-    if not isinstance(staff, Staff):
-        return staff
-    async with db.session() as session:
-        trainings = [
-            t
-            for t in await session.exec(
-                select(TrainingRow).order_by(col(TrainingRow.starts_on).desc())
-            )
-            if staff.may_manage(t.host_country)
-        ]
-        campaigns = {(c.training_id, c.stage): c for c in await session.exec(select(CampaignRow))}
-        counts = await reports.campaign_counts(session, [c.id for c in campaigns.values()])
-    rows = []
-    for training in trainings:
-        first = campaigns.get((training.id, domain.EVALUATION))
-        c = counts.get(first.id) if first else None
-        rows.append(
-            {
-                "training": training,
-                "campaign": first,
-                "invited": c.invited if c else 0,
-                "answered": c.answered if c else 0,
-                "rate": figures.response_rate(c.invited, c.answered) if c else 0.0,
-            }
-        )
-    series = sorted({t.series for t in trainings}) if staff.is_secretariat else []
-    return Template(
-        media_type=HTML,
-        template_name="reports.html",
-        context={"rows": rows, "series": series, "staff": staff},
-    )
-
-
-@get("/reports/{training_id:str}", operation_id="reportPage", include_in_schema=False)
-async def report_page(
-    training_id: FromPath[str],
-    request: Request[Any, Any, Any],
-    db: DB,
-    reminded: Annotated[int | None, QueryParameter(ge=0, le=INT32_MAX)] = None,
-) -> Template | Redirect:
-    """One training's report with charts; the secretariat also sees who answered."""
-    staff = _staff_page(request)
-    if not isinstance(staff, Staff):
-        return staff
-    async with db.session() as session:
-        training = await session.get(TrainingRow, training_id)
-        if training is None:
-            return refused(f"There is no training {training_id}.", 404)
-        try:
-            check_host(staff, training.host_country)
-        except Forbidden:
-            return refused("Your sign-in does not cover this training's host country.", 403)
-        listed = await queries.invitations_of(session, training_id) if staff.is_secretariat else []
-        campaigns = await queries.campaigns_of(session, training_id)
-    report = await reports.report_of(db, training_id)
-    options = {
-        q.id: {o.id: o.text for o in q.options}
-        for campaign in campaigns
-        for q in domain.decode_questions(campaign.questions)
-        if q.options
-    }
-    return Template(
-        media_type=HTML,
-        template_name="report.html",
-        context={
-            "report": report,
-            "training": training,
-            "staff": staff,
-            "invitations": [invitation_out(row, stage) for row, stage in listed],
-            "reminded": reminded,
-            "options": options,
-            "figures": charts,
-        },
-    )
-
-
-@post(
-    "/reports/{training_id:str}/reminders",
-    operation_id="remindFromReportPage",
-    include_in_schema=False,
-    status_code=303,
-)
-async def remind_from_page(
-    training_id: FromPath[str], request: Request[Any, Any, Any], db: DB, settings: AppSettings
-) -> Response[Any]:
-    staff = _staff_page(request, secretariat="Only the secretariat may send reminders.")
-    if not isinstance(staff, Staff):
-        return staff
-    remind = invitations.RemindNow(training_id)
-    try:
-        sent = await execute(db, invitations.send_reminders_now, settings, staff, remind)
-    except NotFound:
-        return refused(f"There is no training {training_id}.", 404)
-    except DomainError as refusal:
-        return refused(refusal.message, status_of(refusal))
-    return Redirect(path=f"/reports/{training_id}?reminded={sent}", status_code=303)
-
-
-@get("/reports/series/{series:str}", operation_id="trendsPage", include_in_schema=False)
-async def trends_page(
-    series: FromPath[str], request: Request[Any, Any, Any], db: DB
-) -> Template | Redirect:
-    """The series across its editions: each core question's trend, response rates, follow-up."""
-    staff = _staff_page(request, secretariat="Only the secretariat sees the trends of a series.")
-    if not isinstance(staff, Staff):
-        return staff
-    try:
-        trend = await reports.trend_of(db, series)
-    except NotFound as refusal:
-        return refused(refusal.message, status_of(refusal))
-    labels = {e.training_id: f"{e.city} {e.starts_on}" for e in trend.editions}
-    return Template(
-        media_type=HTML,
-        template_name="trends.html",
-        context={
-            "trend": trend,
-            "staff": staff,
-            "labels": labels,
-            "rates": [(labels[e.training_id], e.invited, e.answered) for e in trend.editions],
-            "follow_up_rates": [
-                (labels.get(e.training_id, e.training_id), e.invited, e.answered)
-                for e in trend.follow_up.editions
-            ],
-            "figures": charts,
-        },
-    )
-
-
 pages = Router(
     path="/",
-    route_handlers=[
-        answer_form,
-        thanks,
-        home,
-        staff_area,
-        reports_page,
-        report_page,
-        remind_from_page,
-        trends_page,
-    ],
+    route_handlers=[answer_form, thanks],
     tags=["evaluation pages"],
 )

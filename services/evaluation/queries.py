@@ -39,6 +39,11 @@ async def banks(session: AsyncSession) -> list[Bank]:
     return [BANK_V1, *(bank_of(row) for row in rows)]
 
 
+async def bank_rows(session: AsyncSession) -> list[BankRow]:
+    """The versions made after the built-in version 1, newest first: who made each and when."""
+    return list(await session.exec(select(BankRow).order_by(col(BankRow.version).desc())))
+
+
 async def current_bank(session: AsyncSession) -> tuple[Bank, BankRow | None]:
     row = (
         await session.exec(select(BankRow).order_by(col(BankRow.version).desc()).limit(1))

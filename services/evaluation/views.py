@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from services.evaluation import domain, queries
 from services.evaluation.domain import Question
@@ -15,6 +17,7 @@ from services.evaluation.schemas import (
     TrainingQuestions,
 )
 from services.evaluation.tables import BankRow, CampaignRow, InvitationRow, TrainingRow
+from shared.db import Database
 
 
 def bank_out(bank: domain.Bank, row: BankRow | None) -> BankOut:
@@ -79,3 +82,29 @@ def questionnaire_out(
         status="open" if open_ else "closed",
         closes_at=campaign.closes_at.isoformat(),
     )
+
+
+async def training_questions_of(db: Database, training_id: str) -> TrainingQuestions:
+    """What a training's evaluation asks; NotFound for a training evaluation does not know."""
+    async with db.session() as session:
+        training = await queries.training(session, training_id)
+        campaign, questionnaire = await queries.questionnaire_of(session, training)
+    return training_questions(training, campaign, questionnaire)
+
+
+def series_titles(trainings: Iterable[TrainingRow]) -> dict[str, str]:
+    """Each series' title as its newest edition announced it, the slug if none did."""
+    titles: dict[str, str] = {}
+    for training in sorted(trainings, key=lambda t: t.starts_on):
+        if training.series_title or training.series not in titles:
+            titles[training.series] = training.series_title or training.series
+    return titles
+
+
+def session_labels(sessions: Iterable[domain.Session], timezone: str) -> dict[str, str]:
+    """Session id -> its day and time in the training's zone, an en dash and its title
+    ("Tue 25 May 09:00 - Opening"), so that two sessions of one title are told apart."""
+    zone = ZoneInfo(timezone)
+    return {
+        s.id: f"{s.starts_at.astimezone(zone):%a %d %b %H:%M} \u2013 {s.title}" for s in sessions
+    }

@@ -1,0 +1,262 @@
+"""The question editors: the secretariat's core bank, a training's objectives and extra questions.
+
+The forms are read into the API's bodies (question_forms.py) and go through the
+same commands as `PUT /questions`, `PUT /trainings/{id}/objectives` and
+`PUT /trainings/{id}/questions`; a refusal is shown beside the field it names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from litestar import Request, Response, Router, get, post
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
+
+from services.evaluation import commands, domain, queries, question_forms, views
+from services.evaluation.question_forms import Draft
+from services.evaluation.staff_pages import HTML, managed_training, refused, staff_page
+from services.evaluation.tables import TrainingRow
+from shared.auth import Staff
+from shared.commands import execute
+from shared.errors import DomainError, NotFound
+from shared.params import DB, INT32_MAX, AppSettings
+from shared.problems import status_of
+
+SECRETARIAT_ONLY = "Only the secretariat edits the core question bank."
+KIND_NAMES = {
+    "likert": "Rating from 1 to 5",
+    "nps": "Recommendation, 0 to 10",
+    "single": "One choice",
+    "multiple": "Any number of choices",
+    "text": "Free text",
+}
+
+
+def _form_values(form: Any) -> dict[str, str]:
+    return {key: str(form.get(key) or "") for key in form}
+
+
+def _refusal(refusal: DomainError, groups: Mapping[str, list[Draft]]) -> dict[str, str]:
+    """The refusal keyed by the form field it is about."""
+    field = question_forms.form_field(refusal.field, groups) if refusal.field else "form"
+    return {field: getattr(refusal, "reason", None) or refusal.message}
+
+
+def _with_blank(section: str, drafts: list[Draft]) -> list[Draft]:
+    if any(d.new for d in drafts):
+        return drafts
+    return [*drafts, question_forms.blank(section, len(drafts) + 1)]
+
+
+# --- the core bank ----------------------------------------------------------------------
+
+
+async def _bank_page(
+    db: DB,
+    version: int | None,
+    *,
+    groups: Mapping[str, list[Draft]] | None = None,
+    errors: Mapping[str, str] | None = None,
+    saved: int | None = None,
+    status_code: int = 200,
+) -> Template:
+    async with db.session() as session:
+        current, _ = await queries.current_bank(session)
+        shown, row = await queries.bank_version(session, version)
+        history = await queries.bank_rows(session)
+    out = views.bank_out(shown, row)
+    editable = shown.version == current.version
+    if groups is None:
+        groups = {
+            "questions": question_forms.drafts_of("questions", out.questions),
+            "follow_up": question_forms.drafts_of("follow_up", out.follow_up),
+        }
+    else:
+        groups = {section: _with_blank(section, drafts) for section, drafts in groups.items()}
+    return Template(
+        media_type=HTML,
+        template_name="question_bank.html",
+        context={
+            "bank": out,
+            "editable": editable,
+            "current": current.version,
+            "history": history,
+            "groups": groups,
+            "errors": errors or {},
+            "saved": saved,
+            "kinds": {k: KIND_NAMES[k] for k in domain.BANK_KINDS},
+        },
+        status_code=status_code,
+    )
+
+
+@get("/staff/questions", operation_id="questionBankPage", include_in_schema=False)
+async def bank_page(
+    request: Request[Any, Any, Any],
+    db: DB,
+    version: Annotated[int | None, QueryParameter(ge=1, le=INT32_MAX)] = None,
+    saved: Annotated[int | None, QueryParameter(ge=1, le=INT32_MAX)] = None,
+) -> Template | Redirect:
+    """The core bank as it is (editable), or an earlier version as campaigns asked it."""
+    staff = staff_page(request, secretariat=SECRETARIAT_ONLY)
+    if not isinstance(staff, Staff):
+        return staff
+    try:
+        return await _bank_page(db, version, saved=saved)
+    except NotFound as refusal:
+        return refused(refusal.message, 404)
+
+
+@post("/staff/questions", operation_id="editQuestionBankPage", include_in_schema=False)
+async def edit_bank_page(
+    request: Request[Any, Any, Any], db: DB, settings: AppSettings
+) -> Response[Any]:
+    """Save the edited bank as a new version; campaigns already opened keep theirs."""
+    staff = staff_page(request, secretariat=SECRETARIAT_ONLY)
+    if not isinstance(staff, Staff):
+        return staff
+    form = _form_values(await request.form())
+    groups = {s: question_forms.read_drafts(form, s) for s in ("questions", "follow_up")}
+    try:
+        body, groups = question_forms.bank_in(form)
+        bank, _ = await execute(db, commands.edit_bank, settings, staff, body)
+    except DomainError as refusal:
+        errors = _refusal(refusal, groups)
+        return await _bank_page(
+            db, None, groups=groups, errors=errors, status_code=status_of(refusal)
+        )
+    return Redirect(path=f"/staff/questions?saved={bank.version}", status_code=303)
+
+
+# --- a training's own questions ------------------------------------------------------------
+
+
+async def _training_page(
+    db: DB,
+    training: TrainingRow,
+    *,
+    objectives: str | None = None,
+    drafts: list[Draft] | None = None,
+    errors: Mapping[str, str] | None = None,
+    saved: str | None = None,
+    status_code: int = 200,
+) -> Template:
+    asked = await views.training_questions_of(db, training.id)
+    if objectives is None:
+        objectives = "" if asked.objectives_derived else "\n".join(o.text for o in asked.objectives)
+    if drafts is None:
+        drafts = question_forms.drafts_of("questions", asked.extra_questions)
+    return Template(
+        media_type=HTML,
+        template_name="training_questions.html",
+        context={
+            "training": training,
+            "asked": asked,
+            "objectives": objectives,
+            "groups": {"questions": _with_blank("questions", drafts)},
+            "errors": errors or {},
+            "saved": saved,
+            "fixed": "The evaluation of this training has opened; its questions are fixed."
+            if asked.fixed
+            else None,
+            "kinds": {k: KIND_NAMES[k] for k in domain.EXTRA_KINDS},
+        },
+        status_code=status_code,
+    )
+
+
+async def _training_of(request: Request[Any, Any, Any], db: DB, training_id: str) -> Any:
+    """The managed training and the caller, or the page to show instead."""
+    staff = staff_page(request)
+    if not isinstance(staff, Staff):
+        return staff, None
+    return staff, await managed_training(db, staff, training_id)
+
+
+@get(
+    "/reports/{training_id:str}/questions",
+    operation_id="trainingQuestionsPage",
+    include_in_schema=False,
+)
+async def training_questions_page(
+    training_id: FromPath[str],
+    request: Request[Any, Any, Any],
+    db: DB,
+    saved: Annotated[str | None, QueryParameter(max_length=20)] = None,
+) -> Template | Redirect:
+    """A training's learning objectives and extra questions, editable until its evaluation opens."""
+    staff, training = await _training_of(request, db, training_id)
+    if not isinstance(training, TrainingRow):
+        return training or staff
+    return await _training_page(db, training, saved=saved)
+
+
+@post(
+    "/reports/{training_id:str}/objectives",
+    operation_id="setObjectivesPage",
+    include_in_schema=False,
+)
+async def objectives_page(
+    training_id: FromPath[str], request: Request[Any, Any, Any], db: DB, settings: AppSettings
+) -> Response[Any]:
+    staff, training = await _training_of(request, db, training_id)
+    if not isinstance(training, TrainingRow):
+        return training or staff
+    form = _form_values(await request.form())
+    try:
+        body = question_forms.objectives_in(form)
+        change = commands.SetObjectives(training_id, body.objectives)
+        await execute(db, commands.set_objectives, settings, staff, change)
+    except DomainError as refusal:
+        return await _training_page(
+            db,
+            training,
+            objectives=form.get("objectives", ""),
+            errors={"objectives": refusal.message},
+            status_code=status_of(refusal),
+        )
+    return Redirect(path=f"/reports/{training_id}/questions?saved=objectives", status_code=303)
+
+
+@post(
+    "/reports/{training_id:str}/extra-questions",
+    operation_id="setExtraQuestionsPage",
+    include_in_schema=False,
+)
+async def extra_questions_page(
+    training_id: FromPath[str], request: Request[Any, Any, Any], db: DB, settings: AppSettings
+) -> Response[Any]:
+    staff, training = await _training_of(request, db, training_id)
+    if not isinstance(training, TrainingRow):
+        return training or staff
+    form = _form_values(await request.form())
+    groups = {"questions": question_forms.read_drafts(form, "questions")}
+    try:
+        body, groups = question_forms.extra_questions_in(form)
+        questions = [q.to_question() for q in body.questions]
+        change = commands.SetExtraQuestions(training_id, questions)
+        await execute(db, commands.set_extra_questions, settings, staff, change)
+    except DomainError as refusal:
+        return await _training_page(
+            db,
+            training,
+            drafts=groups["questions"],
+            errors=_refusal(refusal, groups),
+            status_code=status_of(refusal),
+        )
+    return Redirect(path=f"/reports/{training_id}/questions?saved=questions", status_code=303)
+
+
+question_pages = Router(
+    path="/",
+    route_handlers=[
+        bank_page,
+        edit_bank_page,
+        training_questions_page,
+        objectives_page,
+        extra_questions_page,
+    ],
+    tags=["evaluation pages"],
+)
