@@ -43,6 +43,8 @@ class Draft:
     high_label: str
     position: int
     new: bool = False
+    # Where the group was on the form.
+    order: int = 0
 
     def field(self, name: str) -> str:
         return f"{self.key}-{name}"
@@ -119,9 +121,11 @@ def read_drafts(form: Mapping[str, str], section: str) -> list[Draft]:
                 high_label=form.get(f"{key}-high_label", "").strip(),
                 position=_position(form.get(f"{key}-position", ""), order + 1),
                 new=new,
+                order=order,
             )
         )
-    return sorted(found, key=lambda d: d.position)
+    # At one number, a question moved there goes before the one that was there already.
+    return sorted(found, key=lambda d: (d.position, d.position == d.order + 1, d.order))
 
 
 def question_body(draft: Draft) -> dict[str, Any]:
