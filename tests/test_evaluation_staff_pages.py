@@ -6,10 +6,14 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
 
 import msgspec
+import pytest
 
-from tests.browser import csrf_of
+from capitals.embedded import free_port
+from tests.browser import accessibility_violations, browser_page, csrf_of
 from tests.evaluation_support import (
     Training,
     completed_training,
@@ -17,7 +21,8 @@ from tests.evaluation_support import (
     overall_answers,
     sql,
 )
-from tests.support import System
+from tests.servers import serve_app
+from tests.support import System, running_system
 
 HTML = {"accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
 
@@ -353,3 +358,121 @@ async def test_reminders_from_the_report_page_need_the_tick_and_the_secretariat(
     assert sent.status_code == 303
     assert sent.headers["location"] == f"/reports/{training.id}?reminded=1"
     assert await sql(system, "SELECT reminders_sent FROM invitation") == [(1,)]
+
+
+# --- in a real browser ----------------------------------------------------------------------
+
+LONG_SESSION = (
+    "Identifying and referring presumed victims of trafficking in human beings at the consular "
+    "counter, with the cases of the Baltic Sea region's missions from the last three years"
+)
+# Every label of every chart ends inside its chart: none is cut, none runs over.
+LABELS_INSIDE = """() => [...document.querySelectorAll('svg.chart')].every(svg => {
+  const edge = svg.getBoundingClientRect().right + 0.5;
+  return [...svg.querySelectorAll('text')].every(t => t.getBoundingClientRect().right <= edge);
+})"""
+
+
+async def signed_in(tab: Any, url: str, token: str) -> None:
+    await tab.goto(url)
+    await tab.wait_for_url(re.compile(r"/login\?next="))
+    await tab.get_by_label("Staff token").fill(token)
+    await tab.get_by_role("button", name="Sign in").click()
+    await tab.wait_for_url(url)
+
+
+async def fine_on_both_screens(tab: Any, url: str) -> None:
+    """No serious or critical accessibility violation and no sideways scrolling, on a phone
+    and on a desktop."""
+    for width, height in ((390, 844), (1280, 900)):
+        await tab.set_viewport_size({"width": width, "height": height})
+        await tab.goto(url)
+        assert await accessibility_violations(tab) == [], (url, width)
+        fits = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        assert await tab.evaluate(fits), (url, width)
+        assert await tab.evaluate(LABELS_INSIDE), (url, width)
+
+
+@pytest.mark.browser
+async def test_the_secretariat_edits_the_bank_and_an_organiser_adds_questions_in_a_browser(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    async with running_system(
+        tmp_path, services=("evaluation",), EVALUATION_PUBLIC_URL=f"http://127.0.0.1:{port}"
+    ) as system:
+        done = Training()
+        long_session = done.session(LONG_SESSION, "lecture", 9)
+        names = ["Mari Tamm", "Jaan Kask", "Liis Saar"]
+        done, tokens = await completed_training(system, names, done)
+        for name, overall in zip(names, (5, 4, 2), strict=True):
+            answers = overall_answers(overall, 9, **{f"session:{long_session.id}": overall})
+            posted = await system.evaluation.post(f"/evaluations/{tokens[name]}", json=answers)
+            assert posted.status_code == 201
+        coming = Training(title="Consular crisis response", day=date(2031, 9, 1))
+        await deliver(system, coming.published())
+
+        def bearer(headers: dict[str, str]) -> str:
+            return headers["Authorization"].removeprefix("Bearer ")
+
+        async with serve_app(system.apps["evaluation"], port, lifespan="off") as url:
+            async with browser_page() as tab:
+                await signed_in(tab, f"{url}/staff/questions", bearer(system.token()))
+                await fine_on_both_screens(tab, f"{url}/staff/questions")
+                first = tab.locator("#questions-0")
+                await first.get_by_label("Question", exact=True).fill(
+                    "All in all, how good was the training?"
+                )
+                added = tab.locator("#questions-new")
+                await added.get_by_label("Question", exact=True).fill("What surprised you?")
+                await added.get_by_label("Kind").select_option("text")
+                await tab.get_by_role("button", name="Save as a new version").click()
+                await tab.wait_for_selector("text=Saved as version 2.")
+                await fine_on_both_screens(tab, f"{url}/staff/questions")
+                await fine_on_both_screens(tab, f"{url}/staff/questions?version=1")
+
+                await fine_on_both_screens(tab, f"{url}/reports")
+                await fine_on_both_screens(tab, f"{url}/reports?series=cbss-thb&year=2031")
+                await fine_on_both_screens(tab, f"{url}/reports/{done.id}")
+                # The long session title wraps onto several lines, whole.
+                label = tab.locator("svg.chart text.label", has_text="Identifying and referring")
+                assert await label.locator("tspan").count() >= 3
+                assert " ".join(await label.locator("tspan").all_text_contents()).endswith(
+                    "from the last three years"
+                )
+                # The old report still shows the questions of version 1.
+                assert await tab.get_by_text("Overall, how satisfied are you").count() >= 1
+                await fine_on_both_screens(tab, f"{url}/reports/{done.id}/reminders")
+                await fine_on_both_screens(tab, f"{url}/reports/series/cbss-thb")
+
+            async with browser_page() as tab:
+                organiser = bearer(system.token("organiser", ["EE"]))
+                page = f"{url}/reports/{coming.id}/questions"
+                await signed_in(tab, page, organiser)
+                await fine_on_both_screens(tab, page)
+                await tab.get_by_label("Objectives").fill("Run a crisis call\nBrief a family")
+                await tab.get_by_role("button", name="Save the objectives").click()
+                await tab.wait_for_selector("text=Learning objectives saved.")
+                added = tab.locator("#questions-new")
+                await added.get_by_label("Question", exact=True).fill("Was the simulation useful?")
+                await added.get_by_label("Kind").select_option("single")
+                await added.get_by_label("Options").fill("Yes\nPartly\nNo")
+                await tab.get_by_role("button", name="Save the extra questions").click()
+                await tab.wait_for_selector("text=Extra questions saved.")
+                await fine_on_both_screens(tab, page)
+                await fine_on_both_screens(tab, f"{url}/reports/{done.id}/questions")
+                await fine_on_both_screens(tab, f"{url}/reports")
+
+        asked = (
+            await system.evaluation.get(
+                f"/trainings/{coming.id}/questions", headers=system.token("organiser", ["EE"])
+            )
+        ).json()
+        assert [o["text"] for o in asked["objectives"]] == ["Run a crisis call", "Brief a family"]
+        (extra,) = asked["extra_questions"]
+        assert extra["text"] == "Was the simulation useful?"
+        assert [o["text"] for o in extra["options"]] == ["Yes", "Partly", "No"]
+        bank = (await system.evaluation.get("/questions", headers=system.token())).json()
+        assert bank["version"] == 2
+        assert bank["questions"][0]["text"] == "All in all, how good was the training?"
+        assert bank["questions"][-1]["id"] == "what_surprised_you"
