@@ -476,3 +476,35 @@ async def test_the_secretariat_edits_the_bank_and_an_organiser_adds_questions_in
         assert bank["version"] == 2
         assert bank["questions"][0]["text"] == "All in all, how good was the training?"
         assert bank["questions"][-1]["id"] == "what_surprised_you"
+
+
+async def test_bad_bank_forms_are_refused_naming_the_field_and_a_form_without_change_saves_none(
+    evaluation: System,
+) -> None:
+    system = evaluation
+    secretariat = {**HTML, **system.token()}
+    page = await system.evaluation.get("/staff/questions", headers=secretariat)
+    shown = form_of(page.text, "/staff/questions")
+    same = await system.evaluation.post("/staff/questions", data=shown, headers=secretariat)
+    assert same.status_code == 200 and "Nothing changed: the bank stays at version 1" in same.text
+    bad = {
+        "questions-0-level": "9",
+        "questions-1-kind": "essay",
+        "questions-2-id": "Not A Slug",
+        "questions-4-options": "too_short: Too short",
+        "questions-3-text": "x" * 5001,
+        "questions-new-options": "\n".join(f"Option {n}" for n in range(25)),
+        "questions-5-position": "first",
+    }
+    for name, value in bad.items():
+        fields = shown | {name: value}
+        if name.startswith("questions-new"):
+            fields |= {"questions-new-text": "Which?", "questions-new-kind": "multiple"}
+        posted = await system.evaluation.post("/staff/questions", data=fields, headers=secretariat)
+        if name.endswith("position"):
+            # An unreadable position keeps the question where it was.
+            assert posted.status_code == 200, name
+            continue
+        assert posted.status_code == 422, name
+        assert f'id="{name}-error"' in posted.text, name
+    assert await bank_versions(system) == 0

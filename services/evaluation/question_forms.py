@@ -4,7 +4,7 @@ A list of questions is a group of fields per question, named `{list}-{n}-{field}
 (`questions-2-text`); `{list}-new-...` adds one. Each question has a position (the
 order) and a remove box. Options are one per line, `id: text`, so that an option
 keeps its id (and its results compare) when its text changes; a line without an id
-gets one made from its text. A refusal names the form field it is about.
+gets one made from its text. `form_field` names the form field a refusal is about.
 """
 
 from __future__ import annotations
@@ -158,8 +158,9 @@ def form_field(place: str, groups: Mapping[str, list[Draft]]) -> str:
     return drafts[int(index)].field(name or "text")
 
 
-def convert(data: dict[str, Any], kind: type[T], groups: Mapping[str, list[Draft]]) -> T:
-    """The API's body from the form's values; Invalid naming the form field otherwise."""
+def convert(data: dict[str, Any], kind: type[T]) -> T:
+    """The API's body from the form's values; Invalid naming the place in the body
+    (`questions[2].text`, as the domain's refusals do) otherwise."""
     try:
         return msgspec.convert(data, kind, strict=False)
     except msgspec.ValidationError as error:
@@ -173,22 +174,22 @@ def convert(data: dict[str, Any], kind: type[T], groups: Mapping[str, list[Draft
                 f".{found.group(3)}" if found and found.group(3) else "",
             )
         )
-        raise Invalid(message, field=form_field(place, groups)) from None
+        raise Invalid(message, field=place) from None
 
 
 def bank_in(form: Mapping[str, str]) -> tuple[BankIn, dict[str, list[Draft]]]:
     groups = {section: read_drafts(form, section) for section in ("questions", "follow_up")}
     data = {s: [question_body(d) for d in drafts] for s, drafts in groups.items()}
-    return convert(data, BankIn, groups), groups
+    return convert(data, BankIn), groups
 
 
 def extra_questions_in(form: Mapping[str, str]) -> tuple[ExtraQuestionsIn, dict[str, list[Draft]]]:
     groups = {"questions": read_drafts(form, "questions")}
     data = {"questions": [question_body(d) for d in groups["questions"]]}
-    return convert(data, ExtraQuestionsIn, groups), groups
+    return convert(data, ExtraQuestionsIn), groups
 
 
 def objectives_in(form: Mapping[str, str]) -> ObjectivesIn:
     lines = [line.strip() for line in form.get("objectives", "").splitlines()]
     data = {"objectives": [line for line in lines if line]}
-    return convert(data, ObjectivesIn, {})
+    return convert(data, ObjectivesIn)

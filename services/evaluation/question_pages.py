@@ -60,6 +60,7 @@ async def _bank_page(
     groups: Mapping[str, list[Draft]] | None = None,
     errors: Mapping[str, str] | None = None,
     saved: int | None = None,
+    unchanged: bool = False,
     status_code: int = 200,
 ) -> Template:
     async with db.session() as session:
@@ -86,6 +87,7 @@ async def _bank_page(
             "groups": groups,
             "errors": errors or {},
             "saved": saved,
+            "unchanged": unchanged,
             "kinds": {k: KIND_NAMES[k] for k in domain.BANK_KINDS},
         },
         status_code=status_code,
@@ -98,13 +100,14 @@ async def bank_page(
     db: DB,
     version: Annotated[int | None, QueryParameter(ge=1, le=INT32_MAX)] = None,
     saved: Annotated[int | None, QueryParameter(ge=1, le=INT32_MAX)] = None,
+    unchanged: Annotated[int | None, QueryParameter(ge=0, le=1)] = None,
 ) -> Template | Redirect:
     """The core bank as it is (editable), or an earlier version as campaigns asked it."""
     staff = staff_page(request, secretariat=SECRETARIAT_ONLY)
     if not isinstance(staff, Staff):
         return staff
     try:
-        return await _bank_page(db, version, saved=saved)
+        return await _bank_page(db, version, saved=saved, unchanged=bool(unchanged))
     except NotFound as refusal:
         return refused(refusal.message, 404)
 
@@ -119,6 +122,8 @@ async def edit_bank_page(
         return staff
     form = _form_values(await request.form())
     groups = {s: question_forms.read_drafts(form, s) for s in ("questions", "follow_up")}
+    async with db.session() as session:
+        before, _ = await queries.current_bank(session)
     try:
         body, groups = question_forms.bank_in(form)
         bank, _ = await execute(db, commands.edit_bank, settings, staff, body)
@@ -127,6 +132,8 @@ async def edit_bank_page(
         return await _bank_page(
             db, None, groups=groups, errors=errors, status_code=status_of(refusal)
         )
+    if bank.version == before.version:
+        return Redirect(path="/staff/questions?unchanged=1", status_code=303)
     return Redirect(path=f"/staff/questions?saved={bank.version}", status_code=303)
 
 
