@@ -212,6 +212,11 @@ async def test_host_organisers_set_objectives_and_extra_questions_until_the_eval
         "questions-new-kind": "single",
         "questions-new-options": "yes: Yes\nno: No",
     }
+    extras = f"/reports/{training.id}/extra-questions"
+    assert (await system.evaluation.post(extras, data=fields, headers=stranger)).status_code == 403
+    unsigned = {k: v for k, v in fields.items() if k != "_csrf_token"}
+    assert (await system.evaluation.post(extras, data=unsigned, headers=host)).status_code == 403
+    assert await sql(system, "SELECT extra_questions FROM training") in ([("[]",)], [([],)])
     saved = await system.evaluation.post(
         f"/reports/{training.id}/extra-questions", data=fields, headers=host
     )
