@@ -103,9 +103,9 @@ async def test_only_the_secretariat_may_open_or_save_the_question_bank(evaluatio
 
 
 async def test_saving_the_bank_makes_a_new_version_and_an_old_report_keeps_its_questions(
-    evaluation: System,
+    any_evaluation: System,
 ) -> None:
-    system = evaluation
+    system = any_evaluation
     training, _ = await completed_training(system, ["Mari Tamm"])
     secretariat = {**HTML, **system.token()}
     page = await system.evaluation.get("/staff/questions", headers=secretariat)
@@ -175,9 +175,9 @@ async def test_a_refused_bank_edit_shows_its_reason_beside_the_field_and_saves_n
 
 
 async def test_host_organisers_set_objectives_and_extra_questions_until_the_evaluation_opens(
-    evaluation: System,
+    any_evaluation: System,
 ) -> None:
-    system = evaluation
+    system = any_evaluation
     training = Training()
     training.session("Identifying victims", "lecture", 9)
     await deliver(system, training.published())
@@ -258,9 +258,9 @@ async def test_host_organisers_set_objectives_and_extra_questions_until_the_eval
 
 
 async def test_the_reports_list_filters_by_series_year_and_country_and_names_series_by_title(
-    evaluation: System,
+    any_evaluation: System,
 ) -> None:
-    system = evaluation
+    system = any_evaluation
     tallinn = Training(title="Tallinn 2031")
     riga = Training(country="LV", city="Riga", title="Riga 2030", day=date(2030, 9, 3))
     other = Training(series="cbss-cyber", title="Cyber 2031", city="Tartu")
