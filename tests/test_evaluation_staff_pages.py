@@ -13,6 +13,8 @@ import msgspec
 import pytest
 
 from capitals.embedded import free_port
+from services.evaluation import charts, question_forms
+from services.evaluation.schemas import TrendPoint, TrendQuestion
 from tests.browser import accessibility_violations, browser_page, csrf_of
 from tests.evaluation_support import (
     Training,
@@ -513,3 +515,63 @@ async def test_bad_bank_forms_are_refused_naming_the_field_and_a_form_without_ch
         assert posted.status_code == 422, name
         assert f'id="{name}-error"' in posted.text, name
     assert await bank_versions(system) == 0
+
+
+# --- the pure parts: chart layout and the editors' forms ------------------------------------
+
+
+def test_a_long_chart_label_wraps_whole_onto_lines_and_pushes_the_next_row_down() -> None:
+    long = "Contact partners I met here, in the ministries and in the organisations " * 2
+    chart = charts.bar_chart("Intended use", [(long, 2.0, "2", ""), ("Other", 1.0, "1", "")], 0, 2)
+    first, second = chart.bars
+    assert len(first.lines) >= 3
+    assert all(len(line) <= charts.LABEL_CHARS for line in first.lines)
+    assert " ".join(first.lines) == long.strip()
+    assert second.top == charts.LINE * len(first.lines) + charts.BAR
+    assert chart.height == second.top + charts.LINE + charts.BAR + 6
+
+
+def test_a_choice_question_charts_every_option_even_those_nobody_chose() -> None:
+    chosen = {"about_right": 4}
+    trend = TrendQuestion(
+        id="length",
+        kind="single",
+        text="The length of the training was",
+        level=1,
+        options={"too_short": "Too short", "about_right": "About right", "too_long": "Too long"},
+        editions=[TrendPoint(training_id="t1", n=4, withheld=False, distribution=chosen)],
+        series=TrendPoint(training_id="", n=4, withheld=False, distribution=chosen),
+    )
+    chart = charts.trend(trend, {"t1": "Tallinn 2031-05-12"})
+    assert [(b.label, b.display) for b in chart.bars] == [
+        ("Tallinn 2031-05-12: Too short", "0% (0/4)"),
+        ("Tallinn 2031-05-12: About right", "100% (4/4)"),
+        ("Tallinn 2031-05-12: Too long", "0% (0/4)"),
+    ]
+    pooled = charts.pooled(trend)
+    assert pooled is not None
+    assert [b.display for b in pooled.bars] == ["0", "4", "0"]
+
+
+def test_the_editor_reads_options_with_and_without_ids_and_orders_moved_questions_first() -> None:
+    assert question_forms.options_of("keep: Kept text\r\nBrand new one\n\n2 weeks") == [
+        {"id": "keep", "text": "Kept text"},
+        {"id": "brand_new_one", "text": "Brand new one"},
+        {"id": "option_3_2_weeks", "text": "2 weeks"},
+    ]
+    form = {
+        "questions-0-text": "First",
+        "questions-0-position": "1",
+        "questions-1-text": "Second",
+        "questions-1-position": "2",
+        "questions-2-text": "Third, moved up",
+        "questions-2-position": "1",
+        "questions-3-text": "Gone",
+        "questions-3-remove": "on",
+        "questions-new-text": "",
+    }
+    drafts = question_forms.read_drafts(form, "questions")
+    assert [d.text for d in drafts] == ["Third, moved up", "First", "Second"]
+    assert question_forms.form_field("questions[1].options[0].id", {"questions": drafts}) == (
+        "questions-0-options"
+    )

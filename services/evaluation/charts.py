@@ -14,10 +14,11 @@ from services.evaluation.schemas import (
     TrendQuestion,
 )
 
-LEFT, WIDTH = 4.0, 250.0
+# Bars end by 234, leaving room for the widest value ("100% (40/40)") within 320.
+LEFT, WIDTH = 4.0, 230.0
 # A label wraps onto lines of this many characters (10-unit type in a 320-unit wide chart),
 # never cut; each line takes LINE units, and the bar with its value BAR more.
-LABEL_CHARS, LINE, BAR = 54, 12, 22
+LABEL_CHARS, LINE, BAR = 50, 12, 22
 
 
 @dataclass(frozen=True)

@@ -83,14 +83,14 @@ def slug_of(text: str, fallback: str) -> str:
 
 def options_of(lines: str) -> list[dict[str, str]]:
     options = []
-    for number, line in enumerate(line.strip() for line in lines.splitlines()):
+    for line in (line.strip() for line in lines.splitlines()):
         if not line:
             continue
         found = _OPTION.match(line)
         if found:
             options.append({"id": found.group(1), "text": found.group(2).strip()})
         else:
-            options.append({"id": slug_of(line, f"option_{number + 1}"), "text": line})
+            options.append({"id": slug_of(line, f"option_{len(options) + 1}"), "text": line})
     return options
 
 

@@ -174,12 +174,17 @@ async def _training_page(
     )
 
 
-async def _training_of(request: Request[Any, Any, Any], db: DB, training_id: str) -> Any:
-    """The managed training and the caller, or the page to show instead."""
+async def _managed(
+    request: Request[Any, Any, Any], db: DB, training_id: str
+) -> tuple[Staff, TrainingRow] | Template | Redirect:
+    """The caller and the training they manage, or the page to show instead."""
     staff = staff_page(request)
     if not isinstance(staff, Staff):
-        return staff, None
-    return staff, await managed_training(db, staff, training_id)
+        return staff
+    training = await managed_training(db, staff, training_id)
+    if not isinstance(training, TrainingRow):
+        return training
+    return staff, training
 
 
 @get(
@@ -194,9 +199,10 @@ async def training_questions_page(
     saved: Annotated[str | None, QueryParameter(max_length=20)] = None,
 ) -> Template | Redirect:
     """A training's learning objectives and extra questions, editable until its evaluation opens."""
-    staff, training = await _training_of(request, db, training_id)
-    if not isinstance(training, TrainingRow):
-        return training or staff
+    found = await _managed(request, db, training_id)
+    if not isinstance(found, tuple):
+        return found
+    _, training = found
     return await _training_page(db, training, saved=saved)
 
 
@@ -208,9 +214,10 @@ async def training_questions_page(
 async def objectives_page(
     training_id: FromPath[str], request: Request[Any, Any, Any], db: DB, settings: AppSettings
 ) -> Response[Any]:
-    staff, training = await _training_of(request, db, training_id)
-    if not isinstance(training, TrainingRow):
-        return training or staff
+    found = await _managed(request, db, training_id)
+    if not isinstance(found, tuple):
+        return found
+    staff, training = found
     form = _form_values(await request.form())
     try:
         body = question_forms.objectives_in(form)
@@ -235,9 +242,10 @@ async def objectives_page(
 async def extra_questions_page(
     training_id: FromPath[str], request: Request[Any, Any, Any], db: DB, settings: AppSettings
 ) -> Response[Any]:
-    staff, training = await _training_of(request, db, training_id)
-    if not isinstance(training, TrainingRow):
-        return training or staff
+    found = await _managed(request, db, training_id)
+    if not isinstance(found, tuple):
+        return found
+    staff, training = found
     form = _form_values(await request.form())
     groups = {"questions": question_forms.read_drafts(form, "questions")}
     try:
