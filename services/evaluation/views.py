@@ -105,6 +105,8 @@ def session_labels(sessions: Iterable[domain.Session], timezone: str) -> dict[st
     """Session id -> its day and time in the training's zone, an en dash and its title
     ("Tue 25 May 09:00 - Opening"), so that two sessions of one title are told apart."""
     zone = ZoneInfo(timezone)
-    return {
-        s.id: f"{s.starts_at.astimezone(zone):%a %d %b %H:%M} \u2013 {s.title}" for s in sessions
-    }
+    labels = {}
+    for session in sessions:
+        at = session.starts_at.astimezone(zone)
+        labels[session.id] = f"{at:%a} {at.day} {at:%b %H:%M} \u2013 {session.title}"
+    return labels
