@@ -63,22 +63,24 @@ def _manage(registration: dict[str, Any]) -> dict[str, str]:
     return {"X-Manage-Token": registration["manage_token"]}
 
 
-async def _cancel(system: System, registration: dict[str, Any]) -> dict[str, Any]:
-    response = await system.registration.post(
-        f"/registrations/{registration['id']}/cancel", headers=_manage(registration)
+async def _as_participant(
+    system: System, method: str, registration: dict[str, Any], path: str = ""
+) -> dict[str, Any]:
+    """The participant's own call on their registration, with its manage token."""
+    response = await system.registration.request(
+        method, f"/registrations/{registration['id']}{path}", headers=_manage(registration)
     )
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
     return result
+
+
+async def _cancel(system: System, registration: dict[str, Any]) -> dict[str, Any]:
+    return await _as_participant(system, "POST", registration, "/cancel")
 
 
 async def _status(system: System, registration: dict[str, Any]) -> dict[str, Any]:
-    response = await system.registration.get(
-        f"/registrations/{registration['id']}", headers=_manage(registration)
-    )
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    return result
+    return await _as_participant(system, "GET", registration)
 
 
 # --- catalogue -----------------------------------------------------------------------
