@@ -390,18 +390,20 @@ async def test_unknown_feeds_are_404(system: System) -> None:
 # --- the personal feed ---------------------------------------------------------------
 
 
+async def set_feed_token(system: System, participant: str, token: str, revision: int) -> None:
+    """Announce the participant's feed token as registration would: by its SHA-256 alone."""
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    await publish(
+        system.nats.url,
+        ev.ParticipantFeedTokenSet(id=participant, revision=revision, feed_token_sha256=digest),
+    )
+
+
 async def subscribed_participant(system: System) -> tuple[str, str]:
     """A participant id and their feed token, announced as registration would."""
     token = secrets.token_urlsafe(24)
     participant = str(uuid.uuid4())
-    await publish(
-        system.nats.url,
-        ev.ParticipantFeedTokenSet(
-            id=participant,
-            revision=1,
-            feed_token_sha256=hashlib.sha256(token.encode()).hexdigest(),
-        ),
-    )
+    await set_feed_token(system, participant, token, revision=1)
     return token, participant
 
 
@@ -506,12 +508,7 @@ async def test_a_rotated_token_makes_the_old_one_404(system: System) -> None:
 
     await eventually(lambda: served(old))
     new = secrets.token_urlsafe(24)
-    await publish(
-        system.nats.url,
-        ev.ParticipantFeedTokenSet(
-            id=participant, revision=2, feed_token_sha256=hashlib.sha256(new.encode()).hexdigest()
-        ),
-    )
+    await set_feed_token(system, participant, new, revision=2)
     await eventually(lambda: served(new))
     assert (await system.scheduling.get(f"/calendars/{old}.ics")).status_code == 404
 
@@ -531,14 +528,7 @@ async def test_an_erased_participants_feed_is_gone_and_stays_gone(system: System
     await publish(system.nats.url, ev.ParticipantErased(id=participant, revision=9))
     await eventually(lambda: status(404))
     # A redelivered older event about the person must not bring anything back.
-    await publish(
-        system.nats.url,
-        ev.ParticipantFeedTokenSet(
-            id=participant,
-            revision=3,
-            feed_token_sha256=hashlib.sha256(token.encode()).hexdigest(),
-        ),
-    )
+    await set_feed_token(system, participant, token, revision=3)
     await confirm(system, participant, training["id"], "confirmed", registration, revision=5)
     marker = await subscribed_participant(system)
 
