@@ -200,6 +200,16 @@ class Journey:
 
         await eventually(mailed, timeout=20)
 
+    async def through_the_training(self) -> dict[str, Any]:
+        """Registered, checked in, the training completed and the person invited to evaluate
+        it; the consumers gave up on the check-in once. Returns the registration."""
+        registration = await self.registered()
+        await self.check_in(registration)
+        await self.complete()
+        await self.invited()
+        await self.dead_letters_holding_the_person()
+        return registration
+
     async def erase(self) -> dict[str, Any]:
         erased = await self.system.registration.post(
             "/privacy/erase", json={"email": self.email}, headers=self.system.token()
@@ -290,11 +300,7 @@ async def test_erasure_leaves_no_trace_in_any_file_of_the_system(
     with captured_logs(log_file):
         async with running_system(tmp_path) as system:
             journey = Journey(system)
-            registration = await journey.registered()
-            await journey.check_in(registration)
-            await journey.complete()
-            await journey.invited()
-            await journey.dead_letters_holding_the_person()
+            registration = await journey.through_the_training()
             bodies = await stream_bodies(system, "REGISTRATION")
             assert any(journey.email.encode() in b for b in bodies)
 
@@ -341,11 +347,7 @@ async def test_erasure_leaves_no_row_holding_the_person_on_either_database(
 ) -> None:
     async with running_system(tmp_path, db_kind) as system:
         journey = Journey(system)
-        registration = await journey.registered()
-        await journey.check_in(registration)
-        await journey.complete()
-        await journey.invited()
-        await journey.dead_letters_holding_the_person()
+        await journey.through_the_training()
         erased = await journey.erase()
         await journey.erased_everywhere(erased["participant_id"])
         for service in ("registration", "scheduling", "evaluation"):
