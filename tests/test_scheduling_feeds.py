@@ -18,6 +18,7 @@ from services.scheduling.feeds import feed_cache
 from shared.clock import clock
 from shared.events import contracts as ev
 from tests.scheduling_support import (
+    across_the_autumn_change,
     add_session,
     create_training,
     event_lines,
@@ -250,20 +251,8 @@ async def test_vtimezones_match_zoneinfo_at_every_start_and_end_even_across_dst(
 ) -> None:
     slug = series_slug()
     se = system.token("organiser", ["SE"])
-    autumn = await create_training(
-        system, se, series=slug, host_country="SE", starts_on="2031-10-25", ends_on="2031-10-26"
-    )
+    autumn, across = await across_the_autumn_change(system, se, series=slug)
     assert autumn["timezone"] == "Europe/Stockholm"
-    # Stockholm leaves summer time at 03:00 on 26 October 2031: 01:30 CEST to 03:30 CET.
-    across = await add_session(
-        system,
-        se,
-        autumn,
-        starts_at="2031-10-26T01:30:00",
-        ends_at="2031-10-26T03:30:00",
-        title="Night watch",
-        speakers=[],
-    )
     assert across["starts_at"] == "2031-10-26T01:30:00+02:00"
     assert across["ends_at"] == "2031-10-26T03:30:00+01:00"
     await add_session(system, se, autumn, start="10:00", end="11:00", room="B", speakers=[])
