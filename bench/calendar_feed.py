@@ -10,7 +10,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
@@ -23,40 +23,40 @@ from services.scheduling.calendar import (
     build_feed,
     session_uid,
 )
+from shared.events.contracts import SESSION_KINDS
 
-# The 2009-2010 editions of the series, one capital (and zone) each.
-TRAININGS = (
-    ("Copenhagen", "Europe/Copenhagen", datetime(2009, 2, 10)),
-    ("Tallinn", "Europe/Tallinn", datetime(2009, 4, 28)),
-    ("Reykjavik", "Atlantic/Reykjavik", datetime(2009, 5, 25)),
-    ("Vilnius", "Europe/Vilnius", datetime(2009, 9, 2)),
-    ("Helsinki", "Europe/Helsinki", datetime(2009, 11, 11)),
-    ("Brussels", "Europe/Brussels", datetime(2009, 11, 25)),
-    ("Stockholm", "Europe/Stockholm", datetime(2009, 12, 7)),
-    ("Berlin", "Europe/Berlin", datetime(2010, 2, 16)),
-    ("Warsaw", "Europe/Warsaw", datetime(2010, 3, 23)),
-    ("Oslo", "Europe/Oslo", datetime(2010, 4, 20)),
-    ("Moscow", "Europe/Moscow", datetime(2010, 6, 8)),
-    ("Riga", "Europe/Riga", datetime(2010, 10, 5)),
+# The 2009-2010 editions of the series: host country, capital, its zone and first day.
+EDITIONS = (
+    ("DK", "Copenhagen", "Europe/Copenhagen", date(2009, 2, 10)),
+    ("EE", "Tallinn", "Europe/Tallinn", date(2009, 4, 28)),
+    ("IS", "Reykjavik", "Atlantic/Reykjavik", date(2009, 5, 25)),
+    ("LT", "Vilnius", "Europe/Vilnius", date(2009, 9, 2)),
+    ("FI", "Helsinki", "Europe/Helsinki", date(2009, 11, 11)),
+    ("BE", "Brussels", "Europe/Brussels", date(2009, 11, 25)),
+    ("SE", "Stockholm", "Europe/Stockholm", date(2009, 12, 7)),
+    ("DE", "Berlin", "Europe/Berlin", date(2010, 2, 16)),
+    ("PL", "Warsaw", "Europe/Warsaw", date(2010, 3, 23)),
+    ("NO", "Oslo", "Europe/Oslo", date(2010, 4, 20)),
+    ("RU", "Moscow", "Europe/Moscow", date(2010, 6, 8)),
+    ("LV", "Riga", "Europe/Riga", date(2010, 10, 5)),
 )
-KINDS = ("lecture", "workshop", "panel", "case_study", "exhibition", "networking", "break")
 
 
 def series_feed(sessions: int = 2000, trainings: int = 12) -> Feed:
     """A series feed of `sessions` sessions spread over `trainings` trainings."""
     items = []
     for n in range(sessions):
-        city, tzid, first_day = TRAININGS[n % trainings]
-        zone = ZoneInfo(tzid)
+        _, city, tzid, first_day = EDITIONS[n % trainings]
+        midnight = datetime.combine(first_day, datetime.min.time(), ZoneInfo(tzid))
         per_training = n // trainings
         day, slot = divmod(per_training, 6)
-        start = (first_day + timedelta(days=day, hours=9 + slot * 1.5)).replace(tzinfo=zone)
+        start = midnight + timedelta(days=day, hours=9 + slot * 1.5)
         items.append(
             FeedSession(
                 id=f"{n:08d}-0000-4000-8000-{n * 7919:012d}",
                 training_id=f"training-{n % trainings}",
                 title=f"Session {per_training}: identifying victims of trafficking, part {slot}",
-                kind=KINDS[n % len(KINDS)],
+                kind=SESSION_KINDS[n % len(SESSION_KINDS)],
                 starts_at=start,
                 ends_at=start + timedelta(hours=1, minutes=15),
                 timezone=tzid,

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 # The same bare icalendar baseline as the in-process bench, so the two ratios compare.
-from bench.calendar_feed import bare_icalendar_build  # noqa: E402
+from bench.calendar_feed import EDITIONS, bare_icalendar_build  # noqa: E402
 from capitals.embedded import free_port, start_nats, wait_for_port  # noqa: E402
 from services.scheduling.calendar import (  # noqa: E402
     Feed,
@@ -38,27 +38,12 @@ from services.scheduling.calendar import (  # noqa: E402
     build_feed,
 )
 from shared.auth import issue_token  # noqa: E402
+from shared.events.contracts import SESSION_KINDS  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
 from tests.servers import serve_command, stop  # noqa: E402
 
 SECRET = "bench-secret-0123456789-abcdefghij"
 SERIES = "cbss-thb"
-# The 2009-2010 capitals of the series, each in its own zone.
-CAPITALS = (
-    ("DK", "Europe/Copenhagen", date(2009, 2, 10)),
-    ("EE", "Europe/Tallinn", date(2009, 4, 28)),
-    ("IS", "Atlantic/Reykjavik", date(2009, 5, 25)),
-    ("LT", "Europe/Vilnius", date(2009, 9, 2)),
-    ("FI", "Europe/Helsinki", date(2009, 11, 11)),
-    ("BE", "Europe/Brussels", date(2009, 11, 25)),
-    ("SE", "Europe/Stockholm", date(2009, 12, 7)),
-    ("DE", "Europe/Berlin", date(2010, 2, 16)),
-    ("PL", "Europe/Warsaw", date(2010, 3, 23)),
-    ("NO", "Europe/Oslo", date(2010, 4, 20)),
-    ("RU", "Europe/Moscow", date(2010, 6, 8)),
-    ("LV", "Europe/Riga", date(2010, 10, 5)),
-)
-KINDS = ("lecture", "workshop", "panel", "case_study", "exhibition", "networking", "break")
 ROOMS, SLOTS = 6, 6  # parallel rooms, and 75-minute slots a day from 09:00
 
 
@@ -78,8 +63,8 @@ def _env(data: Path, nats_url: str, port: int) -> dict[str, str]:
 async def fill(client: httpx.AsyncClient, sessions: int) -> list[dict[str, Any]]:
     """12 published trainings sharing `sessions` sessions, created through the API."""
     trainings = []
-    for code, zone, first_day in CAPITALS:
-        days = -(-sessions // len(CAPITALS) // (ROOMS * SLOTS)) or 1
+    for code, _, zone, first_day in EDITIONS:
+        days = -(-sessions // len(EDITIONS) // (ROOMS * SLOTS)) or 1
         response = await client.post(
             "/trainings",
             json={
@@ -99,8 +84,8 @@ async def fill(client: httpx.AsyncClient, sessions: int) -> list[dict[str, Any]]
     limit = asyncio.Semaphore(8)
 
     async def add(n: int) -> None:
-        training = trainings[n % len(CAPITALS)]
-        index = n // len(CAPITALS)
+        training = trainings[n % len(EDITIONS)]
+        index = n // len(EDITIONS)
         day, rest = divmod(index, ROOMS * SLOTS)
         slot, room = divmod(rest, ROOMS)
         start = datetime.combine(
@@ -111,7 +96,7 @@ async def fill(client: httpx.AsyncClient, sessions: int) -> list[dict[str, Any]]
                 f"/trainings/{training['id']}/sessions",
                 json={
                     "title": f"Session {index}: identifying victims of trafficking",
-                    "kind": KINDS[n % len(KINDS)],
+                    "kind": SESSION_KINDS[n % len(SESSION_KINDS)],
                     "starts_at": start.isoformat(),
                     "ends_at": (start + timedelta(hours=1)).isoformat(),
                     "room": f"Room {room + 1}",

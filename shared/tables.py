@@ -1,7 +1,9 @@
 """Tables every service's database has: outbox, inbox, dead letters, the mail queue and the
-staff directory."""
+staff directory; and the columns a training has wherever it is stored."""
 
 from __future__ import annotations
+
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -15,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from sqlmodel import Field, SQLModel
 
 from shared.db import UTCDateTime
 
@@ -100,3 +103,21 @@ staff_directory = Table(
     Column("signed_out_at", BigInteger),
     Column("revision", Integer, nullable=False),
 )
+
+
+class TrainingColumns(SQLModel):
+    """What a training is, as scheduling keeps it and registration's catalogue mirrors it
+    from the events: each service's `training` table has these columns and its own."""
+
+    title: str = Field(max_length=200)
+    host_country: str = Field(max_length=2, index=True)
+    city: str = Field(max_length=200)
+    venue: str = Field(max_length=500)
+    timezone: str = Field(max_length=64)
+    starts_on: date
+    ends_on: date
+    capacity: int
+    registration_opens_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    registration_closes_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    moderated: bool = False
+    language: str = Field(default="en", max_length=16)

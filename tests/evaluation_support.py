@@ -22,6 +22,14 @@ from tests.support import System, eventually, plain_text, publish
 
 TRAINING_DAY = date(2031, 5, 12)
 LINK = re.compile(r"/evaluations/([A-Za-z0-9_-]{20,})")
+# A question of its own a training adds to the bank's.
+MATERIALS_QUESTION = {
+    "id": "materials",
+    "kind": "single",
+    "text": "Were the printed materials useful?",
+    "level": 1,
+    "options": [{"id": "yes", "text": "Yes"}, {"id": "no", "text": "No"}],
+}
 
 
 class Training:

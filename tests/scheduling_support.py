@@ -82,6 +82,26 @@ async def add_session(
     return response.json()  # type: ignore[no-any-return]
 
 
+async def across_the_autumn_change(
+    system: System, headers: dict[str, str], **changes: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A training in Stockholm over the night summer time ends (03:00 on 26 October 2031),
+    and its session from 01:30 CEST to 03:30 CET."""
+    training = await create_training(
+        system, headers, host_country="SE", starts_on="2031-10-25", ends_on="2031-10-26", **changes
+    )
+    night = await add_session(
+        system,
+        headers,
+        training,
+        starts_at="2031-10-26T01:30:00",
+        ends_at="2031-10-26T03:30:00",
+        title="Night watch",
+        speakers=[],
+    )
+    return training, night
+
+
 async def published_training(
     system: System, headers: dict[str, str], sessions: int = 1, **changes: Any
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -228,42 +228,24 @@ async def test_a_poisoned_message_is_recorded_dead_and_later_messages_go_on(
 async def test_services_catch_up_after_a_broker_outage(tmp_path: Path) -> None:
     from datetime import date, timedelta
 
+    from tests.scheduling_support import published_training
     from tests.support import running_system
 
     async with running_system(tmp_path) as system:
         organiser = system.token("organiser", ["LT"])
-        starts = (date.today() + timedelta(days=20)).isoformat()
+        starts = date.today() + timedelta(days=20)
         system.nats.stop()
-        created = await system.scheduling.post(
-            "/trainings",
-            json={
-                "series": "outage",
-                "title": "Published while the broker is down",
-                "host_country": "LT",
-                "venue": "Vilnius",
-                "starts_on": starts,
-                "ends_on": starts,
-                "capacity": 5,
-            },
-            headers=organiser,
+        published, _ = await published_training(
+            system,
+            organiser,
+            series="outage",
+            title="Published while the broker is down",
+            host_country="LT",
+            venue="Vilnius",
+            starts_on=starts,
+            capacity=5,
         )
-        assert created.status_code == 201, created.text
-        training_id = created.json()["id"]
-        session = await system.scheduling.post(
-            f"/trainings/{training_id}/sessions",
-            json={
-                "title": "Opening",
-                "kind": "lecture",
-                "starts_at": f"{starts}T09:00:00",
-                "ends_at": f"{starts}T10:00:00",
-            },
-            headers=organiser,
-        )
-        assert session.status_code == 201
-        published = await system.scheduling.post(
-            f"/trainings/{training_id}/publish", headers=organiser
-        )
-        assert published.status_code == 200
+        training_id = published["id"]
         ready = await system.scheduling.get("/ready")
         assert ready.status_code == 503 and ready.json()["nats"] is False
 

@@ -32,6 +32,7 @@ OBSERVERS_2009 = ["BY", "FR", "IT", "NL", "RO", "SK", "ES", "UA", "GB", "US"]
 @pytest.mark.parametrize(
     ("code", "zone"),
     [
+        # A country with one zone has it as its default.
         ("EE", "Europe/Tallinn"),
         ("IS", "Atlantic/Reykjavik"),
         ("BE", "Europe/Brussels"),
@@ -44,15 +45,7 @@ OBSERVERS_2009 = ["BY", "FR", "IT", "NL", "RO", "SK", "ES", "UA", "GB", "US"]
         ("FI", "Europe/Helsinki"),
         ("PL", "Europe/Warsaw"),
         ("EU", "Europe/Brussels"),
-    ],
-)
-def test_a_country_with_one_zone_has_it_as_its_default(code: str, zone: str) -> None:
-    assert country(code).timezone == zone
-
-
-@pytest.mark.parametrize(
-    ("code", "zone"),
-    [
+        # A country with several zones defaults to its capital's.
         ("US", "America/New_York"),
         ("RU", "Europe/Moscow"),
         ("CA", "America/Toronto"),
@@ -61,7 +54,9 @@ def test_a_country_with_one_zone_has_it_as_its_default(code: str, zone: str) -> 
         ("DE", "Europe/Berlin"),
     ],
 )
-def test_a_country_with_several_zones_defaults_to_its_capitals_zone(code: str, zone: str) -> None:
+def test_a_countrys_default_zone_is_its_only_zone_or_else_its_capitals(
+    code: str, zone: str
+) -> None:
     assert country(code).timezone == zone
 
 

@@ -6,16 +6,11 @@ from pathlib import Path
 
 import httpx
 
-from capitals.embedded import free_port
-from tests.test_foundation import _start_up, _stop, clean_env, run_capitals
+from tests.test_foundation import _start_up, _stop, run_capitals, up_env
 
 
 def test_demo_loads_the_seed_series_into_a_running_system(tmp_path: Path) -> None:
-    ports = {service: free_port() for service in ("registration", "scheduling", "evaluation")}
-    env = clean_env(
-        tmp_path,
-        **{f"{s.upper()}_PUBLIC_URL": f"http://127.0.0.1:{p}" for s, p in ports.items()},
-    )
+    ports, env = up_env(tmp_path)
     process, lines = _start_up(env)
     try:
         staff = {"Authorization": f"Bearer {lines[-2]}"}

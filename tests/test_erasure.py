@@ -22,6 +22,7 @@ from services.registration.settings import own
 from shared.clock import clock
 from shared.logs import JsonFormatter
 from shared.tables import dead_letter, mail_queue, outbox
+from tests.scheduling_support import published_training
 from tests.support import System, eventually, running_system
 
 QUIET = ("nats", "aiosqlite", "asyncio")
@@ -146,36 +147,10 @@ class Journey:
     async def registered(self) -> dict[str, Any]:
         system = self.system
         organiser = system.token("organiser", ["EE"])
-        created = await system.scheduling.post(
-            "/trainings",
-            json={
-                "series": "cbss-thb",
-                "title": "Trafficking in human beings: a training for consular staff",
-                "host_country": "EE",
-                "venue": "Ministry of Foreign Affairs, Islandi väljak 1",
-                "starts_on": self.starts.isoformat(),
-                "ends_on": self.starts.isoformat(),
-                "capacity": 5,
-            },
-            headers=organiser,
+        published, _ = await published_training(
+            system, organiser, starts_on=self.starts, capacity=5
         )
-        assert created.status_code == 201, created.text
-        self.training = created.json()["id"]
-        session = await system.scheduling.post(
-            f"/trainings/{self.training}/sessions",
-            json={
-                "title": "Identifying victims at the consulate",
-                "kind": "lecture",
-                "starts_at": f"{self.starts}T10:00:00",
-                "ends_at": f"{self.starts}T11:30:00",
-            },
-            headers=organiser,
-        )
-        assert session.status_code == 201, session.text
-        published = await system.scheduling.post(
-            f"/trainings/{self.training}/publish", headers=organiser
-        )
-        assert published.status_code == 200, published.text
+        self.training = published["id"]
 
         async def open_for_registration() -> bool:
             response = await system.registration.get("/trainings")
@@ -225,6 +200,16 @@ class Journey:
 
         await eventually(mailed, timeout=20)
 
+    async def through_the_training(self) -> dict[str, Any]:
+        """Registered, checked in, the training completed and the person invited to evaluate
+        it; the consumers gave up on the check-in once. Returns the registration."""
+        registration = await self.registered()
+        await self.check_in(registration)
+        await self.complete()
+        await self.invited()
+        await self.dead_letters_holding_the_person()
+        return registration
+
     async def erase(self) -> dict[str, Any]:
         erased = await self.system.registration.post(
             "/privacy/erase", json={"email": self.email}, headers=self.system.token()
@@ -256,7 +241,11 @@ class Journey:
         )
         return participant_id
 
-    async def erased_everywhere(self, participant_id: str) -> None:
+    async def erased_everywhere(
+        self, participant_id: str, *, invited: bool = True, timeout: float = 30
+    ) -> None:
+        """The person's events are gone from the stream and scheduling has forgotten them;
+        where they were `invited`, evaluation has erased its invitations too."""
         system = self.system
 
         async def done() -> bool:
@@ -272,11 +261,14 @@ class Journey:
                 ),
             )
             assert forgotten, "scheduling has not handled the erasure yet"
-            invitations = await read(system, "evaluation", text("SELECT erased FROM invitation"))
-            assert invitations and all(row[0] for row in invitations), "evaluation not done"
+            if invited:
+                invitations = await read(
+                    system, "evaluation", text("SELECT erased FROM invitation")
+                )
+                assert invitations and all(row[0] for row in invitations), "evaluation not done"
             return True
 
-        await eventually(done, timeout=30)
+        await eventually(done, timeout=timeout)
 
     async def dead_letters_holding_the_person(self) -> None:
         """Consumers gave up on the person's check-in event once: its whole body is kept."""
@@ -308,11 +300,7 @@ async def test_erasure_leaves_no_trace_in_any_file_of_the_system(
     with captured_logs(log_file):
         async with running_system(tmp_path) as system:
             journey = Journey(system)
-            registration = await journey.registered()
-            await journey.check_in(registration)
-            await journey.complete()
-            await journey.invited()
-            await journey.dead_letters_holding_the_person()
+            registration = await journey.through_the_training()
             bodies = await stream_bodies(system, "REGISTRATION")
             assert any(journey.email.encode() in b for b in bodies)
 
@@ -349,23 +337,7 @@ async def test_erasure_while_the_broker_is_down_completes_when_it_returns(
             erased = await journey.erase()
             system.nats.start()
             await journey.complete()
-
-            async def done() -> bool:
-                left = await read(
-                    system, "registration", select(outbox.c.id).where(outbox.c.person.is_not(None))
-                )
-                assert not left, "the erasure has not reached the stream yet"
-                forgotten = await read(
-                    system,
-                    "scheduling",
-                    text("SELECT 1 FROM erased_participant WHERE participant_id = :id").bindparams(
-                        id=erased["participant_id"]
-                    ),
-                )
-                assert forgotten, "scheduling has not handled the erasure yet"
-                return True
-
-            await eventually(done, timeout=40)
+            await journey.erased_everywhere(erased["participant_id"], invited=False, timeout=40)
             assert files_holding(tmp_path, *journey.needles) == []
     assert files_holding(tmp_path, *journey.needles) == []
 
@@ -375,11 +347,7 @@ async def test_erasure_leaves_no_row_holding_the_person_on_either_database(
 ) -> None:
     async with running_system(tmp_path, db_kind) as system:
         journey = Journey(system)
-        registration = await journey.registered()
-        await journey.check_in(registration)
-        await journey.complete()
-        await journey.invited()
-        await journey.dead_letters_holding_the_person()
+        await journey.through_the_training()
         erased = await journey.erase()
         await journey.erased_everywhere(erased["participant_id"])
         for service in ("registration", "scheduling", "evaluation"):

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from shared.clock import clock
+from tests.evaluation_support import MATERIALS_QUESTION
 from tests.support import SmtpSink, System, eventually, running_system
 
 DAY = date.today() + timedelta(days=30)
@@ -156,17 +157,7 @@ async def test_the_whole_cycle_from_completion_to_series_trend(
         assert refused.json()["errors"][0]["field"] == "objectives[0]", refused.json()
     extra = await system.evaluation.put(
         f"/trainings/{tallinn}/questions",
-        json={
-            "questions": [
-                {
-                    "id": "materials",
-                    "kind": "single",
-                    "text": "Were the printed materials useful?",
-                    "level": 1,
-                    "options": [{"id": "yes", "text": "Yes"}, {"id": "no", "text": "No"}],
-                }
-            ]
-        },
+        json={"questions": [MATERIALS_QUESTION]},
         headers=ee,
     )
     assert extra.status_code == 200, extra.text

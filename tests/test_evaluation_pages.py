@@ -11,19 +11,24 @@ import pytest
 
 from capitals.embedded import free_port
 from tests.browser import accessibility_violations, browser_page, csrf_of
-from tests.evaluation_support import completed_training, overall_answers, sql
+from tests.evaluation_support import Training, completed_training, overall_answers, sql
 from tests.servers import serve_app
 from tests.support import System, running_system
 
 HTML = {"accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
 
 
+async def _mari_invited(system: System) -> tuple[Training, str]:
+    """A completed training whose one attendee, Mari Tamm, is invited; her evaluation's path."""
+    training, tokens = await completed_training(system, ["Mari Tamm"])
+    return training, f"/evaluations/{tokens['Mari Tamm']}"
+
+
 async def test_the_invitation_link_gives_a_browser_the_form_and_a_client_json(
     evaluation: System,
 ) -> None:
     system = evaluation
-    training, tokens = await completed_training(system, ["Mari Tamm"])
-    link = f"/evaluations/{tokens['Mari Tamm']}"
+    training, link = await _mari_invited(system)
     page = await system.evaluation.get(link, headers=HTML)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert training.title in page.text
@@ -40,9 +45,9 @@ async def test_the_invitation_link_gives_a_browser_the_form_and_a_client_json(
 
 async def test_the_form_refuses_a_post_without_its_csrf_token(evaluation: System) -> None:
     system = evaluation
-    _, tokens = await completed_training(system, ["Mari Tamm"])
+    _, link = await _mari_invited(system)
     posted = await system.evaluation.post(
-        f"/evaluations/{tokens['Mari Tamm']}/form",
+        f"{link}/form",
         data={"overall": "4", "recommend": "9", "action": "submit"},
     )
     assert posted.status_code == 403
@@ -53,8 +58,7 @@ async def test_the_form_shows_problems_next_to_their_questions_and_keeps_the_ans
     evaluation: System,
 ) -> None:
     system = evaluation
-    _, tokens = await completed_training(system, ["Mari Tamm"])
-    link = f"/evaluations/{tokens['Mari Tamm']}"
+    _, link = await _mari_invited(system)
     form = await system.evaluation.get(link, headers=HTML)
     posted = await system.evaluation.post(
         f"{link}/form",
@@ -123,8 +127,8 @@ async def test_an_invitation_is_answered_on_a_phone_and_thanked(tmp_path: Path) 
     async with running_system(
         tmp_path, services=("evaluation",), EVALUATION_PUBLIC_URL=public
     ) as system:
-        _, tokens = await completed_training(system, ["Mari Tamm"])
-        link = f"{public}/evaluations/{tokens['Mari Tamm']}"
+        _, path = await _mari_invited(system)
+        link = f"{public}{path}"
         async with (
             serve_app(system.apps["evaluation"], port, lifespan="off"),
             browser_page(viewport={"width": 390, "height": 844}) as tab,

@@ -12,6 +12,7 @@ from services.evaluation.questions import BANK_V1
 from services.evaluation.settings import own
 from shared.clock import clock
 from tests.evaluation_support import (
+    MATERIALS_QUESTION,
     TRAINING_DAY,
     Training,
     apply,
@@ -233,17 +234,7 @@ async def test_a_trainings_own_questions_are_fixed_once_its_evaluation_opens(
         headers=host,
     )
     assert objectives.status_code == 200, objectives.text
-    extra = {
-        "questions": [
-            {
-                "id": "materials",
-                "kind": "single",
-                "text": "Were the printed materials useful?",
-                "level": 1,
-                "options": [{"id": "yes", "text": "Yes"}, {"id": "no", "text": "No"}],
-            }
-        ]
-    }
+    extra = {"questions": [MATERIALS_QUESTION]}
     extras = await system.evaluation.put(f"{path}/questions", json=extra, headers=host)
     assert extras.status_code == 200, extras.text
     ids = [q["id"] for q in extras.json()["questionnaire"]]

@@ -218,6 +218,16 @@ def test_compose_passes_only_settings_that_exist() -> None:
         assert f"CREATE DATABASE {service}" in init
 
 
+def up_env(tmp_path: Path) -> tuple[dict[str, int], dict[str, str]]:
+    """A clean environment for `capitals up`, each service on a free port of its own."""
+    ports = {service: free_port() for service in ("registration", "scheduling", "evaluation")}
+    env = clean_env(
+        tmp_path,
+        **{f"{s.upper()}_PUBLIC_URL": f"http://127.0.0.1:{p}" for s, p in ports.items()},
+    )
+    return ports, env
+
+
 def _start_up(env: dict[str, str]) -> tuple[subprocess.Popen[str], list[str]]:
     process = subprocess.Popen(
         [*CAPITALS, "up"],
@@ -247,11 +257,7 @@ def _stop(process: subprocess.Popen[str]) -> int:
 
 
 def test_capitals_up_starts_everything_and_keeps_data_across_restarts(tmp_path: Path) -> None:
-    ports = {service: free_port() for service in ("registration", "scheduling", "evaluation")}
-    env = clean_env(
-        tmp_path,
-        **{f"{s.upper()}_PUBLIC_URL": f"http://127.0.0.1:{p}" for s, p in ports.items()},
-    )
+    ports, env = up_env(tmp_path)
     process, lines = _start_up(env)
     try:
         token = lines[-2]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from services.evaluation.settings import own
 from shared.clock import clock
+from tests.scheduling_support import add_session, create_training
 from tests.support import System, eventually
 
 
@@ -34,38 +35,12 @@ async def test_training_journey_across_the_three_services(
     organiser = system.token("organiser", ["EE"])
     starts = date.today() + timedelta(days=30)
 
-    created = await system.scheduling.post(
-        "/trainings",
-        json={
-            "series": "cbss-thb",
-            "title": "Trafficking in human beings: a training for consular staff",
-            "host_country": "EE",
-            "venue": "Ministry of Foreign Affairs, Islandi väljak 1",
-            "starts_on": starts.isoformat(),
-            "ends_on": starts.isoformat(),
-            "capacity": 1,
-        },
-        headers=organiser,
-    )
-    assert created.status_code == 201, created.text
-    training = created.json()
+    training = await create_training(system, organiser, starts_on=starts, capacity=1)
     assert training["status"] == "draft"
     assert training["city"] == "Tallinn" and training["timezone"] == "Europe/Tallinn"
 
-    session = await system.scheduling.post(
-        f"/trainings/{training['id']}/sessions",
-        json={
-            "title": "Identifying victims at the consulate",
-            "kind": "lecture",
-            "starts_at": f"{starts}T10:00:00",
-            "ends_at": f"{starts}T11:30:00",
-            "room": "Hall A",
-            "speakers": [{"name": "Kristiina Kangaspunta", "organisation": "UNODC"}],
-        },
-        headers=organiser,
-    )
-    assert session.status_code == 201, session.text
-    assert session.json()["sequence"] == 0 and session.json()["status"] == "scheduled"
+    session = await add_session(system, organiser, training)
+    assert session["sequence"] == 0 and session["status"] == "scheduled"
 
     published = await system.scheduling.post(
         f"/trainings/{training['id']}/publish", headers=organiser
@@ -114,7 +89,7 @@ async def test_training_journey_across_the_three_services(
     async def personal_feed() -> str:
         response = await system.scheduling.get(f"/{feed_path}")
         assert response.status_code == 200, response.text
-        assert session.json()["id"] in response.text
+        assert session["id"] in response.text
         return response.text
 
     feed = await eventually(personal_feed)

@@ -50,6 +50,18 @@ async def _open(system: System, **changes: Any) -> ev.TrainingData:
     return await open_training(system.nats.url, system.registration, **changes)
 
 
+async def _updated(system: System, training: ev.TrainingData, **changes: Any) -> None:
+    """Scheduling announces the training's first change (revision 2), on the same day."""
+    update = training_event(
+        training_id=training.id,
+        revision=2,
+        subject=ev.TrainingUpdated,
+        starts_on=training.starts_on,
+        **changes,
+    )
+    await publish(system.nats.url, update)
+
+
 async def _listed(system: System, training_id: str, **params: Any) -> list[dict[str, Any]]:
     response = await system.registration.get(
         f"/trainings/{training_id}/registrations", headers=staff_headers(), params=params
@@ -63,22 +75,24 @@ def _manage(registration: dict[str, Any]) -> dict[str, str]:
     return {"X-Manage-Token": registration["manage_token"]}
 
 
-async def _cancel(system: System, registration: dict[str, Any]) -> dict[str, Any]:
-    response = await system.registration.post(
-        f"/registrations/{registration['id']}/cancel", headers=_manage(registration)
+async def _as_participant(
+    system: System, method: str, registration: dict[str, Any], path: str = ""
+) -> dict[str, Any]:
+    """The participant's own call on their registration, with its manage token."""
+    response = await system.registration.request(
+        method, f"/registrations/{registration['id']}{path}", headers=_manage(registration)
     )
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
     return result
+
+
+async def _cancel(system: System, registration: dict[str, Any]) -> dict[str, Any]:
+    return await _as_participant(system, "POST", registration, "/cancel")
 
 
 async def _status(system: System, registration: dict[str, Any]) -> dict[str, Any]:
-    response = await system.registration.get(
-        f"/registrations/{registration['id']}", headers=_manage(registration)
-    )
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    return result
+    return await _as_participant(system, "GET", registration)
 
 
 # --- catalogue -----------------------------------------------------------------------
@@ -101,17 +115,7 @@ async def test_catalogue_lists_a_published_training_with_seats_left_and_open_win
 async def test_catalogue_follows_capacity_window_and_cancellation_events(system: System) -> None:
     training = await _open(system, capacity=2)
     later = datetime.now(UTC) + timedelta(days=3)
-    await publish(
-        system.nats.url,
-        training_event(
-            training_id=training.id,
-            revision=2,
-            capacity=5,
-            opens_at=later,
-            subject=ev.TrainingUpdated,
-            starts_on=training.starts_on,
-        ),
-    )
+    await _updated(system, training, capacity=5, opens_at=later)
     entry = await in_catalogue(system.registration, training.id, seats_left=5)
     assert entry["registration_open"] is False
 
@@ -205,16 +209,7 @@ async def test_raised_capacity_promotes_the_waitlist_at_once(system: System) -> 
     training = await _open(system, capacity=1)
     answers = [await register(system.registration, training.id, person(n)) for n in range(4)]
 
-    await publish(
-        system.nats.url,
-        training_event(
-            training_id=training.id,
-            revision=2,
-            capacity=3,
-            subject=ev.TrainingUpdated,
-            starts_on=training.starts_on,
-        ),
-    )
+    await _updated(system, training, capacity=3)
 
     async def promoted() -> list[str]:
         statuses = [(await _status(system, a))["status"] for a in answers]

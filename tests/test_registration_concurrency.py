@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from shared.events import contracts as ev
 from tests.registration_support import (
     Served,
     person,
@@ -56,12 +59,21 @@ async def _rush(
     return await asyncio.gather(*tasks)
 
 
-async def _in_catalogue(client: httpx.AsyncClient, *training_ids: str) -> None:
-    async def listed() -> bool:
-        items = (await client.get("/trainings")).json()["items"]
-        return {training_id for training_id in training_ids} <= {item["id"] for item in items}
+@asynccontextmanager
+async def _open_for_a_rush(
+    tmp_path: Path, db_kind: str
+) -> AsyncIterator[tuple[Served, httpx.AsyncClient, ev.TrainingData]]:
+    """Registration served alone, with one training of SEATS seats in its catalogue."""
+    async with served_registration(tmp_path, db_kind) as served, _client(served) as client:
+        training = training_event(capacity=SEATS)
+        await publish(served.nats_url, training)
 
-    await eventually(listed, timeout=20)
+        async def listed() -> bool:
+            items = (await client.get("/trainings")).json()["items"]
+            return training.id in {item["id"] for item in items}
+
+        await eventually(listed, timeout=20)
+        yield served, client, training
 
 
 async def _registrations(client: httpx.AsyncClient, training_id: str) -> list[dict[str, Any]]:
@@ -93,11 +105,7 @@ def _assert_arrival_order(attempts: list[Attempt], listed: list[dict[str, Any]])
 async def test_rush_of_500_for_20_seats_confirms_20_and_waitlists_the_rest_in_order(
     tmp_path: Path, db_kind: str
 ) -> None:
-    async with served_registration(tmp_path, db_kind) as served, _client(served) as client:
-        training = training_event(capacity=SEATS)
-        await publish(served.nats_url, training)
-        await _in_catalogue(client, training.id)
-
+    async with _open_for_a_rush(tmp_path, db_kind) as (served, client, training):
         attempts = await _rush(served, training.id, first=0)
 
         assert sorted({a.status_code for a in attempts}) == [201], [
@@ -129,11 +137,7 @@ async def test_rush_of_500_for_20_seats_confirms_20_and_waitlists_the_rest_in_or
 async def test_cancellation_during_a_rush_promotes_exactly_one(
     tmp_path: Path, db_kind: str
 ) -> None:
-    async with served_registration(tmp_path, db_kind) as served, _client(served) as client:
-        training = training_event(capacity=SEATS)
-        await publish(served.nats_url, training)
-        await _in_catalogue(client, training.id)
-
+    async with _open_for_a_rush(tmp_path, db_kind) as (served, client, training):
         seated: list[Attempt] = []
         queue_started = asyncio.Event()
 

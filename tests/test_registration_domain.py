@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -280,12 +281,22 @@ async def _write_notes(
     return results
 
 
-async def test_group_commit_writes_queued_items_together_and_answers_each(tmp_path: Path) -> None:
+@asynccontextmanager
+async def _writing_notes(tmp_path: Path) -> AsyncIterator[tuple[Database, GroupCommit[str, int]]]:
+    """A group commit of notes, running on a scratch database until the block ends."""
     db = await _database(tmp_path)
     group: GroupCommit[str, int] = GroupCommit(_write_notes)
     writer = asyncio.create_task(group.run(db, _settings(tmp_path)))
     await asyncio.sleep(0)
     try:
+        yield db, group
+    finally:
+        writer.cancel()
+        await db.dispose()
+
+
+async def test_group_commit_writes_queued_items_together_and_answers_each(tmp_path: Path) -> None:
+    async with _writing_notes(tmp_path) as (_, group):
         answers = await asyncio.gather(
             *(group.submit(f"note {n}") for n in range(50)),
             group.submit("refuse me"),
@@ -294,17 +305,10 @@ async def test_group_commit_writes_queued_items_together_and_answers_each(tmp_pa
         assert answers[:50] == [len(f"note {n}") for n in range(50)]
         assert isinstance(answers[50], Conflict) and status_of(answers[50]) == 409
         assert group.batches < 10 and group.items == 51
-    finally:
-        writer.cancel()
-        await db.dispose()
 
 
 async def test_a_failing_item_rolls_back_its_batch_and_only_itself(tmp_path: Path) -> None:
-    db = await _database(tmp_path)
-    group: GroupCommit[str, int] = GroupCommit(_write_notes)
-    writer = asyncio.create_task(group.run(db, _settings(tmp_path)))
-    await asyncio.sleep(0)
-    try:
+    async with _writing_notes(tmp_path) as (db, group):
         # The second "twin" breaks the unique constraint: the batch rolls back, the items
         # are tried one by one, and only the duplicate fails.
         answers = await asyncio.gather(
@@ -320,9 +324,6 @@ async def test_a_failing_item_rolls_back_its_batch_and_only_itself(tmp_path: Pat
         async with db.session() as session:
             stored = await session.exec(select(func.count()).select_from(note))  # type: ignore[call-overload]
             assert stored.one()[0] == 3
-    finally:
-        writer.cancel()
-        await db.dispose()
 
 
 async def test_group_commit_refuses_work_while_not_running() -> None:

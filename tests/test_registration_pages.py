@@ -41,6 +41,16 @@ async def _post_form(system: System, path: str, form: dict[str, str]) -> Any:
     return await system.registration.post(path, data={**form, "_csrf_token": csrf_of(page.text)})
 
 
+async def _registrations(system: System, training_id: str) -> list[dict[str, Any]]:
+    """The training's registrations as its organisers see them."""
+    listed = await system.registration.get(
+        f"/trainings/{training_id}/registrations", headers=staff_headers()
+    )
+    assert listed.status_code == 200, listed.text
+    items: list[dict[str, Any]] = listed.json()["items"]
+    return items
+
+
 async def test_catalogue_page_lists_open_trainings_with_seats_left(system: System) -> None:
     training = await open_training(
         system.nats.url, system.registration, capacity=12, title="Consular work, Vilnius"
@@ -72,10 +82,7 @@ async def test_form_shows_each_error_beside_its_field_and_keeps_the_input(
     assert 'id="organisation-error"' not in page
     assert 'value="Embassy of Estonia in Riga"' in page  # kept
     assert "vegetarian" in page
-    listed = await system.registration.get(
-        f"/trainings/{training.id}/registrations", headers=staff_headers()
-    )
-    assert listed.json()["items"] == []
+    assert await _registrations(system, training.id) == []
 
 
 async def test_the_form_refuses_header_syntax_in_the_address_and_control_characters(
@@ -102,10 +109,7 @@ async def test_the_form_refuses_header_syntax_in_the_address_and_control_charact
         system, "/resend-link", {"email": "a@example.org\r\nBcc: evil@evil.example"}
     )
     assert resend.status_code == 422
-    listed = await system.registration.get(
-        f"/trainings/{training.id}/registrations", headers=staff_headers()
-    )
-    assert listed.json()["items"] == []
+    assert await _registrations(system, training.id) == []
 
 
 async def test_line_breaks_a_browser_sends_in_free_text_are_kept_as_line_feeds(
@@ -116,11 +120,7 @@ async def test_line_breaks_a_browser_sends_in_free_text_are_kept_as_line_feeds(
         system, f"/register/{training.id}", _form(needs_access="wheelchair\r\nramp, please")
     )
     assert response.status_code == 200, response.text
-    (item,) = (
-        await system.registration.get(
-            f"/trainings/{training.id}/registrations", headers=staff_headers()
-        )
-    ).json()["items"]
+    (item,) = await _registrations(system, training.id)
     assert item["needs"]["access"] == "wheelchair\nramp, please"
 
 
@@ -129,10 +129,7 @@ async def test_a_form_without_its_csrf_token_is_refused(system: System) -> None:
     await system.registration.get(f"/register/{training.id}")
     refused = await system.registration.post(f"/register/{training.id}", data=_form())
     assert refused.status_code == 403
-    listed = await system.registration.get(
-        f"/trainings/{training.id}/registrations", headers=staff_headers()
-    )
-    assert listed.json()["items"] == []
+    assert await _registrations(system, training.id) == []
 
 
 async def test_form_registration_confirms_and_the_manage_page_cancels(system: System) -> None:

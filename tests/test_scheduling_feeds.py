@@ -18,6 +18,7 @@ from services.scheduling.feeds import feed_cache
 from shared.clock import clock
 from shared.events import contracts as ev
 from tests.scheduling_support import (
+    across_the_autumn_change,
     add_session,
     create_training,
     event_lines,
@@ -250,20 +251,8 @@ async def test_vtimezones_match_zoneinfo_at_every_start_and_end_even_across_dst(
 ) -> None:
     slug = series_slug()
     se = system.token("organiser", ["SE"])
-    autumn = await create_training(
-        system, se, series=slug, host_country="SE", starts_on="2031-10-25", ends_on="2031-10-26"
-    )
+    autumn, across = await across_the_autumn_change(system, se, series=slug)
     assert autumn["timezone"] == "Europe/Stockholm"
-    # Stockholm leaves summer time at 03:00 on 26 October 2031: 01:30 CEST to 03:30 CET.
-    across = await add_session(
-        system,
-        se,
-        autumn,
-        starts_at="2031-10-26T01:30:00",
-        ends_at="2031-10-26T03:30:00",
-        title="Night watch",
-        speakers=[],
-    )
     assert across["starts_at"] == "2031-10-26T01:30:00+02:00"
     assert across["ends_at"] == "2031-10-26T03:30:00+01:00"
     await add_session(system, se, autumn, start="10:00", end="11:00", room="B", speakers=[])
@@ -390,18 +379,20 @@ async def test_unknown_feeds_are_404(system: System) -> None:
 # --- the personal feed ---------------------------------------------------------------
 
 
+async def set_feed_token(system: System, participant: str, token: str, revision: int) -> None:
+    """Announce the participant's feed token as registration would: by its SHA-256 alone."""
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    await publish(
+        system.nats.url,
+        ev.ParticipantFeedTokenSet(id=participant, revision=revision, feed_token_sha256=digest),
+    )
+
+
 async def subscribed_participant(system: System) -> tuple[str, str]:
     """A participant id and their feed token, announced as registration would."""
     token = secrets.token_urlsafe(24)
     participant = str(uuid.uuid4())
-    await publish(
-        system.nats.url,
-        ev.ParticipantFeedTokenSet(
-            id=participant,
-            revision=1,
-            feed_token_sha256=hashlib.sha256(token.encode()).hexdigest(),
-        ),
-    )
+    await set_feed_token(system, participant, token, revision=1)
     return token, participant
 
 
@@ -506,12 +497,7 @@ async def test_a_rotated_token_makes_the_old_one_404(system: System) -> None:
 
     await eventually(lambda: served(old))
     new = secrets.token_urlsafe(24)
-    await publish(
-        system.nats.url,
-        ev.ParticipantFeedTokenSet(
-            id=participant, revision=2, feed_token_sha256=hashlib.sha256(new.encode()).hexdigest()
-        ),
-    )
+    await set_feed_token(system, participant, new, revision=2)
     await eventually(lambda: served(new))
     assert (await system.scheduling.get(f"/calendars/{old}.ics")).status_code == 404
 
@@ -531,14 +517,7 @@ async def test_an_erased_participants_feed_is_gone_and_stays_gone(system: System
     await publish(system.nats.url, ev.ParticipantErased(id=participant, revision=9))
     await eventually(lambda: status(404))
     # A redelivered older event about the person must not bring anything back.
-    await publish(
-        system.nats.url,
-        ev.ParticipantFeedTokenSet(
-            id=participant,
-            revision=3,
-            feed_token_sha256=hashlib.sha256(token.encode()).hexdigest(),
-        ),
-    )
+    await set_feed_token(system, participant, token, revision=3)
     await confirm(system, participant, training["id"], "confirmed", registration, revision=5)
     marker = await subscribed_participant(system)
 

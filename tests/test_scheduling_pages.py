@@ -17,6 +17,7 @@ from shared.clock import clock
 from shared.events.contracts import SESSION_KINDS
 from tests.browser import browser_page
 from tests.scheduling_support import (
+    across_the_autumn_change,
     add_session,
     create_training,
     published_training,
@@ -102,17 +103,7 @@ async def test_a_session_across_a_daylight_saving_change_shows_both_offsets(
     system: System,
 ) -> None:
     se = system.token("organiser", ["SE"])
-    training = await create_training(
-        system, se, host_country="SE", starts_on="2031-10-25", ends_on="2031-10-26"
-    )
-    await add_session(
-        system,
-        se,
-        training,
-        starts_at="2031-10-26T01:30:00",
-        ends_at="2031-10-26T03:30:00",
-        speakers=[],
-    )
+    training, _ = await across_the_autumn_change(system, se)
     text = text_of(await page(system, f"/trainings/{training['id']}/page", **_auth(se)))
     assert "01:30 CEST\u201303:30 CET" in text
     assert "Europe/Stockholm (CET, UTC+01:00 / CEST, UTC+02:00)" in text

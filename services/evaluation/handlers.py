@@ -109,15 +109,21 @@ async def _erased(uow: UnitOfWork, participant_id: str) -> bool:
     return await uow.session.get(ErasedParticipantRow, participant_id) is not None
 
 
+async def _attendee_locked(uow: UnitOfWork, training_id: str, participant_id: str) -> bool:
+    """Lock the training, then the person; False if the person was erased before this
+    arrived, whose data must then not come back.
+
+    The training first (always in this order): a campaign opening at this moment in
+    another transaction would otherwise miss this attendee, and this one its campaign."""
+    await lock_aggregate(uow, f"training:{training_id}")
+    await lock_aggregate(uow, f"participant:{participant_id}")
+    return not await _erased(uow, participant_id)
+
+
 async def checked_in(
     uow: UnitOfWork, settings: Settings, data: ev.RegistrationCheckedIn, _: Envelope
 ) -> None:
-    # The training first (always in this order): a campaign opening at this moment in
-    # another transaction would otherwise miss this attendee, and this one its campaign.
-    await lock_aggregate(uow, f"training:{data.training_id}")
-    await lock_aggregate(uow, f"participant:{data.participant_id}")
-    if await _erased(uow, data.participant_id):
-        # Erased before this arrived: the person's data must not come back.
+    if not await _attendee_locked(uow, data.training_id, data.participant_id):
         return
     row = await upsert_if_newer(
         uow,
@@ -139,9 +145,7 @@ async def checked_in(
 async def check_in_undone(
     uow: UnitOfWork, settings: Settings, data: ev.RegistrationCheckInUndone, _: Envelope
 ) -> None:
-    await lock_aggregate(uow, f"training:{data.training_id}")
-    await lock_aggregate(uow, f"participant:{data.participant_id}")
-    if await _erased(uow, data.participant_id):
+    if not await _attendee_locked(uow, data.training_id, data.participant_id):
         return
     row, news = await held(uow, AttendeeRow, data.id, data.revision)
     if not news:

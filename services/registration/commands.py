@@ -79,9 +79,11 @@ class Decided:
 # --- changing one registration -------------------------------------------------
 
 
-def _revise(row: RegistrationRow, now: datetime) -> None:
+def _revise(uow: UnitOfWork, row: RegistrationRow, now: datetime) -> None:
+    """A new revision of the registration, stored with the unit of work."""
     row.revision += 1
     row.updated_at = now
+    uow.session.add(row)
 
 
 async def _facts_of(
@@ -145,8 +147,7 @@ async def end_registration(
 ) -> None:
     """Cancel or decline a locked registration; a seat it held goes to the waitlist."""
     row.status, row.waitlist_reason = transition.status, transition.waitlist_reason
-    _revise(row, now)
-    uow.session.add(row)
+    _revise(uow, row, now)
     await _announce(uow, settings, training_row, row, message=message)
     if transition.frees_seat:
         await uow.session.flush()
@@ -193,8 +194,7 @@ async def approve(
     seats = await seats_of(uow, training_row.id)
     transition = domain.approved(row.status, row.country, seats)
     row.status, row.waitlist_reason = transition.status, transition.waitlist_reason
-    _revise(row, now)
-    uow.session.add(row)
+    _revise(uow, row, now)
     await uow.session.flush()
     position = None
     if transition.status == "confirmed":
@@ -232,8 +232,7 @@ async def promote(
     for row in promoted:
         transition = domain.promoted()
         row.status, row.waitlist_reason = transition.status, transition.waitlist_reason
-        _revise(row, now)
-        uow.session.add(row)
+        _revise(uow, row, now)
         facts = await _facts_of(uow, settings, training_row, row)
         await _announce(uow, settings, training_row, row, mail=mails.promoted(facts))
     await uow.session.flush()
@@ -257,8 +256,7 @@ async def check_in(
     )
     if change.changed:
         row.checked_in_at = change.checked_in_at
-        _revise(row, now)
-        uow.session.add(row)
+        _revise(uow, row, now)
         uow.emit(
             ev.RegistrationCheckedIn(
                 id=row.id,
@@ -283,8 +281,7 @@ async def undo_check_in(
     change = domain.check_in_undone(row.checked_in_at, training_row.status)
     if change.changed:
         row.checked_in_at = None
-        _revise(row, now)
-        uow.session.add(row)
+        _revise(uow, row, now)
         uow.emit(
             ev.RegistrationCheckInUndone(
                 id=row.id,
@@ -361,8 +358,7 @@ async def cancel_training(
     for row in active:
         transition = domain.cancelled(row.status)
         row.status, row.waitlist_reason = transition.status, transition.waitlist_reason
-        _revise(row, now)
-        uow.session.add(row)
+        _revise(uow, row, now)
         facts = await _facts_of(uow, settings, training_row, row)
         await _announce(
             uow, settings, training_row, row, mail=mails.training_cancelled(facts, reason)

@@ -40,27 +40,30 @@ def _manage(facts: MailFacts) -> str:
     return f"See, change or cancel your registration:\n{facts.manage_url}\n"
 
 
-def confirmed(facts: MailFacts) -> Mail:
+def _to(facts: MailFacts, subject: str, text: str) -> Mail:
+    """A mail to the participant about their training: the subject names the training and
+    the text opens with their name."""
     return Mail(
-        to=facts.email,
-        subject=f"Registration confirmed: {facts.title}",
-        text=(
-            f"Dear {facts.name},\n\nYour seat at {facts.when} is confirmed.\n\n"
-            f"{_calendar(facts)}\n{_manage(facts)}"
-        ),
+        to=facts.email, subject=f"{subject}: {facts.title}", text=f"Dear {facts.name},\n\n{text}"
+    )
+
+
+def confirmed(facts: MailFacts) -> Mail:
+    return _to(
+        facts,
+        "Registration confirmed",
+        f"Your seat at {facts.when} is confirmed.\n\n{_calendar(facts)}\n{_manage(facts)}",
     )
 
 
 def promoted(facts: MailFacts) -> Mail:
-    return Mail(
-        to=facts.email,
-        subject=f"A seat is yours: {facts.title}",
-        text=(
-            f"Dear {facts.name},\n\nA seat has become free at {facts.when}, and it is now "
-            f"yours: your registration is confirmed.\n\n{_calendar(facts)}\n{_manage(facts)}"
-            "If you can no longer come, please cancel, so that the next person on the "
-            "waiting list gets the seat.\n"
-        ),
+    return _to(
+        facts,
+        "A seat is yours",
+        f"A seat has become free at {facts.when}, and it is now yours: your registration is "
+        f"confirmed.\n\n{_calendar(facts)}\n{_manage(facts)}"
+        "If you can no longer come, please cancel, so that the next person on the "
+        "waiting list gets the seat.\n",
     )
 
 
@@ -70,60 +73,47 @@ def waitlisted(facts: MailFacts, position: int | None, reason: str | None) -> Ma
         if reason == "country_quota"
         else "every seat is taken"
     )
-    return Mail(
-        to=facts.email,
-        subject=f"On the waiting list: {facts.title}",
-        text=(
-            f"Dear {facts.name},\n\nFor {facts.when} {why}. You are number {position} on the "
-            "waiting list. Seats are given in the order of registration: we will write as "
-            f"soon as one is yours.\n\n{_manage(facts)}"
-        ),
+    return _to(
+        facts,
+        "On the waiting list",
+        f"For {facts.when} {why}. You are number {position} on the waiting list. Seats are "
+        "given in the order of registration: we will write as soon as one is yours.\n\n"
+        f"{_manage(facts)}",
     )
 
 
 def pending(facts: MailFacts) -> Mail:
-    return Mail(
-        to=facts.email,
-        subject=f"Registration received: {facts.title}",
-        text=(
-            f"Dear {facts.name},\n\nThank you for registering for {facts.when}. The "
-            "organisers review each registration; we will write as soon as yours is "
-            f"decided.\n\n{_manage(facts)}"
-        ),
+    return _to(
+        facts,
+        "Registration received",
+        f"Thank you for registering for {facts.when}. The organisers review each "
+        f"registration; we will write as soon as yours is decided.\n\n{_manage(facts)}",
     )
 
 
 def declined(facts: MailFacts) -> Mail:
-    return Mail(
-        to=facts.email,
-        subject=f"Registration declined: {facts.title}",
-        text=(
-            f"Dear {facts.name},\n\nWe are sorry: the organisers of {facts.when} could not "
-            "offer you a seat this time.\n"
-        ),
+    return _to(
+        facts,
+        "Registration declined",
+        f"We are sorry: the organisers of {facts.when} could not offer you a seat this time.\n",
     )
 
 
 def cancelled(facts: MailFacts) -> Mail:
-    return Mail(
-        to=facts.email,
-        subject=f"Registration cancelled: {facts.title}",
-        text=(
-            f"Dear {facts.name},\n\nYour registration for {facts.when} is cancelled. "
-            "If this was not you, please contact the organisers.\n"
-        ),
+    return _to(
+        facts,
+        "Registration cancelled",
+        f"Your registration for {facts.when} is cancelled. If this was not you, please "
+        "contact the organisers.\n",
     )
 
 
 def training_cancelled(facts: MailFacts, reason: str | None) -> Mail:
     said = f"\nThe organisers wrote: {reason}\n" if reason else ""
-    return Mail(
-        to=facts.email,
-        subject=f"Training cancelled: {facts.title}",
-        text=(
-            f"Dear {facts.name},\n\nWe are sorry: {facts.when} has been cancelled, and your "
-            f"registration with it.\n{said}"
-        ),
+    return _to(
+        facts,
+        "Training cancelled",
+        f"We are sorry: {facts.when} has been cancelled, and your registration with it.\n{said}",
     )
 
 

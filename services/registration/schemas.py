@@ -35,10 +35,12 @@ class RegistrationIn(msgspec.Struct, forbid_unknown_fields=True):
         self.email = email_address(self.email)
 
 
-class RegistrationOut(msgspec.Struct):
+class RegistrationFacts(msgspec.Struct):
+    """Who registered for which training, and where the registration stands: the fields
+    the API's view of a registration and the privacy export share."""
+
     id: str
     training_id: str
-    participant_id: str
     status: str
     name: str
     email: str
@@ -47,6 +49,10 @@ class RegistrationOut(msgspec.Struct):
     country: str
     category: str
     needs: Needs | None
+
+
+class RegistrationOut(RegistrationFacts):
+    participant_id: str
     waitlist_position: int | None
     waitlist_reason: str | None
     checked_in: bool
@@ -105,19 +111,9 @@ class ParticipantExport(msgspec.Struct):
     calendar_feed_generation: int
 
 
-class RegistrationExport(msgspec.Struct):
-    id: str
-    training_id: str
+class RegistrationExport(RegistrationFacts):
     training_title: str
     training_starts_on: date
-    status: str
-    name: str
-    email: str
-    organisation: str
-    position: str | None
-    country: str
-    category: str
-    needs: Needs | None
     consent_at: datetime
     checked_in_at: datetime | None
     created_at: datetime

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, text
@@ -10,6 +10,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from shared.db import UTCDateTime
+from shared.tables import TrainingColumns
 
 
 class Row(SQLModel, registry=registry()):
@@ -22,7 +23,7 @@ metadata = Row.metadata
 ACTIVE_SQL = "status IN ('confirmed', 'waitlisted', 'pending')"
 
 
-class TrainingRow(Row, table=True):
+class TrainingRow(Row, TrainingColumns, table=True):
     """The catalogue entry of a published training, learned from scheduling events."""
 
     __tablename__ = "training"
@@ -30,19 +31,7 @@ class TrainingRow(Row, table=True):
     id: str = Field(primary_key=True, max_length=36)
     revision: int
     series: str = Field(max_length=80)
-    title: str = Field(max_length=200)
-    host_country: str = Field(max_length=2, index=True)
-    city: str = Field(max_length=200)
-    venue: str = Field(max_length=500)
-    timezone: str = Field(max_length=64)
-    starts_on: date
-    ends_on: date
-    capacity: int
     taken: int = 0  # confirmed seats; changed only under the training's row lock
-    registration_opens_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
-    registration_closes_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
-    moderated: bool = False
-    language: str = Field(default="en", max_length=16)
     description: str | None = Field(default=None, sa_column=Column(Text))
     status: str = Field(max_length=16)
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

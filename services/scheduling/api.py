@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar import Request, Response, Router, get, patch, post, put, route
@@ -10,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from services.scheduling import commands, feeds, guards, links, queries, views
 from services.scheduling import series as series_commands
+from services.scheduling.commands import OnTraining
 from services.scheduling.feeds import CALENDAR, FEED_METHODS, FEED_RESPONSES, IfNoneMatch
 from services.scheduling.schemas import (
     CancelIn,
@@ -26,14 +28,19 @@ from services.scheduling.schemas import (
     TrainingOut,
     TrainingPatch,
 )
-from shared.auth import require_staff
-from shared.commands import execute
+from shared.auth import Staff, require_staff
+from shared.commands import Command, execute
+from shared.db import Database
 from shared.errors import Invalid, NotFound
 from shared.params import DB, AppSettings, Caller, Offset, StaffMember
 from shared.problems import problems
+from shared.settings import Settings
 from shared.tokens import digest
 
 # --- trainings ----------------------------------------------------------------
+
+# A state change of one training: its hosts' alone, answered 200 with the training.
+training_action = partial(post, status_code=200, guards=[guards.manages_training])
 
 
 @post(
@@ -101,18 +108,14 @@ async def update_training(
     New dates that would leave sessions outside them are refused (409, the sessions listed
     under `sessions`) unless `shift_sessions: true` moves every session along by as many
     days as `starts_on` moved, at the same wall-clock time."""
-    command = commands.UpdateTraining(training_id, data)
-    await execute(db, commands.update_training, settings, who, command)
-    async with db.session() as reading:
-        return await views.training_view(reading, settings, training_id)
+    change = commands.UpdateTraining(training_id, data)
+    return await _training_after(db, settings, who, commands.update_training, change)
 
 
-@post(
+@training_action(
     "/trainings/{training_id:str}/publish",
     operation_id="publishTraining",
     responses=problems(403, 404, 409, 413, 422),
-    status_code=200,
-    guards=[guards.manages_training],
 )
 async def publish_training(
     training_id: FromPath[str],
@@ -124,35 +127,27 @@ async def publish_training(
 ) -> TrainingOut:
     """Publish a draft; a room or speaker clash needs override_conflicts (409 otherwise)."""
     override = override_conflicts or (data is not None and data.override_conflicts)
-    command = commands.PublishTraining(training_id, override)
-    await execute(db, commands.publish, settings, who, command)
-    async with db.session() as reading:
-        return await views.training_view(reading, settings, training_id)
+    change = commands.PublishTraining(training_id, override)
+    return await _training_after(db, settings, who, commands.publish, change)
 
 
-@post(
+@training_action(
     "/trainings/{training_id:str}/complete",
     operation_id="completeTraining",
     responses=problems(403, 404, 409),
-    status_code=200,
-    guards=[guards.manages_training],
 )
 async def complete_training(
     training_id: FromPath[str], db: DB, who: StaffMember, settings: AppSettings
 ) -> TrainingOut:
     """Mark a published training completed, once its first day has begun in its own zone."""
-    command = commands.CompleteTraining(training_id)
-    await execute(db, commands.complete, settings, who, command)
-    async with db.session() as reading:
-        return await views.training_view(reading, settings, training_id)
+    change = commands.CompleteTraining(training_id)
+    return await _training_after(db, settings, who, commands.complete, change)
 
 
-@post(
+@training_action(
     "/trainings/{training_id:str}/cancel",
     operation_id="cancelTraining",
     responses=problems(403, 404, 409, 413, 422),
-    status_code=200,
-    guards=[guards.manages_training],
 )
 async def cancel_training(
     training_id: FromPath[str],
@@ -162,10 +157,17 @@ async def cancel_training(
     data: JSONBody[CancelIn | None] = None,
 ) -> TrainingOut:
     """Cancel a draft or published training and every session in it."""
-    command = commands.CancelTraining(training_id, data.reason if data else None)
-    await execute(db, commands.cancel, settings, who, command)
+    change = commands.CancelTraining(training_id, data.reason if data else None)
+    return await _training_after(db, settings, who, commands.cancel, change)
+
+
+async def _training_after(
+    db: Database, settings: Settings, who: Staff, command: Command[Any], change: OnTraining
+) -> TrainingOut:
+    """Run one change to a training in its own unit of work; answer the training as it is now."""
+    await execute(db, command, settings, who, change)
     async with db.session() as reading:
-        return await views.training_view(reading, settings, training_id)
+        return await views.training_view(reading, settings, change.training_id)
 
 
 @get(
@@ -242,12 +244,10 @@ async def update_session(
         return await views.session_written(reading, training_id, session_id, who)
 
 
-@post(
+@training_action(
     "/trainings/{training_id:str}/sessions/{session_id:str}/cancel",
     operation_id="cancelSession",
     responses=problems(403, 404, 409),
-    status_code=200,
-    guards=[guards.manages_training],
 )
 async def cancel_session(
     training_id: FromPath[str],
@@ -301,13 +301,12 @@ async def set_series(
 
 # --- calendar feeds -----------------------------------------------------------
 
+feed_route = partial(route, http_method=FEED_METHODS, media_type=CALENDAR, responses=FEED_RESPONSES)
 
-@route(
+
+@feed_route(
     "/trainings/{training_id:str}/calendar.ics",
-    http_method=FEED_METHODS,
     operation_id=feeds.feed_operation("trainingCalendar"),
-    media_type=CALENDAR,
-    responses=FEED_RESPONSES,
 )
 async def training_calendar(
     request: Request[Any, Any, Any],
@@ -325,13 +324,7 @@ async def training_calendar(
     return feeds.calendar_response(request, built, "public, max-age=300", if_none_match)
 
 
-@route(
-    "/series/{slug:str}/calendar.ics",
-    http_method=FEED_METHODS,
-    operation_id=feeds.feed_operation("seriesCalendar"),
-    media_type=CALENDAR,
-    responses=FEED_RESPONSES,
-)
+@feed_route("/series/{slug:str}/calendar.ics", operation_id=feeds.feed_operation("seriesCalendar"))
 async def series_calendar(
     request: Request[Any, Any, Any],
     slug: FromPath[str],
@@ -347,13 +340,7 @@ async def series_calendar(
     return feeds.calendar_response(request, built, "public, max-age=300", if_none_match)
 
 
-@route(
-    "/calendars/{feed_file:str}",
-    http_method=FEED_METHODS,
-    operation_id=feeds.feed_operation("personalCalendar"),
-    media_type=CALENDAR,
-    responses=FEED_RESPONSES,
-)
+@feed_route("/calendars/{feed_file:str}", operation_id=feeds.feed_operation("personalCalendar"))
 async def personal_calendar(
     request: Request[Any, Any, Any],
     db: DB,

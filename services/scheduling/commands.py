@@ -108,12 +108,14 @@ def _feed_changed(uow: UnitOfWork, training: TrainingRow) -> None:
     uow.session.add(training)
 
 
-def _revise(session: SessionRow, now: datetime, *, timing_changed: bool) -> None:
+def _revise(uow: UnitOfWork, session: SessionRow, now: datetime, *, timing_changed: bool) -> None:
+    """A new revision of the session, stored with the unit of work."""
     if timing_changed:
         # RFC 5546: a new start, end or status is a significant change for calendar clients.
         session.sequence += 1
     session.revision += 1
     session.revised_at = now
+    uow.session.add(session)
 
 
 # --- trainings ----------------------------------------------------------------
@@ -208,8 +210,7 @@ async def update_training(
     for session, starts, ends in moved:
         was = {"starts_at": session.starts_at, "ends_at": session.ends_at}
         session.starts_at, session.ends_at = starts, ends
-        _revise(session, now, timing_changed=True)
-        uow.session.add(session)
+        _revise(uow, session, now, timing_changed=True)
         after = {"starts_at": starts, "ends_at": ends}
         _log_change(uow, training, who, now, "session.updated", was, after, session.id)
         if training.status == "published":
@@ -279,8 +280,7 @@ async def update_session(
     before = {name: getattr(session, name) for name in changes}
     for name, value in changes.items():
         setattr(session, name, value)
-    _revise(session, now, timing_changed=bool({"starts_at", "ends_at"} & changes.keys()))
-    uow.session.add(session)
+    _revise(uow, session, now, timing_changed=bool({"starts_at", "ends_at"} & changes.keys()))
     _feed_changed(uow, training)
     _log_change(uow, training, who, now, "session.updated", before, changes, session.id)
     if training.status == "published":
@@ -314,8 +314,7 @@ def _cancel_session(
     public: bool,
 ) -> None:
     session.status = change.status
-    _revise(session, now, timing_changed=True)
-    uow.session.add(session)
+    _revise(uow, session, now, timing_changed=True)
     if public:
         _log_change(uow, training, who, now, change.what, change.before, change.after, session.id)
         uow.emit(events.session_data(session, training.timezone, ev.SessionCancelled))
@@ -324,11 +323,23 @@ def _cancel_session(
 # --- lifecycle ----------------------------------------------------------------
 
 
-def _apply(uow: UnitOfWork, training: TrainingRow, change: domain.Change, now: datetime) -> None:
+def _apply(
+    uow: UnitOfWork,
+    training: TrainingRow,
+    who: Staff | None,
+    change: domain.Change,
+    now: datetime,
+    *,
+    logged: bool = True,
+) -> None:
+    """Move the training to the change's status; the change log, kept from publication
+    on, records it when `logged`."""
     training.status = change.status
     training.revision += 1
     training.updated_at = now
     _feed_changed(uow, training)
+    if logged:
+        _log_change(uow, training, who, now, change.what, change.before, change.after)
 
 
 async def publish(
@@ -344,8 +355,7 @@ async def publish(
     change = domain.published(
         training.status, len(live), blocking, override=input.override_conflicts
     )
-    _apply(uow, training, change, now)
-    _log_change(uow, training, who, now, change.what, change.before, change.after)
+    _apply(uow, training, who, change, now)
     uow.emit(await events.training_data(uow, training, ev.TrainingPublished))
     return training
 
@@ -357,8 +367,7 @@ async def complete(
     now = clock.now()
     training = await queries.training(uow.session, input.training_id)
     change = domain.completed(training.status, training.starts_on, training.timezone, now)
-    _apply(uow, training, change, now)
-    _log_change(uow, training, who, now, change.what, change.before, change.after)
+    _apply(uow, training, who, change, now)
     uow.emit(ev.TrainingCompleted(id=training.id, revision=training.revision))
     return training
 
@@ -371,9 +380,7 @@ async def cancel(
     training = await queries.training(uow.session, input.training_id)
     change = domain.cancelled(training.status, input.reason)
     public = training.status == "published"
-    _apply(uow, training, change, now)
-    if public:
-        _log_change(uow, training, who, now, change.what, change.before, change.after)
+    _apply(uow, training, who, change, now, logged=public)
     for session in await queries.sessions_of(uow.session, training.id):
         if session.status != "cancelled":
             # Calendar clients drop a cancelled training's sessions only if each says so.

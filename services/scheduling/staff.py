@@ -62,7 +62,7 @@ def _countries(who: Staff) -> list[Any]:
     return [country(code) for code in sorted(who.countries)]
 
 
-@get("/staff/", operation_id="staffHome", include_in_schema=False)
+@get("/staff/", operation_id="staffHome")
 async def staff_home(request: Request[Any, Any, Any], db: DB, settings: AppSettings) -> Page:
     """The caller's trainings by state, with seats, waitlist, pending and conflicts."""
     who = staff_or_none(request)
@@ -96,7 +96,7 @@ async def _new_form(
     )
 
 
-@get("/staff/trainings/new", operation_id="staffNewTraining", include_in_schema=False)
+@get("/staff/trainings/new", operation_id="staffNewTraining")
 async def new_training_page(request: Request[Any, Any, Any], db: DB) -> Page:
     who = staff_or_none(request)
     if who is None:
@@ -107,7 +107,7 @@ async def new_training_page(request: Request[Any, Any, Any], db: DB) -> Page:
     return await _new_form(db, who, values, {})
 
 
-@post("/staff/trainings/new", operation_id="staffCreateTraining", include_in_schema=False)
+@post("/staff/trainings/new", operation_id="staffCreateTraining")
 async def create_training_page(
     request: Request[Any, Any, Any], db: DB, settings: AppSettings
 ) -> Page:
@@ -170,7 +170,7 @@ def _or_refused(call: Any) -> Any:
     return page
 
 
-@get("/staff/trainings/{training_id:str}", operation_id="staffTraining", include_in_schema=False)
+@get("/staff/trainings/{training_id:str}", operation_id="staffTraining")
 async def training_page(
     request: Request[Any, Any, Any], training_id: FromPath[str], db: DB
 ) -> Page:
@@ -212,9 +212,7 @@ async def _change(
     return Redirect(path=f"/staff/trainings/{training_id}#{form_of}", status_code=303)
 
 
-@post(
-    "/staff/trainings/{training_id:str}", operation_id="staffEditTraining", include_in_schema=False
-)
+@post("/staff/trainings/{training_id:str}", operation_id="staffEditTraining")
 async def edit_training(
     request: Request[Any, Any, Any], training_id: FromPath[str], db: DB, settings: AppSettings
 ) -> Page:
@@ -225,11 +223,7 @@ async def edit_training(
     return await _change(request, db, settings, training_id, "details", run)
 
 
-@post(
-    "/staff/trainings/{training_id:str}/sessions",
-    operation_id="staffAddSession",
-    include_in_schema=False,
-)
+@post("/staff/trainings/{training_id:str}/sessions", operation_id="staffAddSession")
 async def add_session(
     request: Request[Any, Any, Any], training_id: FromPath[str], db: DB, settings: AppSettings
 ) -> Page:
@@ -241,9 +235,7 @@ async def add_session(
 
 
 @post(
-    "/staff/trainings/{training_id:str}/sessions/{session_id:str}",
-    operation_id="staffEditSession",
-    include_in_schema=False,
+    "/staff/trainings/{training_id:str}/sessions/{session_id:str}", operation_id="staffEditSession"
 )
 async def edit_session(
     request: Request[Any, Any, Any],
@@ -270,11 +262,7 @@ class _Unconfirmed(DomainError):
         super().__init__("tick the box to confirm", field="confirm")
 
 
-@get(
-    "/staff/trainings/{training_id:str}/{action:str}",
-    operation_id="staffConfirmStep",
-    include_in_schema=False,
-)
+@get("/staff/trainings/{training_id:str}/{action:str}", operation_id="staffConfirmStep")
 async def confirm_page(
     request: Request[Any, Any, Any], training_id: FromPath[str], action: FromPath[str], db: DB
 ) -> Page:
@@ -311,11 +299,7 @@ async def _confirm(
     )
 
 
-@post(
-    "/staff/trainings/{training_id:str}/{action:str}",
-    operation_id="staffTakeStep",
-    include_in_schema=False,
-)
+@post("/staff/trainings/{training_id:str}/{action:str}", operation_id="staffTakeStep")
 async def take_step(
     request: Request[Any, Any, Any],
     training_id: FromPath[str],
@@ -354,8 +338,10 @@ async def take_step(
     return Redirect(path="/staff/", status_code=303)
 
 
+# Pages for people, not part of the API's description.
 staff_pages = Router(
     path="/",
+    include_in_schema=False,
     route_handlers=[
         staff_home,
         new_training_page,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
@@ -10,6 +10,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from shared.db import UTCDateTime
+from shared.tables import TrainingColumns
 
 
 class Row(SQLModel, registry=registry()):
@@ -29,24 +30,12 @@ class SeriesRow(Row, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-class TrainingRow(Row, table=True):
+class TrainingRow(Row, TrainingColumns, table=True):
     __tablename__ = "training"
     __table_args__ = (Index("ix_training_series_starts", "series", "starts_on"),)
 
     id: str = Field(primary_key=True, max_length=36)
     series: str = Field(foreign_key="series.slug", max_length=80)
-    title: str = Field(max_length=200)
-    host_country: str = Field(max_length=2, index=True)
-    city: str = Field(max_length=200)
-    venue: str = Field(max_length=500)
-    timezone: str = Field(max_length=64)
-    starts_on: date
-    ends_on: date
-    capacity: int
-    registration_opens_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
-    registration_closes_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
-    moderated: bool = False
-    language: str = Field(default="en", max_length=16)
     description: str | None = Field(default=None, max_length=5000)
     status: str = Field(default="draft", max_length=16)
     revision: int = 1
