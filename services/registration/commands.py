@@ -13,9 +13,10 @@ from datetime import datetime
 from sqlalchemy import delete, insert
 from sqlmodel import col, select
 
-from services.registration import domain, mails, queries
+from services.registration import audits, domain, mails, queries
 from services.registration.seats import locked, move_seats, seats_of, training_for_update
 from services.registration.tables import ParticipantRow, RegistrationRow, TrainingRow, quota
+from shared.audit import audited
 from shared.clock import clock
 from shared.db import UnitOfWork
 from shared.errors import Invalid
@@ -168,6 +169,7 @@ async def _ended(
     return await _decided(uow, row)
 
 
+@audited("registration.cancelled", audits.registration)
 async def cancel(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: CancelRegistration
 ) -> Decided:
@@ -175,6 +177,7 @@ async def cancel(
     return await _ended(uow, settings, input.registration_id, domain.cancelled)
 
 
+@audited("registration.declined", audits.registration)
 async def decline(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: DeclineRegistration
 ) -> Decided:
@@ -183,6 +186,7 @@ async def decline(
     return await _ended(uow, settings, input.registration_id, domain.declined, message)
 
 
+@audited("registration.approved", audits.registration)
 async def approve(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: ApproveRegistration
 ) -> Decided:
@@ -241,6 +245,7 @@ async def promote(
     return promoted
 
 
+@audited("registration.checked_in", audits.registration)
 async def check_in(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: CheckIn
 ) -> Decided:
@@ -275,6 +280,7 @@ async def check_in(
     return await _decided(uow, row)
 
 
+@audited("registration.check_in_undone", audits.registration)
 async def undo_check_in(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: UndoCheckIn
 ) -> Decided:
@@ -296,6 +302,7 @@ async def undo_check_in(
     return await _decided(uow, row)
 
 
+@audited("quotas.set", audits.quotas)
 async def set_quotas(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: SetQuotas
 ) -> dict[str, int]:
@@ -316,6 +323,7 @@ async def set_quotas(
     return dict(sorted(quotas.items()))
 
 
+@audited("participants.messaged", audits.message)
 async def message_confirmed(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: MessageConfirmed
 ) -> int:
