@@ -19,13 +19,17 @@ from shared.problems import problems
 PAGE = 100
 Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
 Text = Annotated[str | None, QueryParameter(max_length=320)]
+# `who` names the caller's dependency in every app (shared.params.StaffMember).
+Who = Annotated[str | None, QueryParameter(name="who", max_length=320)]
 Id = Annotated[str | None, QueryParameter(max_length=320)]
 Country = Annotated[str | None, QueryParameter(min_length=2, max_length=2)]
-Day = Annotated[date | None, QueryParameter(description="a UTC day (YYYY-MM-DD), inclusive")]
+UTC_DAY = "a UTC day (YYYY-MM-DD), inclusive"
+Since = Annotated[date | None, QueryParameter(name="from", description=UTC_DAY)]
+Until = Annotated[date | None, QueryParameter(name="to", description=UTC_DAY)]
 
 
 def _filters(
-    who: str | None,
+    actor: str | None,
     action: str | None,
     object: str | None,
     training: str | None,
@@ -33,7 +37,7 @@ def _filters(
     since: date | None,
     until: date | None,
 ) -> Filters:
-    return Filters(who, action, object, training, country, since, until)
+    return Filters(actor, action, object, training, country, since, until)
 
 
 @get(
@@ -45,13 +49,13 @@ def _filters(
 )
 async def list_audit_log(
     db: DB,
-    who: Text = None,
+    actor: Who = None,
     action: Text = None,
     object: Id = None,
     training: Id = None,
     country: Country = None,
-    since: Annotated[Day, QueryParameter(name="from")] = None,
-    until: Annotated[Day, QueryParameter(name="to")] = None,
+    since: Since = None,
+    until: Until = None,
     limit: Limit = PAGE,
     offset: Offset = 0,
 ) -> EntryList:
@@ -59,7 +63,7 @@ async def list_audit_log(
     member's e-mail contains), `action` (starts with, e.g. `registration.`), `object` (an
     object's or training's id), `training`, `country` (host country), `from` and `to`
     (UTC days, inclusive)."""
-    filters = _filters(who, action, object, training, country, since, until)
+    filters = _filters(actor, action, object, training, country, since, until)
     async with db.session() as session:
         return await entries(session, filters, limit, offset)
 
@@ -76,7 +80,7 @@ def _day(text: str | None) -> date | None:
 async def audit_page(
     request: Request[Any, Any, Any],
     db: DB,
-    who: Text = None,
+    actor: Who = None,
     action: Text = None,
     object: Id = None,
     training: Id = None,
@@ -96,11 +100,11 @@ async def audit_page(
             status_code=403,
         )
     code = (country or "").strip().upper()[:2] or None
-    filters = _filters(who, action, object, training, code, _day(since), _day(until))
+    filters = _filters(actor, action, object, training, code, _day(since), _day(until))
     async with db.session() as session:
         found = await entries(session, filters, PAGE, offset)
     query = {
-        "who": who or "",
+        "who": actor or "",
         "action": action or "",
         "object": object or "",
         "training": training or "",
