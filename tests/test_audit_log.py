@@ -73,37 +73,41 @@ async def test_scheduling_logs_trainings_staff_changes_and_sign_ins(system: Syst
     assert actions(log) == [
         "staff.revoked",
         "staff.signed_in",
+        "staff.enrolled",
         "training.published",
         "session.added",
         "training.created",
-    ], "newest first, the refused publication left out, the CLI's enrolment not staff"
-    newest, signed_in, publication = log[0], log[1], log[2]
+    ], "newest first, the refused publication left out"
+    newest, signed_in, enrolled, publication = log[:4]
     assert (newest["actor"], newest["role"]) == (BOSS, "secretariat")
     assert (newest["object_kind"], newest["object_id"]) == ("staff", "org@example.org")
     assert (signed_in["actor"], signed_in["role"]) == ("org@example.org", "organiser")
+    assert (enrolled["actor"], enrolled["role"]) == ("command line", "operator")
+    assert enrolled["detail"] == {"role": "organiser", "countries": ["LV"]}
     assert publication["actor"] == ORGANISER and publication["role"] == "organiser"
     assert publication["object_id"] == publication["training_id"] == training["id"]
     assert publication["host_country"] == "EE" and publication["detail"]["status"] == "published"
-    assert log[3]["object_id"] == session["id"] and log[3]["training_id"] == training["id"]
+    assert log[4]["object_id"] == session["id"] and log[4]["training_id"] == training["id"]
     at = datetime.fromisoformat(publication["at"])
     assert at.utcoffset() == timedelta(0) and abs(datetime.now(UTC) - at) < timedelta(minutes=5)
 
     assert actions(await audit(system.scheduling, boss, action="staff.")) == [
         "staff.revoked",
         "staff.signed_in",
+        "staff.enrolled",
     ]
     assert len(await audit(system.scheduling, boss, who="mari@")) == 3
     assert len(await audit(system.scheduling, boss, object=training["id"])) == 3
     assert len(await audit(system.scheduling, boss, training=training["id"], country="EE")) == 3
     assert await audit(system.scheduling, boss, country="LV") == []
     today = datetime.now(UTC).date()
-    assert len(await audit(system.scheduling, boss, **{"from": str(today)})) == 5
+    assert len(await audit(system.scheduling, boss, **{"from": str(today)})) == 6
     tomorrow = str(today + timedelta(days=1))
     assert await audit(system.scheduling, boss, **{"from": tomorrow}) == []
     yesterday = str(today - timedelta(days=1))
     assert await audit(system.scheduling, boss, to=yesterday) == []
     paged = await system.scheduling.get("/audit?limit=2&offset=1", headers=boss)
-    assert paged.json()["total"] == 5 and actions(paged.json()["items"]) == actions(log[1:3])
+    assert paged.json()["total"] == 6 and actions(paged.json()["items"]) == actions(log[1:3])
 
 
 async def test_the_audit_log_belongs_to_the_secretariat_on_every_service(system: System) -> None:
@@ -125,6 +129,18 @@ async def test_the_audit_log_belongs_to_the_secretariat_on_every_service(system:
         assert 'href="/staff/audit"' not in refused.text, "no link to it for organisers"
         shown = await client.get("/staff/audit", headers=secretariat)
         assert shown.status_code == 200 and 'href="/staff/audit" aria-current="page"' in shown.text
+        login = await client.get("/login")
+        signed_in = await client.post(
+            "/login",
+            data={
+                "token": as_(system, BOSS, "secretariat")["Authorization"][7:],
+                "_csrf_token": csrf_of(login.text),
+            },
+            follow_redirects=False,
+        )
+        assert signed_in.status_code == 303
+        entry = (await audit(client, secretariat, action="staff.signed_in"))[0]
+        assert (entry["actor"], entry["detail"]) == (BOSS, {"with": "token"})
         schema = (await client.get("/schema/openapi.json")).json()
         assert schema["paths"]["/audit"]["get"]["operationId"] == "listAuditLog"
         assert {"403", "401", "400"} <= set(schema["paths"]["/audit"]["get"]["responses"])
@@ -175,6 +191,16 @@ async def test_registration_logs_decisions_check_ins_quotas_and_walk_ins(system:
     by_object = await audit(system.registration, boss, object=held["id"])
     assert actions(by_object) == ["registration.checked_in", "registration.approved"]
     assert len(await audit(system.registration, boss, object=training.id)) == 4
+
+    exported = await system.registration.post(
+        "/privacy/export", json={"email": "participant1@example.org"}, headers=boss
+    )
+    assert exported.status_code == 200, exported.text
+    export = (await audit(system.registration, boss, action="participant."))[0]
+    assert (
+        export["action"] == "participant.exported" and export["object_id"] == held["participant_id"]
+    )
+    assert export["detail"] == {"registrations": 1, "mails": 2}
 
     page = await system.registration.get(f"/staff/audit?object={held['id']}", headers=boss)
     assert page.status_code == 200

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.registration import domain
-from services.registration.schemas import ErasureOut
+from services.registration.schemas import ErasureOut, PrivacyExport
 from services.registration.tables import RegistrationRow, TrainingRow
 from shared.audit import Target
 from shared.db import UnitOfWork
@@ -68,3 +68,10 @@ async def erasure(uow: UnitOfWork, input: str, result: ErasureOut) -> Target:
         "registrations_cancelled": result.registrations_cancelled,
     }
     return Target("participant", result.participant_id or "unknown", detail=detail)
+
+
+async def export(uow: UnitOfWork, input: str, result: PrivacyExport) -> Target:
+    """An export names the participant by id, when there is one, and what it held."""
+    detail = {"registrations": len(result.registrations), "mails": len(result.mails)}
+    known = result.participant.id if result.participant is not None else "unknown"
+    return Target("participant", known, detail=detail)

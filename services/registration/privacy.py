@@ -95,6 +95,14 @@ async def export(session: AsyncSession, email: str) -> PrivacyExport:
     )
 
 
+@audited("participant.exported", audits.export)
+async def export_for_staff(
+    uow: UnitOfWork, settings: Settings, who: Staff | None, input: str
+) -> PrivacyExport:
+    """The export as the secretariat asks for it (the input is the e-mail address)."""
+    return await export(uow.session, input)
+
+
 @audited("participant.erased", audits.erasure)
 async def erase(uow: UnitOfWork, settings: Settings, who: Staff | None, input: str) -> ErasureOut:
     """Erase a person (the input is their e-mail address) on request: every registration,

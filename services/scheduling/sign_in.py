@@ -108,6 +108,11 @@ async def enrol(uow: UnitOfWork, settings: Settings, who: Staff | None, input: E
     wanted = people.checked(input.email, input.name, input.role, input.countries)
     member = people.enrolled(await _current(uow, wanted.email), wanted)
     await _store(uow, member)
+    if who is None:
+        # `capitals sign-in-link` or `capitals up`: the operator of the machine acts.
+        detail = {"role": member.role, "countries": list(member.countries)}
+        target = audit.Target("staff", member.email, detail=detail)
+        audit.record(uow, "command line", "operator", "staff.enrolled", target)
     return await _new_link(uow, settings, member.email)
 
 
