@@ -18,7 +18,7 @@ from tests.registration_support import open_training, person, register
 from tests.scheduling_support import add_session, create_training
 from tests.servers import serve_app
 from tests.support import System, eventually, running_system
-from tests.test_erasure import rows_holding
+from tests.test_erasure import files_holding, rows_holding
 from tests.test_staff_sign_in import enrol, press_sign_in
 
 BOSS = "boss@example.org"
@@ -282,6 +282,8 @@ async def test_erasure_empties_the_audit_log_of_the_person_and_keeps_the_actions
 
         async def gone() -> bool:
             assert await rows_holding(url, *needles) == []
+            # Nor in any file: the SQLite database and its WAL, the mail, the broker's store.
+            assert files_holding(tmp_path, *needles) == []
             return True
 
         await eventually(gone)
