@@ -163,9 +163,11 @@ class Filters:
     def apply(self, query: Select[Any]) -> Select[Any]:
         c = audit_log.c
         if self.actor:
-            query = query.where(func.lower(c.actor).contains(self.actor.strip().lower()))
+            query = query.where(
+                func.lower(c.actor).contains(self.actor.strip().lower(), autoescape=True)
+            )
         if self.action:
-            query = query.where(c.action.startswith(self.action.strip()))
+            query = query.where(c.action.startswith(self.action.strip(), autoescape=True))
         if self.object_id:
             wanted = self.object_id.strip()
             query = query.where((c.object_id == wanted) | (c.training_id == wanted))

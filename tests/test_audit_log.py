@@ -11,13 +11,16 @@ from typing import Any
 import pytest
 
 from capitals.embedded import free_port
+from services.registration.privacy import erase_expired
+from services.registration.settings import own
 from shared.auth import issue_token
 from shared.clock import clock
+from shared.events import contracts as ev
 from tests.browser import accessibility_violations, browser_page, csrf_of
-from tests.registration_support import open_training, person, register
+from tests.registration_support import in_catalogue, open_training, person, register
 from tests.scheduling_support import add_session, create_training
 from tests.servers import serve_app
-from tests.support import System, eventually, running_system
+from tests.support import System, eventually, publish, running_system
 from tests.test_erasure import files_holding, rows_holding
 from tests.test_staff_sign_in import enrol, press_sign_in
 
@@ -287,6 +290,41 @@ async def test_erasure_empties_the_audit_log_of_the_person_and_keeps_the_actions
             return True
 
         await eventually(gone)
+
+
+async def test_retention_empties_the_audit_log_of_the_person_and_keeps_the_actions(
+    tmp_path: Path, db_kind: str
+) -> None:
+    name, email = "Qzkept Tammsaare", "qzkept.tammsaare@example.org"
+    async with running_system(tmp_path, db_kind, services=("registration",)) as system:
+        organiser = as_(system, ORGANISER, "organiser", ["EE"])
+        training = await open_training(system.nats.url, system.registration, moderated=True)
+        held = await register(system.registration, training.id, person(1, name=name, email=email))
+        page = await system.registration.get(f"/staff/trainings/{training.id}", headers=organiser)
+        declined = await system.registration.post(
+            f"/staff/registrations/{held['id']}/decline",
+            data={"_csrf_token": csrf_of(page.text), "message": f"Sorry, {name}."},
+            headers=organiser,
+            follow_redirects=False,
+        )
+        assert declined.status_code == 303, declined.text
+        url = system.settings.database_url("registration")
+        assert await rows_holding(url, "Qzkept"), "the message is in the log until erasure"
+
+        await publish(system.nats.url, ev.TrainingCompleted(id=training.id, revision=2))
+        await in_catalogue(system.registration, training.id, status="completed")
+        clock.advance(own(system.settings).retention + timedelta(days=1))
+        runtime = system.runtime("registration")
+        erased = await system.on_service_loop(
+            "registration", erase_expired, runtime.db, system.settings
+        )
+        assert erased == 1
+
+        log = await audit(system.registration, as_(system, BOSS, "secretariat"))
+        assert [(e["action"], e["object_id"], e["actor"], e["personal"]) for e in log] == [
+            ("registration.declined", held["id"], ORGANISER, None)
+        ]
+        assert await rows_holding(url, "Qzkept", "Tammsaare") == []
 
 
 @pytest.mark.browser
