@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import Select, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import clock
 from shared.db import UnitOfWork
@@ -201,8 +202,7 @@ def _entry(row: Any) -> Entry:
 
 async def entries(session: Any, filters: Filters, limit: int, offset: int) -> EntryList:
     """The entries that match, newest first, one page of them and how many match in all."""
-    from sqlalchemy.ext.asyncio import AsyncSession
-
+    # SQLAlchemy's execute, not sqlmodel's deprecated override of it, for Core statements.
     run = AsyncSession.execute
     total = (
         await run(session, filters.apply(select(func.count()).select_from(audit_log)))
