@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from shared.audit import record_command
 from shared.db import Database, UnitOfWork
 from shared.errors import DomainError
 from shared.settings import Settings
@@ -23,14 +24,17 @@ Command = Callable[[UnitOfWork, Settings, Staff | None, Any], Awaitable[R]]
 async def execute(
     db: Database, command: Command[R], settings: Settings, who: Staff | None, input: Any
 ) -> R:
-    """Run `command` in one unit of work, committed when it returns.
+    """Run `command` in one unit of work, committed when it returns; a staff member's
+    audited command (shared.audit.audited) writes its audit entry in the same unit.
 
     A failure is logged here too, since a background task (a mail after the answer) has
     no caller to see it; a route's caller still gets the error as problem details."""
     name = getattr(command, "__name__", repr(command))
     try:
         async with db.unit() as uow:
-            return await command(uow, settings, who, input)
+            result = await command(uow, settings, who, input)
+            await record_command(uow, command, who, input, result)
+            return result
     except DomainError as refusal:
         # A rule said no: the caller's answer, not a fault of ours.
         log.info("command %s refused: %s", name, refusal.message)

@@ -209,7 +209,7 @@ class Database:
 
 
 class UnitOfWork:
-    """A transaction plus the events and mail it emits, all committed together."""
+    """A transaction plus the events, mail and audit entries it makes, all committed together."""
 
     def __init__(self, session: AsyncSession, correlation_id: str) -> None:
         self.session = session
@@ -259,11 +259,15 @@ class UnitOfWork:
         """Queue a mail (a `shared.mail.Mail`) to be sent after commit."""
         self._rows.append(("mail", message.as_row()))
 
-    async def flush_queued(self) -> None:
-        from shared.tables import mail_queue, outbox
+    def queue(self, kind: str, row: dict[str, Any]) -> None:
+        """Queue a row of `kind` (outbox, mail, audit) to be written with this transaction."""
+        self._rows.append((kind, row))
 
-        tables = {"outbox": outbox, "mail": mail_queue}
-        for kind in ("outbox", "mail"):
+    async def flush_queued(self) -> None:
+        from shared.tables import audit_log, mail_queue, outbox
+
+        tables = {"outbox": outbox, "mail": mail_queue, "audit": audit_log}
+        for kind in ("outbox", "mail", "audit"):
             rows = [row for row_kind, row in self._rows if row_kind == kind]
             if rows:
                 await self.execute(tables[kind].insert(), rows)

@@ -225,3 +225,42 @@ def drop_staff_directory() -> None:
     from alembic import op
 
     op.drop_table("staff_directory")
+
+
+def create_audit_log() -> None:
+    """The audit log of staff actions (every service's migration calls this)."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    from shared.db import UTCDateTime
+
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=320), nullable=False),
+        sa.Column("role", sa.String(length=20), nullable=False),
+        sa.Column("action", sa.String(length=100), nullable=False),
+        sa.Column("object_kind", sa.String(length=50), nullable=False),
+        sa.Column("object_id", sa.String(length=320), nullable=False),
+        sa.Column("training_id", sa.String(length=36), nullable=True),
+        sa.Column("host_country", sa.String(length=2), nullable=True),
+        sa.Column("detail", sa.Text(), nullable=False),
+        sa.Column("person", sa.String(length=36), nullable=True),
+        sa.Column("personal", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_audit_log_at", "audit_log", ["at", "id"], unique=False)
+    op.create_index("ix_audit_log_actor", "audit_log", ["actor"], unique=False)
+    op.create_index("ix_audit_log_action", "audit_log", ["action"], unique=False)
+    op.create_index("ix_audit_log_object", "audit_log", ["object_id"], unique=False)
+    op.create_index("ix_audit_log_training", "audit_log", ["training_id"], unique=False)
+    op.create_index("ix_audit_log_person", "audit_log", ["person"], unique=False)
+
+
+def drop_audit_log() -> None:
+    from alembic import op
+
+    for index in ("person", "training", "object", "action", "actor", "at"):
+        op.drop_index(f"ix_audit_log_{index}", table_name="audit_log")
+    op.drop_table("audit_log")

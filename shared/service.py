@@ -26,8 +26,9 @@ from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import auth
+from shared import audit, auth
 from shared.apidocs import ApiReference
+from shared.audit_pages import ROUTES as AUDIT_ROUTES
 from shared.bodies import CapitalsRequest, NoNulMiddleware
 from shared.bus import Broker, Consumer, Handler
 from shared.db import Database
@@ -284,6 +285,9 @@ async def login(
         target = "/"
     response: Response[Any] = Redirect(path=target, status_code=303)
     response.set_cookie(auth.session_cookie(token, staff))
+    async with request.app.state.runtime.db.unit() as uow:
+        who = audit.Target("staff", staff.sub, detail={"with": "token"})
+        audit.record(uow, staff.sub, staff.role, "staff.signed_in", who)
     log.info("staff login", extra={"status": staff.role})
     return response
 
@@ -338,6 +342,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
             login,
             logout,
             list_dead_mail,
+            *AUDIT_ROUTES,
             *spec.route_handlers,
         ],
         lifespan=[lifespan],

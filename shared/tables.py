@@ -1,5 +1,5 @@
-"""Tables every service's database has: outbox, inbox, dead letters, the mail queue and the
-staff directory; and the columns a training has wherever it is stored."""
+"""Tables every service's database has: outbox, inbox, dead letters, the mail queue, the
+staff directory and the audit log; and the columns a training has wherever it is stored."""
 
 from __future__ import annotations
 
@@ -102,6 +102,33 @@ staff_directory = Table(
     # "sign out everywhere".
     Column("signed_out_at", BigInteger),
     Column("revision", Integer, nullable=False),
+)
+
+# What staff did on this service (shared.audit): who, what, when, on which object. `detail`
+# holds no participant's personal data; what an action carried of it (an organiser's words
+# to one participant) is kept in `personal`, emptied when that participant is erased.
+audit_log = Table(
+    "audit_log",
+    infrastructure,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(320), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("object_kind", String(50), nullable=False),
+    Column("object_id", String(320), nullable=False),
+    Column("training_id", String(36)),
+    Column("host_country", String(2)),
+    # JSON objects.
+    Column("detail", Text, nullable=False),
+    Column("person", String(36)),
+    Column("personal", Text),
+    Index("ix_audit_log_at", "at", "id"),
+    Index("ix_audit_log_actor", "actor"),
+    Index("ix_audit_log_action", "action"),
+    Index("ix_audit_log_object", "object_id"),
+    Index("ix_audit_log_training", "training_id"),
+    Index("ix_audit_log_person", "person"),
 )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import insert, update
 from sqlmodel import col
 
-from services.evaluation import domain, queries
+from services.evaluation import audits, domain, queries
 from services.evaluation.domain import EVALUATION, Bank, Question
 from services.evaluation.release import (
     blur_invitations,
@@ -31,6 +31,7 @@ from services.evaluation.tables import (
     PendingResponseRow,
     TrainingRow,
 )
+from shared.audit import audited
 from shared.clock import clock
 from shared.db import UnitOfWork
 from shared.errors import Conflict, Forbidden, Invalid
@@ -63,6 +64,7 @@ class Answer:
 # --- the bank --------------------------------------------------------------------------
 
 
+@audited("questions.changed", audits.bank)
 async def edit_bank(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: BankIn
 ) -> tuple[Bank, BankRow | None]:
@@ -109,6 +111,7 @@ async def _not_opened(uow: UnitOfWork, training_id: str) -> TrainingRow:
     return training
 
 
+@audited("training.objectives_set", audits.objectives)
 async def set_objectives(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: SetObjectives
 ) -> None:
@@ -121,6 +124,7 @@ async def set_objectives(
     uow.session.add(training)
 
 
+@audited("training.questions_set", audits.extra_questions)
 async def set_extra_questions(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: SetExtraQuestions
 ) -> None:

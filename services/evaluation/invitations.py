@@ -16,12 +16,13 @@ from sqlalchemy import delete, update
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from services.evaluation import domain, links, mails, queries
+from services.evaluation import audits, domain, links, mails, queries
 from services.evaluation.domain import EVALUATION, FOLLOW_UP
 from services.evaluation.release import INVITATION, lock_campaigns
 from services.evaluation.settings import own
 from services.evaluation.tables import AttendeeRow, CampaignRow, InvitationRow, TrainingRow
-from shared import bus, mail, tokens
+from shared import audit, bus, mail, tokens
+from shared.audit import audited
 from shared.clock import clock
 from shared.db import UnitOfWork
 from shared.errors import Conflict
@@ -221,6 +222,7 @@ async def erase_participant(
     for address in sorted(addresses):
         await mail.forget_recipient(uow, settings.mail_dir, address)
     await bus.forget_dead_letters(uow, participant_id)
+    await audit.forget_person(uow, participant_id)
     await uow.execute(delete(AttendeeRow).where(col(AttendeeRow.participant_id) == participant_id))
     rows = await uow.session.exec(
         select(InvitationRow.id, InvitationRow.campaign_id).where(
@@ -279,6 +281,7 @@ async def remind(
     return True
 
 
+@audited("evaluation.reminded", audits.reminders)
 async def send_reminders_now(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: RemindNow
 ) -> int:

@@ -352,10 +352,11 @@ async def set_quotas(
     status_code=200,
     guards=[require_secretariat],
 )
-async def export_personal_data(data: JSONBody[EmailIn], db: DB) -> PrivacyExport:
+async def export_personal_data(
+    data: JSONBody[EmailIn], db: DB, settings: AppSettings, who: StaffMember
+) -> PrivacyExport:
     """Everything held about one person (secretariat)."""
-    async with db.session() as session:
-        return await privacy.export(session, data.email)
+    return await execute(db, privacy.export_for_staff, settings, who, data.email)
 
 
 @post(

@@ -13,9 +13,10 @@ from datetime import datetime
 from sqlalchemy import delete, insert
 from sqlmodel import col, select
 
-from services.registration import domain, mails, queries
+from services.registration import audits, domain, mails, queries
 from services.registration.seats import locked, move_seats, seats_of, training_for_update
 from services.registration.tables import ParticipantRow, RegistrationRow, TrainingRow, quota
+from shared.audit import audited
 from shared.clock import clock
 from shared.db import UnitOfWork
 from shared.errors import Invalid
@@ -169,6 +170,7 @@ async def _ended(
     return await _decided(uow, row)
 
 
+@audited("registration.cancelled", audits.registration)
 async def cancel(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: CancelRegistration
 ) -> Decided:
@@ -176,6 +178,7 @@ async def cancel(
     return await _ended(uow, settings, input.registration_id, domain.cancelled)
 
 
+@audited("registration.declined", audits.registration)
 async def decline(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: DeclineRegistration
 ) -> Decided:
@@ -184,6 +187,7 @@ async def decline(
     return await _ended(uow, settings, input.registration_id, domain.declined, message)
 
 
+@audited("registration.approved", audits.registration)
 async def approve(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: ApproveRegistration
 ) -> Decided:
@@ -240,6 +244,7 @@ async def promote(
     return promoted
 
 
+@audited("registration.checked_in", audits.registration)
 async def check_in(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: CheckIn
 ) -> Decided:
@@ -273,6 +278,7 @@ async def check_in(
     return await _decided(uow, row)
 
 
+@audited("registration.check_in_undone", audits.registration)
 async def undo_check_in(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: UndoCheckIn
 ) -> Decided:
@@ -293,6 +299,7 @@ async def undo_check_in(
     return await _decided(uow, row)
 
 
+@audited("quotas.set", audits.quotas)
 async def set_quotas(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: SetQuotas
 ) -> dict[str, int]:
@@ -313,6 +320,7 @@ async def set_quotas(
     return dict(sorted(quotas.items()))
 
 
+@audited("participants.messaged", audits.message)
 async def message_confirmed(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: MessageConfirmed
 ) -> int:

@@ -18,7 +18,8 @@ from services.registration.membership import category
 from services.registration.schemas import RegisteredOut, RegistrationIn
 from services.registration.seats import move_seats, padded, seats_for_batch
 from services.registration.tables import participant, registration, training
-from shared import tokens
+from shared import audit, tokens
+from shared.audit import Target
 from shared.clock import clock
 from shared.db import UnitOfWork
 from shared.errors import Conflict, DomainError, NotFound
@@ -136,6 +137,17 @@ async def register_batch(
         )
         new_rows.append(values)
         results.append(answer)
+        if staff is not None:
+            # A walk-in, by id: the name and address stay in the registration.
+            target = Target(
+                "registration",
+                values["id"],
+                training_row.id,
+                training_row.host_country,
+                {"status": values["status"], "country": values["country"]},
+                person=person.id,
+            )
+            audit.record(uow, staff.sub, staff.role, "registration.registered", target)
 
     if new_people:
         await uow.execute(insert(participant), new_people)

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from services.registration import domain, links, mails, queries
+from services.registration import audits, domain, links, mails, queries
 from services.registration.commands import OneRegistration
 from services.registration.tables import ParticipantRow, RegistrationRow, TrainingRow
 from shared import tokens
+from shared.audit import audited
 from shared.db import UnitOfWork
 from shared.errors import NotFound
 from shared.events import contracts as ev
@@ -20,6 +21,7 @@ from shared.staff import Staff
 class RenewCalendarLink(OneRegistration): ...
 
 
+@audited("registration.calendar_link_renewed", audits.registration)
 async def renew_calendar_link(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: RenewCalendarLink
 ) -> str:

@@ -9,7 +9,7 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.registration import commands, domain
+from services.registration import audits, commands, domain
 from services.registration.schemas import (
     ErasureOut,
     MailExport,
@@ -21,7 +21,8 @@ from services.registration.schemas import (
 from services.registration.seats import locked
 from services.registration.settings import own
 from services.registration.tables import ParticipantRow, RegistrationRow, TrainingRow
-from shared import bus, mail, outbox
+from shared import audit, bus, mail, outbox
+from shared.audit import audited
 from shared.clock import clock
 from shared.db import Database, UnitOfWork
 from shared.events import contracts as ev
@@ -94,6 +95,15 @@ async def export(session: AsyncSession, email: str) -> PrivacyExport:
     )
 
 
+@audited("participant.exported", audits.export)
+async def export_for_staff(
+    uow: UnitOfWork, settings: Settings, who: Staff | None, input: str
+) -> PrivacyExport:
+    """The export as the secretariat asks for it (the input is the e-mail address)."""
+    return await export(uow.session, input)
+
+
+@audited("participant.erased", audits.erasure)
 async def erase(uow: UnitOfWork, settings: Settings, who: Staff | None, input: str) -> ErasureOut:
     """Erase a person (the input is their e-mail address) on request: every registration,
     the participant, the mail to them."""
@@ -156,6 +166,7 @@ async def _erase_registrations(
         row.manage_token_sha256 = f"erased-{row.id}"
         uow.session.add(row)
     await uow.session.flush()
+    await audit.forget_objects(uow, "registration", registration_ids)
     return len(registration_ids), cancelled
 
 
@@ -166,6 +177,7 @@ async def _erase_participant(uow: UnitOfWork, settings: Settings, person: Partic
     await mail.forget_recipient(uow, settings.mail_dir, person.email)
     await outbox.forget_person(uow, person.id)
     await bus.forget_dead_letters(uow, person.id)
+    await audit.forget_person(uow, person.id)
     # The row stays, without personal data, so that registrations keep their reference;
     # an empty feed hash revokes the calendar link in this service too.
     person.email = f"erased-{person.id}@erased.invalid"

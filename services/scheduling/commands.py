@@ -14,9 +14,10 @@ from typing import Any
 
 import msgspec
 
-from services.scheduling import domain, events, queries, views
+from services.scheduling import audits, domain, events, queries, views
 from services.scheduling.schemas import SessionIn, SessionPatch, TrainingIn, TrainingPatch
 from services.scheduling.tables import ChangeRow, SeriesRow, SessionRow, TrainingRow
+from shared.audit import audited
 from shared.clock import clock
 from shared.db import UnitOfWork
 from shared.errors import Forbidden
@@ -121,6 +122,7 @@ def _revise(uow: UnitOfWork, session: SessionRow, now: datetime, *, timing_chang
 # --- trainings ----------------------------------------------------------------
 
 
+@audited("training.created", audits.created)
 async def create_training(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: TrainingIn
 ) -> TrainingRow:
@@ -167,6 +169,7 @@ async def create_training(
     return training
 
 
+@audited("training.updated", audits.training)
 async def update_training(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: UpdateTraining
 ) -> TrainingRow:
@@ -224,6 +227,7 @@ async def update_training(
 # --- sessions -----------------------------------------------------------------
 
 
+@audited("session.added", audits.session)
 async def add_session(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: AddSession
 ) -> SessionRow:
@@ -260,6 +264,7 @@ async def add_session(
     return session
 
 
+@audited("session.updated", audits.session)
 async def update_session(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: UpdateSession
 ) -> SessionRow:
@@ -288,6 +293,7 @@ async def update_session(
     return session
 
 
+@audited("session.cancelled", audits.session)
 async def cancel_session(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: CancelSession
 ) -> SessionRow:
@@ -342,6 +348,7 @@ def _apply(
         _log_change(uow, training, who, now, change.what, change.before, change.after)
 
 
+@audited("training.published", audits.training)
 async def publish(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: PublishTraining
 ) -> TrainingRow:
@@ -360,6 +367,7 @@ async def publish(
     return training
 
 
+@audited("training.completed", audits.training)
 async def complete(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: CompleteTraining
 ) -> TrainingRow:
@@ -372,6 +380,7 @@ async def complete(
     return training
 
 
+@audited("training.cancelled", audits.training)
 async def cancel(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: CancelTraining
 ) -> TrainingRow:

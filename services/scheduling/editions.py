@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from services.scheduling import commands, domain, queries
+from services.scheduling import audits, commands, domain, queries
 from services.scheduling.schemas import TrainingIn
 from services.scheduling.tables import SessionRow, TrainingRow
+from shared.audit import audited
 from shared.clock import clock
 from shared.db import UnitOfWork
 from shared.errors import Forbidden
@@ -21,6 +22,7 @@ class NewEdition:
     earlier: str | None = None
 
 
+@audited("training.created", audits.created)
 async def create_edition(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: NewEdition
 ) -> TrainingRow:

@@ -13,7 +13,7 @@ from services.scheduling.tables import (
     ErasedParticipantRow,
     FeedTokenRow,
 )
-from shared import bus
+from shared import audit, bus
 from shared.bus import Handler, lock_aggregate
 from shared.clock import clock
 from shared.db import UnitOfWork
@@ -95,6 +95,7 @@ async def participant_erased(
         await uow.execute(delete(table).where(col(table.participant_id) == data.id))
     # Dead letters keep whole events, a check-in's name and e-mail among them.
     await bus.forget_dead_letters(uow, data.id)
+    await audit.forget_person(uow, data.id)
     if not await _erased(uow, data.id):
         uow.session.add(ErasedParticipantRow(participant_id=data.id, erased_at=clock.now()))
 

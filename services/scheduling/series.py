@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.scheduling import domain, queries
+from services.scheduling import audits, domain, queries
 from services.scheduling.tables import SeriesRow
+from shared.audit import audited
 from shared.clock import clock
 from shared.db import UnitOfWork
 from shared.errors import Forbidden
@@ -19,6 +20,7 @@ class NameSeries:
     title: str
 
 
+@audited("series.titled", audits.series)
 async def set_series_title(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: NameSeries
 ) -> SeriesRow:

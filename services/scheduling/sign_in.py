@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 
 from sqlmodel import col, select
 
-from services.scheduling import links, people
+from services.scheduling import audits, links, people
 from services.scheduling.tables import SignInLinkRow, StaffMemberRow
-from shared import tokens
+from shared import audit, tokens
+from shared.audit import audited
 from shared.auth import issue_token
 from shared.clock import clock
 from shared.db import UnitOfWork
@@ -107,9 +108,15 @@ async def enrol(uow: UnitOfWork, settings: Settings, who: Staff | None, input: E
     wanted = people.checked(input.email, input.name, input.role, input.countries)
     member = people.enrolled(await _current(uow, wanted.email), wanted)
     await _store(uow, member)
+    if who is None:
+        # `capitals sign-in-link` or `capitals up`: the operator of the machine acts.
+        detail = {"role": member.role, "countries": list(member.countries)}
+        target = audit.Target("staff", member.email, detail=detail)
+        audit.record(uow, "command line", "operator", "staff.enrolled", target)
     return await _new_link(uow, settings, member.email)
 
 
+@audited("staff.changed", audits.staff_member)
 async def change(uow: UnitOfWork, settings: Settings, who: Staff | None, input: Enrolment) -> None:
     """A new role or countries for an existing, not revoked, member (no link is made)."""
     _secretariat_or_system(who)
@@ -118,6 +125,7 @@ async def change(uow: UnitOfWork, settings: Settings, who: Staff | None, input: 
     await _store(uow, people.enrolled(current, wanted))
 
 
+@audited("staff.invited", audits.staff_member)
 async def invite(uow: UnitOfWork, settings: Settings, who: Staff | None, input: Enrolment) -> str:
     """`enrol`, and mail them the link."""
     url = await enrol(uow, settings, who, input)
@@ -153,6 +161,8 @@ async def sign_in(uow: UnitOfWork, settings: Settings, who: Staff | None, token:
     member = await _current(uow, row.email)
     if member is None or member.revoked:
         return None
+    target = audit.Target("staff", member.email, detail={"with": "sign-in link"})
+    audit.record(uow, member.email, member.role, "staff.signed_in", target)
     return issue_token(
         settings.secret,
         role=member.role,
@@ -169,6 +179,7 @@ async def _existing(uow: UnitOfWork, email: str) -> people.Member:
     return member
 
 
+@audited("staff.revoked", audits.staff_member)
 async def revoke(uow: UnitOfWork, settings: Settings, who: Staff | None, email: str) -> None:
     _secretariat_or_system(who)
     member = await _existing(uow, email)
@@ -176,6 +187,7 @@ async def revoke(uow: UnitOfWork, settings: Settings, who: Staff | None, email: 
         await _store(uow, people.revoked(member))
 
 
+@audited("staff.signed_out_everywhere", audits.staff_member)
 async def sign_out_everywhere(
     uow: UnitOfWork, settings: Settings, who: Staff | None, email: str
 ) -> None:

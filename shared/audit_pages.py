@@ -1,0 +1,132 @@
+"""The secretariat reads a service's audit log: `GET /audit` for integrations and the page
+`/staff/audit`, the same on every service, with the same filters."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Request, get
+from litestar.params import QueryParameter
+from litestar.response import Redirect, Template
+
+from shared.audit import EntryList, Filters, entries
+from shared.auth import require_secretariat, sign_in_again, staff_or_none
+from shared.params import DB, Offset
+from shared.problems import problems
+
+PAGE = 100
+Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
+Text = Annotated[str | None, QueryParameter(max_length=320)]
+# `who` names the caller's dependency in every app (shared.params.StaffMember).
+Who = Annotated[str | None, QueryParameter(name="who", max_length=320)]
+Id = Annotated[str | None, QueryParameter(max_length=320)]
+Country = Annotated[str | None, QueryParameter(min_length=2, max_length=2)]
+UTC_DAY = "a UTC day (YYYY-MM-DD), inclusive"
+Since = Annotated[date | None, QueryParameter(name="from", description=UTC_DAY)]
+Until = Annotated[date | None, QueryParameter(name="to", description=UTC_DAY)]
+
+
+def _filters(
+    actor: str | None,
+    action: str | None,
+    object: str | None,
+    training: str | None,
+    country: str | None,
+    since: date | None,
+    until: date | None,
+) -> Filters:
+    return Filters(actor, action, object, training, country, since, until)
+
+
+@get(
+    "/audit",
+    operation_id="listAuditLog",
+    tags=["audit"],
+    guards=[require_secretariat],
+    responses=problems(403),
+)
+async def list_audit_log(
+    db: DB,
+    actor: Who = None,
+    action: Text = None,
+    object: Id = None,
+    training: Id = None,
+    country: Country = None,
+    since: Since = None,
+    until: Until = None,
+    limit: Limit = PAGE,
+    offset: Offset = 0,
+) -> EntryList:
+    """Staff actions on this service (secretariat), newest first. Filters: `who` (the staff
+    member's e-mail contains), `action` (starts with, e.g. `registration.`), `object` (an
+    object's or training's id), `training`, `country` (host country), `from` and `to`
+    (UTC days, inclusive)."""
+    filters = _filters(actor, action, object, training, country, since, until)
+    async with db.session() as session:
+        return await entries(session, filters, limit, offset)
+
+
+def _day(text: str | None) -> date | None:
+    """A page's date field: a day, or nothing when empty or unreadable."""
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+@get("/staff/audit", operation_id="auditLogPage", include_in_schema=False)
+async def audit_page(
+    request: Request[Any, Any, Any],
+    db: DB,
+    actor: Who = None,
+    action: Text = None,
+    object: Id = None,
+    training: Id = None,
+    country: Text = None,
+    since: Annotated[str | None, QueryParameter(name="from", max_length=10)] = None,
+    until: Annotated[str | None, QueryParameter(name="to", max_length=10)] = None,
+    offset: Offset = 0,
+) -> Template | Redirect:
+    """The audit log page (secretariat): filters, newest first, a hundred entries a page."""
+    staff = staff_or_none(request)
+    if staff is None:
+        return sign_in_again(request)
+    if not staff.is_secretariat:
+        return Template(
+            template_name="audit.html",
+            context={"refused": "Only the secretariat reads the audit log."},
+            status_code=403,
+        )
+    code = (country or "").strip().upper()[:2] or None
+    filters = _filters(actor, action, object, training, code, _day(since), _day(until))
+    async with db.session() as session:
+        found = await entries(session, filters, PAGE, offset)
+    query = {
+        "who": actor or "",
+        "action": action or "",
+        "object": object or "",
+        "training": training or "",
+        "country": code or "",
+        "from": since or "",
+        "to": until or "",
+    }
+    kept = {key: value for key, value in query.items() if value}
+    return Template(
+        template_name="audit.html",
+        context={
+            "refused": None,
+            "found": found,
+            "query": query,
+            "first": offset + 1,
+            "last": offset + len(found.items),
+            "newer": urlencode(kept | {"offset": max(0, offset - PAGE)}) if offset else None,
+            "older": urlencode(kept | {"offset": offset + PAGE})
+            if offset + PAGE < found.total
+            else None,
+        },
+    )
+
+
+ROUTES = [list_audit_log, audit_page]
