@@ -235,8 +235,5 @@ def statistics_csv(figures: Statistics) -> str:
         row("participant_country", p.country, p.name, p) for p in figures.by_participant_country
     ]
     rows += [row("category", c.category, c.category, c) for c in figures.by_category]
-    rows += [
-        row("training", t.id, f"{t.starts_on.isoformat()} {t.city}: {t.title}", t)
-        for t in figures.trainings
-    ]
+    rows += [row("training", t.id, t.title, t) for t in figures.trainings]
     return csv_text(CSV_COLUMNS, rows)

@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 
 from services.registration import queries, statistics
 from services.registration.schemas import Statistics
+from services.registration.staff_pages import refused
 from shared.auth import require_secretariat, sign_in_again, staff_or_none
 from shared.params import DB
 from shared.problems import problems
@@ -69,11 +70,7 @@ async def statistics_page(
     if staff is None:
         return sign_in_again(request)
     if not staff.is_secretariat:
-        return Template(
-            template_name="staff_refusal.html",
-            context={"message": "Only the secretariat sees the series statistics.", "back": "/staff/"},
-            status_code=403,
-        )
+        return refused("Only the secretariat sees the series statistics.", 403)
     chosen = int(year) if year and year.isdigit() and 2000 <= int(year) <= 2100 else None
     shown = await figures(db, chosen)
     return Template(
