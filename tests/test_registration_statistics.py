@@ -240,6 +240,10 @@ async def test_the_statistics_page_shows_the_figures(registration_alone: System)
     assert 'href="http://127.0.0.1:8001/staff/statistics" aria-current="page"' in text
     signed_out = await system.registration.get("/staff/statistics", follow_redirects=False)
     assert signed_out.status_code == 303
+    assert (
+        signed_out.headers["location"]
+        == f"{system.settings.public_url('scheduling')}/staff/sign-in"
+    )
 
 
 @pytest.mark.browser

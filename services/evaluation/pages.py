@@ -1,7 +1,8 @@
 """HTML pages: the questionnaire behind an invitation link, and the staff's reports with charts.
 
-These routes are CSRF-protected (every form carries the token); staff sign in
-through the shared /login page, which keeps their token in a session cookie.
+These routes are CSRF-protected (every form carries the token); staff without a session
+are sent to scheduling's sign-in page (a link by e-mail); API users may still paste a token
+into the shared /login page. Either way the token is kept in a session cookie.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Staff pages of registration: the trainings a person manages, a training's registrations
 (search, filters, decisions, quotas, walk-ins, a message to all) and check-in at the door.
 
-Every page and action checks the caller here, on the server: no session → the sign-in page;
+Every page and action checks the caller here, on the server: no session → scheduling's
+sign-in page;
 another country's training → 403; an unknown one → 404. Forms carry the CSRF token."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from services.registration import commands, domain, intake, queries, views
 from services.registration.jobs import Intake
 from services.registration.pages import read_form
 from services.registration.tables import RegistrationRow, TrainingRow
-from shared.auth import Staff, check_host, sign_in_again, staff_or_none, stale_session
+from shared.auth import Staff, check_host, sign_in_again, staff_or_none
 from shared.clock import clock
 from shared.commands import execute
 from shared.countries import all_countries
@@ -105,10 +106,7 @@ async def staff_home(request: Request_, db: DB) -> Template | Redirect:
     """The trainings the caller manages with their confirmed, waitlisted and pending counts."""
     staff = staff_or_none(request)
     if staff is None:
-        # Litestar routes /staff/ as /staff: the way back names the page as linked.
-        expired = {"expired": "1"} if stale_session(request.scope) else {}
-        query = urlencode({"next": "/staff/", **expired}, safe="/")
-        return Redirect(path=f"/login?{query}", status_code=303)
+        return sign_in_again(request)
     now = clock.now()
     async with db.session() as session:
         rows = await queries.managed_trainings(session, staff)
