@@ -141,6 +141,59 @@ async def test_quotas_and_a_walk_in_from_the_training_page(system: System) -> No
     assert "Walk In" in page.text
 
 
+async def test_walk_in_and_quota_errors_show_beside_their_field_on_the_training_page(
+    system: System,
+) -> None:
+    training = await open_training(system.nats.url, system.registration)
+    headers = {**HTML, **system.token("organiser", ["EE"])}
+    path = f"/staff/trainings/{training.id}"
+    token = csrf_of((await system.registration.get(path, headers=headers)).text)
+    walk_in = {
+        "_csrf_token": token,
+        "name": "Walk In",
+        "email": "not an address",
+        "organisation": "=Ministry",
+        "country": "EE",
+    }
+    refused = await system.registration.post(f"{path}/walk-in", data=walk_in, headers=headers)
+    assert refused.status_code == 422
+    page = refused.text
+    # The training page again, not a separate one: a summary linking each field, the
+    # message beside it, and what was typed kept.
+    assert f"<h1>{training.title}</h1>" in page and 'id="error-summary"' in page
+    assert '<a href="#w-email">This does not look like an e-mail address' in page
+    assert 'id="w-email-error"' in page and 'aria-describedby="w-email-error"' in page
+    assert '<a href="#w-consent">We can register you only with your consent.' in page
+    assert 'value="=Ministry"' in page and 'id="walk-in" open' in page
+    assert 'id="w-name-error"' not in page
+
+    taken = {**walk_in, "email": "mari@example.org", "consent": "yes"}
+    first = await system.registration.post(
+        f"{path}/walk-in", data=taken, headers=headers, follow_redirects=False
+    )
+    assert first.status_code == 303
+    again = await system.registration.post(f"{path}/walk-in", data=taken, headers=headers)
+    assert again.status_code == 409 and 'id="error-summary"' in again.text
+    assert "already registered" in again.text
+
+    bad = await system.registration.post(
+        f"{path}/quotas", data={"_csrf_token": token, "quotas": "EE three"}, headers=headers
+    )
+    assert bad.status_code == 422
+    assert '<a href="#quotas">' in bad.text and 'id="quotas-error"' in bad.text
+    assert "EE three</textarea>" in bad.text and 'id="quotas-form" open' in bad.text
+    unknown = await system.registration.post(
+        f"{path}/quotas", data={"_csrf_token": token, "quotas": "XX 3"}, headers=headers
+    )
+    assert unknown.status_code == 422 and 'id="quotas-error"' in unknown.text
+    quotas = await system.registration.get(f"/trainings/{training.id}/quotas", headers=headers)
+    assert quotas.json() == {}
+    listed = await system.registration.get(
+        f"/trainings/{training.id}/registrations", headers=headers
+    )
+    assert [r["email"] for r in listed.json()["items"]] == ["mari@example.org"]
+
+
 async def test_a_message_to_all_confirmed_participants_is_mailed(
     tmp_path: Path, sink: SmtpSink
 ) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from litestar import Litestar, Router
 from litestar.di import Provide
 
-from services.registration import api, jobs, pages, staff_pages, statistics_routes
+from services.registration import api, door_pages, jobs, pages, staff_pages, statistics_routes
 from services.registration.handlers import HANDLERS
 from services.registration.settings import RegistrationSettings
 from shared.service import Runtime, ServiceSpec, create_app
@@ -35,7 +35,12 @@ def spec() -> ServiceSpec:
             # Pages are protected by the CSRF middleware.
             Router(
                 path="/",
-                route_handlers=[*pages.ROUTES, *staff_pages.ROUTES, *statistics_routes.PAGE_ROUTES],
+                route_handlers=[
+                    *pages.ROUTES,
+                    *staff_pages.ROUTES,
+                    *door_pages.ROUTES,
+                    *statistics_routes.PAGE_ROUTES,
+                ],
                 include_in_schema=False,
             ),
         ],
