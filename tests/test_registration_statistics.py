@@ -238,6 +238,11 @@ async def test_the_statistics_page_shows_the_figures(registration_alone: System)
     assert 'href="/statistics.csv?year=2009"' in text
     # In the secretariat's navigation, current.
     assert 'href="http://127.0.0.1:8001/staff/statistics" aria-current="page"' in text
+    # Every staff page links it for the secretariat, and for no one else.
+    link = 'href="http://127.0.0.1:8001/staff/statistics"'
+    assert link in (await system.registration.get("/staff/", headers=system.token())).text
+    organiser = system.token("organiser", ["EE"])
+    assert link not in (await system.registration.get("/staff/", headers=organiser)).text
     signed_out = await system.registration.get("/staff/statistics", follow_redirects=False)
     assert signed_out.status_code == 303
     assert (
