@@ -389,3 +389,28 @@ def test_status_mails_are_unchanged_without_a_message_and_carry_one_after_their_
         said = mails.status_mail(facts, status, 1, message="See you.")
         assert said.text == f"{plain.text}\nThe organisers wrote:\nSee you.\n"
         assert said.subject == plain.subject
+
+
+@pytest.mark.browser
+async def test_a_refused_walk_in_shows_its_errors_beside_the_fields_on_a_phone(
+    served: tuple[System, str],
+) -> None:
+    system, url = served
+    training = await open_training(system.nats.url, system.registration)
+    token = system.token("organiser", ["EE"])["Authorization"].removeprefix("Bearer ")
+    path = f"/staff/trainings/{training.id}"
+    async with browser_page(viewport={"width": 390, "height": 844}) as tab:
+        await _sign_in(tab, url, path, token)
+        await tab.get_by_text("Register a walk-in").click()
+        await tab.get_by_label("Name").fill("Walk In")
+        await tab.get_by_label("E-mail").fill("walk-in at example")
+        await tab.get_by_role("button", name="Register", exact=True).click()
+        await tab.wait_for_selector("#error-summary")
+        assert tab.url == f"{url}{path}/walk-in"
+        await expect(tab.locator("#w-email-error")).to_contain_text("e-mail address")
+        await expect(tab.locator("#w-email")).to_have_attribute("aria-invalid", "true")
+        await expect(tab.locator("#w-name")).to_have_value("Walk In")
+        await tab.locator('#error-summary a[href="#w-consent"]').click()
+        await expect(tab.locator("#w-consent")).to_be_focused()
+        await _no_horizontal_scroll(tab)
+        await _accessible(tab)
