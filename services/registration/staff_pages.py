@@ -126,6 +126,11 @@ FIELD_IDS = {
     "consent": "w-consent",
     "quotas": "quotas",
 }
+# The fields of each form that can be refused; any other refusal is the form's own.
+FORM_FIELDS = {
+    "walk_in": frozenset(("name", "email", "organisation", "position", "country", "consent")),
+    "quotas": frozenset(("quotas",)),
+}
 
 
 async def _training_page(
@@ -274,7 +279,8 @@ async def _on_training(
     except DomainError as refusal:
         if form is None:
             return refused(refusal.message, status_of(refusal), back)
-        field = refusal.field if refusal.field in FIELD_IDS else form["form"]
+        which = form["form"]
+        field = refusal.field if refusal.field in FORM_FIELDS[which] else which
         return await _refused_form(db, row, form, {field: refusal.message}, status_of(refusal))
     return back_with(back, done)
 
@@ -311,10 +317,7 @@ async def quotas_by_page(
     settings: AppSettings,
 ) -> Response[Any]:
     async def set_quotas(staff: Staff) -> None:
-        try:
-            quotas = commands.SetQuotas(training_id, read_quotas(data.get("quotas") or ""))
-        except Invalid as refusal:
-            raise FormRefused({"quotas": refusal.message}) from refusal
+        quotas = commands.SetQuotas(training_id, read_quotas(data.get("quotas") or ""))
         await execute(db, commands.set_quotas, settings, staff, quotas)
 
     form = {**data, "form": "quotas"}
