@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from capitals.embedded import free_port
+from services.registration.statistics import Responses, Seat, TrainingFacts, statistics
 from shared.events import contracts as ev
 from tests.browser import accessibility_violations, browser_page
 from tests.registration_support import open_training, person, register
@@ -281,3 +282,22 @@ async def test_the_statistics_page_on_a_phone_and_a_desktop(tmp_path: Path) -> N
                 assert sideways <= 0, f"scrolls sideways by {sideways}px at {width}px"
                 found = await accessibility_violations(tab)
                 assert found == [], found
+
+
+def test_categories_follow_the_training_day_and_empty_rates_are_null() -> None:
+    def training(name: str, day: date) -> TrainingFacts:
+        return TrainingFacts(name, name, "cbss-thb", "PL", "Warsaw", day, "completed")
+
+    trainings = [
+        training("before", date(2022, 5, 16)),
+        training("after", date(2022, 5, 17)),
+        training("empty", date(2022, 6, 1)),
+    ]
+    seats = [Seat("before", "p1", "RU", True), Seat("after", "p1", "RU", False)]
+    figures = statistics(trainings, seats, [Responses("before", 1, 0)], 2022)
+    kinds = {c.category: (c.confirmed, c.trained) for c in figures.by_category}
+    assert kinds == {"member": (1, 1), "observer": (0, 0), "other": (1, 0)}
+    assert figures.people == 1 and figures.total.trainings == 3
+    empty = next(t for t in figures.trainings if t.id == "empty")
+    assert (empty.attendance_rate, empty.response_rate) == (None, None)
+    assert figures.total.response_rate == 0.0
