@@ -9,11 +9,12 @@ import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from email import message_from_bytes
-from email.message import Message
 from typing import Any
 
 import httpx
 
+from capitals import demo_staff
+from capitals.demo_staff import mail_text
 from shared.auth import issue_token
 from shared.settings import Settings
 
@@ -321,7 +322,7 @@ class Demo:
             for path in folder.glob("*.eml") if folder.exists() else []:
                 message = message_from_bytes(path.read_bytes())
                 if message["To"] in emails and "evaluation" in str(message["Subject"]).lower():
-                    found = re.search(r"/evaluations/([A-Za-z0-9_-]+)", _text(message))
+                    found = re.search(r"/evaluations/([A-Za-z0-9_-]+)", mail_text(message))
                     if found:
                         links[message["To"]] = found.group(1)
             return len(links) == len(emails)
@@ -381,7 +382,12 @@ class Demo:
         ).json()
         if existing["items"]:
             print("capitals demo: the seed series is already loaded")
-            return 0
+        else:
+            self.load_series()
+        self.sign_in_links()
+        return 0
+
+    def load_series(self) -> None:
         self.http.put(
             self.url("scheduling", f"/series/{SERIES}"),
             json={"title": SERIES_TITLE},
@@ -442,13 +448,19 @@ class Demo:
         webcal = "webcal://" + scheduling.split("://", 1)[1]
         print(f"                 {webcal}/series/{SERIES}/calendar.ics")
         print(f"Catalogue:       {self.settings.public_url('registration')}/")
-        return 0
 
-
-def _text(message: Message) -> str:
-    part = message.get_body(preferencelist=("plain",)) if hasattr(message, "get_body") else message
-    payload = part.get_payload(decode=True) if part is not None else b""
-    return payload.decode() if isinstance(payload, bytes) else str(payload)
+    def sign_in_links(self) -> None:
+        """Invite the secretariat and an organiser per host country; print their links."""
+        staff = demo_staff.members(edition.country for edition in editions(date.today()))
+        links = demo_staff.invite(self.http, self.settings, self.staff, staff, self.wait_for)
+        if links is None:
+            print("Staff sign-in links went out by mail (SMTP_URL is set) to:")
+            for member in staff:
+                print(f"  {member.label}: {member.email}")
+            return
+        print("Staff sign-in links (each works once, for 15 minutes; run again for new ones):")
+        for member in staff:
+            print(f"  {member.label} ({member.email}): {links[member.email]}")
 
 
 def load(settings: Settings) -> int:

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import jwt
 from litestar.connection import ASGIConnection
@@ -196,12 +196,21 @@ def stale_session(scope: Any) -> bool:
     return bool(scope.get("state", {}).get("stale_session"))
 
 
+SIGN_IN_PAGE = "/staff/sign-in"
+
+
+def sign_in_url(settings: Any) -> str:
+    """Where staff without a session ask for a sign-in link by e-mail: scheduling's page,
+    at its public address (the staff home; `/login` with a pasted token stays for API users)."""
+    return f"{settings.public_url('scheduling')}{SIGN_IN_PAGE}"
+
+
 def sign_in_again(connection: ASGIConnection[Any, Any, Any, Any]) -> Redirect:
     """What a staff page answers to a caller who is not signed in: the sign-in page, which
-    says why when the session has just expired, and brings them back here afterwards."""
-    target = connection.url.path + (f"?{connection.url.query}" if connection.url.query else "")
-    query = {"next": target, **({"expired": "1"} if stale_session(connection.scope) else {})}
-    return Redirect(path=f"/login?{urlencode(query, safe='/')}", status_code=303)
+    says why when the session has just expired."""
+    expired = "?expired=1" if stale_session(connection.scope) else ""
+    settings = connection.app.state.settings
+    return Redirect(path=f"{sign_in_url(settings)}{expired}", status_code=303)
 
 
 def authenticate(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:

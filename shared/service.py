@@ -41,7 +41,7 @@ from shared.outbox import OutboxRelay
 from shared.problems import exception_handlers, problems
 from shared.proxies import ForwardedMiddleware
 from shared.settings import Section, SettingError, Settings
-from shared.staff import staff_areas
+from shared.staff import secretariat_areas, staff_areas
 from shared.staff_directory import StaffDirectory
 
 log = logging.getLogger(__name__)
@@ -373,7 +373,10 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
             directory=template_dirs,
             engine=JinjaTemplateEngine,
             engine_callback=lambda engine: engine.engine.globals.update(
-                staff_areas=staff_areas(settings), service=spec.name
+                staff_areas=staff_areas(settings),
+                secretariat_areas=secretariat_areas(settings),
+                signed_in=auth.staff_or_none,
+                service=spec.name,
             ),
         ),
         openapi_config=OpenAPIConfig(

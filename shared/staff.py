@@ -50,6 +50,16 @@ def staff_areas(settings: Settings) -> list[StaffArea]:
     ]
 
 
+def secretariat_areas(settings: Settings) -> list[StaffArea]:
+    """What the staff navigation adds for the secretariat: the series statistics, which
+    registration serves."""
+    return [
+        StaffArea(
+            "statistics", "Statistics", f"{settings.public_url('registration')}/staff/statistics"
+        )
+    ]
+
+
 @dataclass(frozen=True)
 class Listing:
     """A staff member as the staff directory holds them now."""

@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
 
 from tests.test_foundation import _start_up, _stop, run_capitals, up_env
+
+HOST_COUNTRIES = ("Belgium", "Germany", "Estonia", "Finland", "Iceland", "Lithuania", "Latvia")
+HOST_COUNTRIES += ("Norway", "Poland", "Sweden")
+LINK_LINE = re.compile(r"^  (Secretariat|Organiser, [^(]+) \((\S+)\): (http\S+/sign-in/\S+)$", re.M)
+SESSION = re.compile(r"__Host-capitals_staff=([^;]+)")
+
+
+def sign_in_links(output: str) -> dict[str, str]:
+    """Who → link, as the demo printed them."""
+    return {who: link for who, _email, link in LINK_LINE.findall(output)}
+
+
+def signed_in(link: str) -> dict[str, str]:
+    """Open a printed sign-in link and press its button: the session cookie, as a header."""
+    with httpx.Client() as browser:
+        page = browser.get(link)
+        assert page.status_code == 200 and "Sign in" in page.text
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+        assert token is not None
+        pressed = browser.post(link, data={"_csrf_token": token.group(1)})
+    assert pressed.status_code == 303 and pressed.headers["location"] == "/staff/"
+    session = SESSION.search(pressed.headers["set-cookie"])
+    assert session is not None
+    return {"Cookie": f"__Host-capitals_staff={session.group(1)}"}
 
 
 def test_demo_loads_the_seed_series_into_a_running_system(tmp_path: Path) -> None:
@@ -39,7 +64,27 @@ def test_demo_loads_the_seed_series_into_a_running_system(tmp_path: Path) -> Non
         ).json()
         assert report["invited"] == 12 and 0 < report["answered"] <= 12
 
+        # A sign-in link for the secretariat and for one organiser per host country, made
+        # by inviting them on scheduling's staff page.
+        links = sign_in_links(result.stdout)
+        assert set(links) == {"Secretariat", *(f"Organiser, {c}" for c in HOST_COUNTRIES)}
+        registration = f"http://127.0.0.1:{ports['registration']}"
+        estonia = signed_in(links["Organiser, Estonia"])
+        home = httpx.get(f"{registration}/staff/", headers=estonia)
+        assert home.status_code == 200 and "Tallinn" in home.text and "Vilnius" not in home.text
+        assert httpx.get(f"{registration}/staff/statistics", headers=estonia).status_code == 403
+        secretariat = signed_in(links["Secretariat"])
+        statistics = httpx.get(f"{registration}/staff/statistics", headers=secretariat)
+        assert statistics.status_code == 200
+        attended = sum(int(n) for n in re.findall(r"registered, (\d+) attended", result.stdout))
+        assert attended > 0 and f'id="total-trained">{attended}<' in statistics.text
+
         again = run_capitals("demo", env=env, timeout=60)
         assert again.returncode == 0 and "already loaded" in again.stdout
+        # Fresh links; the used one is spent.
+        renewed = sign_in_links(again.stdout)
+        assert set(renewed) == set(links) and not set(renewed.values()) & set(links.values())
+        assert httpx.get(links["Organiser, Estonia"]).status_code == 410
+        assert httpx.get(renewed["Organiser, Estonia"]).status_code == 200
     finally:
         assert _stop(process) == 0

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # their tests need neither a server nor a database.
 PURE = (
     "services.registration.domain",
+    "services.registration.statistics",
     "services.scheduling.domain",
     "services.scheduling.calendar",
     "services.scheduling.conflicts",

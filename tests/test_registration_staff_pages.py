@@ -33,10 +33,12 @@ def sink() -> Iterator[SmtpSink]:
 async def test_staff_pages_send_strangers_to_sign_in(system: System) -> None:
     home = await system.registration.get("/staff/", follow_redirects=False)
     assert home.status_code == 303
-    assert home.headers["location"] == "/login?next=/staff/"
+    # Scheduling's page, where staff ask for a sign-in link by e-mail.
+    sign_in = f"{system.settings.public_url('scheduling')}/staff/sign-in"
+    assert home.headers["location"] == sign_in
     training = await open_training(system.nats.url, system.registration)
     page = await system.registration.get(f"/staff/trainings/{training.id}", follow_redirects=False)
-    assert page.status_code == 303
+    assert page.status_code == 303 and page.headers["location"] == sign_in
 
 
 async def test_organisers_see_only_their_host_countries_trainings(system: System) -> None:
@@ -139,6 +141,59 @@ async def test_quotas_and_a_walk_in_from_the_training_page(system: System) -> No
     assert "Walk In" in page.text
 
 
+async def test_walk_in_and_quota_errors_show_beside_their_field_on_the_training_page(
+    system: System,
+) -> None:
+    training = await open_training(system.nats.url, system.registration)
+    headers = {**HTML, **system.token("organiser", ["EE"])}
+    path = f"/staff/trainings/{training.id}"
+    token = csrf_of((await system.registration.get(path, headers=headers)).text)
+    walk_in = {
+        "_csrf_token": token,
+        "name": "Walk In",
+        "email": "not an address",
+        "organisation": "=Ministry",
+        "country": "EE",
+    }
+    refused = await system.registration.post(f"{path}/walk-in", data=walk_in, headers=headers)
+    assert refused.status_code == 422
+    page = refused.text
+    # The training page again, not a separate one: a summary linking each field, the
+    # message beside it, and what was typed kept.
+    assert f"<h1>{training.title}</h1>" in page and 'id="error-summary"' in page
+    assert '<a href="#w-email">This does not look like an e-mail address' in page
+    assert 'id="w-email-error"' in page and 'aria-describedby="w-email-error"' in page
+    assert '<a href="#w-consent">We can register you only with your consent.' in page
+    assert 'value="=Ministry"' in page and 'id="walk-in" open' in page
+    assert 'id="w-name-error"' not in page
+
+    taken = {**walk_in, "email": "mari@example.org", "consent": "yes"}
+    first = await system.registration.post(
+        f"{path}/walk-in", data=taken, headers=headers, follow_redirects=False
+    )
+    assert first.status_code == 303
+    again = await system.registration.post(f"{path}/walk-in", data=taken, headers=headers)
+    assert again.status_code == 409 and 'id="error-summary"' in again.text
+    assert "already registered" in again.text
+
+    bad = await system.registration.post(
+        f"{path}/quotas", data={"_csrf_token": token, "quotas": "EE three"}, headers=headers
+    )
+    assert bad.status_code == 422
+    assert '<a href="#quotas">' in bad.text and 'id="quotas-error"' in bad.text
+    assert "EE three</textarea>" in bad.text and 'id="quotas-form" open' in bad.text
+    unknown = await system.registration.post(
+        f"{path}/quotas", data={"_csrf_token": token, "quotas": "XX 3"}, headers=headers
+    )
+    assert unknown.status_code == 422 and 'id="quotas-error"' in unknown.text
+    quotas = await system.registration.get(f"/trainings/{training.id}/quotas", headers=headers)
+    assert quotas.json() == {}
+    listed = await system.registration.get(
+        f"/trainings/{training.id}/registrations", headers=headers
+    )
+    assert [r["email"] for r in listed.json()["items"]] == ["mari@example.org"]
+
+
 async def test_a_message_to_all_confirmed_participants_is_mailed(
     tmp_path: Path, sink: SmtpSink
 ) -> None:
@@ -209,8 +264,8 @@ async def _accessible(tab: Any) -> None:
 
 
 async def _sign_in(tab: Any, url: str, path: str, token: str) -> None:
-    await tab.goto(f"{url}{path}")
-    await tab.wait_for_url(re.compile(r"/login\?next="))
+    """With a pasted token, as API users may (staff are sent to scheduling's sign-in page)."""
+    await tab.goto(f"{url}/login?next={path}")
     await tab.get_by_label("Staff token").fill(token)
     await tab.get_by_role("button", name="Sign in").click()
     await tab.wait_for_url(f"**{path}")
@@ -334,3 +389,28 @@ def test_status_mails_are_unchanged_without_a_message_and_carry_one_after_their_
         said = mails.status_mail(facts, status, 1, message="See you.")
         assert said.text == f"{plain.text}\nThe organisers wrote:\nSee you.\n"
         assert said.subject == plain.subject
+
+
+@pytest.mark.browser
+async def test_a_refused_walk_in_shows_its_errors_beside_the_fields_on_a_phone(
+    served: tuple[System, str],
+) -> None:
+    system, url = served
+    training = await open_training(system.nats.url, system.registration)
+    token = system.token("organiser", ["EE"])["Authorization"].removeprefix("Bearer ")
+    path = f"/staff/trainings/{training.id}"
+    async with browser_page(viewport={"width": 390, "height": 844}) as tab:
+        await _sign_in(tab, url, path, token)
+        await tab.get_by_text("Register a walk-in").click()
+        await tab.get_by_label("Name").fill("Walk In")
+        await tab.get_by_label("E-mail").fill("walk-in at example")
+        await tab.get_by_role("button", name="Register", exact=True).click()
+        await tab.wait_for_selector("#error-summary")
+        assert tab.url == f"{url}{path}/walk-in"
+        await expect(tab.locator("#w-email-error")).to_contain_text("e-mail address")
+        await expect(tab.locator("#w-email")).to_have_attribute("aria-invalid", "true")
+        await expect(tab.locator("#w-name")).to_have_value("Walk In")
+        await tab.locator('#error-summary a[href="#w-consent"]').click()
+        await expect(tab.locator("#w-consent")).to_be_focused()
+        await _no_horizontal_scroll(tab)
+        await _accessible(tab)

@@ -126,11 +126,11 @@ async def test_a_staff_page_with_an_expired_cookie_asks_to_sign_in_again(system:
         "/reports?x=1", headers=session(expired_token(system)), follow_redirects=False
     )
     assert response.status_code == 303
-    assert response.headers["location"].startswith("/login?")
-    assert "next=/reports%3Fx%3D1" in response.headers["location"]
+    sign_in = f"{system.settings.public_url('scheduling')}/staff/sign-in"
+    assert response.headers["location"] == f"{sign_in}?expired=1"
     assert clears_the_session(response)
-    login = await system.evaluation.get(response.headers["location"])
-    assert "expired" in login.text
+    page = await system.scheduling.get(response.headers["location"])
+    assert "expired" in page.text
 
     # A staff JSON route answers as to anyone without a token; a bad bearer stays a 401.
     report = await system.evaluation.get("/questions", headers=session("not-a-token"))
@@ -208,11 +208,18 @@ async def test_a_cross_origin_form_with_the_cookie_cannot_approve_a_registration
 
 @pytest.mark.browser
 async def test_a_browser_whose_session_expired_signs_in_again_and_out(tmp_path: Path) -> None:
-    port = free_port()
+    port, scheduling_port = free_port(), free_port()
     public = f"http://127.0.0.1:{port}"
+    scheduling = f"http://127.0.0.1:{scheduling_port}"
     async with (
-        running_system(tmp_path, services=("evaluation",), EVALUATION_PUBLIC_URL=public) as system,
+        running_system(
+            tmp_path,
+            services=("evaluation", "scheduling"),
+            EVALUATION_PUBLIC_URL=public,
+            SCHEDULING_PUBLIC_URL=scheduling,
+        ) as system,
         serve_app(system.apps["evaluation"], port, lifespan="off"),
+        serve_app(system.apps["scheduling"], scheduling_port, lifespan="off"),
         browser_page() as tab,
     ):
 
@@ -220,11 +227,12 @@ async def test_a_browser_whose_session_expired_signs_in_again_and_out(tmp_path: 
             return [c for c in await tab.context.cookies() if c["name"] == COOKIE_NAME]
 
         async def sign_in(token: str) -> None:
+            # With a pasted token, as API users may.
+            await tab.goto(f"{public}/login?next=/reports")
             await tab.get_by_label("Staff token").fill(token)
             await tab.get_by_role("button", name="Sign in").click()
             await tab.wait_for_url(f"{public}/reports")
 
-        await tab.goto(f"{public}/reports")
         hour = timedelta(hours=1)
         await sign_in(issue_token(system.settings.secret, role="secretariat", lifetime=hour))
         (cookie,) = await session_cookies()
@@ -233,7 +241,8 @@ async def test_a_browser_whose_session_expired_signs_in_again_and_out(tmp_path: 
         clock.advance(2 * hour)
 
         await tab.goto(f"{public}/reports")
-        await tab.wait_for_url(re.compile(r"/login\?next=/reports&expired=1$"))
+        # Sent to scheduling's sign-in page, which says why; the stale cookie is cleared.
+        await tab.wait_for_url(f"{scheduling}/staff/sign-in?expired=1")
         assert "expired" in await tab.locator("#session-notice").inner_text()
         assert await session_cookies() == []
 

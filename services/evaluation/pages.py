@@ -1,7 +1,9 @@
 """HTML pages for participants: the questionnaire behind an invitation link.
 
 These routes are CSRF-protected (every form carries the token). The staff's pages
-are in staff_pages.py (reports) and question_pages.py (the questions' editors).
+are in staff_pages.py (reports) and question_pages.py (the questions' editors); staff
+without a session are sent to scheduling's sign-in page (a link by e-mail), and API users
+may still paste a token into the shared /login page.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from pathlib import Path
 from litestar import Litestar, Router
 from litestar.di import Provide
 
-from services.registration import api, jobs, pages, staff_pages
+from services.registration import api, door_pages, jobs, pages, staff_pages, statistics_routes
 from services.registration.handlers import HANDLERS
 from services.registration.settings import RegistrationSettings
 from shared.service import Runtime, ServiceSpec, create_app
@@ -28,14 +28,19 @@ def spec() -> ServiceSpec:
         route_handlers=[
             Router(
                 path="/",
-                route_handlers=api.ROUTES,
+                route_handlers=[*api.ROUTES, *statistics_routes.API_ROUTES],
                 opt={"exclude_from_csrf": True},
                 tags=["registration"],
             ),
             # Pages are protected by the CSRF middleware.
             Router(
                 path="/",
-                route_handlers=[*pages.ROUTES, *staff_pages.ROUTES],
+                route_handlers=[
+                    *pages.ROUTES,
+                    *staff_pages.ROUTES,
+                    *door_pages.ROUTES,
+                    *statistics_routes.PAGE_ROUTES,
+                ],
                 include_in_schema=False,
             ),
         ],

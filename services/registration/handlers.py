@@ -1,17 +1,18 @@
-"""How registration follows scheduling: the catalogue, capacity changes and cancellations."""
+"""How registration follows the other services: scheduling's catalogue, capacity changes and
+cancellations; evaluation's counts of invited and answered, for the series statistics."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from services.registration import commands, domain
-from services.registration.tables import TrainingOutcomeRow, TrainingRow
+from services.registration.tables import EvaluationCountRow, TrainingOutcomeRow, TrainingRow
 from shared.bus import Handler, lock_aggregate
 from shared.clock import clock
 from shared.db import UnitOfWork
 from shared.events import Envelope, Payload
 from shared.events import contracts as ev
-from shared.revisions import held
+from shared.revisions import held, upsert_if_newer
 from shared.settings import Settings
 from shared.staff_directory import staff_changed
 
@@ -124,10 +125,29 @@ async def training_completed(
     await _training_ended(uow, data, "completed", envelope)
 
 
+async def evaluation_counted(
+    uow: UnitOfWork,
+    settings: Settings,
+    data: ev.ResponseSubmitted | ev.CampaignClosed,
+    _: Envelope,
+) -> None:
+    """Keep a campaign's latest counts. Evaluation publishes them only when answers are
+    released (in steps of at least three) and at the close, so they never single anyone out."""
+    values = {
+        "training_id": data.training_id,
+        "stage": data.stage,
+        "invited": data.invited,
+        "answered": data.answered,
+    }
+    await upsert_if_newer(uow, EvaluationCountRow, data.id, data.revision, values)
+
+
 HANDLERS: dict[str, Handler] = {
     ev.StaffChanged.subject: staff_changed,
     ev.TrainingPublished.subject: training_changed,
     ev.TrainingUpdated.subject: training_changed,
     ev.TrainingCancelled.subject: training_cancelled,
     ev.TrainingCompleted.subject: training_completed,
+    ev.ResponseSubmitted.subject: evaluation_counted,
+    ev.CampaignClosed.subject: evaluation_counted,
 }

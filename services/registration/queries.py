@@ -8,8 +8,14 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.registration import domain, links
-from services.registration.tables import ParticipantRow, QuotaRow, RegistrationRow, TrainingRow
+from services.registration import domain, links, statistics
+from services.registration.tables import (
+    EvaluationCountRow,
+    ParticipantRow,
+    QuotaRow,
+    RegistrationRow,
+    TrainingRow,
+)
 from shared import tokens
 from shared.countries import all_countries
 from shared.errors import NotFound
@@ -190,3 +196,47 @@ async def registrations(
     )
     positions = await waitlist_of(session, training_id)
     return [(row, positions.get(row.id)) for row in rows], int(total)
+
+
+async def statistics_facts(
+    session: AsyncSession,
+) -> tuple[list[statistics.TrainingFacts], list[statistics.Seat], list[statistics.Responses]]:
+    """What the series statistics are made of: the trainings, the confirmed registrations
+    (checked in or not) and evaluation's counts per training, right after the training."""
+    trainings = [
+        statistics.TrainingFacts(
+            id=row.id,
+            title=row.title,
+            series=row.series,
+            host_country=row.host_country,
+            city=row.city,
+            starts_on=row.starts_on,
+            status=row.status,
+        )
+        for row in await session.exec(select(TrainingRow))
+    ]
+    seats = [
+        statistics.Seat(training_id, participant_id, country, checked_in_at is not None)
+        for training_id, participant_id, country, checked_in_at in await session.exec(
+            select(
+                RegistrationRow.training_id,
+                RegistrationRow.participant_id,
+                RegistrationRow.country,
+                RegistrationRow.checked_in_at,
+            ).where(RegistrationRow.status == "confirmed")
+        )
+    ]
+    counts = await session.exec(
+        select(
+            EvaluationCountRow.training_id,
+            func.sum(EvaluationCountRow.invited),
+            func.sum(EvaluationCountRow.answered),
+        )
+        .where(EvaluationCountRow.stage == "evaluation")
+        .group_by(col(EvaluationCountRow.training_id))
+    )
+    responses = [
+        statistics.Responses(training_id, int(invited or 0), int(answered or 0))
+        for training_id, invited, answered in counts
+    ]
+    return trainings, seats, responses

@@ -147,3 +147,70 @@ class RegistrationList(msgspec.Struct):
     total: int
     limit: int
     offset: int
+
+
+# --- the series statistics (secretariat) ----------------------------------------------------
+
+
+class Attendance(msgspec.Struct, kw_only=True):
+    """`trained`: confirmed participants checked in at least once; `attendance_rate`:
+    trained / confirmed (null without confirmed participants)."""
+
+    trainings: int
+    confirmed: int
+    trained: int
+    attendance_rate: float | None
+
+
+class Figures(Attendance, kw_only=True):
+    """Attendance, with evaluation's counts as it last published them: `response_rate` is
+    answered / invited over the trainings it has published counts for (null before)."""
+
+    invited: int
+    answered: int
+    response_rate: float | None
+
+
+class YearFigures(Figures, kw_only=True):
+    year: int
+    # Distinct people trained that year (one person at two trainings counts once here).
+    people: int
+
+
+class HostCountryFigures(Figures, kw_only=True):
+    country: str
+    name: str
+
+
+class ParticipantCountryFigures(Attendance, kw_only=True):
+    country: str
+    name: str
+
+
+class CategoryFigures(Attendance, kw_only=True):
+    category: str  # member, observer or other, as of each training's first day
+
+
+class TrainingFigures(Figures, kw_only=True):
+    id: str
+    title: str
+    series: str
+    host_country: str
+    city: str
+    starts_on: date
+    status: str
+
+
+class Statistics(msgspec.Struct, kw_only=True):
+    """The figures of the series' annual report; `year` null means every year."""
+
+    year: int | None
+    years: list[int]
+    total: Figures
+    # Distinct people trained over the period.
+    people: int
+    by_year: list[YearFigures]
+    by_host_country: list[HostCountryFigures]
+    by_participant_country: list[ParticipantCountryFigures]
+    by_category: list[CategoryFigures]
+    trainings: list[TrainingFigures]

@@ -1,13 +1,14 @@
-"""Staff pages of registration: the trainings a person manages, a training's registrations
-(search, filters, decisions, quotas, walk-ins, a message to all) and check-in at the door.
+"""Staff pages of registration: the trainings a person manages and a training's registrations
+(search, filters, decisions, quotas, walk-ins, a message to all); check-in at the door is in
+door_pages.py.
 
-Every page and action checks the caller here, on the server: no session → the sign-in page;
+Every page and action checks the caller here, on the server: no session → scheduling's
+sign-in page;
 another country's training → 403; an unknown one → 404. Forms carry the CSRF token."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -21,7 +22,7 @@ from services.registration import commands, domain, intake, queries, views
 from services.registration.jobs import Intake
 from services.registration.pages import read_form
 from services.registration.tables import RegistrationRow, TrainingRow
-from shared.auth import Staff, check_host, sign_in_again, staff_or_none, stale_session
+from shared.auth import Staff, check_host, sign_in_again, staff_or_none
 from shared.clock import clock
 from shared.commands import execute
 from shared.countries import all_countries
@@ -32,7 +33,6 @@ from shared.problems import status_of
 Registrations = NamedDependency[Intake]
 Text = Annotated[str | None, QueryParameter(max_length=200)]
 PAGE = 100
-DOOR_PAGE = 30
 NOTICES = {
     "approved": "Approved; the participant is mailed.",
     "declined": "Declined; the participant is mailed.",
@@ -53,7 +53,7 @@ def refused(message: str, status_code: int, back: str = "/staff/") -> Template:
     )
 
 
-async def _managed(request: Request_, db: Any, training_id: str) -> Any:
+async def managed_training(request: Request_, db: Any, training_id: str) -> Any:
     """(staff, training row) for a caller who manages it, else the answer to give instead."""
     staff = staff_or_none(request)
     if staff is None:
@@ -69,7 +69,7 @@ async def _managed(request: Request_, db: Any, training_id: str) -> Any:
     return staff, row
 
 
-async def _of_registration(request: Request_, db: Any, registration_id: str) -> Any:
+async def of_registration(request: Request_, db: Any, registration_id: str) -> Any:
     """(staff, training row) of a registration the caller may act on, or the refusal."""
     async with db.session() as session:
         training_id = (
@@ -80,10 +80,10 @@ async def _of_registration(request: Request_, db: Any, registration_id: str) -> 
     if training_id is None:
         staff = staff_or_none(request)
         return sign_in_again(request) if staff is None else refused("No such registration.", 404)
-    return await _managed(request, db, training_id)
+    return await managed_training(request, db, training_id)
 
 
-def _after(path: str, done: str, **query: str | None) -> Redirect:
+def back_with(path: str, done: str, **query: str | None) -> Redirect:
     kept = {key: value for key, value in query.items() if value}
     return Redirect(path=f"{path}?{urlencode({**kept, 'done': done})}", status_code=303)
 
@@ -94,7 +94,7 @@ def _back_to(training_id: str, form: dict[str, str]) -> str:
     return f"/staff/trainings/{training_id}" + (f"/{page}" if page else "")
 
 
-async def _summary(db: Any, row: TrainingRow) -> views.StaffTraining:
+async def summary_of(db: Any, row: TrainingRow) -> views.StaffTraining:
     async with db.session() as session:
         counts = await queries.status_counts(session, [row.id])
     return views.staff_training(row, counts[row.id], clock.now())
@@ -105,10 +105,7 @@ async def staff_home(request: Request_, db: DB) -> Template | Redirect:
     """The trainings the caller manages with their confirmed, waitlisted and pending counts."""
     staff = staff_or_none(request)
     if staff is None:
-        # Litestar routes /staff/ as /staff: the way back names the page as linked.
-        expired = {"expired": "1"} if stale_session(request.scope) else {}
-        query = urlencode({"next": "/staff/", **expired}, safe="/")
-        return Redirect(path=f"/login?{query}", status_code=303)
+        return sign_in_again(request)
     now = clock.now()
     async with db.session() as session:
         rows = await queries.managed_trainings(session, staff)
@@ -116,6 +113,71 @@ async def staff_home(request: Request_, db: DB) -> Template | Redirect:
     trainings = [views.staff_training(row, counts[row.id], now) for row in rows]
     return Template(
         template_name="staff_home.html", context={"trainings": trainings, "staff": staff}
+    )
+
+
+# Where each form field of the training page is, for the error summary's links.
+FIELD_IDS = {
+    "name": "w-name",
+    "email": "w-email",
+    "organisation": "w-organisation",
+    "position": "w-position",
+    "country": "w-country",
+    "consent": "w-consent",
+    "quotas": "quotas",
+}
+# The fields of each form that can be refused; any other refusal is the form's own.
+FORM_FIELDS = {
+    "walk_in": frozenset(("name", "email", "organisation", "position", "country", "consent")),
+    "quotas": frozenset(("quotas",)),
+}
+
+
+async def _training_page(
+    db: Any,
+    row: TrainingRow,
+    query: dict[str, str | None],
+    offset: int = 0,
+    done: str | None = None,
+    *,
+    walk_in: dict[str, str] | None = None,
+    quotas_text: str | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Template:
+    """The training's page; after a refused walk-in or quota form, with what was typed and
+    each error beside its field, summarised at the top."""
+    status = query.get("status") if query.get("status") in domain.STATUSES else None
+    country = (query.get("country") or "").strip().upper()[:2] or None
+    query = {"q": query.get("q"), "status": status, "country": country}
+    filters = queries.Filters(status=status, country=country, q=query["q"])
+    async with db.session() as session:
+        listed, total = await queries.registrations(session, row.id, filters, PAGE, offset)
+        quotas = await queries.quotas_of(session, row.id)
+    errors = errors or {}
+    return Template(
+        template_name="staff_training.html",
+        status_code=status_code,
+        context={
+            "summary": await summary_of(db, row),
+            "items": [views.registration_out(r, position) for r, position in listed],
+            "total": total,
+            "offset": offset,
+            "page": PAGE,
+            "query": {key: value or "" for key, value in query.items()},
+            "more": urlencode({k: v for k, v in query.items() if v} | {"offset": offset + PAGE}),
+            "quotas": quotas_text
+            if quotas_text is not None
+            else "\n".join(f"{code} {maximum}" for code, maximum in quotas.items()),
+            "countries": [(c.code, c.name) for c in all_countries()],
+            "statuses": domain.STATUSES,
+            "notice": NOTICES.get(done or ""),
+            "walk_in": walk_in or {},
+            "errors": errors,
+            "error_links": [
+                (FIELD_IDS.get(name, "walk-in"), text) for name, text in errors.items()
+            ],
+        },
     )
 
 
@@ -131,39 +193,17 @@ async def staff_training(
     done: Text = None,
 ) -> Template | Redirect:
     """A training's registrations: search, filters, the waitlist and pending views."""
-    found = await _managed(request, db, training_id)
+    found = await managed_training(request, db, training_id)
     if not isinstance(found, tuple):
         return found
-    _, row = found
-    status = status if status in domain.STATUSES else None
-    country = (country or "").strip().upper()[:2] or None
-    filters = queries.Filters(status=status, country=country, q=q)
-    async with db.session() as session:
-        listed, total = await queries.registrations(session, training_id, filters, PAGE, offset)
-        quotas = await queries.quotas_of(session, training_id)
     query = {"q": q, "status": status, "country": country}
-    return Template(
-        template_name="staff_training.html",
-        context={
-            "summary": await _summary(db, row),
-            "items": [views.registration_out(r, position) for r, position in listed],
-            "total": total,
-            "offset": offset,
-            "page": PAGE,
-            "query": {key: value or "" for key, value in query.items()},
-            "more": urlencode({k: v for k, v in query.items() if v} | {"offset": offset + PAGE}),
-            "quotas": "\n".join(f"{code} {maximum}" for code, maximum in quotas.items()),
-            "countries": [(c.code, c.name) for c in all_countries()],
-            "statuses": domain.STATUSES,
-            "notice": NOTICES.get(done or ""),
-        },
-    )
+    return await _training_page(db, found[1], query, offset, done)
 
 
 async def _decide(
     request: Request_, db: Any, settings: Any, registration_id: str, form: dict[str, str], verb: str
 ) -> Response[Any]:
-    found = await _of_registration(request, db, registration_id)
+    found = await of_registration(request, db, registration_id)
     if not isinstance(found, tuple):
         return found
     staff, row = found
@@ -177,7 +217,7 @@ async def _decide(
         await execute(db, command, settings, staff, make(registration_id, form.get("message")))
     except DomainError as refusal:
         return refused(refusal.message, status_of(refusal), back)
-    return _after(back, f"{verb}d", status=form.get("status"))
+    return back_with(back, f"{verb}d", status=form.get("status"))
 
 
 @post("/staff/registrations/{registration_id:str}/approve", operation_id="approveByPage")
@@ -221,19 +261,51 @@ async def _on_training(
     training_id: str,
     done: str,
     act: Callable[[Staff], Awaitable[object]],
+    form: dict[str, str] | None = None,
 ) -> Response[Any]:
-    """Do `act` on a training the caller manages; the refusal, or back to its page saying
-    what was done."""
-    found = await _managed(request, db, training_id)
+    """Do `act` on a training the caller manages; back to its page saying what was done.
+
+    A refusal of a form (`form`: "walk_in" or "quotas" beside what was typed) shows the
+    page again with the error beside its field; other refusals get the refusal page."""
+    found = await managed_training(request, db, training_id)
     if not isinstance(found, tuple):
         return found
-    staff, _ = found
+    staff, row = found
     back = f"/staff/trainings/{training_id}"
     try:
         await act(staff)
+    except FormRefused as refusal:
+        return await _refused_form(db, row, form or {}, refusal.errors, 422)
     except DomainError as refusal:
-        return refused(refusal.message, status_of(refusal), back)
-    return _after(back, done)
+        if form is None:
+            return refused(refusal.message, status_of(refusal), back)
+        which = form["form"]
+        field = refusal.field if refusal.field in FORM_FIELDS[which] else which
+        return await _refused_form(db, row, form, {field: refusal.message}, status_of(refusal))
+    return back_with(back, done)
+
+
+class FormRefused(Exception):
+    """Several fields of a form were refused at once (field → message)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(" ".join(errors.values()))
+        self.errors = errors
+
+
+async def _refused_form(
+    db: Any, row: TrainingRow, form: dict[str, str], errors: dict[str, str], status_code: int
+) -> Template:
+    which = form.get("form")
+    return await _training_page(
+        db,
+        row,
+        {},
+        walk_in=form if which == "walk_in" else None,
+        quotas_text=form.get("quotas") if which == "quotas" else None,
+        errors=errors,
+        status_code=status_code,
+    )
 
 
 @post("/staff/trainings/{training_id:str}/quotas", operation_id="setQuotasByPage")
@@ -248,7 +320,8 @@ async def quotas_by_page(
         quotas = commands.SetQuotas(training_id, read_quotas(data.get("quotas") or ""))
         await execute(db, commands.set_quotas, settings, staff, quotas)
 
-    return await _on_training(request, db, training_id, "quotas", set_quotas)
+    form = {**data, "form": "quotas"}
+    return await _on_training(request, db, training_id, "quotas", set_quotas, form)
 
 
 @post("/staff/trainings/{training_id:str}/walk-in", operation_id="registerWalkInByPage")
@@ -264,11 +337,12 @@ async def walk_in_by_page(
     async def register(staff: Staff) -> None:
         registration, errors = read_form(data)
         if registration is None:
-            raise Invalid(" ".join(errors.values()))
+            raise FormRefused(errors)
         intake.check_submission(registration)
         await registrations.submit(intake.Register(training_id, registration, staff))
 
-    return await _on_training(request, db, training_id, "walk_in", register)
+    form = {**data, "form": "walk_in"}
+    return await _on_training(request, db, training_id, "walk_in", register, form)
 
 
 @post("/staff/trainings/{training_id:str}/message", operation_id="messageConfirmedByPage")
@@ -290,90 +364,6 @@ async def message_by_page(
     return await _on_training(request, db, training_id, "messaged", send)
 
 
-# --- at the door ----------------------------------------------------------------------------
-
-
-# Search as you type at the door, as progressive enhancement (the CSP allows no inline script).
-CHECK_IN_SCRIPT = (Path(__file__).parent / "static" / "check_in.js").read_bytes()
-
-
-@get("/staff/check-in.js", operation_id="checkInScript")
-async def check_in_script() -> Response[bytes]:
-    return Response(
-        CHECK_IN_SCRIPT,
-        media_type="text/javascript; charset=utf-8",
-        headers={"Cache-Control": "public, max-age=3600"},
-    )
-
-
-@get("/staff/trainings/{training_id:str}/check-in", operation_id="checkInPage")
-async def check_in_page(
-    training_id: FromPath[str], request: Request_, db: DB, q: Text = None, done: Text = None
-) -> Template | Redirect:
-    """Find a confirmed participant by name, organisation or country; one tap checks in."""
-    found = await _managed(request, db, training_id)
-    if not isinstance(found, tuple):
-        return found
-    _, row = found
-    filters = queries.Filters(status="confirmed", q=q)
-    async with db.session() as session:
-        listed, total = await queries.registrations(session, training_id, filters, DOOR_PAGE, 0)
-    return Template(
-        template_name="staff_check_in.html",
-        context={
-            "summary": await _summary(db, row),
-            "items": [views.registration_out(r, position) for r, position in listed],
-            "total": total,
-            "q": q or "",
-            "notice": NOTICES.get(done or ""),
-        },
-    )
-
-
-async def _door(
-    request: Request_,
-    db: Any,
-    settings: Any,
-    registration_id: str,
-    form: dict[str, str],
-    undo: bool,
-) -> Response[Any]:
-    found = await _of_registration(request, db, registration_id)
-    if not isinstance(found, tuple):
-        return found
-    staff, row = found
-    back = f"/staff/trainings/{row.id}/check-in"
-    command: Any = commands.undo_check_in if undo else commands.check_in
-    make: Any = commands.UndoCheckIn if undo else commands.CheckIn
-    try:
-        await execute(db, command, settings, staff, make(registration_id))
-    except DomainError as refusal:
-        return refused(refusal.message, status_of(refusal), back)
-    return _after(back, "undone" if undo else "checked_in", q=form.get("q"))
-
-
-@post("/staff/registrations/{registration_id:str}/check-in", operation_id="checkInByPage")
-async def check_in_by_page(
-    registration_id: FromPath[str],
-    request: Request_,
-    data: URLEncodedBody[dict[str, str]],
-    db: DB,
-    settings: AppSettings,
-) -> Response[Any]:
-    return await _door(request, db, settings, registration_id, data, undo=False)
-
-
-@post("/staff/registrations/{registration_id:str}/undo-check-in", operation_id="undoCheckInByPage")
-async def undo_check_in_by_page(
-    registration_id: FromPath[str],
-    request: Request_,
-    data: URLEncodedBody[dict[str, str]],
-    db: DB,
-    settings: AppSettings,
-) -> Response[Any]:
-    return await _door(request, db, settings, registration_id, data, undo=True)
-
-
 ROUTES = [
     staff_home,
     staff_training,
@@ -382,8 +372,4 @@ ROUTES = [
     quotas_by_page,
     walk_in_by_page,
     message_by_page,
-    check_in_page,
-    check_in_script,
-    check_in_by_page,
-    undo_check_in_by_page,
 ]

@@ -118,6 +118,21 @@ class QuotaRow(Row, table=True):
     maximum: int
 
 
+class EvaluationCountRow(Row, table=True):
+    """How many of a training's attendees evaluation invited and how many answered, as it
+    last published them for one campaign (`stage`: "evaluation" or "follow_up"). Counts
+    only: who answered never reaches registration."""
+
+    __tablename__ = "evaluation_count"
+
+    campaign_id: str = Field(primary_key=True, max_length=36)
+    training_id: str = Field(max_length=36, index=True)
+    stage: str = Field(max_length=16)
+    invited: int
+    answered: int
+    revision: int
+
+
 training = TrainingRow.__table__  # type: ignore[attr-defined]
 participant = ParticipantRow.__table__  # type: ignore[attr-defined]
 registration = RegistrationRow.__table__  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ from shared.commands import execute
 from shared.errors import DomainError
 from shared.params import DB, AppSettings
 
-SIGN_IN_PAGE = "/staff/sign-in"
+SIGN_IN_PAGE = auth.SIGN_IN_PAGE
 
 
 def _gone() -> Template:
@@ -41,8 +41,13 @@ async def sign_in(token: FromPath[str], db: DB, settings: AppSettings) -> Respon
 
 
 @get(SIGN_IN_PAGE, operation_id="requestSignInLinkPage", media_type=MediaType.HTML)
-async def request_link_page() -> Template:
-    return Template(template_name="sign_in_request.html", context={"sent": False})
+async def request_link_page(request: Request[Any, Any, Any]) -> Template:
+    """Where every service's staff pages send a caller without a session (or whose
+    session has just expired, `?expired=1`)."""
+    expired = request.query_params.get("expired") == "1" or auth.stale_session(request.scope)
+    return Template(
+        template_name="sign_in_request.html", context={"sent": False, "expired": expired}
+    )
 
 
 @post(SIGN_IN_PAGE, operation_id="requestSignInLink", media_type=MediaType.HTML, status_code=200)

@@ -1,0 +1,83 @@
+"""The series statistics over HTTP, for the secretariat only: JSON and CSV for integrations
+and spreadsheets, and the staff page with a year filter."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, get
+from litestar.params import QueryParameter
+from litestar.response import Redirect, Template
+
+from services.registration import queries, statistics
+from services.registration.schemas import Statistics
+from services.registration.staff_pages import refused
+from shared.auth import require_secretariat, sign_in_again, staff_or_none
+from shared.params import DB
+from shared.problems import problems
+
+# The series began in 2008; a year is a training's first day's.
+Year = Annotated[
+    int | None,
+    QueryParameter(ge=2000, le=2100, description="Only trainings whose first day is in this year."),
+]
+PageYear = Annotated[str | None, QueryParameter(max_length=8)]
+
+
+async def figures(db: Any, year: int | None) -> Statistics:
+    async with db.session() as session:
+        trainings, seats, responses = await queries.statistics_facts(session)
+    return statistics.statistics(trainings, seats, responses, year)
+
+
+@get(
+    "/statistics",
+    operation_id="getStatistics",
+    responses=problems(403),
+    guards=[require_secretariat],
+)
+async def get_statistics(db: DB, year: Year = None) -> Statistics:
+    """Participants trained (checked in at least once) per year, host country, participant
+    country and CBSS category as of the training's first day; attendance rate (trained /
+    confirmed) and evaluation response rate (answered / invited, as evaluation last
+    published its counts). Cancelled trainings are left out."""
+    return await figures(db, year)
+
+
+@get(
+    "/statistics.csv",
+    operation_id="exportStatistics",
+    responses=problems(403),
+    guards=[require_secretariat],
+    media_type="text/csv",
+)
+async def export_statistics(db: DB, year: Year = None) -> Response[bytes]:
+    """The same figures as one CSV table, a `section` column naming each breakdown."""
+    text = statistics.statistics_csv(await figures(db, year))
+    name = f"statistics-{year}.csv" if year is not None else "statistics.csv"
+    return Response(
+        text.encode(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@get("/staff/statistics", operation_id="statisticsPage")
+async def statistics_page(
+    request: Request[Any, Any, Any], db: DB, year: PageYear = None
+) -> Template | Redirect:
+    staff = staff_or_none(request)
+    if staff is None:
+        return sign_in_again(request)
+    if not staff.is_secretariat:
+        return refused("Only the secretariat sees the series statistics.", 403)
+    chosen = int(year) if year and year.isdigit() and 2000 <= int(year) <= 2100 else None
+    shown = await figures(db, chosen)
+    return Template(
+        template_name="staff_statistics.html",
+        context={"figures": shown, "current_area": "statistics"},
+    )
+
+
+API_ROUTES = [get_statistics, export_statistics]
+PAGE_ROUTES = [statistics_page]
