@@ -126,7 +126,7 @@ async def test_the_audit_log_belongs_to_the_secretariat_on_every_service(system:
         )
         page = await client.get("/staff/audit", follow_redirects=False)
         assert page.status_code == 303
-        assert page.headers["location"] == "/login?next=/staff/audit"
+        assert page.headers["location"] == f"{system.scheduling.base_url}/staff/sign-in"
         refused = await client.get("/staff/audit", headers=organiser)
         assert refused.status_code == 403 and "Only the secretariat" in refused.text
         assert 'href="/staff/audit"' not in refused.text, "no link to it for organisers"
@@ -349,7 +349,7 @@ async def test_the_audit_page_reads_well_on_a_phone_and_a_desktop(tmp_path: Path
         token = issue_token(system.settings.secret, role="secretariat", subject=BOSS)
         for width in (390, 1280):
             async with browser_page(viewport={"width": width, "height": 900}) as tab:
-                await tab.goto(f"{url}/staff/audit")
+                await tab.goto(f"{url}/login?next=/staff/audit")
                 await tab.get_by_label("Staff token").fill(token)
                 await tab.get_by_role("button", name="Sign in").click()
                 await tab.wait_for_url("**/staff/audit")

@@ -48,8 +48,7 @@ class CancelTraining(OnTraining):
     reason: str | None = None
 
 
-# Completing needs nothing but the training.
-CompleteTraining = OnTraining
+CompleteTraining = OnTraining  # completing needs nothing but the training
 
 
 @dataclass(frozen=True)
