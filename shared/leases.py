@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, or_, select, true, update
+from sqlalchemy import Table, func, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession as SQLAlchemyAsyncSession
 
 from shared.db import Database
 
@@ -22,7 +23,6 @@ async def lease(
     *,
     limit: int,
     period: timedelta,
-    older_than: datetime | None = None,
 ) -> list[Any]:
     """Lease up to `limit` unfinished rows, oldest first, for `period`; return them."""
     now = _real_now()
@@ -34,7 +34,6 @@ async def lease(
             # A dead row (mail that failed its last attempt) is never tried again.
             .where(table.c.dead_at.is_(None) if "dead_at" in table.c else true())
             .where(or_(table.c.claimed_until.is_(None), table.c.claimed_until < now))
-            .where(table.c.created_at < older_than if older_than is not None else true())
             .order_by(table.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -47,6 +46,19 @@ async def lease(
         )
         rows = await uow.execute(select(table).where(table.c.id.in_(ids)).order_by(table.c.id))
         return list(rows)
+
+
+async def next_claim_end(db: Database, table: Table, done_column: str) -> datetime | None:
+    """When the first lease on an unfinished row runs out, if any is held now."""
+    async with db.session() as session:
+        ends = await SQLAlchemyAsyncSession.execute(
+            session,
+            select(func.min(table.c.claimed_until))
+            .where(table.c[done_column].is_(None))
+            .where(table.c.claimed_until >= _real_now()),
+        )
+        found: datetime | None = ends.scalar()
+        return found
 
 
 async def finish(db: Database, table: Table, done_column: str, ids: list[int]) -> None:

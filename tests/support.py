@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from capitals.embedded import free_port, nats_server_binary
 from shared.auth import issue_token
-from shared.bus import ensure_streams
+from shared.broker import ensure_streams
 from shared.db import Database
 from shared.events import Payload, encode, envelope_for
 from shared.migrations import upgrade
@@ -198,7 +198,7 @@ async def publish(
     connection = await nats.connect(nats_url)
     try:
         js = connection.jetstream(timeout=5)
-        await ensure_streams(js)
+        await ensure_streams(js, None)
         ids = []
         for payload in payloads:
             envelope = envelope_for(payload, correlation_id or str(uuid.uuid4()))
