@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import time
 from datetime import timedelta
 from typing import Any
@@ -86,6 +87,16 @@ async def _update(
         )
 
 
+def _reason(exc: BaseException) -> str:
+    """An error in words that are the same for every seed (no address in them), so that
+    the same trouble is logged once rather than once per seed and attempt."""
+    if isinstance(exc, OSError) and exc.errno:
+        return os.strerror(exc.errno)
+    if isinstance(exc, (TimeoutError, NatsTimeoutError)):
+        return "timed out"
+    return str(exc) or type(exc).__name__
+
+
 class Broker:
     """A service's connection, which can be absent while the broker is unreachable.
 
@@ -135,12 +146,12 @@ class Broker:
             if self.nc is not None and self.nc.is_connected:
                 log.warning("nats: %r", exc)
             elif isinstance(exc, (OSError, TimeoutError, NatsTimeoutError)):
-                self._trouble(f"no server answers ({seeds}): {exc or type(exc).__name__}")
+                self._trouble(f"no server answers ({seeds}): {_reason(exc)}")
             else:
-                self._trouble(f"cannot connect ({seeds}): {exc or type(exc).__name__}")
+                self._trouble(f"cannot connect ({seeds}): {_reason(exc)}")
 
         async def disconnected() -> None:
-            if self._jetstream is not None and not self._closing:
+            if not self._closing:
                 self._trouble(f"disconnected; reconnecting to any of {seeds}")
 
         async def reconnected() -> None:
@@ -186,7 +197,7 @@ class Broker:
             except Exception as exc:
                 # Among them a replica count the servers cannot hold (NATS_REPLICAS above
                 # the cluster's size, or above 1 on a single server).
-                self._trouble(f"streams not provisioned: {exc or type(exc).__name__}")
+                self._trouble(f"streams not provisioned: {_reason(exc)}")
                 await asyncio.sleep(2)
                 continue
             self._fine("connected and streams provisioned")
