@@ -26,10 +26,10 @@ def test_nats_url_lists_seeds_and_replicas_are_checked(tmp_path: Path) -> None:
     assert settings.nats_replicas is None
     assert load_settings({**env, "NATS_REPLICAS": "3"}).nats_replicas == 3
     for value in ("0", "6", "three", "-1"):
-        with pytest.raises(SettingError, match="^NATS_REPLICAS: "):
+        with pytest.raises(SettingError, match=r"^NATS_REPLICAS: "):
             load_settings({**env, "NATS_REPLICAS": value})
     for url in ("nats://a:4222,b:4222", "nats://a:4222,ws://b:80", " , "):
-        with pytest.raises(SettingError, match="^NATS_URL: "):
+        with pytest.raises(SettingError, match=r"^NATS_URL: "):
             load_settings({**env, "NATS_URL": url})
 
 
