@@ -176,7 +176,10 @@ class NatsCluster:
             while True:
                 try:
                     connection = await nats.connect(
-                        self.node_url(node), allow_reconnect=False, connect_timeout=1
+                        self.node_url(node),
+                        allow_reconnect=False,
+                        connect_timeout=1,
+                        error_cb=_quiet,
                     )
                     try:
                         await connection.jetstream(timeout=1).account_info()
@@ -207,6 +210,10 @@ class NatsCluster:
                     process.kill()
                     process.wait()
             self.processes[node] = None
+
+
+async def _quiet(exc: Exception) -> None:
+    """A node not listening yet is expected while the cluster starts."""
 
 
 @asynccontextmanager

@@ -11,7 +11,7 @@ from typing import Any
 
 import nats
 import pytest
-from nats.js.api import StreamConfig
+from nats.js.api import ConsumerConfig, StreamConfig
 from sqlalchemy import func, select
 
 from shared.broker import Broker, stream_name
@@ -81,6 +81,7 @@ async def test_a_stream_raised_to_three_replicas_stays_there_when_a_service_rest
     config.num_replicas = 3
     await js.update_stream(config)
     await js.create_key_value(bucket="limits", replicas=1)
+    await js.add_consumer("SCHEDULING", ConsumerConfig(name="reader", durable_name="reader"))
     await connection.close()
 
     restarted = await start_broker(cluster.url, None)
@@ -99,6 +100,17 @@ async def test_a_stream_raised_to_three_replicas_stays_there_when_a_service_rest
     assert "stream SCHEDULING: replicas changed from 1 to 3 (NATS_REPLICAS)" in caplog.text
     assert "stream KV_limits: replicas changed from 1 to 3 (NATS_REPLICAS)" in caplog.text
     assert "stream REGISTRATION: replicas changed" not in caplog.text
+
+    async def consumer_follows() -> bool:
+        connection = await nats.connect(cluster.url.split(","))
+        try:
+            info = await connection.jetstream().consumer_info("SCHEDULING", "reader")
+        finally:
+            await connection.close()
+        assert info.cluster is not None and len(info.cluster.replicas or []) == 2
+        return True
+
+    await eventually(consumer_follows)
 
     again = await start_broker(cluster.url, None)
     await again.close()
