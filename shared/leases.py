@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, or_, select, true, update
+from sqlalchemy import Table, case, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession as SQLAlchemyAsyncSession
 
 from shared.db import Database
@@ -48,17 +48,23 @@ async def lease(
         return list(rows)
 
 
-async def next_claim_end(db: Database, table: Table, done_column: str) -> datetime | None:
-    """When the first lease on an unfinished row runs out, if any is held now."""
+async def survey(db: Database, table: Table, done_column: str) -> tuple[bool, datetime | None]:
+    """Whether unfinished rows are free to lease now, and when the first lease held on one
+    runs out: one read, so that a poll with nothing to do takes no write lock."""
+    now = _real_now()
+    claimed = table.c.claimed_until
     async with db.session() as session:
-        ends = await SQLAlchemyAsyncSession.execute(
+        found = await SQLAlchemyAsyncSession.execute(
             session,
-            select(func.min(table.c.claimed_until))
+            select(
+                func.count(case((or_(claimed.is_(None), claimed < now), 1))),
+                func.min(case((claimed >= now, claimed))),
+            )
             .where(table.c[done_column].is_(None))
-            .where(table.c.claimed_until >= _real_now()),
+            .where(table.c.dead_at.is_(None) if "dead_at" in table.c else true()),
         )
-        found: datetime | None = ends.scalar()
-        return found
+        free, first_end = found.one()
+        return bool(free), first_end
 
 
 async def finish(db: Database, table: Table, done_column: str, ids: list[int]) -> None:

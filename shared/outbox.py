@@ -57,6 +57,8 @@ class OutboxRelay:
         self.batch = batch
         self._fresh: list[dict[str, Any]] = []
         self._wake = asyncio.Event()
+        # When the first claim on a row not yet published runs out (the poll's last look).
+        self._first_claim_end: datetime | None = None
         db.on_commit("outbox", self.hand_over)
 
     def hand_over(self, rows: list[dict[str, Any]]) -> None:
@@ -78,9 +80,10 @@ class OutboxRelay:
                     published += erased
                     if not erased:
                         next_erasure_check = time.monotonic() + 1.0
-                if not published:
+                if not published and self._first_claim_end is not None:
                     # Rows another instance holds are taken as soon as its claim runs out.
-                    idle = await self._until_a_claim_ends(idle)
+                    left = (self._first_claim_end - datetime.now(UTC)).total_seconds()
+                    idle = min(idle, max(0.05, left))
             except Exception:
                 log.exception("outbox relay failed; retrying")
                 published = 0
@@ -95,12 +98,6 @@ class OutboxRelay:
                     # Personal data outstays its time until the next try: say so.
                     log.exception("outbox prune failed; trying again in an hour")
             await woken(self._wake, idle)
-
-    async def _until_a_claim_ends(self, longest: float) -> float:
-        ends = await leases.next_claim_end(self.db, outbox, "published_at")
-        if ends is None:
-            return longest
-        return min(longest, max(0.05, (ends - datetime.now(UTC)).total_seconds()))
 
     async def _publish(
         self, js: JetStreamContext, rows: Sequence[Mapping[str, Any]]
@@ -218,6 +215,9 @@ class OutboxRelay:
         return len(rows)
 
     async def relay_leftovers(self, js: JetStreamContext) -> int:
+        free, self._first_claim_end = await leases.survey(self.db, outbox, "published_at")
+        if not free:
+            return 0
         leased = await leases.lease(self.db, outbox, "published_at", limit=self.batch, period=CLAIM)
         if not leased:
             return 0
