@@ -38,7 +38,7 @@ def stream_name(producer: str) -> str:
 def _shown(seed: str) -> str:
     """A seed as logs and /ready show it: without any user or password in it."""
     parts = urlsplit(seed)
-    return f"{parts.scheme}://{parts.hostname}:{parts.port or 4222}"
+    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
 
 async def ensure_streams(js: JetStreamContext, replicas: int | None) -> None:
@@ -121,15 +121,15 @@ class Broker:
         # Set once connected: whoever awaits `jetstream()` before then waits for it.
         self._jetstream: asyncio.Future[JetStreamContext] | None = None
 
-    def _trouble(self, problem: str) -> None:
+    def _trouble(self, problem: str, level: int = logging.ERROR) -> None:
         self.problem = problem
         now = time.monotonic()
         if self._logged is None or self._logged[0] != problem:
-            log.error("broker: %s", problem)
+            log.log(level, "broker: %s", problem)
         elif now - self._logged[1] < self.REPEAT_AFTER:
             return
         else:
-            log.error("broker still: %s", problem)
+            log.log(level, "broker still: %s", problem)
         self._logged = (problem, now)
 
     def _fine(self, message: str) -> None:
@@ -152,7 +152,9 @@ class Broker:
 
         async def disconnected() -> None:
             if not self._closing:
-                self._trouble(f"disconnected; reconnecting to any of {seeds}")
+                # Usually over in a moment (another node answers); if not, the attempts'
+                # errors follow as ERROR lines.
+                self._trouble(f"disconnected; reconnecting to any of {seeds}", logging.WARNING)
 
         async def reconnected() -> None:
             url = self.nc.connected_url if self.nc is not None else None
