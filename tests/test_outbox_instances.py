@@ -65,6 +65,9 @@ class Instance:
 
 @asynccontextmanager
 async def instances(database: Database, nats_url: str) -> AsyncIterator[tuple[Instance, Instance]]:
+    # A first connection puts a new SQLite file in WAL mode; two instances connecting at
+    # once to a file not yet in WAL could each be refused while the other switches it.
+    await database.ping()
     pair = (Instance(database.url, nats_url, "a"), Instance(database.url, nats_url, "b"))
     try:
         yield pair
