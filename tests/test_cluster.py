@@ -1,5 +1,5 @@
-"""The bus on a three-node JetStream cluster on loopback: replicas as NATS_REPLICAS says, and
-a node killed mid-run losing or doubling nothing."""
+"""The bus and the services on a three-node JetStream cluster on loopback: replicas as
+NATS_REPLICAS says, and a node killed mid-run losing or doubling nothing."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ from shared.events import contracts as ev
 from shared.outbox import OutboxRelay
 from shared.settings import load_settings
 from shared.tables import inbox, outbox
+from tests.scheduling_support import published_training, uid_of, vevents
 from tests.servers import NatsCluster, nats_cluster
-from tests.support import eventually, infrastructure_db
+from tests.support import eventually, infrastructure_db, running_system
 
 STREAMS = [stream_name(producer) for producer in producers()]
 
@@ -217,3 +218,69 @@ async def test_events_flow_on_three_replicas_while_the_stream_leader_is_killed(
         assert info.state.messages == total
     finally:
         await connection.close()
+
+
+async def test_the_services_event_flow_on_three_replicas_survives_a_node_killed(
+    cluster: NatsCluster, tmp_path: Path
+) -> None:
+    participants = 12
+    async with running_system(tmp_path, broker=cluster, NATS_REPLICAS="3") as system:
+        organiser = system.token("organiser", ["EE"])
+        training, (session,) = await published_training(system, organiser, capacity=50)
+
+        async def open_for_registration() -> bool:
+            listed = await system.registration.get("/trainings")
+            assert any(t["id"] == training["id"] for t in listed.json()["items"])
+            return True
+
+        await eventually(open_for_registration, timeout=20)
+        assert await replicas(cluster.url) == dict.fromkeys(STREAMS, 3)
+
+        # The node leading the registration stream goes down while people register.
+        leader = cluster.names.index(await stream_leader(cluster.url, "REGISTRATION"))
+        cluster.kill(leader)
+        feeds = []
+        for n in range(participants):
+            registered = await system.registration.post(
+                f"/trainings/{training['id']}/registrations",
+                json={
+                    "name": f"Participant {n}",
+                    "email": f"participant{n}@mfa.ee",
+                    "organisation": "Ministry of Foreign Affairs of Estonia",
+                    "country": "EE",
+                    "consent": True,
+                },
+            )
+            assert registered.status_code == 201, registered.text
+            assert registered.json()["status"] == "confirmed"
+            url = registered.json()["calendar_url"]
+            feeds.append("/" + url.split("://", 1)[1].split("/", 1)[1])
+        cluster.start_node(leader)
+
+        async def every_feed_shows_the_session() -> bool:
+            for feed in feeds:
+                response = await system.scheduling.get(feed)
+                assert response.status_code == 200, response.text
+                assert uid_of(session["id"]) in vevents(response.content), feed
+            return True
+
+        await eventually(every_feed_shows_the_session, timeout=30)
+
+        # Every event the registration service wrote is in its stream once.
+        registration_db = system.runtime("registration").db
+
+        async def all_published() -> bool:
+            unpublished = outbox.c.published_at.is_(None)
+            left = await system.on_service_loop(
+                "registration", rows, registration_db, outbox, unpublished
+            )
+            return left == 0
+
+        await eventually(all_published, timeout=15)
+        written = await system.on_service_loop("registration", rows, registration_db, outbox)
+        connection = await nats.connect(cluster.url.split(","))
+        try:
+            info = await connection.jetstream().stream_info("REGISTRATION")
+        finally:
+            await connection.close()
+        assert info.state.messages == written
