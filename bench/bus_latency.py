@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from shared.bus import Broker, Consumer
+from shared.broker import Broker
+from shared.bus import Consumer
 from shared.db import Database
 from shared.events import Envelope
 from shared.events import contracts as ev

@@ -367,7 +367,10 @@ AREAS = (
         "database layer (sqlalchemy, drivers, greenlet)",
         ("sqlalchemy/", "sqlmodel/", "aiosqlite/", "asyncpg/", "greenlet"),
     ),
-    ("outbox relay and broker client (nats)", ("nats/", "shared/bus.py", "shared/leases.py")),
+    (
+        "outbox relay and broker client (nats)",
+        ("nats/", "shared/bus.py", "shared/broker.py", "shared/leases.py"),
+    ),
     ("mail sender (email, files, SMTP)", ("email/", "aiosmtplib/", "shared/mail.py")),
     ("registration write path", ("services/registration/",)),
     ("shared (events, tokens, unit of work)", ("shared/",)),

@@ -80,6 +80,12 @@ def _port_of(url: str) -> int:
 
 
 def run(settings: Settings) -> int:
+    if settings.nats_url is None and (settings.nats_replicas or 1) > 1:
+        print(
+            f"capitals: NATS_REPLICAS={settings.nats_replicas} needs a NATS cluster, and "
+            "`capitals up` starts one local server: unset NATS_REPLICAS, or set NATS_URL"
+        )
+        return 2
     started = time.monotonic()
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)

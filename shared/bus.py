@@ -1,32 +1,27 @@
-"""The NATS JetStream bus: the connection, the streams, and the consumer runner with its inbox."""
+"""The NATS JetStream bus: the consumer runner with its inbox and dead letters."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-import nats
-from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
-from nats.errors import NoServersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
     ConsumerConfig,
     DeliverPolicy,
-    StorageType,
-    StreamConfig,
 )
-from nats.js.errors import NotFoundError
 from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from shared.broker import Broker
 from shared.db import Database, UnitOfWork
 from shared.events import (
     REGISTRY,
@@ -34,117 +29,12 @@ from shared.events import (
     Payload,
     decode_envelope,
     decode_payload,
-    producers,
 )
 from shared.logs import correlation_id
 from shared.settings import Settings
 from shared.tables import dead_letter, inbox
 
 log = logging.getLogger(__name__)
-
-DUPLICATE_WINDOW = timedelta(minutes=10)
-# Events can carry personal data (a check-in carries the attendee's name and e-mail for the
-# evaluation invitation), so streams keep them for a limited time. A consumer that has been
-# away longer than this must be rebuilt, not replayed.
-STREAM_MAX_AGE = timedelta(days=30)
-
-
-def stream_name(producer: str) -> str:
-    return producer.upper()
-
-
-async def connect(url: str, name: str) -> NATS:
-    """Connect and keep reconnecting for ever; readiness reports the gap meanwhile."""
-
-    async def _error(exc: Exception) -> None:
-        log.warning("nats: %s", exc)
-
-    return await nats.connect(
-        url,
-        name=name,
-        max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5,
-        connect_timeout=5,
-        allow_reconnect=True,
-        error_cb=_error,
-    )
-
-
-async def ensure_streams(js: JetStreamContext) -> None:
-    """Create or update every producer's stream: file storage with a duplicate window."""
-    for producer in producers():
-        config = StreamConfig(
-            name=stream_name(producer),
-            subjects=[f"{producer}.>"],
-            storage=StorageType.FILE,
-            duplicate_window=DUPLICATE_WINDOW.total_seconds(),
-            max_age=STREAM_MAX_AGE.total_seconds(),
-        )
-        try:
-            await js.stream_info(config.name or "")
-        except NotFoundError:
-            await js.add_stream(config)
-        else:
-            await js.update_stream(config)
-
-
-class Broker:
-    """A service's connection, which can be absent while the broker is unreachable."""
-
-    def __init__(self, url: str, name: str) -> None:
-        self.url = url
-        self.name = name
-        self.nc: NATS | None = None
-        # Set once connected: whoever awaits `jetstream()` before then waits for it.
-        self._jetstream: asyncio.Future[JetStreamContext] | None = None
-
-    async def run(self) -> None:
-        """Connect (retrying until it works) and provision the streams."""
-        while self.nc is None:
-            try:
-                # Kept at once, so that close() ends the connection (and the client's own
-                # tasks) even when stopped while the streams are being provisioned.
-                self.nc = await connect(self.url, self.name)
-            except (TimeoutError, NoServersError, OSError, NatsTimeoutError) as exc:
-                log.warning("broker not reachable yet: %s", exc)
-                await asyncio.sleep(0.5)
-        js = self.nc.jetstream(timeout=5)
-        while True:
-            try:
-                await ensure_streams(js)
-            except (TimeoutError, OSError, NatsTimeoutError) as exc:
-                log.warning("streams not provisioned yet: %s", exc)
-                await asyncio.sleep(0.5)
-                continue
-            self._connection().set_result(js)
-            return
-
-    async def run_in_background(self) -> None:
-        self._task = asyncio.create_task(self.run())
-
-    def _connection(self) -> asyncio.Future[JetStreamContext]:
-        if self._jetstream is None:
-            self._jetstream = asyncio.get_running_loop().create_future()
-        return self._jetstream
-
-    async def jetstream(self) -> JetStreamContext:
-        """The JetStream context, once the broker has been reached."""
-        return await asyncio.shield(self._connection())
-
-    @property
-    def ready(self) -> bool:
-        provisioned = self._jetstream is not None and self._jetstream.done()
-        return provisioned and self.nc is not None and self.nc.is_connected
-
-    async def close(self) -> None:
-        task = getattr(self, "_task", None)
-        if task is not None and not task.done():
-            task.cancel()
-        if self.nc is not None and not self.nc.is_closed:
-            # Not drain(): the consumers are already stopped and anything unacked is
-            # redelivered, while a cancelled pull fetch would make drain() wait its full
-            # timeout.
-            await self.nc.close()
 
 
 async def forget_dead_letters(uow: UnitOfWork, person: str) -> None:

@@ -239,8 +239,11 @@ class UnitOfWork:
         erasing them also deletes it from the stream (shared.outbox.forget_person).
         """
         from shared.events import encode, envelope_for
+        from shared.outbox import CLAIM
 
         envelope = envelope_for(payload, self.correlation_id)
+        # Real time, not the domain clock: the claims of other instances are read against it.
+        now = datetime.now(UTC)
         self._rows.append(
             (
                 "outbox",
@@ -248,8 +251,10 @@ class UnitOfWork:
                     "event_id": envelope.event_id,
                     "subject": envelope.subject,
                     "body": encode(envelope),
-                    # Real time, not the domain clock: the relay's grace period reads it.
-                    "created_at": datetime.now(UTC),
+                    "created_at": now,
+                    # Claimed by this process from the start: its relay publishes the row
+                    # right after commit, and no other instance's poll takes it meanwhile.
+                    "claimed_until": now + CLAIM,
                     "person": person,
                 },
             )

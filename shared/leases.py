@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, or_, select, true, update
+from sqlalchemy import Table, case, func, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession as SQLAlchemyAsyncSession
 
 from shared.db import Database
 
@@ -22,7 +23,6 @@ async def lease(
     *,
     limit: int,
     period: timedelta,
-    older_than: datetime | None = None,
 ) -> list[Any]:
     """Lease up to `limit` unfinished rows, oldest first, for `period`; return them."""
     now = _real_now()
@@ -34,7 +34,6 @@ async def lease(
             # A dead row (mail that failed its last attempt) is never tried again.
             .where(table.c.dead_at.is_(None) if "dead_at" in table.c else true())
             .where(or_(table.c.claimed_until.is_(None), table.c.claimed_until < now))
-            .where(table.c.created_at < older_than if older_than is not None else true())
             .order_by(table.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -47,6 +46,25 @@ async def lease(
         )
         rows = await uow.execute(select(table).where(table.c.id.in_(ids)).order_by(table.c.id))
         return list(rows)
+
+
+async def survey(db: Database, table: Table, done_column: str) -> tuple[bool, datetime | None]:
+    """Whether unfinished rows are free to lease now, and when the first lease held on one
+    runs out: one read, so that a poll with nothing to do takes no write lock."""
+    now = _real_now()
+    claimed = table.c.claimed_until
+    async with db.session() as session:
+        found = await SQLAlchemyAsyncSession.execute(
+            session,
+            select(
+                func.count(case((or_(claimed.is_(None), claimed < now), 1))),
+                func.min(case((claimed >= now, claimed))),
+            )
+            .where(table.c[done_column].is_(None))
+            .where(table.c.dead_at.is_(None) if "dead_at" in table.c else true()),
+        )
+        free, first_end = found.one()
+        return bool(free), first_end
 
 
 async def finish(db: Database, table: Table, done_column: str, ids: list[int]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession as SQLAlchemyAsyncSession
 
 from shared import leases
-from shared.bus import STREAM_MAX_AGE, Broker, stream_name
+from shared.broker import STREAM_MAX_AGE, Broker, stream_name
 from shared.db import Database, UnitOfWork
 from shared.events import Envelope, encode
 from shared.tables import outbox
@@ -28,16 +29,27 @@ log = logging.getLogger(__name__)
 PUBLISHED_EVENTS_KEPT = timedelta(days=1)
 
 
+# How long a process owns an outbox row it is about to publish: from the commit that wrote
+# the row (the fast path) or from the poll that leased it. A crashed instance's rows are
+# free again this long after, and the other instances' polls publish them.
+CLAIM = timedelta(seconds=4)
+# A publish that has no ack within this long counts as failed; the row is retried.
+PUBLISH_TIMEOUT = 1.0
+# A row is published only while at least this much of its claim is left: time for the
+# publish and for recording it as published before another instance may take the row.
+CLAIM_LEFT_TO_PUBLISH = timedelta(seconds=2.5)
+
+
 class OutboxRelay:
-    """Publishes committed outbox rows with Nats-Msg-Id = event_id.
+    """Publishes committed outbox rows with Nats-Msg-Id = event_id, each from one instance.
 
-    Rows committed by this process are handed over right after commit and published at
-    once (the fast path). A poll leases the rows the fast path could not publish (broker
-    down, process stopped) once they are older than a grace period, so two instances do
-    not both publish a fresh row.
+    Every row is written claimed by the process that commits it (`claimed_until`), and
+    handed to that process's relay right after commit, which publishes it at once (the
+    fast path). A poll leases the rows whose claim has run out: the fast path could not
+    publish them (broker down, process killed). A row is published only while its
+    claim has `CLAIM_LEFT_TO_PUBLISH` left, so two instances never publish one row;
+    the broker's duplicate window is left only the publish whose ack was lost.
     """
-
-    GRACE = timedelta(seconds=5)
 
     def __init__(self, db: Database, broker: Broker, *, batch: int = 200) -> None:
         self.db = db
@@ -45,6 +57,8 @@ class OutboxRelay:
         self.batch = batch
         self._fresh: list[dict[str, Any]] = []
         self._wake = asyncio.Event()
+        # When the first claim on a row not yet published runs out (the poll's last look).
+        self._first_claim_end: datetime | None = None
         db.on_commit("outbox", self.hand_over)
 
     def hand_over(self, rows: list[dict[str, Any]]) -> None:
@@ -56,6 +70,7 @@ class OutboxRelay:
         next_prune = next_erasure_check = time.monotonic()
         while True:
             self._wake.clear()
+            idle = 1.0
             try:
                 published = await self.publish_fresh(js)
                 published += await self.relay_leftovers(js)
@@ -65,6 +80,10 @@ class OutboxRelay:
                     published += erased
                     if not erased:
                         next_erasure_check = time.monotonic() + 1.0
+                if not published and self._first_claim_end is not None:
+                    # Rows another instance holds are taken as soon as its claim runs out.
+                    left = (self._first_claim_end - datetime.now(UTC)).total_seconds()
+                    idle = min(idle, max(0.05, left))
             except Exception:
                 log.exception("outbox relay failed; retrying")
                 published = 0
@@ -78,12 +97,19 @@ class OutboxRelay:
                 except Exception:
                     # Personal data outstays its time until the next try: say so.
                     log.exception("outbox prune failed; trying again in an hour")
-            await woken(self._wake, 1.0)
+            await woken(self._wake, idle)
 
-    async def _publish(self, js: JetStreamContext, rows: list[Any]) -> list[PubAck | BaseException]:
+    async def _publish(
+        self, js: JetStreamContext, rows: Sequence[Mapping[str, Any]]
+    ) -> list[PubAck | BaseException]:
         acks: list[PubAck | BaseException] = await asyncio.gather(
             *(
-                js.publish(row["subject"], row["body"], headers={"Nats-Msg-Id": row["event_id"]})
+                js.publish(
+                    row["subject"],
+                    row["body"],
+                    headers={"Nats-Msg-Id": row["event_id"]},
+                    timeout=PUBLISH_TIMEOUT,
+                )
                 for row in rows
             ),
             return_exceptions=True,
@@ -91,9 +117,14 @@ class OutboxRelay:
         return acks
 
     async def publish_fresh(self, js: JetStreamContext) -> int:
-        rows, self._fresh = self._fresh, []
-        if not rows:
+        fresh, self._fresh = self._fresh, []
+        if not fresh:
             return 0
+        rows, late = _still_ours(fresh)
+        if late:
+            # Too close to the end of the claim to publish safely: the poll (of whichever
+            # instance) takes these once the claim has run out.
+            log.info("%d events left to the outbox poll", late)
         acks = await self._publish(js, rows)
         done = [
             (row["event_id"], ack.seq)
@@ -184,30 +215,35 @@ class OutboxRelay:
         return len(rows)
 
     async def relay_leftovers(self, js: JetStreamContext) -> int:
-        rows = await leases.lease(
-            self.db,
-            outbox,
-            "published_at",
-            limit=self.batch,
-            period=timedelta(seconds=30),
-            older_than=datetime.now(UTC) - self.GRACE,
-        )
-        if not rows:
+        free, self._first_claim_end = await leases.survey(self.db, outbox, "published_at")
+        if not free:
             return 0
-        acks = await self._publish(js, [row._mapping for row in rows])
+        leased = await leases.lease(self.db, outbox, "published_at", limit=self.batch, period=CLAIM)
+        if not leased:
+            return 0
+        # The lease may have waited for the database: publish only what is still safely ours.
+        rows, _ = _still_ours([row._mapping for row in leased])
+        acks = await self._publish(js, rows)
         done = [
-            (row.event_id, ack.seq)
+            (row["event_id"], ack.seq)
             for row, ack in zip(rows, acks, strict=True)
             if isinstance(ack, PubAck)
         ]
         for row, ack in zip(rows, acks, strict=True):
             if not isinstance(ack, PubAck):
-                await leases.release(self.db, outbox, row.id, repr(ack), timedelta(seconds=1))
+                await leases.release(self.db, outbox, row["id"], repr(ack), timedelta(seconds=1))
         if done:
             await self._mark_published(done)
         if len(done) < len(rows):
             await asyncio.sleep(0.2)
         return len(done)
+
+
+def _still_ours(rows: Sequence[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], int]:
+    """The rows whose claim leaves time to publish them, and how many do not."""
+    deadline = datetime.now(UTC) + CLAIM_LEFT_TO_PUBLISH
+    ours = [row for row in rows if row["claimed_until"] >= deadline]
+    return ours, len(rows) - len(ours)
 
 
 async def forget_person(uow: UnitOfWork, person: str) -> None:

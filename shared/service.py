@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from litestar import Litestar, Request, Response, get, post
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -30,7 +31,8 @@ from shared import audit, auth
 from shared.apidocs import ApiReference
 from shared.audit_pages import ROUTES as AUDIT_ROUTES
 from shared.bodies import CapitalsRequest, NoNulMiddleware
-from shared.bus import Broker, Consumer, Handler
+from shared.broker import Broker
+from shared.bus import Consumer, Handler
 from shared.db import Database
 from shared.dead_mail import list_dead_mail
 from shared.jobs import Job
@@ -75,7 +77,7 @@ class Runtime:
         self.spec = spec
         self.settings = settings
         self.db = Database(settings.database_url(spec.name))
-        self.broker = Broker(settings.nats_url, name=spec.name)
+        self.broker = Broker(settings.nats_url, name=spec.name, replicas=settings.nats_replicas)
         self.relay = OutboxRelay(self.db, self.broker)
         self.mailer = MailSender(
             self.db, Transport(settings.smtp_url, settings.mail_dir), settings.mail_from
@@ -151,13 +153,24 @@ class Runtime:
             # What would keep the event loop from closing; named to be found.
             log.debug("task still running after stop: %r", task)
 
-    async def ready(self) -> dict[str, bool]:
+    async def ready(self) -> Readiness:
         try:
             await asyncio.wait_for(self.db.ping(), timeout=2)
             database = True
         except Exception:
             database = False
-        return {"database": database, "nats": self.broker.ready}
+        why = self.broker.unready_because
+        problems = {"nats": why} if why is not None else {}
+        return Readiness(database and why is None, database, why is None, problems)
+
+
+class Readiness(msgspec.Struct, omit_defaults=True):
+    """What `/ready` answers: each dependency reachable or not, and why the broker is not."""
+
+    ready: bool
+    database: bool
+    nats: bool
+    problems: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 def _report_crash(task: asyncio.Task[None]) -> None:
@@ -236,17 +249,16 @@ def health() -> dict[str, str]:
     responses={
         **problems(),
         503: ResponseSpec(
-            data_container=dict[str, bool],
-            description="Not ready: which of the database and the broker is unreachable.",
+            data_container=Readiness,
+            description="Not ready: which of the database and the broker is not, and why.",
             generate_examples=False,
         ),
     },
 )
-async def ready(state: State) -> Response[dict[str, Any]]:
+async def ready(state: State) -> Response[Readiness]:
     """Readiness: the database and the broker are reachable."""
-    checks = await state.runtime.ready()
-    status = 200 if all(checks.values()) else 503
-    return Response({"ready": status == 200, **checks}, status_code=status)
+    checks: Readiness = await state.runtime.ready()
+    return Response(checks, status_code=200 if checks.ready else 503)
 
 
 SESSION_EXPIRED = "Your sign-in has expired or is no longer valid. Please sign in again."

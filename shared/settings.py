@@ -75,6 +75,9 @@ class Settings:
     mail_from: str
     rate_limit: int
     log_level: str = "INFO"
+    # Replicas of each stream and key-value bucket; None: new ones get 1, existing ones keep
+    # theirs (shared.bus.ensure_streams).
+    nats_replicas: int | None = None
     # Peers whose X-Forwarded-For and X-Forwarded-Proto are believed (a reverse proxy).
     trusted_proxies: Networks = field(default_factory=Networks)
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -126,6 +129,7 @@ def _key(cls: type[Any]) -> str:
 SETTING_NAMES = (
     "CAPITALS_DATA_DIR",
     "NATS_URL",
+    "NATS_REPLICAS",
     "REGISTRATION_DATABASE_URL",
     "SCHEDULING_DATABASE_URL",
     "EVALUATION_DATABASE_URL",
@@ -168,6 +172,26 @@ def _count(name: str, value: str) -> int:
         raise SettingError(f"{name}: {value!r} is not a whole number") from None
     if number < 0:
         raise SettingError(f"{name}: {value!r} must not be negative")
+    return number
+
+
+def nats_seeds(url: str) -> list[str]:
+    """The servers a comma-separated NATS_URL lists; the client needs them as a list."""
+    return [seed.strip() for seed in url.split(",") if seed.strip()]
+
+
+MAX_REPLICAS = 5  # JetStream's own limit for a stream's replicas
+
+
+def _replicas(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingError(f"NATS_REPLICAS: {value!r} is not a whole number") from None
+    if not 1 <= number <= MAX_REPLICAS:
+        raise SettingError(f"NATS_REPLICAS: {value!r} must be from 1 to {MAX_REPLICAS}")
     return number
 
 
@@ -216,8 +240,13 @@ def load_settings(
 
     nats_url = env.get("NATS_URL") or None
     if nats_url:
-        for server in nats_url.split(","):
-            _check_url("NATS_URL", server.strip(), ("nats", "tls", "ws", "wss"))
+        seeds = nats_seeds(nats_url)
+        if not seeds:
+            raise SettingError(f"NATS_URL: {nats_url!r} names no server")
+        for seed in seeds:
+            _check_url("NATS_URL", seed, ("nats", "tls", "ws", "wss"))
+        if len({urlsplit(seed).scheme in ("ws", "wss") for seed in seeds}) > 1:
+            raise SettingError(f"NATS_URL: {nats_url!r} mixes websocket and other servers")
 
     database_urls: dict[str, str] = {}
     public_urls: dict[str, str] = {}
@@ -255,6 +284,7 @@ def load_settings(
         mail_from=mail_from,
         rate_limit=count(env, "CAPITALS_RATE_LIMIT", "30"),
         log_level=log_level,
+        nats_replicas=_replicas(env.get("NATS_REPLICAS") or None),
         trusted_proxies=_networks(
             "CAPITALS_TRUSTED_PROXIES", env.get("CAPITALS_TRUSTED_PROXIES", "")
         ),

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from capitals.embedded import free_port, nats_server_binary
 from shared.auth import issue_token
-from shared.bus import ensure_streams
+from shared.broker import ensure_streams
 from shared.db import Database
 from shared.events import Payload, encode, envelope_for
 from shared.migrations import upgrade
@@ -198,7 +198,7 @@ async def publish(
     connection = await nats.connect(nats_url)
     try:
         js = connection.jetstream(timeout=5)
-        await ensure_streams(js)
+        await ensure_streams(js, None)
         ids = []
         for payload in payloads:
             envelope = envelope_for(payload, correlation_id or str(uuid.uuid4()))
@@ -271,7 +271,8 @@ class System:
     """The three services in this process, over a real broker and real databases."""
 
     settings: Settings
-    nats: NatsServer
+    # A NatsServer, or whatever broker the test gave (a tests.servers.NatsCluster).
+    nats: Any
     clients: dict[str, AsyncTestClient[Any]]
     apps: dict[str, Any] = field(default_factory=dict)
 
@@ -306,12 +307,20 @@ class System:
 
 @asynccontextmanager
 async def running_system(
-    tmp_path: Path, kind: str = "sqlite", services: tuple[str, ...] = SERVICES, **extra: str
+    tmp_path: Path,
+    kind: str = "sqlite",
+    services: tuple[str, ...] = SERVICES,
+    broker: Any = None,
+    **extra: str,
 ) -> AsyncIterator[System]:
+    """The services over a nats-server of their own, or over `broker` (a running server or
+    cluster with a `url`, such as tests.servers.NatsCluster); `extra` are settings."""
     async with AsyncExitStack() as stack:
-        nats = NatsServer(tmp_path / "nats")
-        nats.start()
-        stack.callback(nats.stop)
+        nats = broker
+        if nats is None:
+            nats = NatsServer(tmp_path / "nats")
+            nats.start()
+            stack.callback(nats.stop)
         urls = await database_urls(kind, tmp_path, stack)
         settings = settings_for(tmp_path, nats.url, urls, **extra)
         for service in services:

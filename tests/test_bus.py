@@ -15,7 +15,8 @@ import nats
 import pytest
 from sqlalchemy import func, select, update
 
-from shared.bus import Broker, Consumer
+from shared.broker import Broker
+from shared.bus import Consumer
 from shared.db import Database, UnitOfWork
 from shared.events import Envelope, encode, envelope_for, producers
 from shared.events import contracts as ev

@@ -28,7 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from shared.bus import ensure_streams
+from shared.broker import ensure_streams
 from shared.events import Envelope, Payload, decode_envelope, encode, envelope_for
 from shared.events import contracts as ev
 from shared.migrations import upgrade
@@ -70,7 +70,7 @@ async def deliver(
     connection = await nats.connect(system.nats.url)
     try:
         js = connection.jetstream(timeout=5)
-        await ensure_streams(js)
+        await ensure_streams(js, None)
         for envelope in ordered:
             for copy in ("first", "again"):
                 await js.publish(

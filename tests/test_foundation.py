@@ -204,18 +204,45 @@ def test_compose_passes_only_settings_that_exist() -> None:
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
     env = compose["x-capitals-env"]
     assert set(env) <= set(SETTING_NAMES), set(env) - set(SETTING_NAMES)
-    assert {"nats", "postgres", "migrate", "registration", "scheduling", "evaluation"} <= set(
-        compose["services"]
+    nodes = ["nats-1", "nats-2", "nats-3"]
+    assert {*nodes, "mail", "postgres", "migrate", "registration", "scheduling", "evaluation"} <= (
+        set(compose["services"])
     )
-    assert "-js" in compose["services"]["nats"]["command"]
+    routes = ",".join(f"nats://{node}:6222" for node in nodes)
+    for node in nodes:
+        command = compose["services"][node]["command"]
+        assert "-js" in command and command[command.index("-n") + 1] == node
+        assert command[command.index("--routes") + 1] == routes
+    # Streams on three replicas, and a service starts while any node answers.
+    assert env["NATS_REPLICAS"] == "3"
+    assert env["NATS_URL"] == ",".join(f"nats://{node}:4222" for node in nodes)
+    # The mail goes to the mail catcher's SMTP port unless SMTP_URL says otherwise.
+    assert env["SMTP_URL"] == "${SMTP_URL:-smtp://mail:1025}"
     for service in ("registration", "scheduling", "evaluation"):
         spec = compose["services"][service]
         assert spec["command"][:2] == ["serve", service]
-        assert spec["environment"]["NATS_URL"] == "nats://nats:4222"
+        assert spec["environment"] == env
         assert spec["environment"][f"{service.upper()}_DATABASE_URL"].endswith(f"/{service}")
+        assert set(nodes) <= set(spec["depends_on"])
     init = (ROOT / "deploy" / "postgres-init.sql").read_text()
     for service in ("registration", "scheduling", "evaluation"):
         assert f"CREATE DATABASE {service}" in init
+
+
+def test_compose_follows_the_compose_specification(tmp_path: Path) -> None:
+    # The schema ships with check-jsonschema (vendor.compose-spec, Apache-2.0 like the spec).
+    check = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec"]
+    result = subprocess.run(
+        [*check, str(ROOT / "compose.yaml")], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    # The check does refuse what the specification does not allow.
+    broken = tmp_path / "compose.yaml"
+    broken.write_text(
+        (ROOT / "compose.yaml").read_text().replace("    depends_on:", "    depends:", 1)
+    )
+    refused = subprocess.run([*check, str(broken)], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "depends" in refused.stdout, refused.stdout
 
 
 def up_env(tmp_path: Path) -> tuple[dict[str, int], dict[str, str]]:
