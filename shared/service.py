@@ -380,6 +380,9 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
         request_class=CapitalsRequest,
         request_max_body_size=MAX_BODY,
         response_headers=[],
+        # Logging is the process's (shared.logs.configure): Litestar's default would put a
+        # plain-text handler of its own on the root logger when the app is made.
+        logging_config=None,
         debug=False,
         pdb_on_exception=False,
     )
