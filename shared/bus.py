@@ -37,6 +37,7 @@ from shared.events import (
     producers,
 )
 from shared.logs import correlation_id
+from shared.metrics import DEAD_LETTERS, REDELIVERIES
 from shared.settings import Settings
 from shared.tables import dead_letter, inbox
 
@@ -266,6 +267,8 @@ class Consumer:
                 await self.process(message)
 
     async def process(self, message: Msg) -> None:
+        if message.metadata.num_delivered > 1:
+            REDELIVERIES.labels(self.broker.name, self.name).inc()
         try:
             envelope = decode_envelope(message.data)
         except msgspec.DecodeError as exc:
@@ -345,3 +348,4 @@ class Consumer:
                 )
             )
         await message.term()
+        DEAD_LETTERS.labels(self.broker.name, self.name).inc()

@@ -35,6 +35,7 @@ from shared.dead_mail import list_dead_mail
 from shared.jobs import Job
 from shared.logs import correlation_id
 from shared.mail import MailSender, Transport
+from shared.metrics import http_metrics, metrics
 from shared.openapi import StrictStructs
 from shared.outbox import OutboxRelay
 from shared.problems import exception_handlers, problems
@@ -338,6 +339,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
             login,
             logout,
             list_dead_mail,
+            metrics,
             *spec.route_handlers,
         ],
         lifespan=[lifespan],
@@ -354,7 +356,12 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
         plugins=[StrictStructs()],
         guards=[auth.authenticate],
         # Outermost first: everything after it sees the real client.
-        middleware=[ForwardedMiddleware, CorrelationMiddleware, NoNulMiddleware],
+        middleware=[
+            ForwardedMiddleware,
+            http_metrics(spec.name),
+            CorrelationMiddleware,
+            NoNulMiddleware,
+        ],
         csrf_config=CSRFConfig(
             secret=settings.secret,
             cookie_name="capitals_csrf",
