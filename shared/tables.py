@@ -100,3 +100,17 @@ staff_directory = Table(
     Column("signed_out_at", BigInteger),
     Column("revision", Integer, nullable=False),
 )
+
+# Public write routes' rate limit (shared.throttle), shared by every instance of the service:
+# one row per client, counting the requests of the window that began with its first one.
+# The client is a keyed hash of its address, not the address; rows outlive their window by
+# a minute at most.
+rate_limit = Table(
+    "rate_limit",
+    infrastructure,
+    Column("client", String(64), primary_key=True),
+    # Milliseconds since the epoch.
+    Column("window_start", BigInteger, nullable=False),
+    Column("hits", Integer, nullable=False),
+    Index("ix_rate_limit_window_start", "window_start"),
+)
