@@ -24,6 +24,7 @@ def serve(args: argparse.Namespace) -> None:
 
     import uvicorn
 
+    from capitals.server import QuietServer
     from shared import logs
     from shared.settings import DEFAULT_PORTS
 
@@ -36,7 +37,7 @@ def serve(args: argparse.Namespace) -> None:
         raise SystemExit(2)
     logs.configure(args.service, settings.log_level)
     module = importlib.import_module(f"services.{args.service}.app")
-    uvicorn.run(
+    config = uvicorn.Config(
         module.app(settings),
         host=args.host,
         port=args.port or DEFAULT_PORTS[args.service],
@@ -50,6 +51,7 @@ def serve(args: argparse.Namespace) -> None:
         # whom to believe (CAPITALS_TRUSTED_PROXIES).
         proxy_headers=False,
     )
+    QuietServer(config).run()
 
 
 def migrate(args: argparse.Namespace) -> None:

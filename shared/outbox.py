@@ -26,6 +26,11 @@ from shared.wakeups import woken
 log = logging.getLogger(__name__)
 
 PUBLISHED_EVENTS_KEPT = timedelta(days=1)
+# How often the relay looks for erased events left in the streams when no erasure was
+# committed in this process.
+ERASURE_CHECK_EVERY = 30.0
+# The after-commit kind (Database.on_commit) of a transaction that erased a person's events.
+ERASURE = "erasure"
 
 
 class OutboxRelay:
@@ -45,10 +50,16 @@ class OutboxRelay:
         self.batch = batch
         self._fresh: list[dict[str, Any]] = []
         self._wake = asyncio.Event()
+        self._erasure_due = True
         db.on_commit("outbox", self.hand_over)
+        db.on_commit(ERASURE, self.erasure_committed)
 
     def hand_over(self, rows: list[dict[str, Any]]) -> None:
         self._fresh.extend(rows)
+        self._wake.set()
+
+    def erasure_committed(self, _rows: object = None) -> None:
+        self._erasure_due = True
         self._wake.set()
 
     async def run(self) -> None:
@@ -59,17 +70,22 @@ class OutboxRelay:
             try:
                 published = await self.publish_fresh(js)
                 published += await self.relay_leftovers(js)
-                # Once a second at most while idle: under load the relay loops per batch.
-                if time.monotonic() >= next_erasure_check:
+                # At once after an erasure committed here; otherwise now and then, for
+                # one whose deletions failed or that another instance left unfinished.
+                if self._erasure_due or time.monotonic() >= next_erasure_check:
+                    self._erasure_due = False
                     erased = await self.erase_from_streams(js)
                     published += erased
                     if not erased:
-                        next_erasure_check = time.monotonic() + 1.0
+                        next_erasure_check = time.monotonic() + ERASURE_CHECK_EVERY
             except Exception:
                 log.exception("outbox relay failed; retrying")
                 published = 0
                 await asyncio.sleep(0.5)
             if published:
+                # While events flow, erased ones among them are looked for once a second
+                # (an erasure can overtake its event's publication).
+                next_erasure_check = min(next_erasure_check, time.monotonic() + 1.0)
                 continue
             if time.monotonic() >= next_prune:
                 next_prune = time.monotonic() + 3600
@@ -244,4 +260,6 @@ async def forget_person(uow: UnitOfWork, person: str) -> None:
             .where(outbox.c.id == row.id)
             .values(subject=placeholder.subject, body=encode(placeholder), person_erased_at=now)
         )
+    if rows:
+        uow.committed.setdefault(ERASURE, []).append({"person": person})
     uow.forget_after_commit()
