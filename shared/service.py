@@ -43,6 +43,7 @@ from shared.proxies import ForwardedMiddleware
 from shared.settings import Section, SettingError, Settings
 from shared.staff import staff_areas
 from shared.staff_directory import StaffDirectory
+from shared.throttle import HitCounter
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ class Runtime:
             for stream in sorted({subject.split(".", 1)[0] for subject in handlers})
         ]
         self.directory = StaffDirectory()
+        self.rate_limit = HitCounter(self.db)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:

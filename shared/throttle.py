@@ -3,10 +3,14 @@ database so that every instance and worker of the service shares one count per c
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import logging
 import math
 import time
+import weakref
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from litestar import Request
@@ -23,6 +27,8 @@ from shared.tables import rate_limit
 if TYPE_CHECKING:
     from shared.db import Database, UnitOfWork
 
+log = logging.getLogger(__name__)
+
 WINDOW_MS = 60_000
 
 
@@ -31,9 +37,9 @@ def client_key(secret: str, address: str) -> str:
     return hmac.new(secret.encode(), address.encode(), hashlib.sha256).hexdigest()
 
 
-async def count_hit(uow: UnitOfWork, client: str, now_ms: int) -> tuple[int, int]:
-    """Count one request of `client`; its hits in the current window and when that window
-    began (ms).
+async def count_hits(uow: UnitOfWork, client: str, hits: int, now_ms: int) -> tuple[int, int]:
+    """Count `hits` requests of `client`; its hits in the current window, these included,
+    and when that window began (ms).
 
     One statement, so two instances counting the same client at once cannot both read the
     old count: an upsert that starts a new window when the old one is over."""
@@ -42,13 +48,13 @@ async def count_hit(uow: UnitOfWork, client: str, now_ms: int) -> tuple[int, int
     postgresql = uow.session.bind.dialect.name == "postgresql"  # type: ignore[union-attr]
     insert: Any = (postgresql_insert if postgresql else sqlite_insert)(table)
     statement = (
-        insert.values(client=client, window_start=now_ms, hits=1)
+        insert.values(client=client, window_start=now_ms, hits=hits)
         .on_conflict_do_update(
             index_elements=[table.c.client],
             set_={
                 # Both read the row as it was before this update (SQL's rule, on both
                 # databases).
-                "hits": case((expired, 1), else_=table.c.hits + 1),
+                "hits": case((expired, hits), else_=table.c.hits + hits),
                 "window_start": case((expired, now_ms), else_=table.c.window_start),
             },
         )
@@ -64,6 +70,75 @@ async def prune(db: Database, now_ms: int) -> None:
         await uow.execute(delete(rate_limit).where(rate_limit.c.window_start <= now_ms - WINDOW_MS))
 
 
+Counted = tuple[int, int]
+
+
+class HitCounter:
+    """The rate limit's writes, many requests to one transaction: a request's count waits
+    for the transaction in progress to end and goes into the next, with every other request
+    that arrived meanwhile (on SQLite, one write transaction per request would queue behind
+    the registrations' own writer and halve their rate).
+
+    Each request learns its own place in its client's count: the n requests of one client
+    in a transaction that brings the count to T are T-n+1 … T."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        # Per event loop: a future waits on the loop that made it (tests serve one app from
+        # two loops).
+        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._pruned_at = 0
+
+    async def hit(self, client: str) -> Counted:
+        loop = asyncio.get_running_loop()
+        queue = self._queues.get(loop)
+        if queue is None:
+            queue = self._queues[loop] = _Queue()
+        future: asyncio.Future[Counted] = loop.create_future()
+        queue.waiting.setdefault(client, []).append(future)
+        if queue.writer is None or queue.writer.done():
+            queue.writer = loop.create_task(self._write(queue))
+        return await future
+
+    async def _write(self, queue: _Queue) -> None:
+        while queue.waiting:
+            batch, queue.waiting = queue.waiting, {}
+            now_ms = int(time.time() * 1000)
+            try:
+                async with self.db.unit() as uow:
+                    # In one order on every instance, so that two transactions on
+                    # PostgreSQL never wait for each other's rows crosswise.
+                    counted = {
+                        client: await count_hits(uow, client, len(batch[client]), now_ms)
+                        for client in sorted(batch)
+                    }
+            except Exception as exc:
+                for futures in batch.values():
+                    for future in futures:
+                        if not future.done():
+                            future.set_exception(exc)
+                continue
+            for client, futures in batch.items():
+                total, started = counted[client]
+                for place, future in enumerate(futures, start=total - len(futures) + 1):
+                    if not future.done():
+                        future.set_result((place, started))
+            if now_ms - self._pruned_at > WINDOW_MS:
+                self._pruned_at = now_ms
+                try:
+                    await prune(self.db, now_ms)
+                except Exception:
+                    log.warning("rate limit rows not pruned; trying again later", exc_info=True)
+
+
+@dataclass
+class _Queue:
+    waiting: dict[str, list[asyncio.Future[Counted]]] = field(default_factory=dict)
+    writer: asyncio.Task[None] | None = None
+
+
 class Throttle:
     """At most `CAPITALS_RATE_LIMIT` public writes per client per minute (0 turns it off),
     counted from the client's first request; then 429 with Retry-After until the minute
@@ -72,7 +147,6 @@ class Throttle:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._pruned_at = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         app = scope["litestar_app"]
@@ -81,19 +155,13 @@ class Throttle:
         if limit == 0 or not _public(request):
             await self.app(scope, receive, send)
             return
-        db: Database = app.state.runtime.db
+        counter: HitCounter = app.state.runtime.rate_limit
         # The address shared.proxies settled on: the peer, or the client behind a trusted
         # proxy.
         address = request.client.host if request.client else "unknown"
-        now_ms = int(time.time() * 1000)
-        async with db.unit() as uow:
-            hits, started = await count_hit(
-                uow, client_key(app.state.settings.secret, address), now_ms
-            )
-        if now_ms - self._pruned_at > WINDOW_MS:
-            self._pruned_at = now_ms
-            await prune(db, now_ms)
+        hits, started = await counter.hit(client_key(app.state.settings.secret, address))
         if hits > limit:
+            now_ms = int(time.time() * 1000)
             wait = max(1, math.ceil((started + WINDOW_MS - now_ms) / 1000))
             raise TooManyRequestsException(
                 detail=f"too many requests from your address; try again in {wait} s",

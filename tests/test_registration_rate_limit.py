@@ -140,7 +140,7 @@ async def test_a_clients_window_ends_a_minute_after_its_first_request(tmp_path: 
     from shared.db import Database
     from shared.migrations import upgrade
     from shared.tables import rate_limit
-    from shared.throttle import WINDOW_MS, count_hit, prune
+    from shared.throttle import WINDOW_MS, count_hits, prune
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'registration.sqlite3'}"
     await asyncio.to_thread(upgrade, "registration", url)
@@ -150,7 +150,7 @@ async def test_a_clients_window_ends_a_minute_after_its_first_request(tmp_path: 
         seen = []
         for at in (start, start + 10, start + WINDOW_MS - 1, start + WINDOW_MS, start + WINDOW_MS):
             async with db.unit() as uow:
-                seen.append(await count_hit(uow, "client", at))
+                seen.append(await count_hits(uow, "client", 1, at))
         assert seen == [
             (1, start),
             (2, start),
@@ -159,7 +159,7 @@ async def test_a_clients_window_ends_a_minute_after_its_first_request(tmp_path: 
             (2, start + WINDOW_MS),
         ]
         async with db.unit() as uow:
-            await count_hit(uow, "other", start)
+            await count_hits(uow, "other", 2, start)
         await prune(db, start + WINDOW_MS + 1)
         async with db.session() as session:
             left = (await session.exec(select(rate_limit.c.client))).all()  # type: ignore[call-overload]
