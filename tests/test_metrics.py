@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msgspec
 import nats
 from prometheus_client.parser import text_string_to_metric_families
@@ -13,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from shared.bus import ensure_streams
 from shared.events import Envelope, encode
 from shared.settings import SERVICES
-from tests.registration_support import open_training, person, register
+from tests.registration_support import open_training, person, register, served_registration
 from tests.support import eventually, running_system
 
 EVERY_SERVICE = {
@@ -170,3 +171,30 @@ async def test_redeliveries_and_dead_letters_are_counted(tmp_path: Path) -> None
             return dead == dead_before + 1 and again >= again_before + 1
 
         await eventually(counted, timeout=10)
+
+
+async def test_with_a_multiprocess_directory_counters_are_kept_in_files_and_scraped_from_them(
+    tmp_path: Path,
+) -> None:
+    # As `--workers N` will run it: every process writes its counters there, and whichever
+    # answers the scrape adds them all up.
+    shared_dir = tmp_path / "prometheus"
+    shared_dir.mkdir()
+    async with served_registration(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(shared_dir)) as served:
+        client = httpx.AsyncClient(base_url=served.url)
+        async with client:
+            for _ in range(3):
+                await client.get("/health")
+            families = await scrape(client)
+    assert list(shared_dir.glob("*.db")), "no per-process files written"
+    health = value(
+        families,
+        "capitals_http_requests",
+        "capitals_http_requests_total",
+        app_name="registration",
+        method="GET",
+        path="/health",
+        status_code="200",
+    )
+    assert health == 3
+    assert value(families, "capitals_outbox_backlog", service="registration") == 0
