@@ -287,7 +287,8 @@ async def bench_database(kind: str, args: argparse.Namespace) -> list[tuple[str,
             "NATS_URL": f"nats://127.0.0.1:{nats_port}",
             "CAPITALS_SECRET": SECRET,
             "REGISTRATION_DATABASE_URL": database_url,
-            "CAPITALS_RATE_LIMIT": "0",
+            # Off unless asked: with it on, every public write also counts in the database.
+            "CAPITALS_RATE_LIMIT": str(args.rate_limit),
             "CAPITALS_LOG_LEVEL": "WARNING",
         }
         server = _start(
@@ -448,6 +449,9 @@ if __name__ == "__main__":
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--rate-limit", type=int, default=0, help="CAPITALS_RATE_LIMIT (0: off; use a large one)"
+    )
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--profile-to", default="")
     arguments = parser.parse_args()

@@ -24,6 +24,7 @@ def serve(args: argparse.Namespace) -> None:
 
     import uvicorn
 
+    from capitals.server import QuietServer
     from shared import logs
     from shared.settings import DEFAULT_PORTS
 
@@ -36,18 +37,21 @@ def serve(args: argparse.Namespace) -> None:
         raise SystemExit(2)
     logs.configure(args.service, settings.log_level)
     module = importlib.import_module(f"services.{args.service}.app")
-    uvicorn.run(
+    config = uvicorn.Config(
         module.app(settings),
         host=args.host,
         port=args.port or DEFAULT_PORTS[args.service],
+        # uvicorn's own lines (errors and the access log) go through the root logger's
+        # JSON handler (shared.logs), which redacts the secrets links carry in paths.
         log_config=None,
-        access_log=False,
+        access_log=True,
         lifespan="on",
         timeout_graceful_shutdown=5,
         # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; the app decides
         # whom to believe (CAPITALS_TRUSTED_PROXIES).
         proxy_headers=False,
     )
+    QuietServer(config).run()
 
 
 def migrate(args: argparse.Namespace) -> None:
@@ -105,8 +109,12 @@ def sign_in_link(args: argparse.Namespace) -> None:
 
 def up(args: argparse.Namespace) -> None:
     from capitals.embedded import run
+    from shared import logs
 
-    raise SystemExit(run(_settings()))
+    settings = _settings()
+    # Its own lines (migrations) as JSON too; the services' lines are copied to stderr.
+    logs.configure("capitals", settings.log_level)
+    raise SystemExit(run(settings))
 
 
 def demo(args: argparse.Namespace) -> None:

@@ -8,8 +8,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from contextlib import suppress
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -49,6 +51,24 @@ def start_nats(store: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
         stdout=handle,
         stderr=subprocess.STDOUT,
     )
+
+
+def copy_lines(child: subprocess.Popen[bytes], log: Path) -> None:
+    """Each line the service writes (JSON, shared.logs) goes to our standard error and to
+    its file in the data directory, from a thread that ends with the child's output."""
+
+    def copy() -> None:
+        if child.stdout is None:
+            return
+        with log.open("ab") as file:
+            for line in child.stdout:
+                file.write(line)
+                file.flush()
+                with suppress(OSError, ValueError):
+                    sys.stderr.buffer.write(line)
+                    sys.stderr.buffer.flush()
+
+    threading.Thread(target=copy, name=f"log of {log.stem}", daemon=True).start()
 
 
 def wait_for_port(port: int, timeout: float) -> bool:
@@ -116,23 +136,14 @@ def run(settings: Settings) -> int:
 
     for service in SERVICES:
         url = settings.public_url(service)
-        log = (logs / f"{service}.log").open("ab")
-        children.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "capitals.cli",
-                    "serve",
-                    service,
-                    "--port",
-                    str(_port_of(url)),
-                ],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        child = subprocess.Popen(
+            [sys.executable, "-m", "capitals.cli", "serve", service, "--port", str(_port_of(url))],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
+        children.append(child)
+        copy_lines(child, logs / f"{service}.log")
 
     def stop(*_: object) -> None:
         for child in reversed(children):

@@ -31,6 +31,7 @@ from shared.events import (
     decode_payload,
 )
 from shared.logs import correlation_id
+from shared.metrics import DEAD_LETTERS, REDELIVERIES
 from shared.settings import Settings
 from shared.tables import dead_letter, inbox
 
@@ -156,6 +157,8 @@ class Consumer:
                 await self.process(message)
 
     async def process(self, message: Msg) -> None:
+        if message.metadata.num_delivered > 1:
+            REDELIVERIES.labels(self.broker.name, self.name).inc()
         try:
             envelope = decode_envelope(message.data)
         except msgspec.DecodeError as exc:
@@ -235,3 +238,4 @@ class Consumer:
                 )
             )
         await message.term()
+        DEAD_LETTERS.labels(self.broker.name, self.name).inc()

@@ -98,6 +98,10 @@ class Database:
             weakref.WeakKeyDictionary()
         )
         self._wakers: dict[str, Callable[[list[dict[str, Any]]], None]] = {}
+        # Told after every commit of this process: work that only a change can make due
+        # waits for one instead of polling.
+        self._commit_watchers: list[Callable[[], None]] = []
+        self.commits = 0
         # Set by the background checkpoints (Database.checkpoints) when they run.
         self._truncation_wanted: asyncio.Event | None = None
         self._checkpoint_loop: asyncio.AbstractEventLoop | None = None
@@ -105,6 +109,11 @@ class Database:
     def on_commit(self, kind: str, waker: Callable[[list[dict[str, Any]]], None]) -> None:
         """After a commit that queued rows of `kind` (outbox, mail), hand them to `waker`."""
         self._wakers[kind] = waker
+
+    def watch_commits(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call `callback` after every commit; returns the call that stops it."""
+        self._commit_watchers.append(callback)
+        return lambda: self._commit_watchers.remove(callback)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -138,6 +147,9 @@ class Database:
         finally:
             if lock is not None:
                 lock.release()
+        self.commits += 1
+        for watcher in list(self._commit_watchers):
+            watcher()
         for kind, rows in uow.committed.items():
             waker = self._wakers.get(kind)
             if waker is not None:
@@ -177,9 +189,15 @@ class Database:
             return
         wanted = self._truncation_wanted = asyncio.Event()
         self._checkpoint_loop = asyncio.get_running_loop()
+        checkpointed = self.commits
         while True:
             mode = "TRUNCATE" if await woken(wanted, every) else "PASSIVE"
             wanted.clear()
+            if mode == "PASSIVE" and self.commits == checkpointed:
+                # Nothing written here since the last one (idle): nothing to move. Another
+                # process's writes are checkpointed by that process.
+                continue
+            checkpointed = self.commits
             try:
                 async with self._read_engine.connect() as connection:
                     await connection.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})")

@@ -7,6 +7,9 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from shared.clock import clock
+from shared.wakeups import Wakeup
+
 if TYPE_CHECKING:
     from shared.service import Runtime
 
@@ -28,6 +31,33 @@ def periodic(name: str, every: float, work: Callable[[Runtime], Awaitable[object
             except Exception:
                 log.exception("%s failed; retrying", name)
             await asyncio.sleep(every)
+
+    job.__name__ = name.replace(" ", "_")
+    return job
+
+
+def on_change(
+    name: str, work: Callable[[Runtime], Awaitable[object]], *, spacing: float, idle: float
+) -> Job:
+    """A job that runs `work(runtime)` when something may have made work due: a commit of
+    this process, the clock moved (tests), or `idle` seconds without either; and never
+    twice within `spacing` seconds. Idle, it costs one pass per `idle` seconds, not a
+    poll; busy, one pass per `spacing` at most."""
+
+    async def job(runtime: Runtime) -> None:
+        wakeup = Wakeup()
+        stop_watching = (runtime.db.watch_commits(wakeup.set), clock.watch(wakeup.set))
+        try:
+            while True:
+                try:
+                    await work(runtime)
+                except Exception:
+                    log.exception("%s failed; retrying", name)
+                await asyncio.sleep(spacing)
+                await wakeup.wait(idle)
+        finally:
+            for stop in stop_watching:
+                stop()
 
     job.__name__ = name.replace(" ", "_")
     return job

@@ -27,18 +27,23 @@ async def lease(
     """Lease up to `limit` unfinished rows, oldest first, for `period`; return them."""
     now = _real_now()
     done = table.c[done_column]
+    candidates = (
+        select(table.c.id)
+        .where(done.is_(None))
+        # A dead row (mail that failed its last attempt) is never tried again.
+        .where(table.c.dead_at.is_(None) if "dead_at" in table.c else true())
+        .where(or_(table.c.claimed_until.is_(None), table.c.claimed_until < now))
+        .order_by(table.c.id)
+    )
+    # Most passes find nothing (the fast path published it, the mail went out): a read
+    # says so without a write transaction, which on SQLite would take the write lock.
+    async with db.session() as session:
+        found = await SQLAlchemyAsyncSession.execute(session, candidates.limit(1))
+        if found.first() is None:
+            return []
     async with db.unit() as uow:
-        candidates = (
-            select(table.c.id)
-            .where(done.is_(None))
-            # A dead row (mail that failed its last attempt) is never tried again.
-            .where(table.c.dead_at.is_(None) if "dead_at" in table.c else true())
-            .where(or_(table.c.claimed_until.is_(None), table.c.claimed_until < now))
-            .order_by(table.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        ids = list((await uow.execute(candidates)).scalars())
+        locked = candidates.limit(limit).with_for_update(skip_locked=True)
+        ids = list((await uow.execute(locked)).scalars())
         if not ids:
             return []
         await uow.execute(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from contextlib import suppress
 from dataclasses import dataclass
@@ -136,6 +137,7 @@ class MailSender:
         self.first_retry = first_retry
         self._unusable = 0  # failed connections in a row, for their back-off
         self._wake = asyncio.Event()
+        self._next_prune = 0.0
         db.on_commit("mail", self.wake)
 
     def wake(self, _rows: object = None) -> None:
@@ -184,7 +186,9 @@ class MailSender:
         finally:
             # One commit per batch: on SQLite every commit competes with the request writers.
             await leases.finish(self.db, mail_queue, "sent_at", sent)
-        if len(sent) == len(rows):
+        if len(sent) == len(rows) and time.monotonic() >= self._next_prune:
+            # Kept for days: pruning hourly is on time, and an idle pass writes nothing.
+            self._next_prune = time.monotonic() + 3600
             await self.prune()
         return len(sent)
 

@@ -264,3 +264,25 @@ def drop_audit_log() -> None:
     for index in ("person", "training", "object", "action", "actor", "at"):
         op.drop_index(f"ix_audit_log_{index}", table_name="audit_log")
     op.drop_table("audit_log")
+
+
+def create_rate_limit() -> None:
+    """The rate limit's counts, shared by the instances of a service (shared.throttle);
+    every service's migration calls this."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.create_table(
+        "rate_limit",
+        sa.Column("client", sa.String(64), primary_key=True),
+        sa.Column("window_start", sa.BigInteger(), nullable=False),
+        sa.Column("hits", sa.Integer(), nullable=False),
+    )
+    op.create_index("ix_rate_limit_window_start", "rate_limit", ["window_start"])
+
+
+def drop_rate_limit() -> None:
+    from alembic import op
+
+    op.drop_index("ix_rate_limit_window_start", table_name="rate_limit")
+    op.drop_table("rate_limit")

@@ -27,6 +27,11 @@ from shared.wakeups import woken
 log = logging.getLogger(__name__)
 
 PUBLISHED_EVENTS_KEPT = timedelta(days=1)
+# How often the relay looks for erased events left in the streams when no erasure was
+# committed in this process.
+ERASURE_CHECK_EVERY = 30.0
+# The after-commit kind (Database.on_commit) of a transaction that erased a person's events.
+ERASURE = "erasure"
 
 
 # How long a process owns an outbox row it is about to publish: from the commit that wrote
@@ -59,10 +64,16 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         # When the first claim on a row not yet published runs out (the poll's last look).
         self._first_claim_end: datetime | None = None
+        self._erasure_due = True
         db.on_commit("outbox", self.hand_over)
+        db.on_commit(ERASURE, self.erasure_committed)
 
     def hand_over(self, rows: list[dict[str, Any]]) -> None:
         self._fresh.extend(rows)
+        self._wake.set()
+
+    def erasure_committed(self, _rows: object = None) -> None:
+        self._erasure_due = True
         self._wake.set()
 
     async def run(self) -> None:
@@ -74,12 +85,14 @@ class OutboxRelay:
             try:
                 published = await self.publish_fresh(js)
                 published += await self.relay_leftovers(js)
-                # Once a second at most while idle: under load the relay loops per batch.
-                if time.monotonic() >= next_erasure_check:
+                # At once after an erasure committed here; otherwise now and then, for
+                # one whose deletions failed or that another instance left unfinished.
+                if self._erasure_due or time.monotonic() >= next_erasure_check:
+                    self._erasure_due = False
                     erased = await self.erase_from_streams(js)
                     published += erased
                     if not erased:
-                        next_erasure_check = time.monotonic() + 1.0
+                        next_erasure_check = time.monotonic() + ERASURE_CHECK_EVERY
                 if not published and self._first_claim_end is not None:
                     # Rows another instance holds are taken as soon as its claim runs out.
                     left = (self._first_claim_end - datetime.now(UTC)).total_seconds()
@@ -89,6 +102,9 @@ class OutboxRelay:
                 published = 0
                 await asyncio.sleep(0.5)
             if published:
+                # While events flow, erased ones among them are looked for once a second
+                # (an erasure can overtake its event's publication).
+                next_erasure_check = min(next_erasure_check, time.monotonic() + 1.0)
                 continue
             if time.monotonic() >= next_prune:
                 next_prune = time.monotonic() + 3600
@@ -280,4 +296,6 @@ async def forget_person(uow: UnitOfWork, person: str) -> None:
             .where(outbox.c.id == row.id)
             .values(subject=placeholder.subject, body=encode(placeholder), person_erased_at=now)
         )
+    if rows:
+        uow.committed.setdefault(ERASURE, []).append({"person": person})
     uow.forget_after_commit()

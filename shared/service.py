@@ -38,6 +38,7 @@ from shared.dead_mail import list_dead_mail
 from shared.jobs import Job
 from shared.logs import correlation_id
 from shared.mail import MailSender, Transport
+from shared.metrics import http_metrics, metrics
 from shared.openapi import StrictStructs
 from shared.outbox import OutboxRelay
 from shared.problems import exception_handlers, problems
@@ -45,6 +46,7 @@ from shared.proxies import ForwardedMiddleware
 from shared.settings import Section, SettingError, Settings
 from shared.staff import secretariat_areas, staff_areas
 from shared.staff_directory import StaffDirectory
+from shared.throttle import HitCounter
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,7 @@ class Runtime:
             for stream in sorted({subject.split(".", 1)[0] for subject in handlers})
         ]
         self.directory = StaffDirectory()
+        self.rate_limit = HitCounter(self.db)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -355,6 +358,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
             logout,
             list_dead_mail,
             *AUDIT_ROUTES,
+            metrics,
             *spec.route_handlers,
         ],
         lifespan=[lifespan],
@@ -371,7 +375,12 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
         plugins=[StrictStructs()],
         guards=[auth.authenticate],
         # Outermost first: everything after it sees the real client.
-        middleware=[ForwardedMiddleware, CorrelationMiddleware, NoNulMiddleware],
+        middleware=[
+            ForwardedMiddleware,
+            http_metrics(spec.name),
+            CorrelationMiddleware,
+            NoNulMiddleware,
+        ],
         csrf_config=CSRFConfig(
             secret=settings.secret,
             cookie_name="capitals_csrf",
@@ -400,6 +409,9 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
         request_class=CapitalsRequest,
         request_max_body_size=MAX_BODY,
         response_headers=[],
+        # Logging is the process's (shared.logs.configure): Litestar's default would put a
+        # plain-text handler of its own on the root logger when the app is made.
+        logging_config=None,
         debug=False,
         pdb_on_exception=False,
     )

@@ -3,7 +3,6 @@ in memory so that every request can check its token against it without a query."
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -16,12 +15,17 @@ from shared.events import contracts as ev
 from shared.settings import Settings
 from shared.staff import Listing
 from shared.tables import staff_directory
+from shared.wakeups import Wakeup
 
 log = logging.getLogger(__name__)
 
-# How often each instance rereads the table: a revocation takes at most this long (plus
-# the event's trip over the bus) to end a session everywhere.
-REFRESH_SECONDS = 2.0
+STAFF_CHANGED = "staff_directory"
+
+# How often each instance rereads the table: a revocation applied by another instance
+# (one instance of a service consumes each event) takes at most this long, plus the
+# event's trip over the bus, to end a session there. The instance that applied it, and
+# scheduling's own, reread at once (Runtime wakes them on that commit).
+REFRESH_SECONDS = 30.0
 
 
 def _countries(text: str) -> frozenset[str]:
@@ -34,6 +38,12 @@ class StaffDirectory:
     def __init__(self) -> None:
         self.listings: dict[str, Listing] = {}
         self.read_seconds = 0.0
+        self._changed: Wakeup | None = None
+
+    def changed(self, _rows: object = None) -> None:
+        """This process committed a change to the table: reread it now."""
+        if self._changed is not None:
+            self._changed.set()
 
     def get(self, email: str) -> Listing | None:
         return self.listings.get(email.lower())
@@ -57,8 +67,10 @@ class StaffDirectory:
         self.read_seconds = time.perf_counter() - started
 
     async def run(self, db: Database, every: float = REFRESH_SECONDS) -> None:
+        self._changed = Wakeup()
+        db.on_commit(STAFF_CHANGED, self.changed)
         while True:
-            await asyncio.sleep(every)
+            await self._changed.wait(every)
             try:
                 await self.refresh(db)
             except Exception:
@@ -83,6 +95,8 @@ async def record(uow: UnitOfWork, data: ev.StaffChanged) -> bool:
         "signed_out_at": data.signed_out_at,
         "revision": data.revision,
     }
+    # Once committed, this process rereads the directory at once (StaffDirectory.run).
+    uow.committed.setdefault(STAFF_CHANGED, []).append({"email": email})
     if held is None:
         await uow.execute(staff_directory.insert().values(email=email, **values))
     else:

@@ -1,5 +1,6 @@
 """Tables every service's database has: outbox, inbox, dead letters, the mail queue, the
-staff directory and the audit log; and the columns a training has wherever it is stored."""
+staff directory, the audit log and the rate limit's counts; and the columns a training has
+wherever it is stored."""
 
 from __future__ import annotations
 
@@ -129,6 +130,21 @@ audit_log = Table(
     Index("ix_audit_log_object", "object_id"),
     Index("ix_audit_log_training", "training_id"),
     Index("ix_audit_log_person", "person"),
+)
+
+
+# Public write routes' rate limit (shared.throttle), shared by every instance of the service:
+# one row per client, counting the requests of the window that began with its first one.
+# The client is a keyed hash of its address, not the address; rows outlive their window by
+# a minute at most.
+rate_limit = Table(
+    "rate_limit",
+    infrastructure,
+    Column("client", String(64), primary_key=True),
+    # Milliseconds since the epoch.
+    Column("window_start", BigInteger, nullable=False),
+    Column("hits", Integer, nullable=False),
+    Index("ix_rate_limit_window_start", "window_start"),
 )
 
 

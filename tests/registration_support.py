@@ -121,6 +121,8 @@ class Served:
     database_url: str
     process: subprocess.Popen[bytes]
     log: Path
+    # What the process was started with: a second instance on the same database and broker.
+    env: dict[str, str]
 
 
 async def _pg_url(name: str, stack: AsyncExitStack) -> str:
@@ -162,6 +164,7 @@ async def served_registration(
             database_url=database_url,
             process=process,
             log=log,
+            env=env,
         )
 
 

@@ -335,7 +335,15 @@ async def running_system(
             clients[service] = await stack.enter_async_context(
                 AsyncTestClient(app=app, base_url=base, timeout=30)
             )
+        for client in clients.values():
+            # Start-up returns before the broker is reached (a service serves while it is
+            # away); a test starts from a system that is ready.
+            await eventually(lambda client=client: _ready(client), timeout=30)
         yield System(settings=settings, nats=nats, clients=clients, apps=apps)
+
+
+async def _ready(client: AsyncTestClient[Any]) -> bool:
+    return bool((await client.get("/ready")).status_code == 200)
 
 
 async def eventually(

@@ -255,15 +255,20 @@ def up_env(tmp_path: Path) -> tuple[dict[str, int], dict[str, str]]:
     return ports, env
 
 
-def _start_up(env: dict[str, str]) -> tuple[subprocess.Popen[str], list[str]]:
-    process = subprocess.Popen(
-        [*CAPITALS, "up"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=ROOT,
-    )
+def _start_up(
+    env: dict[str, str], stderr: Path | None = None
+) -> tuple[subprocess.Popen[str], list[str]]:
+    """`capitals up`, its banner read from standard output; the services' log lines (its
+    standard error) go to `stderr`, or nowhere, never into the banner."""
+    with stderr.open("ab") if stderr else open(os.devnull, "wb") as errors:
+        process = subprocess.Popen(
+            [*CAPITALS, "up"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            cwd=ROOT,
+        )
     lines: list[str] = []
     deadline = time.monotonic() + 90
     assert process.stdout is not None

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
+from sqlalchemy import select
 
+from capitals.embedded import free_port
 from tests.registration_support import open_training, person, served_registration
-from tests.support import running_system, staff_headers
+from tests.servers import serve_command
+from tests.support import DATABASE_KINDS, database_kind, running_system, staff_headers
 
 
 async def test_registration_and_link_requests_are_limited_per_client_with_retry_after(
@@ -103,3 +108,61 @@ def test_the_real_client_is_the_first_untrusted_hop_from_the_nearest(tmp_path: P
     assert real_client("::1", ["2001:db8::5"], proxies) == "2001:db8::5"
     assert real_client("10.0.0.2", [], proxies) == "10.0.0.2"
     assert real_client("10.0.0.2", ["not-an-address"], proxies) == "10.0.0.2"
+
+
+@pytest.mark.parametrize("kind", DATABASE_KINDS)
+async def test_two_instances_on_one_database_share_the_clients_count(
+    tmp_path: Path, kind: str
+) -> None:
+    async with served_registration(tmp_path, database_kind(kind), CAPITALS_RATE_LIMIT="3") as first:
+        port = free_port()
+        env = {**first.env, "REGISTRATION_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+        with serve_command("registration", port, env, tmp_path / "second.log"):
+            second = f"http://127.0.0.1:{port}"
+            # At once, from both instances: exactly three get through.
+            rush = await asyncio.gather(
+                *(manage_link_answers(url, ["-"]) for url in [first.url, second] * 4)
+            )
+            answers = [status for (status,) in rush]
+            assert sorted(answers) == [202] * 3 + [429] * 5
+            # And the next one, on either instance, waits out the same minute.
+            async with httpx.AsyncClient() as client:
+                for url in (first.url, second):
+                    refused = await client.post(
+                        f"{url}/manage-link", json={"email": "someone@example.org"}
+                    )
+                    assert refused.status_code == 429
+                    assert refused.headers["content-type"].startswith("application/problem+json")
+                    assert 0 < int(refused.headers["retry-after"]) <= 60
+
+
+async def test_a_clients_window_ends_a_minute_after_its_first_request(tmp_path: Path) -> None:
+    from shared.db import Database
+    from shared.migrations import upgrade
+    from shared.tables import rate_limit
+    from shared.throttle import WINDOW_MS, count_hits, prune
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'registration.sqlite3'}"
+    await asyncio.to_thread(upgrade, "registration", url)
+    db = Database(url)
+    try:
+        start = 1_000_000_000
+        seen = []
+        for at in (start, start + 10, start + WINDOW_MS - 1, start + WINDOW_MS, start + WINDOW_MS):
+            async with db.unit() as uow:
+                seen.append(await count_hits(uow, "client", 1, at))
+        assert seen == [
+            (1, start),
+            (2, start),
+            (3, start),
+            (1, start + WINDOW_MS),
+            (2, start + WINDOW_MS),
+        ]
+        async with db.unit() as uow:
+            await count_hits(uow, "other", 2, start)
+        await prune(db, start + WINDOW_MS + 1)
+        async with db.session() as session:
+            left = (await session.exec(select(rate_limit.c.client))).all()  # type: ignore[call-overload]
+        assert [row.client for row in left] == ["client"]
+    finally:
+        await db.dispose()

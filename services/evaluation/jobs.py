@@ -29,12 +29,16 @@ from services.evaluation.tables import CampaignRow, InvitationRow, PendingRespon
 from shared.clock import clock
 from shared.db import Database, UnitOfWork
 from shared.events import contracts as ev
-from shared.jobs import periodic
+from shared.jobs import on_change
 from shared.service import Runtime
 from shared.settings import Settings
 
-# Short, so a test that moves the clock sees the effect quickly; each pass is a few queries.
+# The least time between two passes (each is a read, and the writes of what is due). A
+# pass runs after a commit of this service or a move of the clock (tests) — what can make
+# a rule due sooner than time alone — and otherwise every IDLE_SECONDS: reminders and
+# closings are due by the day, so a minute late is on time.
 TICK_SECONDS = 0.5
+IDLE_SECONDS = 60.0
 
 Rule = Callable[[UnitOfWork, Settings, datetime], Awaitable[int]]
 
@@ -181,4 +185,4 @@ async def _pass(runtime: Runtime) -> None:
 
 async def schedule(runtime: Runtime) -> None:
     """Runs for the life of the service; TICK_SECONDS is read when the service starts."""
-    await periodic("evaluation schedule", TICK_SECONDS, _pass)(runtime)
+    await on_change("evaluation schedule", _pass, spacing=TICK_SECONDS, idle=IDLE_SECONDS)(runtime)

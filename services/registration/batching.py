@@ -20,6 +20,7 @@ from typing import Generic, TypeVar
 
 from shared.db import Database, UnitOfWork
 from shared.errors import Unavailable
+from shared.metrics import BATCH_SIZE
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ class GroupCommit(Generic[T, R]):
             raise RuntimeError("apply must return one result per item")
         self.batches += 1
         self.items += len(items)
+        BATCH_SIZE.observe(len(items))
         return results
 
 
