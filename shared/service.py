@@ -14,20 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from litestar import Litestar, Request, Response, get, post
+from litestar import Litestar, Request, Response, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import URLEncodedBody
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import audit, auth
+from shared import auth
 from shared.apidocs import ApiReference
 from shared.audit_pages import ROUTES as AUDIT_ROUTES
 from shared.bodies import CapitalsRequest, NoNulMiddleware
@@ -36,6 +34,7 @@ from shared.bus import Consumer, Handler
 from shared.db import Database
 from shared.dead_mail import list_dead_mail
 from shared.jobs import Job
+from shared.login import ROUTES as LOGIN_ROUTES
 from shared.logs import correlation_id
 from shared.mail import MailSender, Transport
 from shared.metrics import http_metrics, metrics
@@ -264,56 +263,6 @@ async def ready(state: State) -> Response[Readiness]:
     return Response(checks, status_code=200 if checks.ready else 503)
 
 
-SESSION_EXPIRED = "Your sign-in has expired or is no longer valid. Please sign in again."
-
-
-@get("/login", operation_id="loginPage", include_in_schema=False)
-async def login_page(request: Request[Any, Any, Any]) -> Template:
-    expired = request.query_params.get("expired") == "1" or auth.stale_session(request.scope)
-    return Template(
-        template_name="login.html",
-        context={
-            "error": None,
-            "notice": SESSION_EXPIRED if expired else None,
-            "next": request.query_params.get("next", "/"),
-        },
-    )
-
-
-@post("/login", operation_id="login", include_in_schema=False, status_code=303)
-async def login(
-    request: Request[Any, Any, Any],
-    data: URLEncodedBody[dict[str, str]],
-) -> Response[Any]:
-    """Takes a staff token and keeps it in a __Host- session cookie."""
-    token = (data.get("token") or "").strip()
-    try:
-        staff = auth.verify_token(request.app.state.settings.secret, token)
-    except NotAuthorizedException as exc:
-        return Template(
-            template_name="login.html",
-            context={"error": exc.detail, "notice": None, "next": data.get("next", "/")},
-            status_code=401,
-        )
-    target = data.get("next") or "/"
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
-    response: Response[Any] = Redirect(path=target, status_code=303)
-    response.set_cookie(auth.session_cookie(token, staff))
-    async with request.app.state.runtime.db.unit() as uow:
-        who = audit.Target("staff", staff.sub, detail={"with": "token"})
-        audit.record(uow, staff.sub, staff.role, "staff.signed_in", who)
-    log.info("staff login", extra={"status": staff.role})
-    return response
-
-
-@post("/logout", operation_id="logout", include_in_schema=False, status_code=303)
-async def logout() -> Response[Any]:
-    response: Response[Any] = Redirect(path="/login", status_code=303)
-    response.set_cookie(auth.cleared_session_cookie())
-    return response
-
-
 def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
     """The Litestar app of one service, with everything wired in its lifespan.
 
@@ -353,9 +302,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
         route_handlers=[
             health,
             ready,
-            login_page,
-            login,
-            logout,
+            *LOGIN_ROUTES,
             list_dead_mail,
             *AUDIT_ROUTES,
             metrics,

@@ -11,7 +11,7 @@ import msgspec
 import nats
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.bus import ensure_streams
+from shared.broker import ensure_streams
 from shared.events import Envelope, encode
 from shared.settings import SERVICES
 from tests.registration_support import open_training, person, register, served_registration
@@ -125,7 +125,7 @@ async def _put(nats_url: str, subject: str, body: bytes) -> None:
     connection = await nats.connect(nats_url)
     try:
         js = connection.jetstream(timeout=5)
-        await ensure_streams(js)
+        await ensure_streams(js, None)
         await js.publish(subject, body)
     finally:
         await connection.close()
