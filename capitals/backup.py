@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 import sys
 import time
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -66,11 +67,8 @@ def backup(settings: Settings, target: Path) -> dict[str, Any]:
     target.mkdir(parents=True, exist_ok=True)
     (target / "streams").mkdir()
 
-    # 1. The streams, with their consumers' acknowledged positions.
     streams_from = datetime.now(UTC)
-    streams = asyncio.run(_snapshot_streams(url, target / "streams"))
-    # 2. The databases, all three as of one instant, after the streams.
-    paused = _copy_databases(databases, target)
+    streams, paused = asyncio.run(_copy_streams_then_databases(url, databases, target))
     # What was published while the streams were being copied may be missing from them:
     # the copies' outboxes publish it again (same Nats-Msg-Id) after a restore.
     republish = {
@@ -110,22 +108,40 @@ def _running_broker(data_dir: Path) -> str:
     return address.read_text().strip()
 
 
-async def _snapshot_streams(url: str, into: Path) -> dict[str, Any]:
+async def _copy_streams_then_databases(
+    url: str, databases: dict[str, Path], target: Path
+) -> tuple[dict[str, Any], float]:
     import nats
 
-    from capitals.snapshots import snapshot, stream_names
+    from capitals.snapshots import deleted, snapshot, stream_names
 
     try:
         nc = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=0)
     except Exception as exc:
         raise Refusal(f"no broker answers at {url} (is `capitals up` running?): {exc}") from None
     try:
+        # 1. The streams, with their consumers' acknowledged positions.
         taken: dict[str, Any] = {}
+        gone_before: dict[str, set[int]] = {}
         for name in await stream_names(nc):
-            meta = await snapshot(nc, name, into / f"{name}.snapshot")
-            (into / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
-            taken[name] = {"messages": meta["state"].get("messages", 0)}
-        return taken
+            gone_before[name] = await deleted(nc, name)
+            taken[name] = await snapshot(nc, name, target / "streams" / f"{name}.snapshot")
+        # 2. The databases, all three as of one instant, after the streams.
+        paused = _copy_databases(databases, target)
+        # An erasure finished meanwhile deleted its events from the streams and then its
+        # outbox rows, which the database copies therefore no longer list: the restore
+        # deletes those events from the restored streams too.
+        for name, meta in taken.items():
+            state = meta["state"]
+            first, last = state.get("first_seq", 0), state.get("last_seq", 0)
+            meta["erased_meanwhile"] = sorted(
+                seq for seq in await deleted(nc, name) - gone_before[name] if first <= seq <= last
+            )
+            (target / "streams" / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
+        summary = {
+            name: {"messages": meta["state"].get("messages", 0)} for name, meta in taken.items()
+        }
+        return summary, paused
     finally:
         await nc.close()
 
@@ -254,6 +270,7 @@ def _restore_streams(snapshots: Path, data_dir: Path, names: list[str]) -> None:
 
 async def _restore_each(url: str, snapshots: Path, names: list[str]) -> None:
     import nats
+    from nats.js.errors import NotFoundError
 
     from capitals.snapshots import restore as restore_stream
 
@@ -267,9 +284,14 @@ async def _restore_each(url: str, snapshots: Path, names: list[str]) -> None:
                     break
                 except Exception:
                     await asyncio.sleep(0.2)
+        js = nc.jetstream(timeout=10)
         for name in names:
             meta = json.loads((snapshots / f"{name}.json").read_text())
+            erased = meta.pop("erased_meanwhile", [])
             await restore_stream(nc, name, meta, snapshots / f"{name}.snapshot")
+            for seq in erased:
+                with suppress(NotFoundError):
+                    await js.delete_msg(name, seq)
     finally:
         await nc.close()
 
@@ -303,6 +325,11 @@ def backup_command(args: argparse.Namespace) -> None:
     print(f"  streams (messages): {streams}")
     print(f"  databases: {', '.join(manifest['databases'])}")
     print(f"  writes held for {manifest['writes_paused_ms']} ms")
+    again = manifest["republished_after_restore"]
+    print(
+        "  events to publish again after a restore: "
+        + ", ".join(f"{s} {n}" for s, n in again.items())
+    )
 
 
 def restore_command(args: argparse.Namespace) -> None:

@@ -35,6 +35,13 @@ async def stream_names(nc: NATS) -> list[str]:
     return sorted(_answer(reply, "stream names").get("streams") or [])
 
 
+async def deleted(nc: NATS, stream: str) -> set[int]:
+    """The sequences deleted from the stream (erased events), as the server lists them."""
+    request = json.dumps({"deleted_details": True}).encode()
+    reply = await nc.request(f"$JS.API.STREAM.INFO.{stream}", request, timeout=10)
+    return set(_answer(reply, f"information on {stream}")["state"].get("deleted") or [])
+
+
 async def snapshot(nc: NATS, stream: str, into: Path) -> dict[str, Any]:
     """Write the stream's snapshot (messages and consumers with their acknowledged
     positions, as the server stores them) into `into`; return its configuration and state.

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from tests.scheduling_support import training_body, uid_of, vevents
-from tests.test_foundation import _start_up, _stop, run_capitals, up_env
+from tests.test_foundation import _start_up, _stop, clean_env, run_capitals, up_env
 
 PARTICIPANT = {
     "organisation": "Ministry of Foreign Affairs of Estonia",
@@ -197,3 +197,38 @@ def test_a_backup_under_load_restores_every_acknowledged_registration_once(
             "SELECT count(*) FROM session WHERE id = ?", (session["id"],)
         ).fetchone()[0]
     assert (trainings, sessions) == (1, 1)
+
+
+def test_restore_refuses_an_interrupted_backup(tmp_path: Path) -> None:
+    interrupted = tmp_path / "backup"
+    (interrupted / "streams").mkdir(parents=True)
+    env = clean_env(tmp_path)
+    result = run_capitals("restore", str(interrupted), env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"capitals: {interrupted} is not a complete backup (no manifest.json)"
+    )
+    assert not (tmp_path / "data").exists()
+
+
+def test_backup_without_a_running_system_says_where_it_looked(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+    assert run_capitals("migrate", env=env).returncode == 0
+    result = run_capitals("backup", str(tmp_path / "backup"), env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"capitals: no broker running for {tmp_path / 'data'} "
+        "(start `capitals up` there, or set NATS_URL)"
+    )
+
+
+def test_backup_leaves_postgresql_to_its_own_tools(tmp_path: Path) -> None:
+    env = clean_env(
+        tmp_path, SCHEDULING_DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1/none"
+    )
+    (tmp_path / "data").mkdir()
+    result = run_capitals("backup", str(tmp_path / "backup"), env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(
+        "capitals: SCHEDULING_DATABASE_URL is not SQLite: backup covers the embedded system"
+    )
