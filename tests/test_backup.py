@@ -151,6 +151,15 @@ def test_a_backup_under_load_restores_every_acknowledged_registration_once(
         assert max(present.values()) == 1
         assert all(item["status"] == "confirmed" for item in listed.json()["items"])
 
+        # The secret came back: a manage link the old system sent still opens.
+        first = before[0]
+        managed = httpx.get(
+            f"{url['registration']}/registrations/{first['id']}",
+            headers={"X-Manage-Token": first["manage_token"]},
+            timeout=10,
+        )
+        assert managed.status_code == 200, managed.text
+
         # Scheduling: each participant's own feed lists the session, once everything the
         # backup held has been delivered.
         uid = uid_of(session["id"])
@@ -177,9 +186,17 @@ def test_a_backup_under_load_restores_every_acknowledged_registration_once(
     finally:
         assert _stop(process) == 0
 
+    # The secret and the mail files, as they were.
+    old_data = Path(env["CAPITALS_DATA_DIR"])
+    directory = Path(data_dir)
+    assert (directory / "secret").read_text() == (old_data / "secret").read_text()
+    assert oct((directory / "secret").stat().st_mode & 0o777) == "0o600"
+    backed_up = {path.name for path in (backup_dir / "mail").glob("*.eml")}
+    assert backed_up <= {path.name for path in (old_data / "mail").glob("*.eml")}
+    assert backed_up and backed_up <= {path.name for path in (directory / "mail").glob("*.eml")}
+
     # Nothing applied twice: one enrolment per registration in scheduling, and each
     # registration in it is one the restored registration database holds.
-    directory = Path(data_dir)
     with sqlite3.connect(directory / "scheduling.sqlite3") as scheduling:
         enrolled = Counter(
             row[0]
