@@ -4,16 +4,25 @@ its effects in scheduling and evaluation, and nothing is applied twice."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 import time
 from collections import Counter
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
+import pytest
+from nats.js.errors import NotFoundError
 
+from capitals import backup as backups
+from shared.migrations import upgrade
+from shared.settings import SERVICES, load_settings
 from tests.scheduling_support import training_body, uid_of, vevents
+from tests.support import NatsServer
 from tests.test_foundation import _start_up, _stop, clean_env, run_capitals, up_env
 
 PARTICIPANT = {
@@ -249,3 +258,68 @@ def test_backup_leaves_postgresql_to_its_own_tools(tmp_path: Path) -> None:
     assert result.stderr.strip().startswith(
         "capitals: SCHEDULING_DATABASE_URL is not SQLite: backup covers the embedded system"
     )
+
+
+def test_an_erasure_finished_during_the_backup_stays_erased_after_a_restore(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An erasure deletes its events from the stream, then its outbox rows: one that ends
+    between the stream snapshots and the databases' copy leaves nothing in the copies to
+    find the events by, so the restore deletes them from the restored stream itself."""
+    live = NatsServer(tmp_path / "live-nats")
+    live.start()
+    try:
+
+        async def publish_three() -> None:
+            nc = await nats.connect(live.url)
+            js = nc.jetstream()
+            await js.add_stream(name="REGISTRATION", subjects=["registration.>"])
+            for n in range(1, 4):
+                await js.publish("registration.registration.confirmed", f"event {n}".encode())
+            await nc.close()
+
+        asyncio.run(publish_three())
+        settings = load_settings(
+            {"CAPITALS_DATA_DIR": str(tmp_path / "data"), "NATS_URL": live.url}
+        )
+        for service in SERVICES:
+            upgrade(service, settings.database_url(service))
+
+        copy_databases = backups._copy_databases
+
+        def erasure_finishes_meanwhile(databases: dict[str, Path], target: Path) -> float:
+            async def erase() -> None:
+                nc = await nats.connect(live.url)
+                await nc.jetstream().delete_msg("REGISTRATION", 2)
+                await nc.close()
+
+            # The backup's own event loop is running here: the erasure gets a thread.
+            eraser = threading.Thread(target=lambda: asyncio.run(erase()))
+            eraser.start()
+            eraser.join()
+            return copy_databases(databases, target)
+
+        monkeypatch.setattr(backups, "_copy_databases", erasure_finishes_meanwhile)
+        manifest = backups.backup(settings, tmp_path / "backup")
+    finally:
+        live.stop()
+    assert manifest["streams"] == {"REGISTRATION": {"messages": 3}}
+
+    backups.restore(tmp_path / "backup", {"CAPITALS_DATA_DIR": str(tmp_path / "restored")})
+    restored = NatsServer(tmp_path / "restored" / "nats")
+    restored.start()
+    try:
+
+        async def stored() -> list[bytes]:
+            nc = await nats.connect(restored.url)
+            js = nc.jetstream()
+            found = []
+            for seq in (1, 2, 3):
+                with suppress(NotFoundError):
+                    found.append((await js.get_msg("REGISTRATION", seq)).data or b"")
+            await nc.close()
+            return found
+
+        assert asyncio.run(stored()) == [b"event 1", b"event 3"]
+    finally:
+        restored.stop()
