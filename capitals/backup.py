@@ -161,11 +161,12 @@ def _copy_databases(databases: dict[str, Path], target: Path) -> float:
         sqlite3.connect(path, timeout=30, isolation_level=None) for path in databases.values()
     ]
     try:
-        held_from = time.monotonic()
+        held_from: float | None = None
         try:
             for writer in writers:
                 writer.execute("BEGIN IMMEDIATE")
-            held_from = time.monotonic()
+                # From the first lock taken, that database's writers wait.
+                held_from = held_from or time.monotonic()
             for reader in readers:
                 # A read transaction's snapshot is fixed by its first read.
                 reader.execute("BEGIN")
@@ -174,7 +175,7 @@ def _copy_databases(databases: dict[str, Path], target: Path) -> float:
             for writer in writers:
                 if writer.in_transaction:
                     writer.execute("ROLLBACK")
-        paused = time.monotonic() - held_from
+        paused = time.monotonic() - (held_from or time.monotonic())
         for service, reader in zip(databases, readers, strict=True):
             copy = sqlite3.connect(target / f"{service}.sqlite3")
             try:
