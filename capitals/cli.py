@@ -6,6 +6,7 @@ import argparse
 import sys
 from datetime import timedelta
 
+from capitals import backup as backups
 from shared.settings import SERVICES, SettingError, Settings, load_settings
 
 
@@ -156,6 +157,14 @@ def main(argv: list[str] | None = None) -> None:
 
     p = commands.add_parser("demo", help="fill a running system with the seed series")
     p.set_defaults(run=demo)
+
+    p = commands.add_parser("backup", help="copy the running embedded system's data into DIR")
+    p.add_argument("dir", metavar="DIR")
+    p.set_defaults(run=backups.backup_command)
+
+    p = commands.add_parser("restore", help="put a backup into an empty data directory")
+    p.add_argument("dir", metavar="DIR")
+    p.set_defaults(run=backups.restore_command)
 
     args = parser.parse_args(argv)
     args.run(args)

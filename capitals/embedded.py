@@ -15,6 +15,7 @@ from contextlib import suppress
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from capitals.backup import BROKER_ADDRESS
 from capitals.sign_in_links import issue
 from services.scheduling.sign_in import Enrolment
 from shared.auth import issue_token
@@ -121,6 +122,7 @@ def run(settings: Settings) -> int:
                 print(f"capitals: port {port} for {service} is in use; set {setting}")
                 return 1
 
+    broker_address = settings.data_dir / BROKER_ADDRESS
     if settings.nats_url is None:
         port = free_port()
         nats = start_nats(settings.data_dir / "nats", port, logs / "nats-server.log")
@@ -130,6 +132,8 @@ def run(settings: Settings) -> int:
             nats.terminate()
             return 1
         env["NATS_URL"] = f"nats://127.0.0.1:{port}"
+        # Where `capitals backup` finds the broker to snapshot (capitals.backup).
+        broker_address.write_text(env["NATS_URL"] + "\n")
 
     for service in SERVICES:
         upgrade(service, settings.database_url(service))
@@ -154,6 +158,7 @@ def run(settings: Settings) -> int:
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
+        broker_address.unlink(missing_ok=True)
 
     def on_terminate(*_: object) -> None:
         stop()
