@@ -1,7 +1,7 @@
 """`capitals backup DIR` and `capitals restore DIR`: a consistent copy of the embedded
 system's data taken while it runs, and that copy put back into an empty data directory.
 
-The order is what makes the copy consistent (docs/decisions/0099-backup-and-restore.md):
+The order is what makes the copy consistent (docs/decisions/0015-backup-and-restore.md):
 the streams first, then the three databases at one instant, then the secret and the mail.
 """
 
