@@ -154,7 +154,7 @@ class OutboxRelay:
             # A stream electing a new leader answers again within seconds: try these again
             # while the claim lasts, rather than leave them to the poll until it runs out.
             log.warning("%d events not published yet; retrying them", len(failed))
-            self._fresh.extend(failed)
+            self._fresh.extend(dict(row) for row in failed)
             self._wake.set()
             await asyncio.sleep(0.2)
         return len(done)
