@@ -119,6 +119,10 @@ class Load:
                 self.progress.notify_all()
 
 
+async def quiet(exc: Exception) -> None:
+    """Nodes that are down while a fault lasts are expected: no traceback for each."""
+
+
 def dsn(topology: Loopback, service: str) -> str:
     return topology.database_url(service).replace("postgresql+asyncpg://", "postgresql://")
 
@@ -133,7 +137,7 @@ async def fetch(topology: Loopback, service: str, query: str, *args: Any) -> lis
 
 async def stream_event_ids(url: str, stream: str) -> list[str]:
     """Every event id the stream holds, in stream order (duplicates kept)."""
-    connection = await nats.connect(url.split(","), connect_timeout=2)
+    connection = await nats.connect(url.split(","), connect_timeout=2, error_cb=quiet)
     try:
         js = connection.jetstream(timeout=5)
         info = await js.stream_info(stream)
@@ -151,7 +155,7 @@ async def stream_event_ids(url: str, stream: str) -> list[str]:
 
 async def stream_leader(url: str, stream: str, timeout: float = 5) -> str | None:
     """The node leading the stream, or None while it has none (an election under way)."""
-    connection = await nats.connect(url.split(","), connect_timeout=2)
+    connection = await nats.connect(url.split(","), connect_timeout=2, error_cb=quiet)
     try:
         info = await connection.jetstream(timeout=timeout).stream_info(stream)
         return info.cluster.leader if info.cluster is not None else None
@@ -173,7 +177,7 @@ async def new_leader(url: str, stream: str, old: str) -> float:
 
 async def consumers_behind(url: str) -> list[str]:
     """The durable consumers that have messages pending or unacknowledged."""
-    connection = await nats.connect(url.split(","), connect_timeout=2)
+    connection = await nats.connect(url.split(","), connect_timeout=2, error_cb=quiet)
     try:
         js = connection.jetstream(timeout=3)
         behind = []
