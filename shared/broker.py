@@ -191,16 +191,20 @@ class Broker:
                 self._trouble(f"cannot connect: {exc!r}")
                 await asyncio.sleep(2)
         js = self.nc.jetstream(timeout=5)
+        # A stream whose leader died answers nothing until the others elect one (seconds):
+        # ask with a short timeout, and again soon, so a restarted instance is ready then.
+        provisioning = self.nc.jetstream(timeout=2)
         while True:
             try:
-                await ensure_streams(js, self.replicas)
+                await ensure_streams(provisioning, self.replicas)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 # Among them a replica count the servers cannot hold (NATS_REPLICAS above
                 # the cluster's size, or above 1 on a single server).
                 self._trouble(f"streams not provisioned: {_reason(exc)}")
-                await asyncio.sleep(2)
+                timed_out = isinstance(exc, (TimeoutError, NatsTimeoutError))
+                await asyncio.sleep(0.2 if timed_out else 2)
                 continue
             self._fine("connected and streams provisioned")
             self._connection().set_result(js)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any
 
@@ -93,7 +94,9 @@ class Consumer:
         handlers: Mapping[str, Handler],
         max_deliver: int = 5,
         backoff: tuple[float, ...] = (0.2, 1.0, 5.0, 15.0),
-        ack_wait: float = 30.0,
+        # Short, so a message whose ack died with a node is delivered again within seconds;
+        # a handler that runs longer keeps its message with in-progress acks (`_working`).
+        ack_wait: float = 5.0,
     ) -> None:
         self.db = db
         self.broker = broker
@@ -178,7 +181,8 @@ class Consumer:
                 await message.ack()
                 return
             try:
-                await self.apply(envelope, handler)
+                async with self._working(message):
+                    await self.apply(envelope, handler)
             except Exception as exc:
                 deliveries = message.metadata.num_delivered
                 if deliveries >= self.max_deliver:
@@ -203,6 +207,23 @@ class Consumer:
             await message.ack()
         finally:
             correlation_id.reset(token)
+
+    @asynccontextmanager
+    async def _working(self, message: Msg) -> AsyncIterator[None]:
+        """While the block runs, tell the server every third of ack_wait that the message is
+        still being worked on, so a slow handler is not raced by a redelivery."""
+
+        async def in_progress() -> None:
+            while True:
+                await asyncio.sleep(self.ack_wait / 3)
+                with suppress(Exception):  # a lost connection: the ack or nak decides later
+                    await message.in_progress()
+
+        task = asyncio.create_task(in_progress())
+        try:
+            yield
+        finally:
+            task.cancel()
 
     async def apply(self, envelope: Envelope, handler: Handler) -> None:
         """Record the event in the inbox and run the handler, in one transaction.

@@ -149,8 +149,13 @@ class OutboxRelay:
         ]
         if done:
             await self._mark_published(done)
-        if len(done) < len(rows):
-            log.warning("%d events not published yet; the poll retries them", len(rows) - len(done))
+        failed = [row for row, ack in zip(rows, acks, strict=True) if not isinstance(ack, PubAck)]
+        if failed:
+            # A stream electing a new leader answers again within seconds: try these again
+            # while the claim lasts, rather than leave them to the poll until it runs out.
+            log.warning("%d events not published yet; retrying them", len(failed))
+            self._fresh.extend(dict(row) for row in failed)
+            self._wake.set()
             await asyncio.sleep(0.2)
         return len(done)
 

@@ -1,11 +1,11 @@
 """Servers for tests: an app under uvicorn in this process, `capitals serve` as its own process,
-and a three-node NATS cluster on loopback."""
+and a three-node NATS cluster on loopback (deploy/loopback.py's, which starts the whole
+topology)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,10 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import nats
 import uvicorn
-
-from capitals.embedded import free_port, nats_server_binary
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVE = [sys.executable, "-m", "capitals.cli", "serve"]
@@ -112,116 +109,3 @@ def serve_command(
         yield process
     finally:
         stop(process)
-
-
-class NatsCluster:
-    """Three nats-servers with JetStream routed into one cluster on loopback, each with its
-    own store; a node can be killed (SIGKILL) and started again on the same ports and store."""
-
-    def __init__(self, root: Path, size: int = 3) -> None:
-        self.root = root
-        self.names = [f"node-{n}" for n in range(size)]
-        self.ports = [free_port() for _ in range(size)]
-        self.routes = [free_port() for _ in range(size)]
-        self.processes: list[subprocess.Popen[bytes] | None] = [None] * size
-
-    @property
-    def url(self) -> str:
-        """NATS_URL for the whole cluster: every node as a seed."""
-        return ",".join(self.node_url(n) for n in range(len(self.names)))
-
-    def node_url(self, node: int) -> str:
-        return f"nats://127.0.0.1:{self.ports[node]}"
-
-    def start_node(self, node: int) -> None:
-        store = self.root / self.names[node]
-        store.mkdir(parents=True, exist_ok=True)
-        routes = ",".join(f"nats://127.0.0.1:{port}" for port in self.routes)
-        with (self.root / f"{self.names[node]}.log").open("ab") as log:
-            self.processes[node] = subprocess.Popen(
-                [
-                    nats_server_binary(),
-                    "-js",
-                    "-a",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.ports[node]),
-                    "-sd",
-                    str(store),
-                    "-n",
-                    self.names[node],
-                    "--cluster_name",
-                    "capitals-test",
-                    "--cluster",
-                    f"nats://127.0.0.1:{self.routes[node]}",
-                    "--routes",
-                    routes,
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-            )
-
-    async def start(self) -> None:
-        """Start every node and wait until JetStream answers with the cluster formed."""
-        for node in range(len(self.names)):
-            self.start_node(node)
-        await self.wait_for_jetstream()
-
-    async def wait_for_jetstream(self, timeout: float = 30) -> None:
-        """Until every running node answers JetStream's account info (a meta leader exists)."""
-        deadline = time.monotonic() + timeout
-        for node, process in enumerate(self.processes):
-            if process is None:
-                continue
-            while True:
-                try:
-                    connection = await nats.connect(
-                        self.node_url(node),
-                        allow_reconnect=False,
-                        connect_timeout=1,
-                        error_cb=_quiet,
-                    )
-                    try:
-                        await connection.jetstream(timeout=1).account_info()
-                        break
-                    finally:
-                        await connection.close()
-                except Exception:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"{self.names[node]} has no JetStream") from None
-                    await asyncio.sleep(0.1)
-
-    def kill(self, node: int) -> None:
-        """SIGKILL one node, as a crash would end it."""
-        process = self.processes[node]
-        if process is not None:
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=10)
-        self.processes[node] = None
-
-    def stop(self) -> None:
-        for node in range(len(self.names)):
-            process = self.processes[node]
-            if process is not None and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-            self.processes[node] = None
-
-
-async def _quiet(exc: Exception) -> None:
-    """A node not listening yet is expected while the cluster starts."""
-
-
-@asynccontextmanager
-async def nats_cluster(root: Path) -> AsyncIterator[NatsCluster]:
-    """A running three-node cluster for the block."""
-    cluster = NatsCluster(root)
-    try:
-        await cluster.start()
-        yield cluster
-    finally:
-        cluster.stop()

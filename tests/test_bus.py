@@ -359,3 +359,41 @@ def test_producers_come_from_the_contracts_and_the_envelope_keeps_its_wire_name(
     envelope = envelope_for(completed(3), "c")
     assert envelope.subject == ev.TrainingCompleted.subject
     assert msgspec.json.decode(encode(envelope))["type"] == ev.TrainingCompleted.subject
+
+
+async def test_a_handler_slower_than_the_ack_wait_keeps_its_message(
+    broker_server: NatsServer, database: Database, tmp_path: Path
+) -> None:
+    calls: list[str] = []
+
+    async def slow(uow: UnitOfWork, settings: Any, data: Any, envelope: Envelope) -> None:
+        calls.append(data.id)
+        await asyncio.sleep(2.5)
+
+    broker = Broker(broker_server.url, "test-consumer")
+    await broker.run()
+    consumer = Consumer(
+        database,
+        broker,
+        name="test-from-scheduling",
+        stream="SCHEDULING",
+        settings=load_settings({"CAPITALS_DATA_DIR": str(tmp_path)}),
+        handlers={ev.TrainingCompleted.subject: slow},
+        ack_wait=1,
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        await publish(broker_server.url, envelope_for(completed(1), "slow"))
+        await eventually(lambda: _handled(consumer, 1), timeout=10)
+        connection = await nats.connect(broker_server.url)
+        try:
+            info = await connection.jetstream().consumer_info("SCHEDULING", consumer.name)
+        finally:
+            await connection.close()
+    finally:
+        task.cancel()
+        await broker.close()
+    # In-progress acks every third of the ack wait: the server never handed it out again.
+    assert calls == ["training-1"]
+    assert info.num_redelivered == 0
+    assert info.delivered is not None and info.delivered.consumer_seq == 1

@@ -14,6 +14,7 @@ import pytest
 from nats.js.api import ConsumerConfig, StreamConfig
 from sqlalchemy import func, select
 
+from deploy.loopback import NatsCluster, nats_cluster
 from shared.broker import Broker, stream_name
 from shared.bus import Consumer
 from shared.db import Database, UnitOfWork
@@ -23,7 +24,6 @@ from shared.outbox import OutboxRelay
 from shared.settings import load_settings
 from shared.tables import inbox, outbox
 from tests.scheduling_support import published_training, uid_of, vevents
-from tests.servers import NatsCluster, nats_cluster
 from tests.support import eventually, infrastructure_db, running_system
 
 STREAMS = [stream_name(producer) for producer in producers()]
@@ -179,8 +179,6 @@ async def test_events_flow_on_three_replicas_while_the_stream_leader_is_killed(
             settings=load_settings({"CAPITALS_DATA_DIR": str(tmp_path)}),
             handlers={ev.TrainingCompleted.subject: recorder},
             backoff=(0.2,),
-            # Redelivered soon when a node's loss takes an ack with it.
-            ack_wait=5,
         )
         tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run())]
         try:
