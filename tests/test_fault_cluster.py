@@ -57,8 +57,10 @@ async def test_a_node_and_an_instance_killed_mid_run_lose_nothing(topology: Loop
     await check_nothing_lost(topology, training_id, load)
     assert load.unanswered > 0, "the instance was killed while it had requests"
     # nats-server holds no election for 4-9 s after a leader is lost (server/raft.go), and
-    # publishing to the stream waits for it: 10 s are asked of everything after that.
-    assert kill.converged.seconds - kill.election < 10
+    # publishing to the stream waits for it. The target, 10 s after that, is measured by
+    # bench/convergence.py; here, on a CI machine that other jobs may load, twice that
+    # still fails a consumer left to wait out an ack wait (30 s before).
+    assert kill.converged.seconds - kill.election < 20
 
 
 async def test_the_broker_paused_for_ten_seconds_loses_nothing(topology: Loopback) -> None:
