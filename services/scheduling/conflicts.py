@@ -31,6 +31,7 @@ class Slot:
     speakers: tuple[str, ...]
     # Where its training is held: a room name only means the same room in the same place.
     place: str
+    host_country: str = ""
 
 
 @dataclass(frozen=True)

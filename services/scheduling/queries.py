@@ -138,7 +138,7 @@ def _slot(session: SessionRow, training: TrainingRow) -> conflicts.Slot:
     where = conflicts.place(training.city, training.venue)
     return conflicts.Slot(
         session.id, training.id, training.title, training.timezone, session.title,
-        session.starts_at, session.ends_at, session.room, speakers, where,
+        session.starts_at, session.ends_at, session.room, speakers, where, training.host_country,
     )  # fmt: skip
 
 
