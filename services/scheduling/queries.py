@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlmodel import col, or_, select
@@ -150,23 +150,43 @@ async def conflicts_of(
     Other trainings count when published or completed, or when they are drafts
     the caller manages: a conflict never reveals another country's draft.
     """
-    own_rows = [s for s in await sessions_of(reading, training.id) if s.status != "cancelled"]
-    own = [_slot(s, training) for s in own_rows]
-    others: list[conflicts.Slot] = []
-    if own:
-        first = min(s.starts_at for s in own)
-        last = max(s.ends_at for s in own)
-        rows = await reading.exec(
+    return (await conflicts_of_each(reading, [training], who))[training.id]
+
+
+async def conflicts_of_each(
+    reading: AsyncSession, trainings: Sequence[TrainingRow], who: Staff | None
+) -> dict[str, list[conflicts.Conflict]]:
+    """`conflicts_of` for each training, in two queries and one pass however many there
+    are (the staff home shows the count for every training of the caller's). The trainings
+    are ones the caller may see."""
+    by_id = {t.id: t for t in trainings}
+    own: dict[str, list[conflicts.Slot]] = {t.id: [] for t in trainings}
+    if not by_id:
+        return {}
+    rows = await reading.exec(
+        select(SessionRow)
+        .where(col(SessionRow.training_id).in_(list(by_id)))
+        .where(SessionRow.status != "cancelled")
+    )
+    for row in rows:
+        own[row.training_id].append(_slot(row, by_id[row.training_id]))
+    slots = [slot for mine in own.values() for slot in mine]
+    around: list[conflicts.Slot] = []
+    if slots:
+        first = min(s.starts_at for s in slots)
+        last = max(s.ends_at for s in slots)
+        near = await reading.exec(
             select(SessionRow, TrainingRow)
             .join(TrainingRow, col(SessionRow.training_id) == col(TrainingRow.id))
-            .where(TrainingRow.id != training.id)
+            .where(col(TrainingRow.id).not_in(list(by_id)))
             .where(TrainingRow.status != "cancelled")
             .where(SessionRow.status != "cancelled")
             .where(col(SessionRow.starts_at) < last)
             .where(col(SessionRow.ends_at) > first)
         )
-        others = [_slot(s, t) for s, t in rows if domain.visible_to(t.status, t.host_country, who)]
-    return conflicts.find(training.starts_on, training.ends_on, training.timezone, own, others)
+        around = [_slot(s, t) for s, t in near if domain.visible_to(t.status, t.host_country, who)]
+    dates = {t.id: (t.starts_on, t.ends_on, t.timezone) for t in trainings}
+    return conflicts.find_each(dates, own, around)
 
 
 def involving(found: Iterable[conflicts.Conflict], session_id: str) -> list[conflicts.Conflict]:

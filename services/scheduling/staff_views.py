@@ -68,15 +68,14 @@ async def tallies(reading: AsyncSession, ids: list[str]) -> dict[str, dict[str, 
 async def home(reading: AsyncSession, settings: Settings, who: Staff) -> list[Group]:
     trainings = await managed_trainings(reading, who)
     counts = await tallies(reading, [t.id for t in trainings])
+    changing = [t for t in trainings if t.status in ("draft", "published")]
+    found = await queries.conflicts_of_each(reading, changing, who)
     groups = {state: Group(state, STATUS_LABELS[state]) for state in STATES}
     registration = settings.public_url("registration")
     evaluation = settings.public_url("evaluation")
     for training in trainings:
         tally = counts[training.id]
-        unresolved = 0
-        if training.status in ("draft", "published"):
-            found = await queries.conflicts_of(reading, training, who)
-            unresolved = len([c for c in found if c.kind in BLOCKING])
+        unresolved = len([c for c in found.get(training.id, []) if c.kind in BLOCKING])
         taken = tally.get("confirmed", 0)
         groups[training.status].lines.append(
             TrainingLine(
