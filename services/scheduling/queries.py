@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlmodel import col, or_, select
+from sqlmodel import and_, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling import conflicts, domain
@@ -170,23 +171,41 @@ async def conflicts_of_each(
     )
     for row in rows:
         own[row.training_id].append(_slot(row, by_id[row.training_id]))
-    slots = [slot for mine in own.values() for slot in mine]
+    spans = _spans(
+        [(min(s.starts_at for s in m), max(s.ends_at for s in m)) for m in own.values() if m]
+    )
     around: list[conflicts.Slot] = []
-    if slots:
-        first = min(s.starts_at for s in slots)
-        last = max(s.ends_at for s in slots)
+    if spans:
         near = await reading.exec(
             select(SessionRow, TrainingRow)
             .join(TrainingRow, col(SessionRow.training_id) == col(TrainingRow.id))
             .where(col(TrainingRow.id).not_in(list(by_id)))
             .where(TrainingRow.status != "cancelled")
             .where(SessionRow.status != "cancelled")
-            .where(col(SessionRow.starts_at) < last)
-            .where(col(SessionRow.ends_at) > first)
+            .where(
+                or_(
+                    *(
+                        and_(col(SessionRow.starts_at) < last, col(SessionRow.ends_at) > first)
+                        for first, last in spans
+                    )
+                )
+            )
         )
         around = [_slot(s, t) for s, t in near if domain.visible_to(t.status, t.host_country, who)]
     dates = {t.id: (t.starts_on, t.ends_on, t.timezone) for t in trainings}
     return conflicts.find_each(dates, own, around)
+
+
+def _spans(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """The time spans of the trainings' sessions, overlapping ones merged: other trainings'
+    sessions count only within them."""
+    merged: list[tuple[datetime, datetime]] = []
+    for first, last in sorted(spans):
+        if merged and first <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
 
 
 def involving(found: Iterable[conflicts.Conflict], session_id: str) -> list[conflicts.Conflict]:
