@@ -68,12 +68,21 @@ async def list_audit_log(
         return await entries(session, filters, limit, offset)
 
 
-def _day(text: str | None) -> date | None:
-    """A page's date field: a day, or nothing when empty or unreadable."""
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
+UNREADABLE_DAY = "not a day: write it as YYYY-MM-DD, e.g. 2026-03-31"
+
+
+def _days(**fields: str | None) -> tuple[dict[str, date | None], dict[str, str]]:
+    """A page's date fields: each a day or nothing when empty, and a message per field
+    that holds something unreadable (typed into a browser without a date picker)."""
+    days: dict[str, date | None] = {}
+    errors: dict[str, str] = {}
+    for name, text in fields.items():
+        try:
+            days[name] = date.fromisoformat(text.strip()) if text and text.strip() else None
+        except ValueError:
+            days[name] = None
+            errors[name] = UNREADABLE_DAY
+    return days, errors
 
 
 @get("/staff/audit", operation_id="auditLogPage", include_in_schema=False)
@@ -85,8 +94,8 @@ async def audit_page(
     object: Id = None,
     training: Id = None,
     country: Text = None,
-    since: Annotated[str | None, QueryParameter(name="from", max_length=10)] = None,
-    until: Annotated[str | None, QueryParameter(name="to", max_length=10)] = None,
+    since: Annotated[str | None, QueryParameter(name="from", max_length=40)] = None,
+    until: Annotated[str | None, QueryParameter(name="to", max_length=40)] = None,
     offset: Offset = 0,
 ) -> Template | Redirect:
     """The audit log page (secretariat): filters, newest first, a hundred entries a page."""
@@ -100,9 +109,14 @@ async def audit_page(
             status_code=403,
         )
     code = (country or "").strip().upper()[:2] or None
-    filters = _filters(actor, action, object, training, code, _day(since), _day(until))
-    async with db.session() as session:
-        found = await entries(session, filters, PAGE, offset)
+    days, errors = _days(**{"from": since, "to": until})
+    if errors:
+        # A filter that cannot be read lists nothing rather than more than was asked.
+        found = EntryList(items=[], total=0, limit=PAGE, offset=0)
+    else:
+        filters = _filters(actor, action, object, training, code, days["from"], days["to"])
+        async with db.session() as session:
+            found = await entries(session, filters, PAGE, offset)
     query = {
         "who": actor or "",
         "action": action or "",
@@ -115,8 +129,10 @@ async def audit_page(
     kept = {key: value for key, value in query.items() if value}
     return Template(
         template_name="audit.html",
+        status_code=422 if errors else 200,
         context={
             "refused": None,
+            "errors": errors,
             "found": found,
             "query": query,
             "first": offset + 1,

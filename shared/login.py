@@ -59,7 +59,15 @@ async def login(
 
 
 @post("/logout", operation_id="logout", include_in_schema=False, status_code=303)
-async def logout() -> Response[Any]:
+async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Clears the session cookie; a staff member who was signed in is written to the audit
+    log (a stale or revoked session is only cleared)."""
+    staff = auth.staff_or_none(request)
+    if staff is not None:
+        async with request.app.state.runtime.db.unit() as uow:
+            audit.record(
+                uow, staff.sub, staff.role, "staff.signed_out", audit.Target("staff", staff.sub)
+            )
     response: Response[Any] = Redirect(path="/login", status_code=303)
     response.set_cookie(auth.cleared_session_cookie())
     return response

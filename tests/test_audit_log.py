@@ -13,7 +13,7 @@ import pytest
 from capitals.embedded import free_port
 from services.registration.privacy import erase_expired
 from services.registration.settings import own
-from shared.auth import issue_token
+from shared.auth import COOKIE_NAME, issue_token
 from shared.clock import clock
 from shared.events import contracts as ev
 from tests.browser import accessibility_violations, browser_page, csrf_of
@@ -364,3 +364,56 @@ async def test_the_audit_page_reads_well_on_a_phone_and_a_desktop(tmp_path: Path
                 assert scroll <= 0, f"the audit page scrolls sideways by {scroll}px at {width}"
                 found = await accessibility_violations(tab)
                 assert found == [], found
+
+
+async def test_signing_out_writes_an_audit_entry_on_every_service(system: System) -> None:
+    secretariat = system.token()
+    session = as_(system, BOSS, "secretariat")["Authorization"][7:]
+    for client in (system.scheduling, system.registration, system.evaluation):
+        page = await client.get("/staff/audit", headers={"Cookie": f"{COOKIE_NAME}={session}"})
+        assert page.status_code == 200
+        csrf = client.cookies.get("capitals_csrf")
+        signed_out = await client.post(
+            "/logout",
+            data={"_csrf_token": csrf_of(page.text)},
+            headers={"Cookie": f"{COOKIE_NAME}={session}; capitals_csrf={csrf}"},
+            follow_redirects=False,
+        )
+        assert signed_out.status_code == 303
+        assert f"{COOKIE_NAME}=;" in signed_out.headers["set-cookie"].replace('""', "")
+        (entry,) = await audit(client, secretariat, action="staff.signed_out")
+        assert (entry["actor"], entry["role"], entry["object_id"]) == (
+            BOSS,
+            "secretariat",
+            BOSS,
+        )
+        # Without a session there is nobody to log: the cookie is cleared all the same.
+        anonymous = await client.post(
+            "/logout",
+            data={"_csrf_token": csrf_of(page.text)},
+            headers={"Cookie": f"capitals_csrf={csrf}"},
+            follow_redirects=False,
+        )
+        assert anonymous.status_code == 303
+        assert len(await audit(client, secretariat, action="staff.signed_out")) == 1
+
+
+async def test_an_unreadable_date_on_the_audit_page_is_named_beside_its_field(
+    system: System,
+) -> None:
+    secretariat = system.token()
+    for client in (system.scheduling, system.registration, system.evaluation):
+        shown = await client.get("/staff/audit", params={"to": "2026-12-01"}, headers=secretariat)
+        assert shown.status_code == 200 and 'aria-invalid="true"' not in shown.text
+        for field, typed in (("from", "yesterday"), ("to", "31.12.2026"), ("from", "2026-02-30")):
+            page = await client.get(
+                "/staff/audit", params={field: typed, "who": "boss"}, headers=secretariat
+            )
+            assert page.status_code == 422, (field, typed, page.status_code)
+            beside = (
+                f'id="{field}" name="{field}" type="date" value="{typed}" aria-invalid="true" '
+                f'aria-describedby="{field}-error"><p class="error" id="{field}-error">not a day'
+            )
+            assert beside in page.text, page.text
+            assert 'value="boss"' in page.text, "the other filters are kept"
+            assert "<table" not in page.text

@@ -392,3 +392,26 @@ def test_domain_errors_carry_no_http() -> None:
     # Only shared/problems.py maps these to statuses.
     for error in (Invalid, Conflict, NotFound, Forbidden):
         assert not hasattr(error("x"), "status_code")
+
+
+def test_conflicts_of_several_trainings_at_once_are_each_one_s_as_found_alone() -> None:
+    tallinn = [slot("a", "09:00", "10:00", room="Hall"), slot("b", "09:30", "10:30", room="Hall")]
+    riga = [
+        slot("c", "09:45", "11:00", speakers=("Lars Nord",), training="t2", place="riga"),
+        slot("d", "23:00", "24:30", training="t2", place="riga"),
+    ]
+    tartu = [slot("e", "10:00", "11:00", speakers=("lars  nord",), training="t3", place="tartu")]
+    elsewhere = [slot("f", "10:15", "10:45", room="hall", training="t4")]
+    each = conflicts.find_each(
+        {key: (DAY, DAY, "Europe/Tallinn") for key in ("t1", "t2", "t3")},
+        {"t1": tallinn, "t2": riga, "t3": tartu},
+        elsewhere,
+    )
+    assert each == {
+        "t1": find(tallinn, [*riga, *tartu, *elsewhere]),
+        "t2": find(riga, [*tallinn, *tartu, *elsewhere]),
+        "t3": find(tartu, [*tallinn, *riga, *elsewhere]),
+    }
+    assert kinds(each["t1"]) == [("room", ("a", "b")), ("room", ("b", "f"))]
+    assert kinds(each["t2"]) == [("outside_dates", ("d",)), ("speaker", ("c", "e"))]
+    assert kinds(each["t3"]) == [("speaker", ("c", "e"))]

@@ -91,12 +91,21 @@ async def test_an_organiser_builds_a_new_edition_fixes_a_clash_and_publishes(
         await added.get_by_label("Ends").fill("10:45")
         await added.get_by_label("Room").fill("Hall A")
         await added.get_by_role("button", name="Add session").click()
-        await tab.wait_for_url(f"{training_url}#new-session")
+        await tab.wait_for_url(f"{training_url}#session-*")
         coffee = tab.locator("article").filter(
             has=tab.locator("summary", has_text="Coffee with the consuls")
         )
+        # Back at the session just added, scrolled to it, the clash named beside it with
+        # a way to the other session.
+        assert tab.url.endswith("#" + str(await coffee.get_attribute("id")))
         await coffee.locator(".clash").first.wait_for()
+        assert await coffee.locator(".clash").first.is_visible()
+        assert await coffee.evaluate(
+            "e => { const r = e.getBoundingClientRect();"
+            " return r.top < innerHeight && r.bottom > 0 }"
+        ), "the page is scrolled to the session just added"
         assert "room 'Hall A' is booked twice" in await coffee.locator(".clash").first.inner_text()
+        assert await coffee.locator(".clash").get_by_role("link", name="Go to ").count() >= 1
 
         await coffee.locator("summary").click()
         await coffee.get_by_label("Room").fill("Garden room")

@@ -154,7 +154,7 @@ async def test_a_session_added_on_the_page_shows_its_room_clash_beside_it(
 ) -> None:
     ee = system.token("organiser", ["EE"])
     training = await create_training(system, ee)
-    await add_session(system, ee, training, room="Hall A", start="10:00", end="11:00")
+    first = await add_session(system, ee, training, room="Hall A", start="10:00", end="11:00")
     browser = Browser(system, signed_in(system))
     url = f"/staff/trainings/{training['id']}"
     added = await browser.post(
@@ -162,8 +162,16 @@ async def test_a_session_added_on_the_page_shows_its_room_clash_beside_it(
         start="10:30", end="11:30", room="hall a",
     )  # fmt: skip
     assert added.status_code == 303, added.text
+    # The page comes back at the session just added, not at the form below.
+    path, anchor = added.headers["location"].split("#")
+    assert path == url and anchor.startswith("session-") and anchor != f"session-{first['id']}"
     page = await browser.get(url)
-    assert "Conflict: room" in page.text
+    beside = page.text.split(f'id="{anchor}"', 1)[1].split("</article>", 1)[0]
+    assert "Conflict: room &#39;Hall A&#39; is booked twice" in beside, beside
+    assert f'<a href="#session-{first["id"]}">Go to ' in beside
+    # The other session names this one back.
+    other = page.text.split(f'id="session-{first["id"]}"', 1)[1].split("</article>", 1)[0]
+    assert f'<a href="#{anchor}">Go to Clash, ' in other
 
 
 async def test_new_dates_on_the_details_form_move_the_sessions_only_when_asked(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 OUTSIDE_DATES = "outside_dates"
@@ -31,6 +32,7 @@ class Slot:
     speakers: tuple[str, ...]
     # Where its training is held: a room name only means the same room in the same place.
     place: str
+    host_country: str = ""
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Conflict:
         return self.kind in BLOCKING
 
 
+@lru_cache(maxsize=4096)
 def normalised(text: str) -> str:
     """A name as compared: no accents, case, punctuation or extra spaces.
 
@@ -74,25 +77,54 @@ def find(
     `others` are live sessions of other trainings around the same time; clashes
     among them alone are theirs to report, not this training's.
     """
-    found = [_outside(starts_on, ends_on, timezone, slot) for slot in own]
-    conflicts = [c for c in found if c is not None]
-    own_ids = {slot.id for slot in own}
-    everything = sorted([*own, *others], key=lambda s: (s.starts_at, s.id))
+    return find_each({"": (starts_on, ends_on, timezone)}, {"": own}, others)[""]
+
+
+def find_each(
+    trainings: Mapping[str, tuple[date, date, str]],
+    own: Mapping[str, Sequence[Slot]],
+    others: Iterable[Slot] = (),
+) -> dict[str, list[Conflict]]:
+    """`find` for several trainings at once (key: their dates and zone; `own`: their live
+    sessions), in one pass over all the sessions rather than one per training."""
+    found: dict[str, list[Conflict]] = {key: [] for key in trainings}
+    owner: dict[str, str] = {}
+    for key, slots in own.items():
+        for slot in slots:
+            owner[slot.id] = key
+            outside = _outside(*trainings[key], slot)
+            if outside is not None:
+                found[key].append(outside)
+    unique = {slot.id: slot for slot in others}
+    unique.update((slot.id, slot) for slots in own.values() for slot in slots)
+    everything = sorted(unique.values(), key=lambda s: (s.starts_at, s.id))
     running: list[Slot] = []
     for slot in everything:
         running = [r for r in running if r.ends_at > slot.starts_at]
         for earlier in running:
-            if earlier.id in own_ids or slot.id in own_ids:
-                conflicts.extend(_clashes(earlier, slot))
+            keys = {owner[s.id] for s in (earlier, slot) if s.id in owner}
+            if keys:
+                clashes = _clashes(earlier, slot)
+                for key in keys:
+                    found[key].extend(clashes)
         running.append(slot)
-    return sorted(conflicts, key=lambda c: (c.kind, [s.starts_at for s in c.sessions], c.message))
+    return {
+        key: sorted(conflicts, key=lambda c: (c.kind, [s.starts_at for s in c.sessions], c.message))
+        for key, conflicts in found.items()
+    }
 
 
-def _outside(starts_on: date, ends_on: date, timezone: str, slot: Slot) -> Conflict | None:
+@lru_cache(maxsize=1024)
+def _bounds(starts_on: date, ends_on: date, timezone: str) -> tuple[datetime, datetime]:
+    """The first moment of a training's first day and the midnight after its last."""
     zone = ZoneInfo(timezone)
     first = datetime.combine(starts_on, time(0), zone)
     # A session may run until midnight at the end of the last day.
-    after_last = datetime.combine(ends_on + timedelta(days=1), time(0), zone)
+    return first, datetime.combine(ends_on + timedelta(days=1), time(0), zone)
+
+
+def _outside(starts_on: date, ends_on: date, timezone: str, slot: Slot) -> Conflict | None:
+    first, after_last = _bounds(starts_on, ends_on, timezone)
     if slot.starts_at >= first and slot.ends_at <= after_last:
         return None
     return Conflict(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlmodel import col, or_, select
+from sqlmodel import and_, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling import conflicts, domain
@@ -138,7 +139,7 @@ def _slot(session: SessionRow, training: TrainingRow) -> conflicts.Slot:
     where = conflicts.place(training.city, training.venue)
     return conflicts.Slot(
         session.id, training.id, training.title, training.timezone, session.title,
-        session.starts_at, session.ends_at, session.room, speakers, where,
+        session.starts_at, session.ends_at, session.room, speakers, where, training.host_country,
     )  # fmt: skip
 
 
@@ -150,23 +151,61 @@ async def conflicts_of(
     Other trainings count when published or completed, or when they are drafts
     the caller manages: a conflict never reveals another country's draft.
     """
-    own_rows = [s for s in await sessions_of(reading, training.id) if s.status != "cancelled"]
-    own = [_slot(s, training) for s in own_rows]
-    others: list[conflicts.Slot] = []
-    if own:
-        first = min(s.starts_at for s in own)
-        last = max(s.ends_at for s in own)
-        rows = await reading.exec(
+    return (await conflicts_of_each(reading, [training], who))[training.id]
+
+
+async def conflicts_of_each(
+    reading: AsyncSession, trainings: Sequence[TrainingRow], who: Staff | None
+) -> dict[str, list[conflicts.Conflict]]:
+    """`conflicts_of` for each training, in two queries and one pass however many there
+    are (the staff home shows the count for every training of the caller's). The trainings
+    are ones the caller may see."""
+    by_id = {t.id: t for t in trainings}
+    own: dict[str, list[conflicts.Slot]] = {t.id: [] for t in trainings}
+    if not by_id:
+        return {}
+    rows = await reading.exec(
+        select(SessionRow)
+        .where(col(SessionRow.training_id).in_(list(by_id)))
+        .where(SessionRow.status != "cancelled")
+    )
+    for row in rows:
+        own[row.training_id].append(_slot(row, by_id[row.training_id]))
+    spans = _spans(
+        [(min(s.starts_at for s in m), max(s.ends_at for s in m)) for m in own.values() if m]
+    )
+    around: list[conflicts.Slot] = []
+    if spans:
+        near = await reading.exec(
             select(SessionRow, TrainingRow)
             .join(TrainingRow, col(SessionRow.training_id) == col(TrainingRow.id))
-            .where(TrainingRow.id != training.id)
+            .where(col(TrainingRow.id).not_in(list(by_id)))
             .where(TrainingRow.status != "cancelled")
             .where(SessionRow.status != "cancelled")
-            .where(col(SessionRow.starts_at) < last)
-            .where(col(SessionRow.ends_at) > first)
+            .where(
+                or_(
+                    *(
+                        and_(col(SessionRow.starts_at) < last, col(SessionRow.ends_at) > first)
+                        for first, last in spans
+                    )
+                )
+            )
         )
-        others = [_slot(s, t) for s, t in rows if domain.visible_to(t.status, t.host_country, who)]
-    return conflicts.find(training.starts_on, training.ends_on, training.timezone, own, others)
+        around = [_slot(s, t) for s, t in near if domain.visible_to(t.status, t.host_country, who)]
+    dates = {t.id: (t.starts_on, t.ends_on, t.timezone) for t in trainings}
+    return conflicts.find_each(dates, own, around)
+
+
+def _spans(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """The time spans of the trainings' sessions, overlapping ones merged: other trainings'
+    sessions count only within them."""
+    merged: list[tuple[datetime, datetime]] = []
+    for first, last in sorted(spans):
+        if merged and first <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
 
 
 def involving(found: Iterable[conflicts.Conflict], session_id: str) -> list[conflicts.Conflict]:

@@ -201,7 +201,8 @@ async def _change(
         return refused(refusal.message, status_of(refusal))
     form = await _form(request)
     try:
-        await run(who, form)
+        # A session just added is where the page comes back to, its clashes beside it.
+        anchor = await run(who, form) or form_of
     except DomainError as refusal:
         errors = {refusal.field or "form": refusal.message}
         page: Page = await _or_refused(_training_page)(
@@ -209,7 +210,7 @@ async def _change(
             status=status_of(refusal),
         )  # fmt: skip
         return page
-    return Redirect(path=f"/staff/trainings/{training_id}#{form_of}", status_code=303)
+    return Redirect(path=f"/staff/trainings/{training_id}#{anchor}", status_code=303)
 
 
 @post("/staff/trainings/{training_id:str}", operation_id="staffEditTraining")
@@ -227,9 +228,10 @@ async def edit_training(
 async def add_session(
     request: Request[Any, Any, Any], training_id: FromPath[str], db: DB, settings: AppSettings
 ) -> Page:
-    async def run(who: Staff, form: dict[str, str]) -> None:
+    async def run(who: Staff, form: dict[str, str]) -> str:
         added = commands.AddSession(training_id, forms.new_session(form))
-        await execute(db, commands.add_session, settings, who, added)
+        session = await execute(db, commands.add_session, settings, who, added)
+        return f"session-{session.id}"
 
     return await _change(request, db, settings, training_id, "new-session", run)
 

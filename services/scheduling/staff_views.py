@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling import queries
-from services.scheduling.conflicts import BLOCKING
+from services.scheduling.conflicts import BLOCKING, Conflict
 from services.scheduling.pages import KIND_LABELS, STATUS_LABELS, dates_label, day_label
 from services.scheduling.tables import EnrolmentRow, SessionRow, TrainingRow
 from shared.settings import Settings
@@ -68,15 +68,14 @@ async def tallies(reading: AsyncSession, ids: list[str]) -> dict[str, dict[str, 
 async def home(reading: AsyncSession, settings: Settings, who: Staff) -> list[Group]:
     trainings = await managed_trainings(reading, who)
     counts = await tallies(reading, [t.id for t in trainings])
+    changing = [t for t in trainings if t.status in ("draft", "published")]
+    found = await queries.conflicts_of_each(reading, changing, who)
     groups = {state: Group(state, STATUS_LABELS[state]) for state in STATES}
     registration = settings.public_url("registration")
     evaluation = settings.public_url("evaluation")
     for training in trainings:
         tally = counts[training.id]
-        unresolved = 0
-        if training.status in ("draft", "published"):
-            found = await queries.conflicts_of(reading, training, who)
-            unresolved = len([c for c in found if c.kind in BLOCKING])
+        unresolved = len([c for c in found.get(training.id, []) if c.kind in BLOCKING])
         taken = tally.get("confirmed", 0)
         groups[training.status].lines.append(
             TrainingLine(
@@ -94,6 +93,36 @@ async def home(reading: AsyncSession, settings: Settings, who: Staff) -> list[Gr
     return list(groups.values())
 
 
+@dataclass(frozen=True)
+class Clash:
+    """A conflict as shown beside one session: what it is, and where the other sessions are."""
+
+    message: str
+    # (label, address) of each other session in it: on this page, the other training's
+    # staff page when the caller manages it, else its public page.
+    others: list[tuple[str, str]]
+
+
+def clash_beside(conflict: Conflict, session_id: str, training_id: str, who: Staff) -> Clash:
+    others = []
+    for slot in conflict.sessions:
+        if slot.id == session_id:
+            continue
+        zone = ZoneInfo(slot.timezone)
+        label = f"{slot.title}, {day_label(slot.starts_at.astimezone(zone).date())} "
+        label += f"{slot.starts_at.astimezone(zone):%H:%M}"
+        if slot.training_id == training_id:
+            address = f"#session-{slot.id}"
+        elif who.is_secretariat or slot.host_country in who.countries:
+            address = f"/staff/trainings/{slot.training_id}#session-{slot.id}"
+            label += f" ({slot.training_title})"
+        else:
+            address = f"/trainings/{slot.training_id}/page"
+            label += f" ({slot.training_title})"
+        others.append((label, address))
+    return Clash(conflict.message, others)
+
+
 @dataclass
 class EditedSession:
     row: SessionRow
@@ -102,7 +131,7 @@ class EditedSession:
     start: str
     end: str
     speakers: list[dict[str, Any]]
-    conflicts: list[str]
+    conflicts: list[Clash]
     cancelled: bool
     values: dict[str, Any] = field(default_factory=dict)
 
@@ -142,7 +171,10 @@ async def timetable(
                 start=f"{starts:%H:%M}",
                 end=f"{ends:%H:%M}",
                 speakers=row.speakers,
-                conflicts=[c.message for c in queries.involving(found, row.id)],
+                conflicts=[
+                    clash_beside(c, row.id, training.id, who)
+                    for c in queries.involving(found, row.id)
+                ],
                 cancelled=row.status == "cancelled",
                 values=session_values(row, starts, ends),
             )
