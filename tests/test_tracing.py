@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import nats
+import pytest
 from opentelemetry import trace
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -23,10 +24,22 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from shared.broker import Broker
 from shared.clock import clock
+from shared.db import Database
+from shared.events import contracts as ev
+from shared.outbox import OutboxRelay
 from shared.tables import outbox
 from tests.registration_support import open_training, person, register
-from tests.support import System, eventually, running_system
+from tests.support import (
+    DATABASE_KINDS,
+    NatsServer,
+    System,
+    database_kind,
+    eventually,
+    infrastructure_db,
+    running_system,
+)
 
 
 class Collector:
@@ -128,10 +141,12 @@ async def tap(nats_url: str, subject: str) -> tuple[Any, list[Any]]:
 
 
 async def test_a_registration_is_one_trace_from_the_request_into_scheduling_and_evaluation(
-    tmp_path: Path,
+    tmp_path: Path, db_kind: str
 ) -> None:
     with Collector().running() as collector:
-        async with running_system(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=collector.url) as system:
+        async with running_system(
+            tmp_path, db_kind, OTEL_EXPORTER_OTLP_ENDPOINT=collector.url
+        ) as system:
             memory = traced(system)
             training = await open_training(system.nats.url, system.registration)
             connection, messages = await tap(system.nats.url, "registration.>")
@@ -289,8 +304,8 @@ async def _trace_into_scheduling(
     ]
 
 
-async def test_without_the_setting_nothing_is_traced(tmp_path: Path) -> None:
-    async with running_system(tmp_path, services=("registration", "scheduling")) as system:
+async def test_without_the_setting_nothing_is_traced(tmp_path: Path, db_kind: str) -> None:
+    async with running_system(tmp_path, db_kind, services=("registration", "scheduling")) as system:
         for app in system.apps.values():
             assert app.state.tracing is None
             assert app.state.runtime.db.tracer is None
@@ -319,3 +334,54 @@ async def test_without_the_setting_nothing_is_traced(tmp_path: Path) -> None:
             await engine.dispose()
         assert rows and all(row.traceparent is None for row in rows), rows
         assert registered["status"] == "confirmed"
+
+
+@pytest.mark.parametrize("kind", DATABASE_KINDS)
+async def test_an_event_the_poll_publishes_later_carries_the_trace_that_wrote_it(
+    tmp_path: Path, kind: str
+) -> None:
+    """The instance that committed the event is gone before publishing it; another
+    instance's poll publishes it once the claim runs out, with the writer's trace context."""
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("test")
+    server = NatsServer(tmp_path / "nats")
+    server.start()
+    try:
+        async with infrastructure_db(tmp_path, database_kind(kind)) as crashed:
+            crashed.tracer = tracer
+            with tracer.start_as_current_span("POST /trainings/{training_id}/complete") as request:
+                async with crashed.unit() as uow:
+                    uow.emit(ev.TrainingCompleted(id="training-1", revision=1))
+            survivor = Database(crashed.url)
+            broker = Broker(server.url, "survivor")
+            relay = OutboxRelay(survivor, broker, tracer=tracer)
+            connection, messages = await tap(server.url, "scheduling.>")
+            await broker.run()
+            task = asyncio.create_task(relay.run())
+            try:
+
+                async def published() -> bool:
+                    return bool(messages)
+
+                await eventually(published, timeout=10)
+            finally:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                await connection.close()
+                await broker.close()
+                await survivor.dispose()
+    finally:
+        server.stop()
+    spans = list(memory.get_finished_spans())
+    unit = one(spans, name="unit of work", parent=request.get_span_context().span_id)
+    publish = one(spans, name="scheduling.training.completed publish")
+    assert publish.parent is not None
+    assert publish.parent.span_id == unit.context.span_id
+    assert publish.context.trace_id == request.get_span_context().trace_id
+    _, traced_id, parent_id, _ = messages[0].headers["traceparent"].split("-")
+    assert (traced_id, parent_id) == (
+        f"{publish.context.trace_id:032x}",
+        f"{publish.context.span_id:016x}",
+    )
