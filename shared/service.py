@@ -144,10 +144,11 @@ class Runtime:
                 _, pending = await asyncio.wait(pending, timeout=1)
             for task in pending:
                 log.warning("background task did not stop in time: %r", task.get_coro())
+        parts = [self.broker.close(), self.db.dispose()]
         if self.tracing is not None:
-            # Export the spans still buffered; a collector that is away costs its timeout.
-            await asyncio.to_thread(self.tracing.shutdown)
-        for part in (self.broker.close(), self.db.dispose()):
+            # Export the spans still buffered (the exporter blocks: in a thread).
+            parts.append(asyncio.to_thread(self.tracing.shutdown))
+        for part in parts:
             # Not wait_for: on a timeout it waits for the cancelled step to finish, which a
             # step that ignores the cancel never does.
             step = asyncio.ensure_future(part)
