@@ -17,6 +17,7 @@ from nats.js.api import (
     ConsumerConfig,
     DeliverPolicy,
 )
+from opentelemetry.trace import Tracer
 from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -95,7 +96,7 @@ class Consumer:
         max_deliver: int = 5,
         backoff: tuple[float, ...] = (0.2, 1.0, 5.0, 15.0),
         ack_wait: float = 30.0,
-        tracer: Any = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.db = db
         self.broker = broker

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.trace import Tracer
 from sqlalchemy import DateTime, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -108,7 +109,7 @@ class Database:
         self._checkpoint_loop: asyncio.AbstractEventLoop | None = None
         # Set when the service traces (shared.tracing): a unit of work inside a traced
         # request or event gets a span of its own.
-        self.tracer: Any = None
+        self.tracer: Tracer | None = None
 
     def on_commit(self, kind: str, waker: Callable[[list[dict[str, Any]]], None]) -> None:
         """After a commit that queued rows of `kind` (outbox, mail), hand them to `waker`."""

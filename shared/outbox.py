@@ -14,6 +14,7 @@ import msgspec
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from nats.js.errors import NotFoundError
+from opentelemetry.trace import Span, Tracer
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession as SQLAlchemyAsyncSession
 
@@ -57,7 +58,7 @@ class OutboxRelay:
     """
 
     def __init__(
-        self, db: Database, broker: Broker, *, batch: int = 200, tracer: Any = None
+        self, db: Database, broker: Broker, *, batch: int = 200, tracer: Tracer | None = None
     ) -> None:
         self.db = db
         # Set when the service traces: each publish of a traced row gets a producer span.
@@ -140,7 +141,7 @@ class OutboxRelay:
                 tracing.end_publish(span, ack)
         return acks
 
-    def _publish_span(self, row: Mapping[str, Any]) -> Any:
+    def _publish_span(self, row: Mapping[str, Any]) -> Span | None:
         """A producer span in the trace of the change that wrote the row (None untraced)."""
         if self.tracer is None or not row.get("traceparent"):
             return None
@@ -269,7 +270,7 @@ class OutboxRelay:
         return len(done)
 
 
-def _headers(row: Mapping[str, Any], span: Any) -> dict[str, str]:
+def _headers(row: Mapping[str, Any], span: Span | None) -> dict[str, str]:
     headers = {"Nats-Msg-Id": row["event_id"]}
     if span is not None:
         # W3C traceparent of the publish span: the consumers continue the trace from it.

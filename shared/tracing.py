@@ -19,11 +19,14 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context, propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, Tracer
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
 
+    from shared.events import Envelope
     from shared.settings import Settings
 
 TRACEPARENT = "traceparent"
@@ -114,12 +117,12 @@ def resumed(headers: Mapping[str, str] | None) -> Iterator[None]:
         context.detach(token)
 
 
-def parent_context(headers: Mapping[str, str] | None) -> Any:
+def parent_context(headers: Mapping[str, str] | None) -> Context:
     """The context to start a span in from message headers (an empty one if they carry none)."""
     return propagate.extract(dict(headers or {}))
 
 
-def start_publish(tracer: Any, subject: str, event_id: str, row: Mapping[str, Any]) -> Any:
+def start_publish(tracer: Tracer, subject: str, event_id: str, row: Mapping[str, Any]) -> Span:
     """A producer span for publishing an outbox row, a child of the span that wrote it."""
     return tracer.start_span(
         f"{subject} publish",
@@ -134,14 +137,14 @@ def start_publish(tracer: Any, subject: str, event_id: str, row: Mapping[str, An
     )
 
 
-def end_publish(span: Any, ack: object) -> None:
+def end_publish(span: Span, ack: object) -> None:
     if isinstance(ack, BaseException):
         span.record_exception(ack)
         span.set_status(trace.Status(trace.StatusCode.ERROR, repr(ack)))
     span.end()
 
 
-def headers_of(span: Any) -> dict[str, str]:
+def headers_of(span: Span) -> dict[str, str]:
     """The W3C trace context of `span` as message headers."""
     headers: dict[str, str] = {}
     propagate.inject(headers, context=trace.set_span_in_context(span))
@@ -150,7 +153,7 @@ def headers_of(span: Any) -> dict[str, str]:
 
 @contextmanager
 def consuming(
-    tracer: Any, consumer: str, headers: Mapping[str, str] | None, envelope: Any
+    tracer: Tracer, consumer: str, headers: Mapping[str, str] | None, envelope: Envelope
 ) -> Iterator[None]:
     """A consumer span around handling one event, continuing the trace its headers carry."""
     with tracer.start_as_current_span(
@@ -200,13 +203,10 @@ class RouteNaming:
         await self.app(scope, receive, send)
 
 
-def _redact_path(span: Any, scope: Any) -> None:
+def _redact_path(span: Span, _scope: Any) -> None:
     # The ASGI instrumentation records the path and the full URL: both without secrets.
     from shared.logs import redact
 
-    path = scope.get("path", "")
-    query = scope.get("query_string", b"").decode("latin-1")
-    target = f"{path}?{query}" if query else path
     for key in ("http.target", "url.path", "url.query", "http.url", "url.full"):
         recorded = getattr(span, "attributes", {}).get(key)
         if isinstance(recorded, str):
@@ -214,4 +214,3 @@ def _redact_path(span: Any, scope: Any) -> None:
             span.set_attribute(
                 key, redact(f"?{recorded}")[1:] if key == "url.query" else redact(recorded)
             )
-    span.set_attribute("http.target", redact(target))
