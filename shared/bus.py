@@ -18,10 +18,12 @@ from nats.js.api import (
     ConsumerConfig,
     DeliverPolicy,
 )
+from opentelemetry.trace import Tracer
 from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from shared import tracing
 from shared.broker import Broker
 from shared.db import Database, UnitOfWork
 from shared.events import (
@@ -97,6 +99,7 @@ class Consumer:
         # Short, so a message whose ack died with a node is delivered again within seconds;
         # a handler that runs longer keeps its message with in-progress acks (`_working`).
         ack_wait: float = 5.0,
+        tracer: Tracer | None = None,
     ) -> None:
         self.db = db
         self.broker = broker
@@ -108,6 +111,8 @@ class Consumer:
         self.backoff = backoff
         self.ack_wait = ack_wait
         self.handled = 0
+        # Set when the service traces: each event is handled in a consumer span.
+        self.tracer = tracer
 
     def config(self) -> ConsumerConfig:
         return ConsumerConfig(
@@ -169,44 +174,54 @@ class Consumer:
             return
         token = correlation_id.set(envelope.correlation_id)
         try:
-            handler = self.handlers.get(envelope.subject)
-            if handler is None:
-                # Types this consumer does not handle are acked: a new event type
-                # from a newer producer must never stall an older consumer.
-                log.log(
-                    logging.DEBUG if envelope.subject in REGISTRY else logging.INFO,
-                    "skipping event type this consumer does not handle",
-                    extra={"subject": envelope.subject, "event_id": envelope.event_id},
-                )
-                await message.ack()
+            if self.tracer is None:
+                await self._handle(message, envelope)
                 return
-            try:
-                async with self._working(message):
-                    await self.apply(envelope, handler)
-            except Exception as exc:
-                deliveries = message.metadata.num_delivered
-                if deliveries >= self.max_deliver:
-                    log.exception(
-                        "event is dead after %d deliveries",
-                        deliveries,
-                        extra={"subject": envelope.subject, "event_id": envelope.event_id},
-                    )
-                    await self._dead(message, envelope, repr(exc))
-                    return
-                delay = self.backoff[min(deliveries - 1, len(self.backoff) - 1)]
-                log.warning(
-                    "handler failed (delivery %d), retrying in %.1fs: %r",
-                    deliveries,
-                    delay,
-                    exc,
-                    extra={"subject": envelope.subject, "event_id": envelope.event_id},
-                )
-                await message.nak(delay=delay)
-                return
-            self.handled += 1
-            await message.ack()
+            # The trace of the change that published the event goes on here.
+            with tracing.consuming(self.tracer, self.name, message.headers, envelope):
+                await self._handle(message, envelope)
         finally:
             correlation_id.reset(token)
+
+    async def _handle(self, message: Msg, envelope: Envelope) -> None:
+        handler = self.handlers.get(envelope.subject)
+        if handler is None:
+            # Types this consumer does not handle are acked: a new event type
+            # from a newer producer must never stall an older consumer.
+            log.log(
+                logging.DEBUG if envelope.subject in REGISTRY else logging.INFO,
+                "skipping event type this consumer does not handle",
+                extra={"subject": envelope.subject, "event_id": envelope.event_id},
+            )
+            tracing.skipped()
+            await message.ack()
+            return
+        try:
+            async with self._working(message):
+                await self.apply(envelope, handler)
+        except Exception as exc:
+            tracing.failed(exc)
+            deliveries = message.metadata.num_delivered
+            if deliveries >= self.max_deliver:
+                log.exception(
+                    "event is dead after %d deliveries",
+                    deliveries,
+                    extra={"subject": envelope.subject, "event_id": envelope.event_id},
+                )
+                await self._dead(message, envelope, repr(exc))
+                return
+            delay = self.backoff[min(deliveries - 1, len(self.backoff) - 1)]
+            log.warning(
+                "handler failed (delivery %d), retrying in %.1fs: %r",
+                deliveries,
+                delay,
+                exc,
+                extra={"subject": envelope.subject, "event_id": envelope.event_id},
+            )
+            await message.nak(delay=delay)
+            return
+        self.handled += 1
+        await message.ack()
 
     @asynccontextmanager
     async def _working(self, message: Msg) -> AsyncIterator[None]:

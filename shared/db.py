@@ -10,6 +10,8 @@ from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry import trace
+from opentelemetry.trace import Tracer
 from sqlalchemy import DateTime, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -105,6 +107,9 @@ class Database:
         # Set by the background checkpoints (Database.checkpoints) when they run.
         self._truncation_wanted: asyncio.Event | None = None
         self._checkpoint_loop: asyncio.AbstractEventLoop | None = None
+        # Set when the service traces (shared.tracing): a unit of work inside a traced
+        # request or event gets a span of its own.
+        self.tracer: Tracer | None = None
 
     def on_commit(self, kind: str, waker: Callable[[list[dict[str, Any]]], None]) -> None:
         """After a commit that queued rows of `kind` (outbox, mail), hand them to `waker`."""
@@ -132,7 +137,19 @@ class Database:
 
     @asynccontextmanager
     async def unit(self, correlation_id: str | None = None) -> AsyncIterator[UnitOfWork]:
-        """One write transaction; events and mail added to it are queued in it too."""
+        """One write transaction; events and mail added to it are queued in it too.
+
+        Traced, within a traced request or event only: background loops start no traces."""
+        if self.tracer is None or not trace.get_current_span().get_span_context().is_valid:
+            async with self._unit(correlation_id) as uow:
+                yield uow
+            return
+        with self.tracer.start_as_current_span("unit of work"):
+            async with self._unit(correlation_id) as uow:
+                yield uow
+
+    @asynccontextmanager
+    async def _unit(self, correlation_id: str | None) -> AsyncIterator[UnitOfWork]:
         from shared.logs import current_correlation_id
 
         lock = self._write_lock()
@@ -258,6 +275,7 @@ class UnitOfWork:
         """
         from shared.events import encode, envelope_for
         from shared.outbox import CLAIM
+        from shared.tracing import traceparent
 
         envelope = envelope_for(payload, self.correlation_id)
         # Real time, not the domain clock: the claims of other instances are read against it.
@@ -274,6 +292,8 @@ class UnitOfWork:
                     # right after commit, and no other instance's poll takes it meanwhile.
                     "claimed_until": now + CLAIM,
                     "person": person,
+                    # Published with the event, so its trace goes on in the consumers.
+                    "traceparent": traceparent(),
                 },
             )
         )

@@ -184,6 +184,23 @@ def drop_outbox_erasure_columns() -> None:
         batch.drop_column("person")
 
 
+def add_outbox_traceparent() -> None:
+    """outbox.traceparent: the W3C trace context of the change that wrote the event, sent
+    with it as a NATS header (shared.tracing; every service's migration calls this)."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("traceparent", sa.String(length=64), nullable=True))
+
+
+def drop_outbox_traceparent() -> None:
+    from alembic import op
+
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("traceparent")
+
+
 def add_dead_mail_column() -> None:
     """mail_queue.dead_at: a mail that failed its last attempt (every service's migration
     calls this)."""

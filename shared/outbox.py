@@ -14,10 +14,11 @@ import msgspec
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from nats.js.errors import NotFoundError
+from opentelemetry.trace import Span, Tracer
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession as SQLAlchemyAsyncSession
 
-from shared import leases
+from shared import leases, tracing
 from shared.broker import STREAM_MAX_AGE, Broker, stream_name
 from shared.db import Database, UnitOfWork
 from shared.events import Envelope, encode
@@ -56,8 +57,12 @@ class OutboxRelay:
     the broker's duplicate window is left only the publish whose ack was lost.
     """
 
-    def __init__(self, db: Database, broker: Broker, *, batch: int = 200) -> None:
+    def __init__(
+        self, db: Database, broker: Broker, *, batch: int = 200, tracer: Tracer | None = None
+    ) -> None:
         self.db = db
+        # Set when the service traces: each publish of a traced row gets a producer span.
+        self.tracer = tracer
         self.broker = broker
         self.batch = batch
         self._fresh: list[dict[str, Any]] = []
@@ -118,19 +123,29 @@ class OutboxRelay:
     async def _publish(
         self, js: JetStreamContext, rows: Sequence[Mapping[str, Any]]
     ) -> list[PubAck | BaseException]:
+        spans = [self._publish_span(row) for row in rows]
         acks: list[PubAck | BaseException] = await asyncio.gather(
             *(
                 js.publish(
                     row["subject"],
                     row["body"],
-                    headers={"Nats-Msg-Id": row["event_id"]},
+                    headers=_headers(row, span),
                     timeout=PUBLISH_TIMEOUT,
                 )
-                for row in rows
+                for row, span in zip(rows, spans, strict=True)
             ),
             return_exceptions=True,
         )
+        for span, ack in zip(spans, acks, strict=True):
+            if span is not None:
+                tracing.end_publish(span, ack)
         return acks
+
+    def _publish_span(self, row: Mapping[str, Any]) -> Span | None:
+        """A producer span in the trace of the change that wrote the row (None untraced)."""
+        if self.tracer is None or not row.get("traceparent"):
+            return None
+        return tracing.start_publish(self.tracer, row["subject"], row["event_id"], row)
 
     async def publish_fresh(self, js: JetStreamContext) -> int:
         fresh, self._fresh = self._fresh, []
@@ -258,6 +273,14 @@ class OutboxRelay:
         if len(done) < len(rows):
             await asyncio.sleep(0.2)
         return len(done)
+
+
+def _headers(row: Mapping[str, Any], span: Span | None) -> dict[str, str]:
+    headers = {"Nats-Msg-Id": row["event_id"]}
+    if span is not None:
+        # W3C traceparent of the publish span: the consumers continue the trace from it.
+        headers.update(tracing.headers_of(span))
+    return headers
 
 
 def _still_ours(rows: Sequence[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], int]:

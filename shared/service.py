@@ -46,6 +46,8 @@ from shared.settings import Section, SettingError, Settings
 from shared.staff import secretariat_areas, staff_areas
 from shared.staff_directory import StaffDirectory
 from shared.throttle import HitCounter
+from shared.tracing import Tracing
+from shared.tracing import configure as configure_tracing
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +74,19 @@ class ServiceSpec:
 class Runtime:
     """The running parts of one service instance."""
 
-    def __init__(self, spec: ServiceSpec, settings: Settings) -> None:
+    def __init__(
+        self, spec: ServiceSpec, settings: Settings, tracing: Tracing | None = None
+    ) -> None:
         if not settings.nats_url:
             raise SettingError("NATS_URL: not set (`capitals up` starts a broker of its own)")
         self.spec = spec
         self.settings = settings
+        self.tracing = tracing
+        tracer = tracing.tracer if tracing is not None else None
         self.db = Database(settings.database_url(spec.name))
+        self.db.tracer = tracer
         self.broker = Broker(settings.nats_url, name=spec.name, replicas=settings.nats_replicas)
-        self.relay = OutboxRelay(self.db, self.broker)
+        self.relay = OutboxRelay(self.db, self.broker, tracer=tracer)
         self.mailer = MailSender(
             self.db, Transport(settings.smtp_url, settings.mail_dir), settings.mail_from
         )
@@ -92,6 +99,7 @@ class Runtime:
                 stream=stream.upper(),
                 settings=settings,
                 handlers={s: h for s, h in handlers.items() if s.startswith(f"{stream}.")},
+                tracer=tracer,
             )
             for stream in sorted({subject.split(".", 1)[0] for subject in handlers})
         ]
@@ -136,7 +144,11 @@ class Runtime:
                 _, pending = await asyncio.wait(pending, timeout=1)
             for task in pending:
                 log.warning("background task did not stop in time: %r", task.get_coro())
-        for part in (self.broker.close(), self.db.dispose()):
+        parts = [self.broker.close(), self.db.dispose()]
+        if self.tracing is not None:
+            # Export the spans still buffered (the exporter blocks: in a thread).
+            parts.append(asyncio.to_thread(self.tracing.shutdown))
+        for part in parts:
             # Not wait_for: on a timeout it waits for the cancelled step to finish, which a
             # step that ignores the cancel never does.
             step = asyncio.ensure_future(part)
@@ -270,9 +282,12 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
     if spec.settings is not None:
         settings.section(spec.settings)
 
+    # None unless OTEL_EXPORTER_OTLP_ENDPOINT is set: then nothing of tracing runs.
+    tracing = configure_tracing(spec.name, settings)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        runtime = Runtime(spec, settings)
+        runtime = Runtime(spec, settings, tracing)
         app.state.runtime = runtime
         await runtime.start()
         try:
@@ -309,7 +324,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
             *spec.route_handlers,
         ],
         lifespan=[lifespan],
-        state=State({"settings": settings, "service": spec.name}),
+        state=State({"settings": settings, "service": spec.name, "tracing": tracing}),
         dependencies={
             "db": Provide(provide_db, sync_to_thread=False),
             "staff": Provide(provide_staff, sync_to_thread=False),
@@ -325,6 +340,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
         middleware=[
             ForwardedMiddleware,
             http_metrics(spec.name),
+            *(tracing.http() if tracing is not None else []),
             CorrelationMiddleware,
             NoNulMiddleware,
         ],

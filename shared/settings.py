@@ -80,6 +80,8 @@ class Settings:
     nats_replicas: int | None = None
     # Peers whose X-Forwarded-For and X-Forwarded-Proto are believed (a reverse proxy).
     trusted_proxies: Networks = field(default_factory=Networks)
+    # OTLP collector (OTEL_EXPORTER_OTLP_ENDPOINT); None: no tracing (shared.tracing).
+    otel_endpoint: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
     # The variables the settings were read from, for sections asked for later (`section`).
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -142,6 +144,7 @@ SETTING_NAMES = (
     "CAPITALS_RATE_LIMIT",
     "CAPITALS_LOG_LEVEL",
     "CAPITALS_TRUSTED_PROXIES",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
 )
 
 
@@ -268,6 +271,10 @@ def load_settings(
     if not _one_sender(mail_from):
         raise SettingError(f"MAIL_FROM: {mail_from!r} is not one e-mail address")
 
+    otel_endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None
+    if otel_endpoint:
+        _check_url("OTEL_EXPORTER_OTLP_ENDPOINT", otel_endpoint, ("http", "https"))
+
     log_level = env.get("CAPITALS_LOG_LEVEL", "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingError(
@@ -288,6 +295,7 @@ def load_settings(
         trusted_proxies=_networks(
             "CAPITALS_TRUSTED_PROXIES", env.get("CAPITALS_TRUSTED_PROXIES", "")
         ),
+        otel_endpoint=otel_endpoint,
         env=env,
         sections={_key(section): section.load(env) for section in sections},
     )

@@ -42,6 +42,9 @@ outbox = Table(
     Column("person", String(36)),
     Column("stream_seq", BigInteger),
     Column("person_erased_at", UTCDateTime),
+    # The W3C trace context of the change that wrote the event (shared.tracing); none
+    # when tracing is off.
+    Column("traceparent", String(64)),
     Index("ix_outbox_unpublished", "published_at", "id"),
     Index("ix_outbox_person", "person"),
     Index("ix_outbox_person_erased", "person_erased_at"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from services.registration.membership import category
 from services.registration.schemas import RegisteredOut, RegistrationIn
 from services.registration.seats import move_seats, padded, seats_for_batch
 from services.registration.tables import participant, registration, training
-from shared import audit, tokens
+from shared import audit, tokens, tracing
 from shared.audit import Target
 from shared.clock import clock
 from shared.db import UnitOfWork
@@ -35,6 +35,9 @@ class Register:
     training_id: str
     data: RegistrationIn
     who: Staff | None
+    # The submitting request's trace context (none when tracing is off): the writer task
+    # applies the item outside that request.
+    trace: dict[str, str] = field(default_factory=tracing.carrier, compare=False)
 
 
 def check_submission(data: RegistrationIn) -> None:
@@ -100,54 +103,56 @@ async def register_batch(
     results: list[RegisteredOut | DomainError] = []
     links_again: set[str] = set()
     for item in batch:
-        training_row = trainings.get(item.training_id)
-        if training_row is None:
-            results.append(
-                NotFound(
-                    f"no training {item.training_id} open for registration", field="training_id"
+        # In the trace of the request that submitted it: its events continue that trace.
+        with tracing.resumed(item.trace):
+            training_row = trainings.get(item.training_id)
+            if training_row is None:
+                results.append(
+                    NotFound(
+                        f"no training {item.training_id} open for registration", field="training_id"
+                    )
                 )
+                continue
+            data = item.data
+            staff = item.who
+            by_staff = staff is not None and staff.may_manage(training_row.host_country)
+            try:
+                domain.check_open(domain.window_of(training_row), now, by_staff=by_staff)
+            except DomainError as refusal:
+                results.append(refusal)
+                continue
+            email = domain.normalise_email(data.email)
+            person = people.get(email)
+            if person is None:
+                person = _new_participant(settings, uow, email, data.name, now)
+                people[email] = person
+                new_people.append(person._asdict())
+            if (training_row.id, person.id) in held:
+                # The answer must not tell who holds the address, nor echo it: the links go
+                # to the address itself, so only its owner learns them.
+                results.append(Conflict(ALREADY_REGISTERED, field="email"))
+                links_again.add(email)
+                continue
+            held.add((training_row.id, person.id))
+            admission = seats[training_row.id].admit(
+                data.country.upper(), moderated=training_row.moderated and not by_staff
             )
-            continue
-        data = item.data
-        staff = item.who
-        by_staff = staff is not None and staff.may_manage(training_row.host_country)
-        try:
-            domain.check_open(domain.window_of(training_row), now, by_staff=by_staff)
-        except DomainError as refusal:
-            results.append(refusal)
-            continue
-        email = domain.normalise_email(data.email)
-        person = people.get(email)
-        if person is None:
-            person = _new_participant(settings, uow, email, data.name, now)
-            people[email] = person
-            new_people.append(person._asdict())
-        if (training_row.id, person.id) in held:
-            # The answer must not tell who holds the address, nor echo it: the links go
-            # to the address itself, so only its owner learns them.
-            results.append(Conflict(ALREADY_REGISTERED, field="email"))
-            links_again.add(email)
-            continue
-        held.add((training_row.id, person.id))
-        admission = seats[training_row.id].admit(
-            data.country.upper(), moderated=training_row.moderated and not by_staff
-        )
-        values, answer = _new_registration(
-            settings, uow, training_row, person, data, admission, now
-        )
-        new_rows.append(values)
-        results.append(answer)
-        if staff is not None:
-            # A walk-in, by id: the name and address stay in the registration.
-            target = Target(
-                "registration",
-                values["id"],
-                training_row.id,
-                training_row.host_country,
-                {"status": values["status"], "country": values["country"]},
-                person=person.id,
+            values, answer = _new_registration(
+                settings, uow, training_row, person, data, admission, now
             )
-            audit.record(uow, staff.sub, staff.role, "registration.registered", target)
+            new_rows.append(values)
+            results.append(answer)
+            if staff is not None:
+                # A walk-in, by id: the name and address stay in the registration.
+                target = Target(
+                    "registration",
+                    values["id"],
+                    training_row.id,
+                    training_row.host_country,
+                    {"status": values["status"], "country": values["country"]},
+                    person=person.id,
+                )
+                audit.record(uow, staff.sub, staff.role, "registration.registered", target)
 
     if new_people:
         await uow.execute(insert(participant), new_people)
