@@ -62,6 +62,8 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         ("CAPITALS_SECRET", "short"),
         ("NATS_URL", "localhost:4222"),
         ("SCHEDULING_PUBLIC_URL", "ftp://example.org"),
+        ("SCHEDULING_PUBLIC_URL", "https://capitals.example.org/scheduling?x=1"),
+        ("EVALUATION_PUBLIC_URL", "https:///evaluation"),
         ("MAIL_FROM", "Capitals <noreply@example.org>\r\nBcc: evil@evil.example"),
         ("MAIL_FROM", "noreply@example.org, evil@evil.example"),
         ("MAIL_FROM", "Capitals"),

@@ -211,7 +211,7 @@ async def test_no_link_form_or_redirect_leaves_its_prefix(tmp_path: Path) -> Non
         assert cancelled.headers["location"] == f"/registration/manage/{token}?done=cancelled"
 
 
-def test_an_unprefixed_public_url_keeps_the_routes_at_the_root(tmp_path: Path) -> None:
+def test_the_prefix_is_the_path_of_the_public_url(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, "nats://127.0.0.1:4222", {})
     assert {settings.prefix(service) for service in SERVICES} == {""}
     prefixed = settings_for(
