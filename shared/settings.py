@@ -262,8 +262,9 @@ def load_settings(
         key = f"{service.upper()}_PUBLIC_URL"
         url = env.get(key) or f"http://127.0.0.1:{DEFAULT_PORTS[service]}"
         public_urls[service] = _check_url(key, url, ("http", "https")).rstrip("/")
-        if not urlsplit(url).hostname or urlsplit(url).query or urlsplit(url).fragment:
-            raise SettingError(f"{key}: {url!r} must be a host and at most a path")
+        parts = urlsplit(url)
+        if not parts.hostname or parts.query or parts.fragment:
+            raise SettingError(f"{key}: {url!r} must be a host, then at most a port and a path")
 
     smtp_url = env.get("SMTP_URL") or None
     if smtp_url:
