@@ -40,6 +40,7 @@ from shared.mail import MailSender, Transport
 from shared.metrics import http_metrics, metrics
 from shared.openapi import StrictStructs
 from shared.outbox import OutboxRelay
+from shared.prefix import mounted, prefixed_redirects
 from shared.problems import exception_handlers, problems
 from shared.proxies import ForwardedMiddleware
 from shared.settings import Section, SettingError, Settings
@@ -310,19 +311,28 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
     def provide_settings() -> Settings:
         return settings
 
+    # The path of the service's public URL ("" at the root): every route, page link,
+    # redirect and the CSRF cookie live under it (shared.prefix).
+    prefix = settings.prefix(spec.name)
     template_dirs: list[Path | os.PathLike[Any] | str] = [SHARED_TEMPLATES]
     if spec.templates:
         template_dirs.append(spec.templates)
     return Litestar(
         route_handlers=[
-            health,
-            ready,
-            *LOGIN_ROUTES,
-            list_dead_mail,
-            *AUDIT_ROUTES,
-            metrics,
-            *spec.route_handlers,
+            mounted(
+                prefix,
+                [
+                    health,
+                    ready,
+                    *LOGIN_ROUTES,
+                    list_dead_mail,
+                    *AUDIT_ROUTES,
+                    metrics,
+                    *spec.route_handlers,
+                ],
+            )
         ],
+        after_request=prefixed_redirects(prefix),
         lifespan=[lifespan],
         state=State({"settings": settings, "service": spec.name, "tracing": tracing}),
         dependencies={
@@ -349,6 +359,8 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
             cookie_name="capitals_csrf",
             cookie_httponly=True,
             cookie_samesite="strict",
+            # Each service keeps its own, under its prefix, as it keeps its other paths.
+            cookie_path=prefix or "/",
             # JSON API routes opt out (opt exclude_from_csrf): a cross-site page cannot
             # send JSON or a Bearer header without a CORS preflight we never allow.
             exclude_from_csrf_key=auth.CSRF_EXEMPT,
@@ -361,12 +373,14 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
                 secretariat_areas=secretariat_areas(settings),
                 signed_in=auth.staff_or_none,
                 service=spec.name,
+                # Put in front of every link to the service's own pages: `{{ root }}/staff/`.
+                root=prefix,
             ),
         ),
         openapi_config=OpenAPIConfig(
             title=f"Capitals {spec.title}",
             version="1.0.0",
-            path="/schema",
+            path=f"{prefix}/schema",
             render_plugins=[ApiReference()],
         ),
         request_class=CapitalsRequest,

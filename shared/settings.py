@@ -95,6 +95,11 @@ class Settings:
     def public_url(self, service: str) -> str:
         return self.public_urls[service]
 
+    def prefix(self, service: str) -> str:
+        """The path of the service's public URL ("" or "/registration"), under which it
+        serves every route and which every link it renders carries."""
+        return urlsplit(self.public_urls[service]).path.rstrip("/")
+
     @property
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
@@ -260,6 +265,9 @@ def load_settings(
         key = f"{service.upper()}_PUBLIC_URL"
         url = env.get(key) or f"http://127.0.0.1:{DEFAULT_PORTS[service]}"
         public_urls[service] = _check_url(key, url, ("http", "https")).rstrip("/")
+        parts = urlsplit(url)
+        if not parts.hostname or parts.query or parts.fragment:
+            raise SettingError(f"{key}: {url!r} must be a host, then at most a port and a path")
 
     smtp_url = env.get("SMTP_URL") or None
     if smtp_url:

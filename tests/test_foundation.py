@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -61,6 +62,8 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         ("CAPITALS_SECRET", "short"),
         ("NATS_URL", "localhost:4222"),
         ("SCHEDULING_PUBLIC_URL", "ftp://example.org"),
+        ("SCHEDULING_PUBLIC_URL", "https://capitals.example.org/scheduling?x=1"),
+        ("EVALUATION_PUBLIC_URL", "https:///evaluation"),
         ("MAIL_FROM", "Capitals <noreply@example.org>\r\nBcc: evil@evil.example"),
         ("MAIL_FROM", "noreply@example.org, evil@evil.example"),
         ("MAIL_FROM", "Capitals"),
@@ -227,6 +230,45 @@ def test_compose_passes_only_settings_that_exist() -> None:
     init = (ROOT / "deploy" / "postgres-init.sql").read_text()
     for service in ("registration", "scheduling", "evaluation"):
         assert f"CREATE DATABASE {service}" in init
+
+
+def compose_default(value: str) -> str:
+    """A compose value with each ${NAME:-default} as its default."""
+    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
+
+
+def test_compose_puts_two_replicas_of_each_service_behind_one_proxy(tmp_path: Path) -> None:
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    services = compose["services"]
+    env = compose["x-capitals-env"]
+    assert services["migrate"]["command"] == ["migrate"]
+    proxy = services["proxy"]
+    assert proxy["image"].startswith("caddy:")
+    assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    # The services believe the proxy's X-Forwarded-For, and no one else's.
+    address = proxy["networks"]["default"]["ipv4_address"]
+    assert compose_default(env["CAPITALS_TRUSTED_PROXIES"]) == address
+    caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
+    routes = {
+        prefix: re.findall(r"dynamic a (\S+) (\d+)", block)
+        for prefix, block in re.findall(r"handle (/\w+)/\* \{(.*?)\n\t\}", caddyfile, re.S)
+    }
+    public = {
+        f"{service.upper()}_PUBLIC_URL": compose_default(env[f"{service.upper()}_PUBLIC_URL"])
+        for service in ("registration", "scheduling", "evaluation")
+    }
+    settings = load_settings({"CAPITALS_DATA_DIR": str(tmp_path), **public})
+    origins = {url.rsplit("/", 1)[0] for url in public.values()}
+    assert origins == {"http://localhost:8080"}, origins
+    assert proxy["ports"] == ["${CAPITALS_HTTP_PORT:-8080}:80"]
+    for service in ("registration", "scheduling", "evaluation"):
+        spec = services[service]
+        assert spec["deploy"]["replicas"] == 2 and "ports" not in spec
+        assert spec["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+        port = spec["command"][spec["command"].index("--port") + 1]
+        # The proxy sends the prefix the service's public URL carries to that service.
+        assert routes[settings.prefix(service)] == [(service, port)], routes
+    assert len(routes) == 3
 
 
 def test_compose_follows_the_compose_specification(tmp_path: Path) -> None:
