@@ -54,6 +54,17 @@ def _children(parent: int) -> set[int]:
     return found
 
 
+def _metrics_dir_of(pid: int) -> str:
+    """The PROMETHEUS_MULTIPROC_DIR a process was started with."""
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    given = next(v for v in environ if v.startswith(b"PROMETHEUS_MULTIPROC_DIR="))
+    return given.split(b"=", 1)[1].decode()
+
+
+def _is_dir(path: str) -> bool:
+    return Path(path).is_dir()
+
+
 def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
 
@@ -160,3 +171,33 @@ async def test_two_workers_on_one_port_keep_a_rush_exact_and_count_every_request
         assert not [pid for pid in workers if _alive(pid)]
         # Each worker was marked dead: its live gauges (requests in progress) are gone.
         assert not list(metrics_dir.glob("gauge_live*.db"))
+
+
+async def test_sigint_to_the_parent_stops_every_worker_and_removes_its_metrics_directory(
+    tmp_path: Path,
+) -> None:
+    async with served_registration(tmp_path, workers=2) as served:
+        parent = served.process
+
+        def started() -> set[int]:
+            # The workers, not multiprocessing's resource tracker.
+            found = {
+                pid
+                for pid in _children(parent.pid)
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            }
+            assert len(found) == 2, found
+            return found
+
+        workers = await eventually(lambda: asyncio.to_thread(started), timeout=20)
+        metrics_dir = _metrics_dir_of(min(workers))
+        assert _is_dir(metrics_dir)
+
+        parent.send_signal(signal.SIGINT)
+        try:
+            code = await asyncio.to_thread(parent.wait, 20)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"still running:\n{served.log.read_text()}") from None
+        assert code == 0, served.log.read_text()
+        assert not [pid for pid in workers if _alive(pid)]
+        assert not _is_dir(metrics_dir)
