@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
+from uvicorn.supervisors.multiprocess import Process
 
 from shared.wakeups import Wakeup
 
@@ -76,27 +77,79 @@ def evaluation() -> Litestar:
     return worker_app("evaluation")
 
 
+class QuietWorker(Process):
+    """One worker process of uvicorn's supervisor, serving with QuietServer."""
+
+    @property
+    def server(self) -> uvicorn.Server:
+        if self._server is None:
+            self._server = QuietServer(config=self.config)
+        return self._server
+
+
 class Workers(Multiprocess):
     """uvicorn's supervisor (one listening socket shared by the workers; SIGINT/SIGTERM stop
-    them all; a dead worker is replaced; SIGHUP replaces them one by one), telling
-    prometheus-client when a worker has gone so that its live gauges leave the sums."""
+    them all; a dead worker is replaced; SIGHUP replaces them one by one; SIGTTIN/SIGTTOU add
+    or remove one), with QuietWorker processes, and telling prometheus-client when a worker
+    has gone so that its live gauges leave the sums.
+
+    The methods that start a worker are uvicorn 0.54's, with QuietWorker for its Process."""
 
     def __init__(self, config: uvicorn.Config, sockets: list[socket], metrics_dir: str) -> None:
         super().__init__(config, sockets)
         self.metrics_dir = metrics_dir
         self._known: set[int] = set()
 
+    def _started(self) -> QuietWorker:
+        process = QuietWorker(self.config, self.sockets)
+        process.start()
+        return process
+
     def init_processes(self) -> None:
-        super().init_processes()
+        self.processes = [self._started() for _ in range(self.processes_num)]
         self._known = self._pids()
 
     def keep_subprocess_alive(self) -> None:
         # Runs every half second, after any signal was handled (a restart, one worker
-        # fewer): whatever pid has left the list since is gone.
-        super().keep_subprocess_alive()
+        # fewer): whatever pid has left the list since then is gone.
+        if not self.should_exit.is_set():
+            for index, process in enumerate(self.processes):
+                if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                    continue
+                process.kill()  # hung, or dead already
+                process.join()
+                if process.exitcode == STARTUP_FAILURE:
+                    # Broken settings, app or socket: every restart would fail alike.
+                    log.error("worker %s failed to start; stopping", process.pid)
+                    self.should_exit.set()
+                    break
+                if self.should_exit.is_set():
+                    break
+                log.info("worker %s died; starting another", process.pid)
+                self.processes[index] = self._started()
         alive = self._pids()
         self._bury(self._known - alive)
         self._known = alive
+
+    def restart_all(self) -> None:
+        for index, old in enumerate(self.processes):
+            if self.should_exit.is_set():
+                return
+            new = self._started()
+            if not new.wait_until_ready(self.config.timeout_worker_healthcheck, self.should_exit):
+                new.kill()
+                new.join()
+                if not self.should_exit.is_set():
+                    log.error("worker %s not ready in time; keeping %s", new.pid, old.pid)
+                return
+            old.terminate()
+            old.join()
+            self.processes[index] = new
+
+    def handle_ttin(self) -> None:
+        log.info("Received SIGTTIN, one worker more.")
+        self.processes_num += 1
+        self.processes.append(self._started())
 
     def run(self) -> None:
         try:

@@ -5,6 +5,7 @@ stops them all."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import signal
 import subprocess
@@ -59,6 +60,10 @@ def _metrics_dir_of(pid: int) -> str:
     environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     given = next(v for v in environ if v.startswith(b"PROMETHEUS_MULTIPROC_DIR="))
     return given.split(b"=", 1)[1].decode()
+
+
+def _live_gauges_of(metrics_dir: str, pid: int) -> list[Path]:
+    return list(Path(metrics_dir).glob(f"gauge_live*_{pid}.db"))
 
 
 def _is_dir(path: str) -> bool:
@@ -173,7 +178,7 @@ async def test_two_workers_on_one_port_keep_a_rush_exact_and_count_every_request
         assert not list(metrics_dir.glob("gauge_live*.db"))
 
 
-async def test_sigint_to_the_parent_stops_every_worker_and_removes_its_metrics_directory(
+async def test_a_killed_worker_is_replaced_and_sigint_stops_them_all_and_removes_the_metrics(
     tmp_path: Path,
 ) -> None:
     async with served_registration(tmp_path, workers=2) as served:
@@ -192,6 +197,21 @@ async def test_sigint_to_the_parent_stops_every_worker_and_removes_its_metrics_d
         workers = await eventually(lambda: asyncio.to_thread(started), timeout=20)
         metrics_dir = _metrics_dir_of(min(workers))
         assert _is_dir(metrics_dir)
+        await _both_workers_serve(served.url, Path(metrics_dir), tmp_path / "by-pid")
+        killed = min(workers)
+        assert _live_gauges_of(metrics_dir, killed)
+
+        os.kill(killed, signal.SIGKILL)
+
+        async def replaced() -> set[int]:
+            now = await asyncio.to_thread(started)
+            assert killed not in now
+            return now
+
+        workers = await eventually(replaced, timeout=20)
+        # The supervisor marked it dead: its requests in progress leave the sum.
+        assert not _live_gauges_of(metrics_dir, killed)
+        await _both_workers_serve(served.url, Path(metrics_dir), tmp_path / "by-pid")
 
         parent.send_signal(signal.SIGINT)
         try:
