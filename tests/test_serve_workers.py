@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+from contextlib import suppress
 from pathlib import Path
 
 import httpx
@@ -51,7 +52,18 @@ def _served_by_pid(metrics_dir: Path, scratch: Path, method: str, status: str) -
 def _children(parent: int) -> set[int]:
     found: set[int] = set()
     for task in Path(f"/proc/{parent}/task").iterdir():
-        found |= {int(pid) for pid in (task / "children").read_text().split()}
+        with suppress(FileNotFoundError):  # a thread that has just ended
+            found |= {int(pid) for pid in (task / "children").read_text().split()}
+    return found
+
+
+def _workers_of(parent: int) -> set[int]:
+    """The parent's worker processes (not multiprocessing's resource tracker)."""
+    found = set()
+    for pid in _children(parent):
+        with suppress(FileNotFoundError):  # reaped meanwhile
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.add(pid)
     return found
 
 
@@ -185,12 +197,7 @@ async def test_a_killed_worker_is_replaced_and_sigint_stops_them_all_and_removes
         parent = served.process
 
         def started() -> set[int]:
-            # The workers, not multiprocessing's resource tracker.
-            found = {
-                pid
-                for pid in _children(parent.pid)
-                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-            }
+            found = _workers_of(parent.pid)
             assert len(found) == 2, found
             return found
 
