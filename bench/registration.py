@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import dataclasses
 import io
@@ -32,7 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,7 @@ from tests.support import publish
 
 PG_DSN = os.environ.get("CAPITALS_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 SECRET = "bench-secret-with-enough-length-0123456789"
+CAPITALS_SERVE = [sys.executable, "-m", "capitals.cli", "serve", "registration"]
 
 
 # --- the server --------------------------------------------------------------------
@@ -263,7 +265,12 @@ def _start(
     return subprocess.Popen(command, env=env, stdout=output, stderr=output)
 
 
-async def bench_database(kind: str, args: argparse.Namespace) -> list[tuple[str, Load]]:
+@contextlib.asynccontextmanager
+async def _scratch(
+    kind: str, args: argparse.Namespace
+) -> AsyncIterator[tuple[dict[str, str], str]]:
+    """A broker and an empty, migrated database of `kind`; the server's environment and the
+    database URL. Everything is removed afterwards."""
     work = Path(tempfile.mkdtemp(prefix=f"capitals-bench-{kind}-"))
     cleanups: list[Callable[[], Any]] = []
     nats_port = free_port()
@@ -271,7 +278,6 @@ async def bench_database(kind: str, args: argparse.Namespace) -> list[tuple[str,
         [nats_server_binary(), "-js", "-a", "127.0.0.1", "-p", str(nats_port), "-sd", str(work)],
         quiet=True,
     )
-    server: subprocess.Popen[bytes] | None = None
     try:
         if kind == "sqlite":
             database_url = f"sqlite+aiosqlite:///{work / 'registration.sqlite3'}"
@@ -279,8 +285,6 @@ async def bench_database(kind: str, args: argparse.Namespace) -> list[tuple[str,
             database_url, drop = await _create_pg()
             cleanups.append(drop)
         await asyncio.to_thread(upgrade, "registration", database_url)
-        port = free_port()
-        profile_to = str(work / "registration.prof") if args.profile else ""
         env = {
             **os.environ,
             "CAPITALS_DATA_DIR": str(work / "data"),
@@ -291,69 +295,124 @@ async def bench_database(kind: str, args: argparse.Namespace) -> list[tuple[str,
             "CAPITALS_RATE_LIMIT": str(args.rate_limit),
             "CAPITALS_LOG_LEVEL": "WARNING",
         }
-        server = _start(
-            [sys.executable, __file__, "serve", "--port", str(port), "--profile-to", profile_to],
-            env=env,
-        )
-        await asyncio.to_thread(wait_ready, f"http://127.0.0.1:{port}", server)
-
-        training_id = str(uuid.uuid4())
-        first_day = date.today() + timedelta(days=60)
-        await publish(
-            f"nats://127.0.0.1:{nats_port}",
-            ev.TrainingPublished(
-                id=training_id,
-                revision=1,
-                series="cbss-thb",
-                title="Trafficking in human beings: a training for consular staff",
-                host_country="EE",
-                city="Tallinn",
-                venue="Ministry of Foreign Affairs",
-                timezone="Europe/Tallinn",
-                starts_on=first_day,
-                ends_on=first_day,
-                capacity=20,
-            ),
-            correlation_id="bench",
-        )
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            for _ in range(200):
-                listed = (await client.get("/trainings")).json()["items"]
-                if any(item["id"] == training_id for item in listed):
-                    break
-                await asyncio.sleep(0.05)
-
-        results = []
-        for label, path in (
-            ("bare echo", "/bench/echo"),
-            ("bare single-row insert", "/bench/insert"),
-            ("registration", f"/trainings/{training_id}/registrations"),
-        ):
-            if label == "registration" and args.profile:
-                server.send_signal(signal.SIGUSR1)
-            print(f"{kind}: {label}", file=sys.stderr, flush=True)
-            load = await run_load(port, path, bodies(), args.seconds, args.connections)
-            if label == "registration":
-                if args.profile:
-                    server.send_signal(signal.SIGUSR2)
-                drained = time.monotonic()
-                while (left := await _backlog(database_url)) != (0, 0):
-                    print(f"waiting for {left[0]} events and {left[1]} mails", file=sys.stderr)
-                    await asyncio.sleep(1)
-                load.drain = time.monotonic() - drained  # type: ignore[attr-defined]
-            results.append((label, load))
-        if args.profile:
-            await asyncio.sleep(1)
-            _print_profile(profile_to)
-        return results
+        yield env, database_url
     finally:
-        if server is not None:
-            stop(server, timeout=40)
         broker.terminate()
         broker.wait(timeout=10)
         for cleanup in cleanups:
             await cleanup()
         shutil.rmtree(work, ignore_errors=True)
+
+
+async def _open_training(port: int, nats_url: str) -> str:
+    """A training of 20 seats, published as scheduling would, once registration lists it."""
+    training_id = str(uuid.uuid4())
+    first_day = date.today() + timedelta(days=60)
+    await publish(
+        nats_url,
+        ev.TrainingPublished(
+            id=training_id,
+            revision=1,
+            series="cbss-thb",
+            title="Trafficking in human beings: a training for consular staff",
+            host_country="EE",
+            city="Tallinn",
+            venue="Ministry of Foreign Affairs",
+            timezone="Europe/Tallinn",
+            starts_on=first_day,
+            ends_on=first_day,
+            capacity=20,
+        ),
+        correlation_id="bench",
+    )
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        for _ in range(200):
+            listed = (await client.get("/trainings")).json()["items"]
+            if any(item["id"] == training_id for item in listed):
+                break
+            await asyncio.sleep(0.05)
+    return training_id
+
+
+async def _drained(load: Load, database_url: str) -> None:
+    """Wait until every event is relayed and every mail sent; note how long it took."""
+    drained = time.monotonic()
+    while (left := await _backlog(database_url)) != (0, 0):
+        print(f"waiting for {left[0]} events and {left[1]} mails", file=sys.stderr)
+        await asyncio.sleep(1)
+    load.drain = time.monotonic() - drained  # type: ignore[attr-defined]
+
+
+async def bench_database(kind: str, args: argparse.Namespace) -> list[tuple[str, Load]]:
+    """The bare endpoints and the registration route on one server process."""
+    async with _scratch(kind, args) as (env, database_url):
+        port = free_port()
+        # Beside the data directory, removed with it.
+        profile_to = str(Path(env["CAPITALS_DATA_DIR"]).parent / "registration.prof")
+        server = _start(
+            [
+                sys.executable,
+                __file__,
+                "serve",
+                "--port",
+                str(port),
+                "--profile-to",
+                profile_to if args.profile else "",
+            ],
+            env=env,
+        )
+        try:
+            await asyncio.to_thread(wait_ready, f"http://127.0.0.1:{port}", server)
+            training_id = await _open_training(port, env["NATS_URL"])
+            results = []
+            for label, path in (
+                ("bare echo", "/bench/echo"),
+                ("bare single-row insert", "/bench/insert"),
+                ("registration", f"/trainings/{training_id}/registrations"),
+            ):
+                if label == "registration" and args.profile:
+                    server.send_signal(signal.SIGUSR1)
+                print(f"{kind}: {label}", file=sys.stderr, flush=True)
+                load = await run_load(port, path, bodies(), args.seconds, args.connections)
+                if label == "registration":
+                    if args.profile:
+                        server.send_signal(signal.SIGUSR2)
+                    await _drained(load, database_url)
+                results.append((label, load))
+            if args.profile:
+                await asyncio.sleep(1)
+                _print_profile(profile_to)
+            return results
+        finally:
+            stop(server, timeout=40)
+
+
+async def bench_workers(
+    kind: str, counts: list[int], args: argparse.Namespace
+) -> list[tuple[str, Load]]:
+    """The registration route under `capitals serve registration --workers N`, for each N,
+    each on a fresh broker and database."""
+    results = []
+    for workers in counts:
+        async with _scratch(kind, args) as (env, database_url):
+            port = free_port()
+            server = _start(
+                [*CAPITALS_SERVE, "--port", str(port), "--workers", str(workers)], env=env
+            )
+            try:
+                await asyncio.to_thread(wait_ready, f"http://127.0.0.1:{port}", server)
+                # /ready answers once one worker is up; the others start alongside it.
+                await asyncio.sleep(2.0 * (workers - 1))
+                training_id = await _open_training(port, env["NATS_URL"])
+                label = f"{workers} worker" + ("s" if workers > 1 else "")
+                print(f"{kind}: registration, {label}", file=sys.stderr, flush=True)
+                path = f"/trainings/{training_id}/registrations"
+                load = await run_load(port, path, bodies(), args.seconds, args.connections)
+                await _drained(load, database_url)
+                results.append((label, load))
+            finally:
+                stop(server, timeout=40)
+    return results
 
 
 AREAS = (
@@ -402,10 +461,12 @@ def _print_profile(path: str) -> None:
     print(stream.getvalue())
 
 
-def _table(kind: str, results: list[tuple[str, Load]], connections: int) -> str:
+def _table(
+    kind: str, results: list[tuple[str, Load]], connections: int, first: str = "endpoint"
+) -> str:
     lines = [
         f"{kind}, {connections} connections",
-        f"| {'endpoint':<24} | {'requests/s':>10} | {'p50 ms':>7} | {'p99 ms':>7} | statuses |",
+        f"| {first:<24} | {'requests/s':>10} | {'p50 ms':>7} | {'p99 ms':>7} | statuses |",
         f"|{'-' * 26}|{'-' * 12}|{'-' * 9}|{'-' * 9}|----------|",
     ]
     for label, load in results:
@@ -428,8 +489,13 @@ async def main(args: argparse.Namespace) -> None:
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, {sys.version.split()[0]}"
     )
     for kind in args.databases.split(","):
-        results = await bench_database(kind, args)
-        print(_table(kind, results, args.connections))
+        if args.workers:
+            counts = [int(n) for n in args.workers.split(",")]
+            results = await bench_workers(kind, counts, args)
+            print(_table(kind, results, args.connections, first="registration with"))
+        else:
+            results = await bench_database(kind, args)
+            print(_table(kind, results, args.connections))
         print()
 
 
@@ -449,6 +515,11 @@ if __name__ == "__main__":
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--workers",
+        default="",
+        help="e.g. 1,2: the registration route under `capitals serve --workers N` for each N",
+    )
     parser.add_argument(
         "--rate-limit", type=int, default=0, help="CAPITALS_RATE_LIMIT (0: off; use a large one)"
     )

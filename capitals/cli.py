@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import timedelta
+from typing import Any
 
 from capitals import backup as backups
 from shared.settings import SERVICES, SettingError, Settings, load_settings
@@ -25,7 +26,7 @@ def serve(args: argparse.Namespace) -> None:
 
     import uvicorn
 
-    from capitals.server import QuietServer
+    from capitals.server import QuietServer, serve_workers
     from shared import logs
     from shared.settings import DEFAULT_PORTS
 
@@ -36,23 +37,27 @@ def serve(args: argparse.Namespace) -> None:
             file=sys.stderr,
         )
         raise SystemExit(2)
+    if args.workers < 1:
+        print("capitals: --workers: at least 1", file=sys.stderr)
+        raise SystemExit(2)
     logs.configure(args.service, settings.log_level)
-    module = importlib.import_module(f"services.{args.service}.app")
-    config = uvicorn.Config(
-        module.app(settings),
-        host=args.host,
-        port=args.port or DEFAULT_PORTS[args.service],
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port or DEFAULT_PORTS[args.service],
         # uvicorn's own lines (errors and the access log) go through the root logger's
         # JSON handler (shared.logs), which redacts the secrets links carry in paths.
-        log_config=None,
-        access_log=True,
-        lifespan="on",
-        timeout_graceful_shutdown=5,
+        "log_config": None,
+        "access_log": True,
+        "lifespan": "on",
+        "timeout_graceful_shutdown": 5,
         # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; the app decides
         # whom to believe (CAPITALS_TRUSTED_PROXIES).
-        proxy_headers=False,
-    )
-    QuietServer(config).run()
+        "proxy_headers": False,
+    }
+    if args.workers > 1:
+        raise SystemExit(serve_workers(args.service, args.workers, **options))
+    module = importlib.import_module(f"services.{args.service}.app")
+    QuietServer(uvicorn.Config(module.app(settings), **options)).run()
 
 
 def migrate(args: argparse.Namespace) -> None:
@@ -135,6 +140,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("service", choices=SERVICES)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=None)
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes behind the one port, each running the whole service",
+    )
     p.set_defaults(run=serve)
 
     p = commands.add_parser("migrate", help="apply database migrations")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import os
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
@@ -13,7 +15,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import Tracer
 from sqlalchemy import DateTime, event, text
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as SQLAlchemyAsyncSession
 from sqlalchemy.types import TypeDecorator
@@ -80,6 +82,50 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
     return engine
 
 
+class WriterQueue:
+    """The writers of every process on one SQLite file, queued on an flock of a file beside
+    it: a waiting process is woken the moment the writer before it commits. Without it, the
+    processes of `capitals serve --workers N` wait on SQLite's busy handler, which sleeps in
+    growing steps (up to 100 ms) and lets the process that just committed take the lock
+    again and again. BEGIN IMMEDIATE still guarantees one writer at a time; this only orders
+    the waiting."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    async def acquire(self) -> None:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = self._fd
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        # Another process writes: wait in a thread, not on the event loop.
+        waiting = asyncio.get_running_loop().run_in_executor(None, fcntl.flock, fd, fcntl.LOCK_EX)
+        try:
+            await asyncio.shield(waiting)
+        except asyncio.CancelledError:
+            # The thread takes the lock anyway once it is free: give it straight back.
+            def give_back(done: asyncio.Future[None]) -> None:
+                if not done.cancelled() and done.exception() is None:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+
+            waiting.add_done_callback(give_back)
+            raise
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class Database:
     """One service's database: write transactions, read sessions, and after-commit wake-ups."""
 
@@ -99,6 +145,9 @@ class Database:
         self._write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
         )
+        # ...and the writers of other processes on the same file (WriterQueue).
+        file = make_url(url).database if self.is_sqlite else None
+        self._writers = WriterQueue(f"{file}-writers.lock") if file and file != ":memory:" else None
         self._wakers: dict[str, Callable[[list[dict[str, Any]]], None]] = {}
         # Told after every commit of this process: work that only a change can make due
         # waits for one instead of polling.
@@ -156,11 +205,17 @@ class Database:
         if lock is not None:
             await lock.acquire()
         try:
-            async with AsyncSession(self.engine, expire_on_commit=False) as session:
-                uow = UnitOfWork(session, correlation_id or current_correlation_id())
-                async with session.begin():
-                    yield uow
-                    await uow.flush_queued()
+            if self._writers is not None:
+                await self._writers.acquire()
+            try:
+                async with AsyncSession(self.engine, expire_on_commit=False) as session:
+                    uow = UnitOfWork(session, correlation_id or current_correlation_id())
+                    async with session.begin():
+                        yield uow
+                        await uow.flush_queued()
+            finally:
+                if self._writers is not None:
+                    self._writers.release()
         finally:
             if lock is not None:
                 lock.release()
@@ -238,6 +293,8 @@ class Database:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self._writers is not None:
+            self._writers.close()
         await self.engine.dispose()
         if self._read_engine is not self.engine:
             await self._read_engine.dispose()

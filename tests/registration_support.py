@@ -133,9 +133,9 @@ async def _pg_url(name: str, stack: AsyncExitStack) -> str:
 
 @asynccontextmanager
 async def served_registration(
-    tmp_path: Path, kind: str = "sqlite", **extra: str
+    tmp_path: Path, kind: str = "sqlite", workers: int = 1, **extra: str
 ) -> AsyncIterator[Served]:
-    """`capitals serve registration` in its own process on a free port (uvicorn)."""
+    """`capitals serve registration [--workers N]` in its own process on a free port."""
     async with AsyncExitStack() as stack:
         broker = NatsServer(tmp_path / "nats")
         broker.start()
@@ -157,7 +157,9 @@ async def served_registration(
             **extra,
         }
         log = tmp_path / "registration.log"
-        process = stack.enter_context(serve_command("registration", port, env, log))
+        process = stack.enter_context(
+            serve_command("registration", port, env, log, options=["--workers", str(workers)])
+        )
         yield Served(
             url=f"http://127.0.0.1:{port}",
             nats_url=broker.url,

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -49,13 +49,17 @@ async def serve_app(app: Any, port: int, lifespan: str = "on") -> AsyncIterator[
 
 
 def start_command(
-    service: str, port: int, env: Mapping[str, str], log: Path | None = None
+    service: str,
+    port: int,
+    env: Mapping[str, str],
+    log: Path | None = None,
+    options: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
-    """`capitals serve <service>` on `port`, its output into `log` (or nowhere)."""
+    """`capitals serve <service> [options]` on `port`, its output into `log` (or nowhere)."""
     output = log.open("wb") if log is not None else subprocess.DEVNULL
     try:
         return subprocess.Popen(
-            [*SERVE, service, "--port", str(port)],
+            [*SERVE, service, "--port", str(port), *options],
             env={**os.environ, **env},
             cwd=ROOT,
             stdout=output,
@@ -100,10 +104,15 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
 
 @contextmanager
 def serve_command(
-    service: str, port: int, env: Mapping[str, str], log: Path | None = None
+    service: str,
+    port: int,
+    env: Mapping[str, str],
+    log: Path | None = None,
+    options: Sequence[str] = (),
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """`capitals serve <service>` as its own process, ready when entered, stopped on exit."""
-    process = start_command(service, port, env, log)
+    """`capitals serve <service> [options]` as its own process, ready when entered (one
+    worker answering, under --workers), stopped on exit."""
+    process = start_command(service, port, env, log, options)
     try:
         wait_ready(f"http://127.0.0.1:{port}", process, log)
         yield process

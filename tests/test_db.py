@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import os
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -75,3 +77,46 @@ def test_log_lines_are_json_with_the_correlation_id() -> None:
     assert line["correlation_id"] == "req-42"
     assert line["service"] == "registration" and line["message"] == "seat taken"
     assert line["subject"] == "registration.registration.confirmed"
+
+
+async def test_a_writer_cancelled_while_another_process_writes_leaves_the_file_unlocked(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'queued.sqlite3'}"
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(counter_metadata.create_all)
+        await connection.execute(counter.insert().values(id=1, value=0))
+    await engine.dispose()
+    db = Database(url)
+    # Another process's writer holds the queue (an flock of its own open file).
+    other = os.open(f"{tmp_path / 'queued.sqlite3'}-writers.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(other, fcntl.LOCK_EX)
+
+    async def write() -> None:
+        async with db.unit() as uow:
+            await uow.execute(update(counter).values(value=counter.c.value + 1))
+
+    waiting = asyncio.create_task(write())
+    await asyncio.sleep(0.2)
+    assert not waiting.done()
+    waiting.cancel()
+    await asyncio.gather(waiting, return_exceptions=True)
+    fcntl.flock(other, fcntl.LOCK_UN)
+    try:
+        # The waiting thread took the lock after the cancel; it must give it back, or
+        # every other process's writers would wait for ever.
+        async with asyncio.timeout(5):
+            while True:
+                try:
+                    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    await asyncio.sleep(0.05)
+        fcntl.flock(other, fcntl.LOCK_UN)
+        await write()
+        async with db.session() as session:
+            assert (await session.exec(select(counter.c.value))).one() == (1,)  # type: ignore[call-overload]
+    finally:
+        os.close(other)
+        await db.dispose()
