@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 import uvicorn
 
+from deploy.loopback import terminate
+
 ROOT = Path(__file__).resolve().parents[1]
 SERVE = [sys.executable, "-m", "capitals.cli", "serve"]
 
@@ -91,17 +93,6 @@ def _output(log: Path | None) -> str:
     return f":\n{log.read_text(errors='replace')}" if log is not None else ""
 
 
-def stop(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
-    """Terminate, and kill what does not stop within `timeout` seconds."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @contextmanager
 def serve_command(
     service: str,
@@ -117,4 +108,4 @@ def serve_command(
         wait_ready(f"http://127.0.0.1:{port}", process, log)
         yield process
     finally:
-        stop(process)
+        terminate(process)

@@ -11,10 +11,11 @@ import httpx
 import nats
 import pytest
 
+from deploy.loopback import terminate
 from shared.broker import Broker
 from shared.migrations import upgrade
 from shared.settings import SettingError, load_settings, nats_seeds
-from tests.servers import start_command, stop
+from tests.servers import start_command
 from tests.support import SECRET, NatsServer, free_port
 from tests.test_foundation import clean_env, run_capitals
 
@@ -144,6 +145,6 @@ def test_a_service_without_a_broker_serves_says_why_and_connects_once_one_answer
             "nats": True,
         }
     finally:
-        stop(process)
+        terminate(process)
         for seed in seeds:
             seed.stop()

@@ -30,11 +30,12 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from capitals.embedded import free_port
+from deploy.loopback import terminate
 from shared.migrations import upgrade
 from shared.service import MAX_BODY
 from shared.settings import SERVICES
 from tests.registration_support import PERSON
-from tests.servers import start_command, stop, wait_ready
+from tests.servers import start_command, wait_ready
 from tests.support import SECRET, NatsServer, settings_for, staff_headers
 
 CHECKS = [
@@ -87,7 +88,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield Served(urls, *_seed(urls, root / "data" / "mail"))
     finally:
         for process in processes:
-            stop(process)
+            terminate(process)
         broker.stop()
 
 
