@@ -60,7 +60,8 @@ from shared.tables import mail_queue, outbox
 
 # The tests' server and broker helpers serve here too; they live beside bench/, not in a package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.servers import stop, wait_ready
+from deploy.loopback import terminate
+from tests.servers import wait_ready
 from tests.support import publish
 
 PG_DSN = os.environ.get("CAPITALS_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -384,7 +385,7 @@ async def bench_database(kind: str, args: argparse.Namespace) -> list[tuple[str,
                 _print_profile(profile_to)
             return results
         finally:
-            stop(server, timeout=40)
+            terminate(server, timeout=40)
 
 
 async def bench_workers(
@@ -411,7 +412,7 @@ async def bench_workers(
                 await _drained(load, database_url)
                 results.append((label, load))
             finally:
-                stop(server, timeout=40)
+                terminate(server, timeout=40)
     return results
 
 

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 # The same bare icalendar baseline as the in-process bench, so the two ratios compare.
 from bench.calendar_feed import EDITIONS, bare_icalendar_build  # noqa: E402
 from capitals.embedded import free_port, start_nats, wait_for_port  # noqa: E402
+from deploy.loopback import terminate  # noqa: E402
 from services.scheduling.calendar import (  # noqa: E402
     Feed,
     FeedSession,
@@ -40,7 +41,7 @@ from services.scheduling.calendar import (  # noqa: E402
 from shared.auth import issue_token  # noqa: E402
 from shared.events.contracts import SESSION_KINDS  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
-from tests.servers import serve_command, stop  # noqa: E402
+from tests.servers import serve_command  # noqa: E402
 
 SECRET = "bench-secret-0123456789-abcdefghij"
 SERIES = "cbss-thb"
@@ -315,7 +316,7 @@ def main() -> None:
                 for line in asyncio.run(measure(url, sessions, repeats)):
                     print(line)
         finally:
-            stop(nats)
+            terminate(nats)
 
 
 if __name__ == "__main__":
