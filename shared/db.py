@@ -19,6 +19,7 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as SQLAlchemyAsyncSession
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import await_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.wakeups import woken
@@ -46,6 +47,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _ask_for_wal(cursor: Any) -> None:
+    """Switch a new database file to WAL. The switch needs the file to itself and SQLite
+    answers "database is locked" at once, without its busy handler, when a connection
+    opened at the same moment holds it: try again for up to 10 s. This runs inside
+    SQLAlchemy's bridge to the event loop, so the pause is awaited, not slept."""
+    for _ in range(200):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:  # the driver's OperationalError, as the adapter raises it
+            if "locked" not in str(exc):
+                raise
+            await_(asyncio.sleep(0.05))
+    cursor.execute("PRAGMA journal_mode=WAL")
+
+
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
     engine = create_async_engine(url, connect_args={"timeout": 30})
 
@@ -60,7 +77,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         # is kept in the file, so only a database not yet in WAL needs asking.
         cursor.execute("PRAGMA journal_mode")
         if str(cursor.fetchone()[0]).lower() != "wal":
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _ask_for_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         # Deleted rows (an erased person, a draft replaced by its answers) are zeroed
