@@ -187,6 +187,16 @@ async def _managed(
     return staff, training
 
 
+async def _managed_form(
+    request: Request[Any, Any, Any], db: DB, training_id: str
+) -> tuple[Staff, TrainingRow, dict[str, str]] | Template | Redirect:
+    """As `_managed`, with the form the caller posted."""
+    found = await _managed(request, db, training_id)
+    if not isinstance(found, tuple):
+        return found
+    return (*found, _form_values(await request.form()))
+
+
 @get(
     "/reports/{training_id:str}/questions",
     operation_id="trainingQuestionsPage",
@@ -214,11 +224,10 @@ async def training_questions_page(
 async def objectives_page(
     training_id: FromPath[str], request: Request[Any, Any, Any], db: DB, settings: AppSettings
 ) -> Response[Any]:
-    found = await _managed(request, db, training_id)
+    found = await _managed_form(request, db, training_id)
     if not isinstance(found, tuple):
         return found
-    staff, training = found
-    form = _form_values(await request.form())
+    staff, training, form = found
     try:
         body = question_forms.objectives_in(form)
         change = commands.SetObjectives(training_id, body.objectives)
@@ -242,11 +251,10 @@ async def objectives_page(
 async def extra_questions_page(
     training_id: FromPath[str], request: Request[Any, Any, Any], db: DB, settings: AppSettings
 ) -> Response[Any]:
-    found = await _managed(request, db, training_id)
+    found = await _managed_form(request, db, training_id)
     if not isinstance(found, tuple):
         return found
-    staff, training = found
-    form = _form_values(await request.form())
+    staff, training, form = found
     groups = {"questions": question_forms.read_drafts(form, "questions")}
     try:
         body, groups = question_forms.extra_questions_in(form)
