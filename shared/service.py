@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import msgspec
 from litestar import Litestar, Request, Response, get
 from litestar.config.csrf import CSRFConfig
@@ -25,7 +26,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import auth
+from shared import auth, i18n
 from shared.apidocs import ApiReference
 from shared.audit_pages import ROUTES as AUDIT_ROUTES
 from shared.bodies import CapitalsRequest, NoNulMiddleware
@@ -276,6 +277,21 @@ async def ready(state: State) -> Response[Readiness]:
     return Response(checks, status_code=200 if checks.ready else 503)
 
 
+def _configure_templates(
+    environment: jinja2.Environment, settings: Settings, service: str, prefix: str
+) -> None:
+    """What every template of every service can use besides its own context."""
+    environment.globals.update(
+        staff_areas=staff_areas(settings),
+        secretariat_areas=secretariat_areas(settings),
+        signed_in=auth.staff_or_none,
+        service=service,
+        # Put in front of every link to the service's own pages: `{{ root }}/staff/`.
+        root=prefix,
+    )
+    i18n.install(environment)
+
+
 def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
     """The Litestar app of one service, with everything wired in its lifespan.
 
@@ -368,13 +384,8 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
         template_config=TemplateConfig(
             directory=template_dirs,
             engine=JinjaTemplateEngine,
-            engine_callback=lambda engine: engine.engine.globals.update(
-                staff_areas=staff_areas(settings),
-                secretariat_areas=secretariat_areas(settings),
-                signed_in=auth.staff_or_none,
-                service=spec.name,
-                # Put in front of every link to the service's own pages: `{{ root }}/staff/`.
-                root=prefix,
+            engine_callback=lambda engine: _configure_templates(
+                engine.engine, settings, spec.name, prefix
             ),
         ),
         openapi_config=OpenAPIConfig(
