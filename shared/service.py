@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import msgspec
 from litestar import Litestar, Request, Response, get
 from litestar.config.csrf import CSRFConfig
@@ -26,7 +25,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import auth, i18n
+from shared import auth, templating
 from shared.apidocs import ApiReference
 from shared.audit_pages import ROUTES as AUDIT_ROUTES
 from shared.bodies import CapitalsRequest, NoNulMiddleware
@@ -45,7 +44,6 @@ from shared.prefix import mounted, prefixed_redirects
 from shared.problems import exception_handlers, problems
 from shared.proxies import ForwardedMiddleware
 from shared.settings import Section, SettingError, Settings
-from shared.staff import secretariat_areas, staff_areas
 from shared.staff_directory import StaffDirectory
 from shared.throttle import HitCounter
 from shared.tracing import Tracing
@@ -277,21 +275,6 @@ async def ready(state: State) -> Response[Readiness]:
     return Response(checks, status_code=200 if checks.ready else 503)
 
 
-def _configure_templates(
-    environment: jinja2.Environment, settings: Settings, service: str, prefix: str
-) -> None:
-    """What every template of every service can use besides its own context."""
-    environment.globals.update(
-        staff_areas=staff_areas(settings),
-        secretariat_areas=secretariat_areas(settings),
-        signed_in=auth.staff_or_none,
-        service=service,
-        # Put in front of every link to the service's own pages: `{{ root }}/staff/`.
-        root=prefix,
-    )
-    i18n.install(environment)
-
-
 def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
     """The Litestar app of one service, with everything wired in its lifespan.
 
@@ -384,7 +367,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
         template_config=TemplateConfig(
             directory=template_dirs,
             engine=JinjaTemplateEngine,
-            engine_callback=lambda engine: _configure_templates(
+            engine_callback=lambda engine: templating.configure(
                 engine.engine, settings, spec.name, prefix
             ),
         ),
