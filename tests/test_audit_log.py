@@ -17,7 +17,7 @@ from shared.auth import COOKIE_NAME, issue_token
 from shared.clock import clock
 from shared.events import contracts as ev
 from tests.browser import accessibility_violations, browser_page, csrf_of
-from tests.registration_support import in_catalogue, open_training, person, register
+from tests.registration_support import decide_on_page, in_catalogue, open_training, person, register
 from tests.scheduling_support import add_session, create_training
 from tests.servers import serve_app
 from tests.support import System, eventually, publish, running_system
@@ -243,14 +243,10 @@ async def test_erasure_empties_the_audit_log_of_the_person_and_keeps_the_actions
         organiser = as_(system, ORGANISER, "organiser", ["EE"])
         training = await open_training(system.nats.url, system.registration, moderated=True)
         held = await register(system.registration, training.id, person(1, name=name, email=email))
-        page = await system.registration.get(f"/staff/trainings/{training.id}", headers=organiser)
-        approved = await system.registration.post(
-            f"/staff/registrations/{held['id']}/approve",
-            data={"_csrf_token": csrf_of(page.text), "message": f"Welcome, {name} ({email})!"},
-            headers=organiser,
-            follow_redirects=False,
+        welcome = f"Welcome, {name} ({email})!"
+        await decide_on_page(
+            system.registration, organiser, training.id, held["id"], "approve", welcome
         )
-        assert approved.status_code == 303, approved.text
         walk_in = await register(
             system.registration,
             training.id,
@@ -300,14 +296,10 @@ async def test_retention_empties_the_audit_log_of_the_person_and_keeps_the_actio
         organiser = as_(system, ORGANISER, "organiser", ["EE"])
         training = await open_training(system.nats.url, system.registration, moderated=True)
         held = await register(system.registration, training.id, person(1, name=name, email=email))
-        page = await system.registration.get(f"/staff/trainings/{training.id}", headers=organiser)
-        declined = await system.registration.post(
-            f"/staff/registrations/{held['id']}/decline",
-            data={"_csrf_token": csrf_of(page.text), "message": f"Sorry, {name}."},
-            headers=organiser,
-            follow_redirects=False,
+        sorry = f"Sorry, {name}."
+        await decide_on_page(
+            system.registration, organiser, training.id, held["id"], "decline", sorry
         )
-        assert declined.status_code == 303, declined.text
         url = system.settings.database_url("registration")
         assert await rows_holding(url, "Qzkept"), "the message is in the log until erasure"
 

@@ -16,7 +16,7 @@ from playwright.async_api import expect
 
 from capitals.embedded import free_port
 from tests.browser import accessibility_violations, browser_page, csrf_of
-from tests.registration_support import open_training, person, register
+from tests.registration_support import decide_on_page, open_training, person, register
 from tests.servers import serve_app
 from tests.support import SmtpSink, System, eventually, running_system
 
@@ -228,14 +228,8 @@ async def test_a_decline_with_a_message_says_it_in_the_mail(tmp_path: Path, sink
         training = await open_training(system.nats.url, system.registration, moderated=True)
         held = await register(system.registration, training.id, person(1))
         headers = system.token("organiser", ["EE"])
-        page = await system.registration.get(f"/staff/trainings/{training.id}", headers=headers)
-        declined = await system.registration.post(
-            f"/staff/registrations/{held['id']}/decline",
-            data={"_csrf_token": csrf_of(page.text), "message": "Full of ambassadors."},
-            headers=headers,
-            follow_redirects=False,
-        )
-        assert declined.status_code == 303
+        why = "Full of ambassadors."
+        await decide_on_page(system.registration, headers, training.id, held["id"], "decline", why)
 
         async def mailed() -> str:
             texts = [t for s, t in sink.to("participant1@example.org") if "declined" in s]
