@@ -17,7 +17,9 @@ from typing import Any
 import httpx
 import uvicorn
 
+from capitals.embedded import free_port
 from deploy.loopback import terminate
+from tests.support import System, running_system
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVE = [sys.executable, "-m", "capitals.cli", "serve"]
@@ -48,6 +50,21 @@ async def serve_app(app: Any, port: int, lifespan: str = "on") -> AsyncIterator[
     finally:
         server.should_exit = True
         await task
+
+
+@asynccontextmanager
+async def served_alone(
+    tmp_path: Path, service: str, **settings: str
+) -> AsyncIterator[tuple[System, str]]:
+    """`service` alone on SQLite, served on a free port that its public URL names, for a
+    browser; the running system and that URL."""
+    port = free_port()
+    public = {f"{service.upper()}_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    async with (
+        running_system(tmp_path, services=(service,), **public, **settings) as system,
+        serve_app(system.apps[service], port, lifespan="off") as url,
+    ):
+        yield system, url
 
 
 def start_command(

@@ -23,7 +23,7 @@ from services.scheduling import sign_in as accounts
 from shared.commands import execute
 from shared.migrations import upgrade
 from shared.settings import SERVICES, Settings
-from tests.browser import accessibility_violations, browser_page
+from tests.browser import accessibility_violations, browser_page, sideways_scroll
 from tests.servers import serve_app
 from tests.support import NatsServer, database_urls, settings_for
 
@@ -235,9 +235,7 @@ async def sweep(
         for width in WIDTHS:
             await tab.set_viewport_size({"width": width, "height": 900})
             checked += 1
-            sideways = await tab.evaluate(
-                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-            )
+            sideways = await sideways_scroll(tab)
             if sideways > 0:
                 problems.append(f"{who} {url}: scrolls sideways by {sideways}px at {width}px")
             for violation in await accessibility_violations(tab):
