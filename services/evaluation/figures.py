@@ -268,15 +268,9 @@ def trend(
             if tally is not None and not figures.withheld:
                 pooled.add(tally)
             points.append(figures)
+        options = {o.id: o.text for o in question.options}
+        series = point(question, "", pooled, withheld=False)
         out.append(
-            TrendQuestion(
-                id=question.id,
-                kind=question.kind,
-                text=question.text,
-                level=question.level,
-                options={o.id: o.text for o in question.options},
-                editions=points,
-                series=point(question, "", pooled, withheld=False),
-            )
+            carried(TrendQuestion, question, options=options, editions=points, series=series)
         )
     return out
