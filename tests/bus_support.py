@@ -1,5 +1,5 @@
 """The bus tests' common parts: a handler that records, a consumer of scheduling's
-stream, counting rows, reading a stream."""
+stream, counting rows, asking about a stream and reading it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import nats
-from nats.js.api import RawStreamMsg
+from nats.js.api import RawStreamMsg, StreamInfo
 from sqlalchemy import func, select
 
 from shared.broker import Broker
@@ -54,6 +54,15 @@ async def count(db: Database, table: Any, *where: Any) -> int:
     async with db.session() as session:
         query = select(func.count()).select_from(table).where(*where)
         return int((await session.exec(query)).one()[0])  # type: ignore[call-overload]
+
+
+async def stream_info(url: str, stream: str) -> StreamInfo:
+    """What the broker says of `stream` now; `url` may list several servers, comma-separated."""
+    connection = await nats.connect(url.split(","))
+    try:
+        return await connection.jetstream().stream_info(stream)
+    finally:
+        await connection.close()
 
 
 async def stored_messages(url: str, stream: str, **connect: Any) -> list[RawStreamMsg]:

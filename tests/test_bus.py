@@ -22,7 +22,7 @@ from shared.events import Envelope, encode, envelope_for, producers
 from shared.events import contracts as ev
 from shared.outbox import OutboxRelay, forget_person
 from shared.tables import dead_letter, inbox, outbox
-from tests.bus_support import Recorder, completed_consumer, count, stored_messages
+from tests.bus_support import Recorder, completed_consumer, count, stored_messages, stream_info
 from tests.support import NatsServer, eventually, infrastructure_db
 
 
@@ -37,12 +37,7 @@ def completed(n: int) -> ev.TrainingCompleted:
 
 
 async def stream_messages(url: str, stream: str) -> int:
-    connection = await nats.connect(url)
-    try:
-        info = await connection.jetstream().stream_info(stream)
-        return int(info.state.messages)
-    finally:
-        await connection.close()
+    return int((await stream_info(url, stream)).state.messages)
 
 
 @asynccontextmanager

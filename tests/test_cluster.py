@@ -18,7 +18,7 @@ from shared.events import contracts as ev
 from shared.events import producers
 from shared.outbox import OutboxRelay
 from shared.tables import inbox, outbox
-from tests.bus_support import Recorder, completed_consumer, count
+from tests.bus_support import Recorder, completed_consumer, count, stream_info
 from tests.scheduling_support import published_training, uid_of, vevents
 from tests.support import eventually, infrastructure_db, running_system
 
@@ -135,13 +135,9 @@ async def test_replicas_the_cluster_cannot_hold_are_reported_and_retried(
 
 
 async def stream_leader(url: str, stream: str) -> str:
-    connection = await nats.connect(url.split(","))
-    try:
-        info = await connection.jetstream().stream_info(stream)
-        assert info.cluster is not None and info.cluster.leader
-        return info.cluster.leader
-    finally:
-        await connection.close()
+    info = await stream_info(url, stream)
+    assert info.cluster is not None and info.cluster.leader
+    return info.cluster.leader
 
 
 async def test_events_flow_on_three_replicas_while_the_stream_leader_is_killed(
@@ -184,12 +180,7 @@ async def test_events_flow_on_three_replicas_while_the_stream_leader_is_killed(
             await consuming.close()
     # Nothing lost, nothing applied twice, nothing stored twice.
     assert sorted(recorder.applied) == sorted(f"training-{n}" for n in range(total))
-    connection = await nats.connect(cluster.url.split(","))
-    try:
-        info = await connection.jetstream().stream_info("SCHEDULING")
-        assert info.state.messages == total
-    finally:
-        await connection.close()
+    assert (await stream_info(cluster.url, "SCHEDULING")).state.messages == total
 
 
 async def test_the_services_event_flow_on_three_replicas_survives_a_node_killed(
@@ -250,9 +241,4 @@ async def test_the_services_event_flow_on_three_replicas_survives_a_node_killed(
 
         await eventually(all_published, timeout=15)
         written = await system.on_service_loop("registration", count, registration_db, outbox)
-        connection = await nats.connect(cluster.url.split(","))
-        try:
-            info = await connection.jetstream().stream_info("REGISTRATION")
-        finally:
-            await connection.close()
-        assert info.state.messages == written
+        assert (await stream_info(cluster.url, "REGISTRATION")).state.messages == written
