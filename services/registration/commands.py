@@ -87,7 +87,7 @@ def _revise(uow: UnitOfWork, row: RegistrationRow, now: datetime) -> None:
     uow.session.add(row)
 
 
-async def _facts_of(
+async def facts_of(
     uow: UnitOfWork, settings: Settings, training_row: domain.TrainingFacts, row: RegistrationRow
 ) -> mails.MailFacts:
     person = await uow.session.get(ParticipantRow, row.participant_id)
@@ -127,7 +127,7 @@ async def _announce(
     if row.erased_at is not None:
         return
     if mail is None:
-        facts = await _facts_of(uow, settings, training_row, row)
+        facts = await facts_of(uow, settings, training_row, row)
         mail = mails.status_mail(facts, row.status, position, row.waitlist_reason, message)
     uow.send_mail(mail)
 
@@ -237,7 +237,7 @@ async def promote(
         transition = domain.promoted()
         row.status, row.waitlist_reason = transition.status, transition.waitlist_reason
         _revise(uow, row, now)
-        facts = await _facts_of(uow, settings, training_row, row)
+        facts = await facts_of(uow, settings, training_row, row)
         await _announce(uow, settings, training_row, row, mail=mails.promoted(facts))
     await uow.session.flush()
     await move_seats(uow, training_row.id, len(promoted))
@@ -271,7 +271,7 @@ async def check_in(
                 status=row.status,
                 name=row.name,
                 email=row.email,
-                language=training_row.language,
+                language=row.language,
             ),
             person=row.participant_id,
         )
@@ -339,7 +339,7 @@ async def message_confirmed(
     )
     count = 0
     for row in confirmed:
-        facts = await _facts_of(uow, settings, training_row, row)
+        facts = await facts_of(uow, settings, training_row, row)
         uow.send_mail(mails.to_confirmed(facts, subject, message))
         count += 1
     return count
@@ -367,7 +367,7 @@ async def cancel_training(
         transition = domain.cancelled(row.status)
         row.status, row.waitlist_reason = transition.status, transition.waitlist_reason
         _revise(uow, row, now)
-        facts = await _facts_of(uow, settings, training_row, row)
+        facts = await facts_of(uow, settings, training_row, row)
         await _announce(
             uow, settings, training_row, row, mail=mails.training_cancelled(facts, reason)
         )
