@@ -70,7 +70,7 @@ async def test_the_form_redirects_to_a_confirmation_that_reloads_without_registe
         page = await system.registration.get(f"{manage}/registered")
         assert page.status_code == 200
         assert "You are registered" in page.text and "already registered" not in page.text
-        assert f'id="manage-link" href="http://' in page.text and manage in page.text
+        assert 'id="manage-link" href="http://' in page.text and manage in page.text
     listed = await system.registration.get(
         f"/trainings/{training.id}/registrations", headers=system.token()
     )
