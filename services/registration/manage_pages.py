@@ -12,7 +12,15 @@ from litestar import Response, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from services.registration import commands, details, domain, participant_links, queries, views
+from services.registration import (
+    commands,
+    details,
+    domain,
+    links,
+    participant_links,
+    queries,
+    views,
+)
 from shared.clock import clock
 from shared.commands import execute
 from shared.errors import DomainError, Invalid
@@ -43,6 +51,7 @@ async def _manage_context(db: Any, settings: AppSettings, token: str) -> dict[st
         "training": view.training,
         "calendar_url": view.calendar_url,
         "manage_url": f"{settings.public_url('registration')}/manage/{token}",
+        "programme_page": links.training_page_url(settings, view.registration.training_id),
         "status_words": STATUS_WORDS,
         "active": view.active,
         "languages": [
