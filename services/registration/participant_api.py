@@ -19,7 +19,7 @@ from shared.problems import problems
 @patch(
     "/registrations/{registration_id:str}",
     operation_id="changeRegistrationDetails",
-    responses=problems(403, 404, 409, 422),
+    responses=problems(403, 404, 409, 413, 422),
     status_code=200,
     guards=[holder_or_host],
 )
