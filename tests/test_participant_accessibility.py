@@ -35,6 +35,15 @@ async def focus_on(tab: Any, selector: str, limit: int = 120) -> None:
     raise AssertionError(f"Tab never reached {selector} on {tab.url}")
 
 
+async def submit_expecting_errors(tab: Any, button: str, error: str) -> None:
+    """Submit by keyboard from `button`; the page comes back with `error` shown and the
+    focus on the summary of errors."""
+    await focus_on(tab, button)
+    await tab.keyboard.press("Enter")
+    await tab.wait_for_selector(error)
+    assert await focused_id(tab) == "error-summary"
+
+
 async def focused_id(tab: Any) -> str:
     return str(await tab.evaluate("document.activeElement ? document.activeElement.id : ''"))
 
@@ -96,10 +105,7 @@ async def test_the_registration_journey_by_keyboard_alone_on_accessible_pages(
 
             await tab.goto(f"{urls['registration']}/resend-link")
             await audit.page("resend")
-            await focus_on(tab, "form.card button[type=submit]")
-            await tab.keyboard.press("Enter")
-            await tab.wait_for_selector("#email-error")
-            assert await focused_id(tab) == "error-summary"
+            await submit_expecting_errors(tab, "form.card button[type=submit]", "#email-error")
             await audit.page("resend with an error")
             await tab.goto(f"{urls['registration']}/manage/not-a-token")
             await audit.page("message")
@@ -133,10 +139,7 @@ async def test_the_registration_journey_by_keyboard_alone_on_accessible_pages(
             await focus_on(tab, "#country")
             await tab.keyboard.type("Finland")
             # No consent: the form comes back with the focus on the summary of errors.
-            await focus_on(tab, "form.card button[type=submit]")
-            await tab.keyboard.press("Enter")
-            await tab.wait_for_selector("#consent-error")
-            assert await focused_id(tab) == "error-summary"
+            await submit_expecting_errors(tab, "form.card button[type=submit]", "#consent-error")
             await audit.page("form with errors")
             await focus_on(tab, "#consent")
             await tab.keyboard.press("Space")
@@ -153,10 +156,7 @@ async def test_the_registration_journey_by_keyboard_alone_on_accessible_pages(
             await focus_on(tab, "#name")
             await tab.keyboard.press("ControlOrMeta+a")
             await tab.keyboard.press("Backspace")
-            await focus_on(tab, "#save-details")
-            await tab.keyboard.press("Enter")
-            await tab.wait_for_selector("#name-error")
-            assert await focused_id(tab) == "error-summary"
+            await submit_expecting_errors(tab, "#save-details", "#name-error")
             await audit.page("manage with errors")
             await focus_on(tab, "#name")
             await tab.keyboard.type("Aino Virtanen-Korhonen")
@@ -194,10 +194,7 @@ async def test_an_evaluation_is_answered_by_keyboard_alone_on_accessible_pages(
             await tab.goto(f"{public}/evaluations/{tokens['Mari Tamm']}")
             await audit.page("questionnaire")
 
-            await focus_on(tab, "button[value=submit]")
-            await tab.keyboard.press("Enter")
-            await tab.wait_for_selector("#error-summary")
-            assert await focused_id(tab) == "error-summary"
+            await submit_expecting_errors(tab, "button[value=submit]", "#error-summary")
             await audit.page("questionnaire with errors")
 
             # A radio group: Space picks the first point, the arrows move along the scale.

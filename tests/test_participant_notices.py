@@ -87,7 +87,20 @@ async def _training_with_people(system: System) -> tuple[ev.TrainingData, list[s
 
 
 def _subjects(sink: SmtpSink, address: str, start: str) -> list[str]:
+    """The texts of the mails to `address` whose subject starts so."""
     return [text for subject, text in sink.to(address) if subject.startswith(start)]
+
+
+async def _the_mail(sink: SmtpSink, address: str, start: str) -> str:
+    """The text of the one mail to `address` whose subject starts so, once it has come."""
+
+    async def mailed() -> list[str]:
+        found = _subjects(sink, address, start)
+        assert found, f"no {start!r} mail to {address} yet"
+        return found
+
+    (text,) = await eventually(mailed, timeout=15)
+    return text
 
 
 async def test_a_burst_of_programme_changes_is_mailed_once_after_the_quiet_period(
@@ -126,13 +139,7 @@ async def test_a_burst_of_programme_changes_is_mailed_once_after_the_quiet_perio
 
     clock.advance(timedelta(minutes=5))
     for address in (first, second):
-
-        async def mailed(address: str = address) -> list[str]:
-            found = _subjects(sink, address, "Changes to")
-            assert found, f"no summary to {address} yet"
-            return found
-
-        (text,) = await eventually(mailed, timeout=15)
+        text = await _the_mail(sink, address, "Changes to")
         assert "Session 1 moved from 02 September 2031, 09:00 to 02 September 2031, 14:00" in text
         assert "Session 2 (02 September 2031, 11:00) is cancelled" in text
         assert "House of the Blackheads, Pikk 26" in text
@@ -185,13 +192,7 @@ async def test_the_reminder_goes_once_to_each_confirmed_participant_whichever_in
             await db.dispose()
 
     for address in (first, second):
-
-        async def mailed(address: str = address) -> list[str]:
-            found = _subjects(sink, address, "Soon:")
-            assert found, f"no reminder to {address} yet"
-            return found
-
-        (text,) = await eventually(mailed, timeout=15)
+        text = await _the_mail(sink, address, "Soon:")
         assert "Ministry of Foreign Affairs, Islandi väljak 1" in text
         assert "09:00-10:00  Session 1 (Hall A)" in text
         assert "Europe/Tallinn (EEST, UTC+03:00)" in text

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.registration import audits, domain, queries
-from services.registration.commands import Decided
+from services.registration.commands import Decided, announce_person, revise
 from services.registration.seats import locked
 from services.registration.tables import ParticipantRow
 from shared.audit import audited
@@ -59,25 +59,11 @@ async def change_details(
         row.name, row.organisation, row.position = after.name, after.organisation, after.position
         row.needs = dict(after.needs) if after.needs else None
         row.language = after.language
-        row.revision += 1
-        row.updated_at = clock.now()
-        uow.session.add(row)
+        revise(uow, row, clock.now())
         person = await uow.session.get(ParticipantRow, row.participant_id)
         if person is not None and person.erased_at is None and person.name != after.name:
             person.name = after.name
             uow.session.add(person)
-        uow.emit(
-            ev.RegistrationUpdated(
-                id=row.id,
-                revision=row.revision,
-                training_id=row.training_id,
-                participant_id=row.participant_id,
-                status=row.status,
-                name=row.name,
-                email=row.email,
-                language=row.language,
-            ),
-            person=row.participant_id,
-        )
+        announce_person(uow, ev.RegistrationUpdated, row)
     await uow.session.flush()
     return Decided(row, await queries.waitlist_position(uow.session, row))

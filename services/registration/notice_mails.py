@@ -64,6 +64,12 @@ def _programme(sessions: Any, timezone: str, starts_on: Any) -> str:
     return _("Times are local, %(zone)s:", zone=zone) + "\n" + "\n".join(lines) + "\n"
 
 
+def _mail(facts: MailFacts, subject: str, *paragraphs: str) -> Mail:
+    """A mail to the participant: greeted by name, then the paragraphs, blank lines between."""
+    text = "\n\n".join((_("Dear %(name)s,", name=facts.name), *paragraphs))
+    return Mail(to=facts.email, subject=subject, text=text + "\n")
+
+
 def changes_summary(
     facts: MailFacts,
     changes: Sequence[Mapping[str, Any]],
@@ -71,19 +77,14 @@ def changes_summary(
     training_page: str,
 ) -> Mail:
     listed = "\n".join(f"- {change_line(change, timezone)}" for change in changes)
-    return Mail(
-        to=facts.email,
-        subject=_("Changes to %(training)s", training=facts.title),
-        text=_("Dear %(name)s,", name=facts.name)
-        + "\n\n"
-        + _("The organisers have changed %(training)s:", training=facts.when)
-        + f"\n\n{listed}\n\n"
-        + _("The programme as it is now:")
-        + f"\n{training_page}\n\n"
-        + _("Your calendar follows every change by itself:")
-        + f"\n{facts.calendar_url}\n\n"
-        + _("See or cancel your registration:")
-        + f"\n{facts.manage_url}\n",
+    return _mail(
+        facts,
+        _("Changes to %(training)s", training=facts.title),
+        _("The organisers have changed %(training)s:", training=facts.when),
+        listed,
+        _("The programme as it is now:") + f"\n{training_page}",
+        _("Your calendar follows every change by itself:") + f"\n{facts.calendar_url}",
+        _("See or cancel your registration:") + f"\n{facts.manage_url}",
     )
 
 
@@ -95,24 +96,17 @@ def reminder(
     timezone: str,
     training_page: str,
 ) -> Mail:
-    return Mail(
-        to=facts.email,
-        subject=_("Soon: %(training)s", training=facts.title),
-        text=_("Dear %(name)s,", name=facts.name)
-        + "\n\n"
-        + _("We look forward to seeing you at %(training)s.", training=facts.when)
-        + "\n\n"
-        + _("Venue: %(venue)s, %(city)s", venue=venue, city=facts.city)
-        + "\n\n"
-        + _programme(sessions, timezone, facts.starts_on)
-        + "\n"
-        + _("The programme, venue and calendar links:")
-        + f"\n{training_page}\n\n"
-        + _("Your personal calendar:")
-        + f"\n{facts.calendar_url}\n\n"
-        + _(
+    return _mail(
+        facts,
+        _("Soon: %(training)s", training=facts.title),
+        _("We look forward to seeing you at %(training)s.", training=facts.when),
+        _("Venue: %(venue)s, %(city)s", venue=venue, city=facts.city),
+        _programme(sessions, timezone, facts.starts_on).rstrip("\n"),
+        _("The programme, venue and calendar links:") + f"\n{training_page}",
+        _("Your personal calendar:") + f"\n{facts.calendar_url}",
+        _(
             "If you can no longer come, please cancel, so that someone on the waiting list "
             "gets your seat:"
         )
-        + f"\n{facts.manage_url}\n",
+        + f"\n{facts.manage_url}",
     )
