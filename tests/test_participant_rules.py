@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from services.registration import programme
-from services.registration.domain import Details, corrected
+from services.registration.corrections import Details, corrected
 from shared.errors import Invalid
 
 LANGUAGES = ("en", "de", "pl", "ru")

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.registration import audits, domain, queries
+from services.registration import audits, corrections, domain, queries
 from services.registration.commands import Decided, announce_person, revise
 from services.registration.seats import locked
 from services.registration.tables import ParticipantRow
@@ -37,8 +37,8 @@ class ChangeDetails:
     changes: Mapping[str, Any] = field(default_factory=dict)
 
 
-def details_of(row: Any) -> domain.Details:
-    return domain.Details(row.name, row.organisation, row.position, row.needs, row.language)
+def details_of(row: Any) -> corrections.Details:
+    return corrections.Details(row.name, row.organisation, row.position, row.needs, row.language)
 
 
 @audited("registration.details_changed", audits.registration)
@@ -54,7 +54,7 @@ async def change_details(
             f"a {row.status} registration can no longer be changed", field="registration"
         )
     before = details_of(row)
-    after = domain.corrected(before, input.changes, offered_languages(settings))
+    after = corrections.corrected(before, input.changes, offered_languages(settings))
     if after != before:
         row.name, row.organisation, row.position = after.name, after.organisation, after.position
         row.needs = dict(after.needs) if after.needs else None

@@ -12,7 +12,7 @@ from services.registration.membership import category
 from shared.countries import UnknownCountry, is_country
 from shared.errors import Conflict, Invalid
 from shared.events import contracts as ev
-from shared.inputs import REFUSED_LINE, REFUSED_TEXT, is_line, is_text
+from shared.inputs import REFUSED_TEXT, is_line, is_text
 
 ACTIVE = ("confirmed", "waitlisted", "pending")
 STATUSES = (*ACTIVE, "declined", "cancelled")
@@ -329,66 +329,3 @@ def status_after(announced: str, outcome: str | None) -> str:
     """A training's status from a catalogue event: how it ended, once known, holds over any
     status an event carries (events arrive in any order)."""
     return outcome if outcome is not None else announced
-
-
-# --- the participant's own details ---------------------------------------------------------
-
-NAME_LIMIT = 200
-NEED_LIMIT = 5000
-
-
-@dataclass(frozen=True)
-class Details:
-    """What the participant may correct on their registration."""
-
-    name: str
-    organisation: str
-    position: str | None
-    needs: Mapping[str, str] | None
-    language: str
-
-
-def _line(value: str, field_name: str, *, required: bool) -> str:
-    value = value.strip()
-    if required and not value:
-        raise Invalid(f"{field_name} must not be blank", field=field_name)
-    if len(value) > NAME_LIMIT:
-        raise Invalid(f"{field_name} must be at most {NAME_LIMIT} characters", field=field_name)
-    if not is_line(value):
-        raise Invalid(f"{field_name} {REFUSED_LINE}", field=field_name)
-    return value
-
-
-def corrected(current: Details, changes: Mapping[str, object], languages: Sequence[str]) -> Details:
-    """The details after the participant's corrections (`changes` holds only what they
-    change; an empty position or need clears it); Invalid names the first bad field."""
-    name = current.name
-    organisation = current.organisation
-    position = current.position
-    needs = dict(current.needs or {})
-    language = current.language
-    if "name" in changes:
-        name = _line(str(changes["name"]), "name", required=True)
-    if "organisation" in changes:
-        organisation = _line(str(changes["organisation"]), "organisation", required=True)
-    if "position" in changes:
-        position = _line(str(changes["position"] or ""), "position", required=False) or None
-    if "needs" in changes:
-        given = changes["needs"] or {}
-        if not isinstance(given, Mapping) or set(given) - {"access", "diet"}:
-            raise Invalid("needs may hold only access and diet", field="needs")
-        for key, text in given.items():
-            text = str(text or "").replace("\r\n", "\n").strip()
-            if len(text) > NEED_LIMIT:
-                raise Invalid(
-                    f"needs.{key} must be at most {NEED_LIMIT} characters", field=f"needs.{key}"
-                )
-            if not is_text(text):
-                raise Invalid(f"needs.{key} {REFUSED_TEXT}", field=f"needs.{key}")
-            needs[key] = text
-    if "language" in changes:
-        language = str(changes["language"] or "")
-        if language not in languages:
-            raise Invalid(f"language must be one of {', '.join(languages)}", field="language")
-    kept = {key: text for key, text in needs.items() if text}
-    return Details(name, organisation, position, kept or None, language)

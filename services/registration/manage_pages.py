@@ -14,8 +14,8 @@ from litestar.response import Redirect, Template
 
 from services.registration import (
     commands,
+    corrections,
     details,
-    domain,
     links,
     participant_links,
     queries,
@@ -163,7 +163,7 @@ async def cancel_by_page(
 
 
 def read_details(
-    form: dict[str, str], current: domain.Details, languages: tuple[str, ...]
+    form: dict[str, str], current: corrections.Details, languages: tuple[str, ...]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The changes the form asks for, and an error per bad field (each checked by the same
     rule as the API's)."""
@@ -177,7 +177,7 @@ def read_details(
     errors: dict[str, str] = {}
     for name, value in changes.items():
         try:
-            domain.corrected(current, {name: value}, languages)
+            corrections.corrected(current, {name: value}, languages)
         except Invalid as refusal:
             errors[(refusal.field or name).replace(".", "_")] = _field_message(
                 refusal.field or name

@@ -15,6 +15,7 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from services.registration import intake, links, participant_links, queries, views
+from services.registration.corrections import NEED_LIMIT
 from services.registration.jobs import Intake
 from services.registration.schemas import RegistrationIn
 from services.registration.tables import TrainingRow
@@ -105,7 +106,6 @@ FIELD_ORDER = (
     "needs_diet",
     "consent",
 )
-NEED_LIMIT = 5000
 
 
 def read_form(form: dict[str, str]) -> tuple[RegistrationIn | None, dict[str, str]]:
