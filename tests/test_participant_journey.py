@@ -234,3 +234,31 @@ async def test_the_catalogue_and_the_form_show_the_programme_in_the_capitals_zon
     assert "Identifying victims at the consulate" in form.text and "Hall B" in form.text
     assert f"{local:%H:%M}" in form.text
     assert "Europe/Tallinn" in form.text
+
+
+async def test_a_staff_correction_is_audited_and_the_participants_own_is_not(
+    system: System,
+) -> None:
+    training = await open_training(system.nats.url, system.registration)
+    created = await register(system.registration, training.id, person(1))
+    path = f"/registrations/{created['id']}"
+    own = await system.registration.patch(
+        path, json={"position": "Consul"}, headers={"X-Manage-Token": created["manage_token"]}
+    )
+    assert own.status_code == 200
+    organiser = system.token("organiser", ["EE"])
+    by_staff = await system.registration.patch(
+        path, json={"organisation": "Ministry of Foreign Affairs"}, headers=organiser
+    )
+    assert by_staff.status_code == 200
+    elsewhere = await system.registration.patch(
+        path, json={"name": "X"}, headers=system.token("organiser", ["LV"])
+    )
+    assert elsewhere.status_code == 403
+
+    log = await system.registration.get(
+        "/audit", params={"action": "registration.details_changed"}, headers=system.token()
+    )
+    assert log.status_code == 200, log.text
+    entries = log.json()["items"]
+    assert [entry["object_id"] for entry in entries] == [created["id"]]
