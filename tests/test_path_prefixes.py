@@ -205,7 +205,7 @@ async def test_no_link_form_or_redirect_leaves_its_prefix(tmp_path: Path) -> Non
         page = await browser.get(f"/registration/manage/{token}")
         csrf = browser.cookies.get("capitals_csrf", domain="capitals.test", path="/registration")
         cancelled = await browser.post(
-            f"/registration/manage/{token}/cancel", data={"_csrf_token": csrf}
+            f"/registration/manage/{token}/cancel", data={"_csrf_token": csrf, "confirm": "yes"}
         )
         assert cancelled.status_code == 303, (page.status_code, cancelled.text)
         assert cancelled.headers["location"] == f"/registration/manage/{token}?done=cancelled"

@@ -157,7 +157,7 @@ async def test_form_registration_confirms_and_the_manage_page_cancels(system: Sy
     assert "Liis Kask" in page.text and "/calendars/" in page.text
     cancelled = await system.registration.post(
         f"{manage.group(1)}/cancel",
-        data={"_csrf_token": csrf_of(page.text)},
+        data={"_csrf_token": csrf_of(page.text), "confirm": "yes"},
         follow_redirects=False,
     )
     assert cancelled.status_code == 303
@@ -242,7 +242,8 @@ async def test_a_browser_registers_sees_the_confirmation_and_cancels_on_the_mana
             await tab.get_by_role("heading", name="Your registration").wait_for()
             assert "Aino Virtanen" in await tab.content()
             await fits_the_phone()
-            await tab.get_by_role("button", name="Cancel my registration").click()
+            await tab.get_by_role("link", name="Cancel my registration").click()
+            await tab.get_by_role("button", name="Yes, cancel my registration").click()
             await tab.locator("#notice").wait_for()
             assert "Cancelled" in await tab.locator("#status").inner_text()
 

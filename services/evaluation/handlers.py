@@ -142,6 +142,24 @@ async def checked_in(
         await invitations.invite_late_attendee(uow, settings, None, late)
 
 
+async def registration_updated(
+    uow: UnitOfWork, settings: Settings, data: ev.RegistrationUpdated, _: Envelope
+) -> None:
+    """The participant corrected their details: an attendee and their invitations use the
+    new name, e-mail and language. A registration not checked in is not held here (its
+    check-in, when it comes, carries the details as they are then)."""
+    if not await _attendee_locked(uow, data.training_id, data.participant_id):
+        return
+    row, news = await held(uow, AttendeeRow, data.id, data.revision)
+    if row is None or not news:
+        return
+    row.revision = data.revision
+    if row.checked_in:
+        row.name, row.email, row.language = data.name, data.email, data.language
+        await invitations.rename_invited(uow, data.id, data.name, data.email)
+    uow.session.add(row)
+
+
 async def check_in_undone(
     uow: UnitOfWork, settings: Settings, data: ev.RegistrationCheckInUndone, _: Envelope
 ) -> None:
@@ -196,6 +214,7 @@ HANDLERS: dict[str, Handler] = {
     ev.SessionUpdated.subject: session_changed,
     ev.SessionCancelled.subject: session_changed,
     ev.RegistrationCheckedIn.subject: checked_in,
+    ev.RegistrationUpdated.subject: registration_updated,
     ev.RegistrationCheckInUndone.subject: check_in_undone,
     ev.ParticipantErased.subject: participant_erased,
 }

@@ -201,6 +201,17 @@ async def withdraw_invitations(
     uow.forget_after_commit()
 
 
+async def rename_invited(uow: UnitOfWork, registration_id: str, name: str, email: str) -> None:
+    """The attendee corrected their details: reminders go to the new name and address."""
+    await uow.execute(
+        update(INVITATION)
+        .where(INVITATION.c.registration_id == registration_id)
+        .where(INVITATION.c.erased.is_(False))
+        .where(INVITATION.c.email.is_not(None))
+        .values(name=name, email=email)
+    )
+
+
 async def erase_participant(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: EraseParticipant
 ) -> None:

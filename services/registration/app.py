@@ -7,7 +7,17 @@ from pathlib import Path
 from litestar import Litestar, Router
 from litestar.di import Provide
 
-from services.registration import api, door_pages, jobs, pages, staff_pages, statistics_routes
+from services.registration import (
+    api,
+    door_pages,
+    jobs,
+    manage_pages,
+    notices,
+    pages,
+    participant_api,
+    staff_pages,
+    statistics_routes,
+)
 from services.registration.handlers import HANDLERS
 from services.registration.settings import RegistrationSettings
 from shared.service import Runtime, ServiceSpec, create_app
@@ -28,7 +38,11 @@ def spec() -> ServiceSpec:
         route_handlers=[
             Router(
                 path="/",
-                route_handlers=[*api.ROUTES, *statistics_routes.API_ROUTES],
+                route_handlers=[
+                    *api.ROUTES,
+                    *participant_api.ROUTES,
+                    *statistics_routes.API_ROUTES,
+                ],
                 opt={"exclude_from_csrf": True},
                 tags=["registration"],
             ),
@@ -37,6 +51,7 @@ def spec() -> ServiceSpec:
                 path="/",
                 route_handlers=[
                     *pages.ROUTES,
+                    *manage_pages.ROUTES,
                     *staff_pages.ROUTES,
                     *door_pages.ROUTES,
                     *statistics_routes.PAGE_ROUTES,
@@ -45,7 +60,7 @@ def spec() -> ServiceSpec:
             ),
         ],
         handlers=HANDLERS,
-        jobs=[write_registrations, jobs.retention],
+        jobs=[write_registrations, jobs.retention, notices.notify],
         templates=Path(__file__).parent / "templates",
         dependencies={"registrations": Provide(lambda: intake, sync_to_thread=False)},
         settings=RegistrationSettings,

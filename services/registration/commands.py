@@ -80,14 +80,36 @@ class Decided:
 # --- changing one registration -------------------------------------------------
 
 
-def _revise(uow: UnitOfWork, row: RegistrationRow, now: datetime) -> None:
+def revise(uow: UnitOfWork, row: RegistrationRow, now: datetime) -> None:
     """A new revision of the registration, stored with the unit of work."""
     row.revision += 1
     row.updated_at = now
     uow.session.add(row)
 
 
-async def _facts_of(
+def announce_person(
+    uow: UnitOfWork,
+    event: type[ev.RegistrationCheckedIn] | type[ev.RegistrationUpdated],
+    row: RegistrationRow,
+) -> None:
+    """Emit an event that carries what other services hold of the person (name, e-mail,
+    language): marked with the participant, so that erasing them reaches the streams."""
+    uow.emit(
+        event(
+            id=row.id,
+            revision=row.revision,
+            training_id=row.training_id,
+            participant_id=row.participant_id,
+            status=row.status,
+            name=row.name,
+            email=row.email,
+            language=row.language,
+        ),
+        person=row.participant_id,
+    )
+
+
+async def facts_of(
     uow: UnitOfWork, settings: Settings, training_row: domain.TrainingFacts, row: RegistrationRow
 ) -> mails.MailFacts:
     person = await uow.session.get(ParticipantRow, row.participant_id)
@@ -127,7 +149,7 @@ async def _announce(
     if row.erased_at is not None:
         return
     if mail is None:
-        facts = await _facts_of(uow, settings, training_row, row)
+        facts = await facts_of(uow, settings, training_row, row)
         mail = mails.status_mail(facts, row.status, position, row.waitlist_reason, message)
     uow.send_mail(mail)
 
@@ -148,7 +170,7 @@ async def end_registration(
 ) -> None:
     """Cancel or decline a locked registration; a seat it held goes to the waitlist."""
     row.status, row.waitlist_reason = transition.status, transition.waitlist_reason
-    _revise(uow, row, now)
+    revise(uow, row, now)
     await _announce(uow, settings, training_row, row, message=message)
     if transition.frees_seat:
         await uow.session.flush()
@@ -198,7 +220,7 @@ async def approve(
     seats = await seats_of(uow, training_row.id)
     transition = domain.approved(row.status, row.country, seats)
     row.status, row.waitlist_reason = transition.status, transition.waitlist_reason
-    _revise(uow, row, now)
+    revise(uow, row, now)
     await uow.session.flush()
     position = None
     if transition.status == "confirmed":
@@ -236,8 +258,8 @@ async def promote(
     for row in promoted:
         transition = domain.promoted()
         row.status, row.waitlist_reason = transition.status, transition.waitlist_reason
-        _revise(uow, row, now)
-        facts = await _facts_of(uow, settings, training_row, row)
+        revise(uow, row, now)
+        facts = await facts_of(uow, settings, training_row, row)
         await _announce(uow, settings, training_row, row, mail=mails.promoted(facts))
     await uow.session.flush()
     await move_seats(uow, training_row.id, len(promoted))
@@ -261,20 +283,8 @@ async def check_in(
     )
     if change.changed:
         row.checked_in_at = change.checked_in_at
-        _revise(uow, row, now)
-        uow.emit(
-            ev.RegistrationCheckedIn(
-                id=row.id,
-                revision=row.revision,
-                training_id=row.training_id,
-                participant_id=row.participant_id,
-                status=row.status,
-                name=row.name,
-                email=row.email,
-                language=training_row.language,
-            ),
-            person=row.participant_id,
-        )
+        revise(uow, row, now)
+        announce_person(uow, ev.RegistrationCheckedIn, row)
     return await _decided(uow, row)
 
 
@@ -287,7 +297,7 @@ async def undo_check_in(
     change = domain.check_in_undone(row.checked_in_at, training_row.status)
     if change.changed:
         row.checked_in_at = None
-        _revise(uow, row, now)
+        revise(uow, row, now)
         uow.emit(
             ev.RegistrationCheckInUndone(
                 id=row.id,
@@ -339,7 +349,7 @@ async def message_confirmed(
     )
     count = 0
     for row in confirmed:
-        facts = await _facts_of(uow, settings, training_row, row)
+        facts = await facts_of(uow, settings, training_row, row)
         uow.send_mail(mails.to_confirmed(facts, subject, message))
         count += 1
     return count
@@ -366,8 +376,8 @@ async def cancel_training(
     for row in active:
         transition = domain.cancelled(row.status)
         row.status, row.waitlist_reason = transition.status, transition.waitlist_reason
-        _revise(uow, row, now)
-        facts = await _facts_of(uow, settings, training_row, row)
+        revise(uow, row, now)
+        facts = await facts_of(uow, settings, training_row, row)
         await _announce(
             uow, settings, training_row, row, mail=mails.training_cancelled(facts, reason)
         )

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.registration import commands, domain
+import msgspec
+
+from services.registration import commands, domain, notices, programme
 from services.registration.tables import EvaluationCountRow, TrainingOutcomeRow, TrainingRow
 from shared.bus import Handler, lock_aggregate
 from shared.clock import clock
@@ -52,20 +54,57 @@ async def training_changed(
     fields = _fields(data)
     outcome = await uow.session.get(TrainingOutcomeRow, data.id)
     fields["status"] = domain.status_after(data.status, outcome.status if outcome else None)
+    arriving = [msgspec.to_builtins(session) for session in data.sessions]
+    changes: list[dict[str, Any]] = []
     if row is None:
         row = TrainingRow(id=data.id, revision=data.revision, taken=0, **fields)
+        row.sessions = programme.merged(None, arriving)[0]
         capacity_before = data.capacity
     else:
         capacity_before = row.capacity
+        changes = programme.venue_change(row.venue, data.venue)
+        row.sessions, news_of_sessions = programme.merged(row.sessions, arriving)
+        changes += [
+            change
+            for before, after in news_of_sessions
+            for change in programme.session_changes(before, after)
+        ]
+        announced = row.status == "published"
         for name, value in fields.items():
             setattr(row, name, value)
         row.revision = data.revision
+        if not announced:
+            changes = []
     if outcome is not None:
         _end(row, outcome)
     uow.session.add(row)
     await uow.session.flush()
+    if changes and row.status == "published":
+        await notices.note_changes(uow, settings, row.id, changes)
     if row.status == "published" and row.capacity > capacity_before:
         await commands.promote(uow, settings, row, clock.now())
+
+
+async def session_changed(
+    uow: UnitOfWork, settings: Settings, data: ev.SessionData, _: Envelope
+) -> None:
+    """A session of a published training changed: the programme follows, and confirmed
+    participants hear of it in the next summary. A session of a training not known yet
+    comes again with the training's own event."""
+    await lock_aggregate(uow, f"training:{data.training_id}")
+    row = await uow.session.get(TrainingRow, data.training_id, with_for_update=True)
+    if row is None:
+        return
+    row.sessions, news = programme.merged(row.sessions, [msgspec.to_builtins(data)])
+    if not news:
+        return
+    uow.session.add(row)
+    if row.status == "published":
+        changes = [
+            change for before, after in news for change in programme.session_changes(before, after)
+        ]
+        if changes:
+            await notices.note_changes(uow, settings, row.id, changes)
 
 
 def _fields(data: ev.TrainingData) -> dict[str, Any]:
@@ -148,6 +187,9 @@ HANDLERS: dict[str, Handler] = {
     ev.TrainingUpdated.subject: training_changed,
     ev.TrainingCancelled.subject: training_cancelled,
     ev.TrainingCompleted.subject: training_completed,
+    ev.SessionScheduled.subject: session_changed,
+    ev.SessionUpdated.subject: session_changed,
+    ev.SessionCancelled.subject: session_changed,
     ev.ResponseSubmitted.subject: evaluation_counted,
     ev.CampaignClosed.subject: evaluation_counted,
 }

@@ -25,3 +25,8 @@ def feed_token(settings: Settings, participant_id: str, generation: int) -> str:
 def calendar_url(settings: Settings, participant_id: str, generation: int) -> str:
     token = feed_token(settings, participant_id, generation)
     return f"{settings.public_url('scheduling')}/calendars/{token}.ics"
+
+
+def training_page_url(settings: Settings, training_id: str) -> str:
+    """The training's public page on scheduling: its timetable, venue and calendar links."""
+    return f"{settings.public_url('scheduling')}/trainings/{training_id}/page"

@@ -1,21 +1,21 @@
-"""HTML pages for participants: catalogue, registration form, confirmation, manage page.
+"""HTML pages for participants: catalogue, registration form and the request for links again.
 
 Forms are protected by Litestar's CSRF middleware; errors are shown next to their field.
 """
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import msgspec
 from litestar import Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from services.registration import commands, intake, participant_links, queries, views
+from services.registration import intake, links, participant_links, queries, views
+from services.registration.corrections import NEED_LIMIT
 from services.registration.jobs import Intake
 from services.registration.schemas import RegistrationIn
 from services.registration.tables import TrainingRow
@@ -30,26 +30,21 @@ from shared.throttle import THROTTLE
 
 Registrations = NamedDependency[Intake]
 
-STATUS_WORDS = {
-    "confirmed": "Confirmed: your seat is reserved",
-    "waitlisted": "On the waiting list",
-    "pending": "Received: the organisers will decide soon",
-    "declined": "Declined",
-    "cancelled": "Cancelled",
-}
-
 
 def _countries() -> list[tuple[str, str]]:
     return [(country.code, country.name) for country in all_countries()]
 
 
 @get("/", operation_id="cataloguePage")
-async def catalogue_page(db: DB) -> Template:
+async def catalogue_page(db: DB, settings: AppSettings) -> Template:
     now = clock.now()
     async with db.session() as session:
         rows = await queries.published_trainings(session)
         trainings = [views.catalogue_entry(row, now) for row in rows]
-    return Template(template_name="catalogue.html", context={"trainings": trainings})
+    pages = {row.id: links.training_page_url(settings, row.id) for row in rows}
+    return Template(
+        template_name="catalogue.html", context={"trainings": trainings, "programme_pages": pages}
+    )
 
 
 async def _training(db: Any, training_id: str) -> TrainingRow | None:
@@ -58,6 +53,7 @@ async def _training(db: Any, training_id: str) -> TrainingRow | None:
 
 
 def _form_page(
+    settings: AppSettings,
     training: TrainingRow,
     form: dict[str, str],
     errors: dict[str, str],
@@ -68,6 +64,8 @@ def _form_page(
         template_name="register.html",
         context={
             "training": views.catalogue_entry(training, clock.now()),
+            "programme": views.programme_of(training),
+            "programme_page": links.training_page_url(settings, training.id),
             "form": form,
             "errors": errors,
             "notice": notice,
@@ -89,11 +87,11 @@ def _missing_page(training_id: str) -> Template:
 
 
 @get("/register/{training_id:str}", operation_id="registrationForm")
-async def registration_form(training_id: FromPath[str], db: DB) -> Template:
+async def registration_form(training_id: FromPath[str], db: DB, settings: AppSettings) -> Template:
     training = await _training(db, training_id)
     if training is None:
         return _missing_page(training_id)
-    return _form_page(training, {}, {})
+    return _form_page(settings, training, {}, {})
 
 
 FIELD_LIMITS = {"name": 200, "organisation": 200, "position": 200, "email": 254}
@@ -108,7 +106,6 @@ FIELD_ORDER = (
     "needs_diet",
     "consent",
 )
-NEED_LIMIT = 5000
 
 
 def read_form(form: dict[str, str]) -> tuple[RegistrationIn | None, dict[str, str]]:
@@ -170,116 +167,38 @@ def read_form(form: dict[str, str]) -> tuple[RegistrationIn | None, dict[str, st
 @post(
     "/register/{training_id:str}",
     operation_id="registerByForm",
-    status_code=200,
+    status_code=303,
     middleware=[THROTTLE],
 )
 async def register_by_form(
     training_id: FromPath[str],
     data: URLEncodedBody[dict[str, str]],
     db: DB,
+    settings: AppSettings,
     staff: Caller,
     registrations: Registrations,
-) -> Template:
+) -> Response[Any]:
     training = await _training(db, training_id)
     if training is None:
         return _missing_page(training_id)
     registration, errors = read_form(data)
     if registration is None:
-        return _form_page(training, data, errors, status_code=422)
+        return _form_page(settings, training, data, errors, status_code=422)
     try:
         intake.check_submission(registration)
         done = await registrations.submit(intake.Register(training_id, registration, staff))
     except DomainError as refusal:
         status = status_of(refusal)
         if refusal.field in ("name", "email", "organisation", "country", "consent"):
-            return _form_page(training, data, {refusal.field: refusal.message}, status_code=status)
-        return _form_page(training, data, {}, status_code=status, notice=refusal.message)
+            return _form_page(
+                settings, training, data, {refusal.field: refusal.message}, status_code=status
+            )
+        return _form_page(settings, training, data, {}, status_code=status, notice=refusal.message)
     except RuntimeError:
         # The write failed (it is logged): the form stays, with what was typed.
-        return _form_page(training, data, {}, status_code=500, notice="internal error")
-    return Template(
-        template_name="registered.html",
-        context={
-            "training": views.catalogue_entry(training, clock.now()),
-            "registration": done,
-            "status_words": STATUS_WORDS,
-        },
-    )
-
-
-async def _manage_context(db: Any, settings: AppSettings, token: str) -> dict[str, Any] | None:
-    async with db.session() as session:
-        view = await views.manage_view(session, settings, token, clock.now())
-    if view is None:
-        return None
-    return {
-        "token": token,
-        "registration": view.registration,
-        "training": view.training,
-        "calendar_url": view.calendar_url,
-        "status_words": STATUS_WORDS,
-        "active": view.active,
-    }
-
-
-def _unknown_link() -> Template:
-    return Template(
-        template_name="message.html",
-        context={
-            "title": "This link does not work",
-            "message": "The link is not (or no longer) valid. You can ask for your links "
-            "to be mailed to you again.",
-            "resend": True,
-        },
-        status_code=404,
-    )
-
-
-@get("/manage/{token:str}", operation_id="managePage")
-async def manage_page(
-    token: FromPath[str], db: DB, settings: AppSettings, done: FromQuery[str | None] = None
-) -> Template:
-    context = await _manage_context(db, settings, token)
-    if context is None:
-        return _unknown_link()
-    notices = {
-        "cancelled": "Your registration is cancelled. We have sent you a confirmation.",
-        "renewed": "Your calendar link is renewed; the old one no longer works.",
-    }
-    return Template(
-        template_name="manage.html", context={**context, "notice": notices.get(done or "")}
-    )
-
-
-async def _holder(db: Any, token: str) -> Any:
-    async with db.session() as session:
-        return await queries.by_manage_token(session, token)
-
-
-@post("/manage/{token:str}/cancel", operation_id="cancelByManagePage", status_code=303)
-async def cancel_by_page(token: FromPath[str], db: DB, settings: AppSettings) -> Response[Any]:
-    row = await _holder(db, token)
-    if row is None:
-        return _unknown_link()
-    # Already cancelled or declined: the page shows it.
-    with contextlib.suppress(DomainError):
-        await execute(db, commands.cancel, settings, None, commands.CancelRegistration(row.id))
-    return Redirect(path=f"/manage/{token}?done=cancelled", status_code=303)
-
-
-@post("/manage/{token:str}/calendar-link", operation_id="renewByManagePage", status_code=303)
-async def renew_by_page(token: FromPath[str], db: DB, settings: AppSettings) -> Response[Any]:
-    row = await _holder(db, token)
-    if row is None:
-        return _unknown_link()
-    await execute(
-        db,
-        participant_links.renew_calendar_link,
-        settings,
-        None,
-        participant_links.RenewCalendarLink(row.id),
-    )
-    return Redirect(path=f"/manage/{token}?done=renewed", status_code=303)
+        return _form_page(settings, training, data, {}, status_code=500, notice="internal error")
+    # Redirect after POST: reloading the confirmation must not submit the form again.
+    return Redirect(path=f"/manage/{done.manage_token}/registered", status_code=303)
 
 
 @get("/resend-link", operation_id="resendLinkForm")
@@ -312,8 +231,5 @@ ROUTES = [
     resend_by_form,
     catalogue_page,
     registration_form,
-    manage_page,
-    cancel_by_page,
-    renew_by_page,
     resend_form,
 ]

@@ -35,6 +35,17 @@ class RegistrationIn(msgspec.Struct, forbid_unknown_fields=True):
         self.email = email_address(self.email)
 
 
+class DetailsIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """The participant's corrections: only the fields sent change; an empty `position` or
+    need clears it. The e-mail address and country are not changed here."""
+
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    organisation: str | msgspec.UnsetType = msgspec.UNSET
+    position: str | msgspec.UnsetType | None = msgspec.UNSET
+    needs: Needs | msgspec.UnsetType | None = msgspec.UNSET
+    language: str | msgspec.UnsetType = msgspec.UNSET
+
+
 class RegistrationFacts(msgspec.Struct):
     """Who registered for which training, and where the registration stands: the fields
     the API's view of a registration and the privacy export share."""
@@ -58,6 +69,7 @@ class RegistrationOut(RegistrationFacts):
     checked_in: bool
     created_at: datetime
     updated_at: datetime
+    language: str = "en"
 
 
 class RegisteredOut(RegistrationOut):

@@ -1,4 +1,5 @@
-"""The registration service's own settings: how long personal data is kept."""
+"""The registration service's own settings: how long personal data is kept, and when
+participants hear of their training (programme changes, the reminder)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,30 @@ from shared.settings import Settings, duration
 
 @dataclass(frozen=True)
 class RegistrationSettings:
-    """How long registrations keep personal data after their training (REGISTRATION_RETENTION)."""
+    """REGISTRATION_RETENTION: how long registrations keep personal data after their
+    training. REGISTRATION_CHANGE_QUIET_PERIOD: how long the programme must stay unchanged
+    before confirmed participants get one mail summing up the changes.
+    REGISTRATION_REMINDER_BEFORE: how long before the training's first day the reminder
+    goes out."""
 
-    NAMES: ClassVar[tuple[str, ...]] = ("REGISTRATION_RETENTION",)
+    NAMES: ClassVar[tuple[str, ...]] = (
+        "REGISTRATION_RETENTION",
+        "REGISTRATION_CHANGE_QUIET_PERIOD",
+        "REGISTRATION_REMINDER_BEFORE",
+    )
 
     retention: timedelta
+    change_quiet_period: timedelta = timedelta(minutes=10)
+    reminder_before: timedelta = timedelta(days=3)
 
     @classmethod
     def load(cls, env: Mapping[str, str]) -> Self:
-        """Read REGISTRATION_RETENTION; SettingError names it when bad."""
-        return cls(retention=duration(env, "REGISTRATION_RETENTION", "P365D"))
+        """Read the settings; SettingError names a bad one."""
+        return cls(
+            retention=duration(env, "REGISTRATION_RETENTION", "P365D"),
+            change_quiet_period=duration(env, "REGISTRATION_CHANGE_QUIET_PERIOD", "PT10M"),
+            reminder_before=duration(env, "REGISTRATION_REMINDER_BEFORE", "P3D"),
+        )
 
 
 def own(settings: Settings) -> RegistrationSettings:

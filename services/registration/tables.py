@@ -36,6 +36,11 @@ class TrainingRow(Row, TrainingColumns, table=True):
     status: str = Field(max_length=16)
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     cancelled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # The programme as scheduling last published it (its sessions, as in the event), for
+    # the catalogue and the form, and to tell participants what changed.
+    sessions: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True))
+    )
 
 
 class TrainingOutcomeRow(Row, table=True):
@@ -102,6 +107,10 @@ class RegistrationRow(Row, table=True):
     waitlist_reason: str | None = Field(default=None, max_length=32)
     manage_token_sha256: str = Field(max_length=64)
     checked_in_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # The participant's language: every later mail about this registration is in it.
+    language: str = Field(default="en", max_length=16)
+    # When the reminder a few days before the training was queued (at most once).
+    reminded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     revision: int = 1
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
@@ -116,6 +125,17 @@ class QuotaRow(Row, table=True):
     training_id: str = Field(foreign_key="training.id", primary_key=True, max_length=36)
     country: str = Field(primary_key=True, max_length=2)
     maximum: int
+
+
+class ProgrammeChangeRow(Row, table=True):
+    """Changes to a training's programme not yet mailed to its confirmed participants: one
+    mail per burst, sent once `due_at` (the quiet period after the last change) has passed."""
+
+    __tablename__ = "programme_change"
+
+    training_id: str = Field(primary_key=True, max_length=36)
+    changes: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    due_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
 class EvaluationCountRow(Row, table=True):

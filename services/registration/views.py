@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.registration import domain, queries
+from services.registration import domain, programme, queries
 from services.registration.schemas import CatalogueEntry, Needs, RegistrationOut
 from services.registration.tables import TrainingRow
 from shared.settings import Settings
@@ -35,6 +35,22 @@ def catalogue_entry(training: TrainingRow, now: datetime) -> CatalogueEntry:
         language=training.language,
         status=training.status,
         description=training.description,
+    )
+
+
+@dataclass(frozen=True)
+class Programme:
+    """A training's sessions (none cancelled) in its zone, and the zone named."""
+
+    sessions: list[programme.Item]
+    zone: str
+
+
+def programme_of(training: TrainingRow) -> Programme:
+    listed = programme.items(training.sessions, training.timezone)
+    return Programme(
+        sessions=[item for item in listed if not item.cancelled],
+        zone=programme.zone_name(training.timezone, training.starts_on),
     )
 
 
@@ -66,6 +82,7 @@ def registration_out(
         checked_in=get("checked_in_at") is not None,
         created_at=get("created_at"),
         updated_at=get("updated_at"),
+        language=get("language") or "en",
         **extra,
     )
 

@@ -150,6 +150,16 @@ class RegistrationCheckedIn(RegistrationData, kw_only=True):
     language: str = "en"
 
 
+class RegistrationUpdated(RegistrationData, kw_only=True):
+    """The participant corrected their details: what other services hold of the person (for
+    evaluation: the name, e-mail and language its invitations use), after the change."""
+
+    subject = "registration.registration.updated"
+    name: str
+    email: str
+    language: str = "en"
+
+
 class RegistrationCheckInUndone(Payload, kw_only=True):
     subject = "registration.registration.check_in_undone"
     training_id: str
@@ -204,6 +214,7 @@ register(
     RegistrationDeclined,
     RegistrationCancelled,
     RegistrationCheckedIn,
+    RegistrationUpdated,
     RegistrationCheckInUndone,
     ParticipantFeedTokenSet,
     ParticipantErased,
