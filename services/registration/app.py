@@ -7,7 +7,16 @@ from pathlib import Path
 from litestar import Litestar, Router
 from litestar.di import Provide
 
-from services.registration import api, door_pages, jobs, pages, staff_pages, statistics_routes
+from services.registration import (
+    api,
+    documents_api,
+    door_pages,
+    jobs,
+    letter_pages,
+    pages,
+    staff_pages,
+    statistics_routes,
+)
 from services.registration.handlers import HANDLERS
 from services.registration.settings import RegistrationSettings
 from shared.service import Runtime, ServiceSpec, create_app
@@ -28,7 +37,7 @@ def spec() -> ServiceSpec:
         route_handlers=[
             Router(
                 path="/",
-                route_handlers=[*api.ROUTES, *statistics_routes.API_ROUTES],
+                route_handlers=[*api.ROUTES, *documents_api.ROUTES, *statistics_routes.API_ROUTES],
                 opt={"exclude_from_csrf": True},
                 tags=["registration"],
             ),
@@ -39,13 +48,14 @@ def spec() -> ServiceSpec:
                     *pages.ROUTES,
                     *staff_pages.ROUTES,
                     *door_pages.ROUTES,
+                    *letter_pages.ROUTES,
                     *statistics_routes.PAGE_ROUTES,
                 ],
                 include_in_schema=False,
             ),
         ],
         handlers=HANDLERS,
-        jobs=[write_registrations, jobs.retention],
+        jobs=[write_registrations, jobs.retention, jobs.letter_retention],
         templates=Path(__file__).parent / "templates",
         dependencies={"registrations": Provide(lambda: intake, sync_to_thread=False)},
         settings=RegistrationSettings,

@@ -24,6 +24,7 @@ from shared.clock import clock
 from shared.commands import execute
 from shared.countries import all_countries, is_country
 from shared.errors import DomainError
+from shared.i18n import _
 from shared.params import DB, AppSettings, Caller
 from shared.problems import status_of
 from shared.throttle import THROTTLE
@@ -219,6 +220,10 @@ async def _manage_context(db: Any, settings: AppSettings, token: str) -> dict[st
         "calendar_url": view.calendar_url,
         "status_words": STATUS_WORDS,
         "active": view.active,
+        "letter": view.letter,
+        "countries": _countries(),
+        "letter_form": {},
+        "letter_errors": {},
     }
 
 
@@ -245,6 +250,7 @@ async def manage_page(
     notices = {
         "cancelled": "Your registration is cancelled. We have sent you a confirmation.",
         "renewed": "Your calendar link is renewed; the old one no longer works.",
+        "letter": _("Your request for an invitation letter is sent to the organisers."),
     }
     return Template(
         template_name="manage.html", context={**context, "notice": notices.get(done or "")}
