@@ -194,7 +194,9 @@ async def test_existing_registrations_get_a_unique_check_in_code_when_migrated(
             )
             await connection.execute(
                 sa.text(
-                    "INSERT INTO participant (id, email, name, feed_token_sha256, feed_generation, revision, created_at) VALUES ('p1', 'a@example.org', 'A', 'x', 1, 1, :now)"
+                    "INSERT INTO participant (id, email, name, feed_token_sha256,"
+                    " feed_generation, revision, created_at)"
+                    " VALUES ('p1', 'a@example.org', 'A', 'x', 1, 1, :now)"
                 ).bindparams(now=now)
             )
             for number in range(3):

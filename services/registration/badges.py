@@ -63,15 +63,31 @@ def _cut_marks(document: FPDF) -> None:
         document.line(right + GAP, y, right + GAP + MARK, y)
 
 
+# The width of each character in the fonts used, per point of size: measuring strings
+# through fpdf2 costs more than the rest of a badge, and widths are additive without shaping.
+_WIDTHS: dict[tuple[str, str], float] = {}
+
+
+def _width(document: FPDF, text: str) -> float:
+    """The width of `text` in the current font and size, in millimetres."""
+    style, size = document.font_style, document.font_size_pt
+    total = 0.0
+    for char in text:
+        per_point = _WIDTHS.get((style, char))
+        if per_point is None:
+            per_point = _WIDTHS[(style, char)] = document.get_string_width(char) / size
+        total += per_point
+    return total * size
+
+
 def _lines(document: FPDF, text: str, width: float, most: int) -> list[str]:
     """`text` broken at spaces into at most `most` lines of `width` in the current font;
-    the last one cut short with an ellipsis when the text does not fit. (Faster than
-    fpdf2's multi_cell dry run, which the 2-second target for 200 badges cannot afford.)"""
+    the last one cut short with an ellipsis when the text does not fit."""
     lines: list[str] = []
     line = ""
     for word in text.split():
         candidate = f"{line} {word}" if line else word
-        if line and document.get_string_width(candidate) > width:
+        if line and _width(document, candidate) > width:
             lines.append(line)
             line = word
         else:
@@ -85,10 +101,10 @@ def _lines(document: FPDF, text: str, width: float, most: int) -> list[str]:
 
 def _cut(document: FPDF, line: str, width: float, force: bool = False) -> str:
     """The line, shortened with an ellipsis until it fits."""
-    if not force and document.get_string_width(line) <= width:
+    if not force and _width(document, line) <= width:
         return line
     line = line.rstrip("…")
-    while line and document.get_string_width(line + "…") > width:
+    while line and _width(document, line + "…") > width:
         line = line[:-1]
     return line.rstrip() + "…"
 
@@ -102,11 +118,9 @@ def _badge(document: FPDF, x: float, y: float, title: str, badge: Badge) -> None
         document.text(x + PAD, y + PAD + 3 + number * 3.4, line)
     # The name, as large as fits on one line (down to a size still read at arm's length).
     document.set_text_color(0, 0, 0)
-    size = 18.0
+    document.set_font(pdf.FAMILY, "B", 18)
+    size = max(10.0, min(18.0, int(18 * inner / max(_width(document, badge.name), 1) * 2) / 2))
     document.set_font(pdf.FAMILY, "B", size)
-    while size > 10 and document.get_string_width(badge.name) > inner:
-        size -= 0.5
-        document.set_font(pdf.FAMILY, "B", size)
     name_lines = _lines(document, badge.name, inner, 2)
     for number, line in enumerate(name_lines):
         document.text(x + PAD, y + PAD + 17 + number * size * 0.42, line)
@@ -124,4 +138,4 @@ def _badge(document: FPDF, x: float, y: float, title: str, badge: Badge) -> None
     document.image(pdf.qr_png(badge.check_in_code, scale=4, mask=0), qr_x, qr_y, QR, QR)
     document.set_font(pdf.FAMILY, "", 7.5)
     code = spaced(badge.check_in_code)
-    document.text(qr_x + (QR - document.get_string_width(code)) / 2, qr_y + QR + 2.5, code)
+    document.text(qr_x + (QR - _width(document, code)) / 2, qr_y + QR + 2.5, code)
