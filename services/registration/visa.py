@@ -72,13 +72,11 @@ def checked(given: Mapping[str, object], today: date) -> PassportDetails:
     for field in FIELDS:
         if field in problems:
             raise Invalid(f"{field} {problems[field]}", field=field)
-    born = _date(given["date_of_birth"])
-    assert born is not None
     return PassportDetails(
         passport_name=str(given["passport_name"]).strip(),
         nationality=str(given["nationality"]).strip().upper(),
         passport_number=str(given["passport_number"]).strip(),
-        date_of_birth=born,
+        date_of_birth=_date(given["date_of_birth"]) or OLDEST,  # checked just above
     )
 
 
