@@ -57,6 +57,15 @@ async def registered(system: System, training_id: str, *numbers: int, **changes:
     ]
 
 
+def test_a_check_in_code_is_read_in_any_case_with_spaces_or_dashes() -> None:
+    code = domain.new_check_in_code()
+    assert len(code) == 10 and set(code) <= set(domain.CHECK_IN_ALPHABET)
+    assert domain.typed_check_in_code(f" {code[:5].lower()}-{code[5:]} ") == code
+    for wrong in ("", code[:9], code + "2", "0O1IL0O1IL", "ABCDE FGHJ!"):
+        assert domain.typed_check_in_code(wrong) is None, wrong
+    assert not set("01ILO") & set(domain.CHECK_IN_ALPHABET)
+
+
 async def test_badge_sheet_prints_every_confirmed_participant_with_a_code_the_door_accepts(
     any_registration: System,
 ) -> None:

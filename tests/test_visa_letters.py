@@ -13,10 +13,13 @@ from typing import Any
 
 import pypdf
 import pytest
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import text
 
+from services.registration import sealing, visa
 from services.registration.visa_commands import erase_expired_letters
 from shared.clock import clock
+from shared.errors import Conflict
 from tests.browser import accessibility_violations, browser_page, csrf_of
 from tests.registration_support import open_training, person, register, registration_events
 from tests.support import System, eventually, running_system
@@ -251,6 +254,49 @@ async def test_letters_are_erased_30_days_after_the_training_ends(system: System
         f"/registrations/{registration['id']}/letter", headers=owner(registration)
     )
     assert gone.status_code == 404
+
+
+# --- rules, without I/O ----------------------------------------------------------------
+
+
+def test_every_refused_field_is_named_at_once() -> None:
+    today = date(2026, 12, 1)
+    problems = visa.problems_of(
+        {
+            "passport_name": " ",
+            "nationality": "xx",
+            "passport_number": "A\u202eB",
+            "date_of_birth": "2026-12-02",
+        },
+        today,
+    )
+    assert list(problems) == list(visa.FIELDS)
+    fine = visa.checked({**PASSPORT, "nationality": " ee "}, today)
+    assert fine.nationality == "EE" and fine.date_of_birth == date(1984, 3, 9)
+    assert fine.nationality_name == "Estonia"
+
+
+def test_a_letter_is_decided_once_and_approved_only_for_a_confirmed_participant() -> None:
+    assert visa.decided("confirmed", "requested", "approved", True) == "approved"
+    assert visa.decided("cancelled", "requested", "declined", False) == "declined"
+    for registration, letter, verdict, letterhead in (
+        ("confirmed", "approved", "declined", True),
+        ("confirmed", "requested", "approved", False),
+        ("cancelled", "requested", "approved", True),
+    ):
+        with pytest.raises(Conflict):
+            visa.decided(registration, letter, verdict, letterhead)
+
+
+def test_a_sealed_value_opens_only_for_its_registration_and_secret() -> None:
+    sealed = sealing.seal("secret-one", "registration-1", b"KF0123456")
+    assert b"KF0123456" not in sealed.encode()
+    assert sealing.unseal("secret-one", "registration-1", sealed) == b"KF0123456"
+    with pytest.raises(InvalidTag):
+        sealing.unseal("secret-one", "registration-2", sealed)
+    with pytest.raises(InvalidTag):
+        sealing.unseal("secret-two", "registration-1", sealed)
+    assert sealing.seal("secret-one", "registration-1", b"KF0123456") != sealed
 
 
 # --- pages ------------------------------------------------------------------------------

@@ -98,10 +98,15 @@ def may_request(registration_status: str, letter_status: str | None) -> None:
         raise Conflict("the letter is already approved", field="letter")
 
 
-def decided(letter_status: str, verdict: str, has_letterhead: bool) -> str:
-    """The letter's status after staff approve or decline a request."""
+def decided(
+    registration_status: str, letter_status: str, verdict: str, has_letterhead: bool
+) -> str:
+    """The letter's status after staff approve or decline a request; only a confirmed
+    participant's letter is approved."""
     if letter_status != REQUESTED:
         raise Conflict(f"the letter is already {letter_status}", field="letter")
+    if verdict == APPROVED and registration_status != "confirmed":
+        raise Conflict("the registration is no longer confirmed", field="status")
     if verdict == APPROVED and not has_letterhead:
         raise Conflict(
             "set the training's letterhead and signatory before approving letters",

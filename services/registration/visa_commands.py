@@ -163,7 +163,7 @@ async def _decide(
     if letter is None:
         raise NotFound(f"no letter requested for registration {row.id}", field="registration_id")
     letterhead = await uow.session.get(LetterheadRow, training.id)
-    letter.status = visa.decided(letter.status, verdict, letterhead is not None)
+    letter.status = visa.decided(row.status, letter.status, verdict, letterhead is not None)
     letter.decided_at = clock.now()
     letter.revision += 1
     uow.session.add(letter)
