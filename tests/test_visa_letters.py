@@ -20,12 +20,16 @@ from services.registration import sealing, visa
 from services.registration.visa_commands import erase_expired_letters
 from shared.clock import clock
 from shared.errors import Conflict
+from tests import test_registration_staff_pages as staff_page_tests
 from tests.browser import accessibility_violations, browser_page, csrf_of
 from tests.registration_support import open_training, person, register, registration_events
 from tests.support import System, eventually, running_system
 from tests.test_erasure import files_holding, read, rows_holding
 
 pytestmark = pytest.mark.services("registration")
+# Registration served on a port for the browser, and a staff sign-in there.
+served = staff_page_tests.served
+_sign_in = staff_page_tests._sign_in
 
 PASSPORT = {
     "passport_name": "MARI TAMM",
@@ -359,21 +363,6 @@ async def test_staff_decide_letters_on_their_page_with_csrf(system: System) -> N
 # --- in a real browser --------------------------------------------------------------------
 
 
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[tuple[System, str]]:
-    from capitals.embedded import free_port
-    from tests.servers import serve_app
-
-    port = free_port()
-    async with (
-        running_system(
-            tmp_path, services=("registration",), REGISTRATION_PUBLIC_URL=f"http://127.0.0.1:{port}"
-        ) as system,
-        serve_app(system.apps["registration"], port, lifespan="off") as url,
-    ):
-        yield system, url
-
-
 @pytest.mark.browser
 async def test_a_letter_is_requested_approved_and_downloaded_in_the_browser(
     served: tuple[System, str],
@@ -406,10 +395,7 @@ async def test_a_letter_is_requested_approved_and_downloaded_in_the_browser(
     token = staff["Authorization"].removeprefix("Bearer ")
     path = f"/staff/trainings/{training.id}/letters"
     async with browser_page(viewport={"width": 1280, "height": 900}) as tab:
-        await tab.goto(f"{url}/login?next={path}")
-        await tab.get_by_label("Staff token").fill(token)
-        await tab.get_by_role("button", name="Sign in").click()
-        await tab.wait_for_url(f"**{path}")
+        await _sign_in(tab, url, path, token)
         assert await accessibility_violations(tab) == []
         await tab.get_by_role("button", name="Approve the letter of Participant 1").click()
         await tab.wait_for_selector("#notice")
