@@ -16,16 +16,21 @@ import pypdf
 import pytest
 import sqlalchemy as sa
 import zxingcpp
+from playwright.async_api import expect
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from services.registration import domain
 from shared.migrations import upgrade
-from tests.browser import csrf_of
+from tests import test_registration_staff_pages as staff_page_tests
+from tests.browser import accessibility_violations, browser_page, csrf_of
 from tests.registration_support import open_training, person, register
 from tests.support import System, create_pg_database, drop_pg_database, running_system
 
 pytestmark = pytest.mark.services("registration")
+# Registration served on a port for the browser, and a staff sign-in there.
+served = staff_page_tests.served
+_sign_in = staff_page_tests._sign_in
 
 
 @pytest.fixture
@@ -232,3 +237,68 @@ async def test_existing_registrations_get_a_unique_check_in_code_when_migrated(
     finally:
         if db_kind != "sqlite":
             await drop_pg_database(name)
+
+
+# --- at the door, in a real browser -----------------------------------------------------
+
+# The camera and the detector as a phone's browser offers them: a canvas stream for the
+# camera, a detector that reads the badge's code (headless Chromium on Linux has neither).
+FAKE_SCANNER = """
+window.BarcodeDetector = class {
+  constructor(options) { this.formats = options.formats; }
+  detect(source) { return Promise.resolve([{ rawValue: "%s" }]); }
+};
+navigator.mediaDevices.getUserMedia = function () {
+  const canvas = document.createElement("canvas");
+  canvas.width = 64; canvas.height = 64;
+  const paint = canvas.getContext("2d");
+  let shade = 0;
+  setInterval(() => {
+    shade = (shade + 37) % 256;
+    paint.fillStyle = `rgb(${shade}, 90, 120)`;
+    paint.fillRect(0, 0, 64, 64);
+  }, 40);
+  return Promise.resolve(canvas.captureStream(25));
+};
+"""
+
+
+@pytest.mark.browser
+async def test_badges_are_checked_in_at_the_door_typed_or_scanned_on_a_phone(
+    served: tuple[System, str],
+) -> None:
+    system, url = served
+    training = await open_training(
+        system.nats.url, system.registration, starts_on=datetime.now(UTC).date()
+    )
+    typed, scanned = await registered(system, training.id, 1, 2)
+    staff = system.token("organiser", ["EE"])
+
+    async def code_of(registration: dict[str, Any]) -> str:
+        shown = await system.registration.get(f"/registrations/{registration['id']}", headers=staff)
+        code: str = shown.json()["check_in_code"]
+        return code
+
+    token = staff["Authorization"].removeprefix("Bearer ")
+    path = f"/staff/trainings/{training.id}/check-in"
+    async with browser_page(viewport={"width": 390, "height": 844}) as tab:
+        await _sign_in(tab, url, path, token)
+        # Without BarcodeDetector there is no scan button; the typed code works.
+        assert await tab.locator("#scan-start").count() == 0
+        await tab.get_by_label("Badge code").fill("WRONG CODE")
+        await tab.locator("#code-check-in").click()
+        await expect(tab.locator("#code-error")).to_be_visible()
+        assert await accessibility_violations(tab) == []
+        await tab.get_by_label("Badge code").fill(await code_of(typed))
+        await tab.locator("#code-check-in").click()
+        await expect(tab.locator("#notice")).to_have_text("Checked in.")
+        assert await accessibility_violations(tab) == []
+
+        await tab.add_init_script(FAKE_SCANNER % await code_of(scanned))
+        await tab.goto(f"{url}{path}")
+        await tab.get_by_role("button", name="Scan badge").click()
+        await expect(tab.locator("#notice")).to_have_text("Checked in.", timeout=10_000)
+    for registration in (typed, scanned):
+        assert (await code_of(registration)) and (
+            await system.registration.get(f"/registrations/{registration['id']}", headers=staff)
+        ).json()["checked_in"] is True
