@@ -246,7 +246,7 @@ async def test_existing_registrations_get_a_unique_check_in_code_when_migrated(
 FAKE_SCANNER = """
 window.BarcodeDetector = class {
   constructor(options) { this.formats = options.formats; }
-  detect(source) { return Promise.resolve([{ rawValue: "%s" }]); }
+  detect(source) { return Promise.resolve([{ rawValue: "BADGE_CODE" }]); }
 };
 navigator.mediaDevices.getUserMedia = function () {
   const canvas = document.createElement("canvas");
@@ -294,7 +294,7 @@ async def test_badges_are_checked_in_at_the_door_typed_or_scanned_on_a_phone(
         await expect(tab.locator("#notice")).to_have_text("Checked in.")
         assert await accessibility_violations(tab) == []
 
-        await tab.add_init_script(FAKE_SCANNER % await code_of(scanned))
+        await tab.add_init_script(FAKE_SCANNER.replace("BADGE_CODE", await code_of(scanned)))
         await tab.goto(f"{url}{path}")
         await tab.get_by_role("button", name="Scan badge").click()
         await expect(tab.locator("#notice")).to_have_text("Checked in.", timeout=10_000)
