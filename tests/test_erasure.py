@@ -125,11 +125,12 @@ class Journey:
         self.name = f"{canary().capitalize()} {canary().capitalize()}"
         self.local = canary()
         self.email = f"{self.local}@example.org"
+        self.passport = canary().upper()
         self.starts = date.today() + timedelta(days=30)
 
     @property
     def needles(self) -> tuple[str, ...]:
-        return (*self.name.split(), self.local)
+        return (*self.name.split(), self.local, self.passport)
 
     async def registered(self) -> dict[str, Any]:
         system = self.system
@@ -157,6 +158,18 @@ class Journey:
         assert response.status_code == 201, response.text
         assert response.json()["status"] == "confirmed"
         registration: dict[str, Any] = response.json()
+        # A visa letter asked for: the passport details go with the person too.
+        letter = await system.registration.post(
+            f"/registrations/{registration['id']}/letter",
+            json={
+                "passport_name": self.name.upper(),
+                "nationality": "EE",
+                "passport_number": self.passport,
+                "date_of_birth": "1980-01-31",
+            },
+            headers={"X-Manage-Token": registration["manage_token"]},
+        )
+        assert letter.status_code == 201, letter.text
         return registration
 
     async def check_in(self, registration: dict[str, Any]) -> None:
@@ -347,4 +360,5 @@ async def test_erasure_leaves_no_row_holding_the_person_on_either_database(
         for service in ("registration", "scheduling", "evaluation"):
             url = system.settings.database_url(service)
             assert await rows_holding(url, *journey.needles) == [], service
+        assert await read(system, "registration", text("SELECT * FROM visa_letter")) == []
         assert files_holding(system.settings.mail_dir, *journey.needles) == []

@@ -38,7 +38,7 @@ SECRETARIAT_ONLY = {
     ("evaluation", "/reports/series/{series:str}"),
 }
 # Served under /staff/ but not a page: only its answer is checked.
-NOT_PAGES = {("registration", "/staff/check-in.js")}
+NOT_PAGES = {("registration", "/staff/check-in.js"), ("registration", "/staff/badge-scan.js")}
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -22,6 +23,11 @@ FULL = "full"
 COUNTRY_QUOTA = "country_quota"
 
 K = TypeVar("K", bound=Hashable)
+
+# Badge check-in codes: no 0/O, 1/I/L, so that a code read off a badge is typed right;
+# 10 of these 31 signs are about 50 bits, far more than any series will print.
+CHECK_IN_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CHECK_IN_CODE_LENGTH = 10
 
 # The largest quota one country may be given.
 MAX_QUOTA = 100_000
@@ -329,3 +335,16 @@ def status_after(announced: str, outcome: str | None) -> str:
     """A training's status from a catalogue event: how it ended, once known, holds over any
     status an event carries (events arrive in any order)."""
     return outcome if outcome is not None else announced
+
+
+def new_check_in_code() -> str:
+    return "".join(secrets.choice(CHECK_IN_ALPHABET) for _ in range(CHECK_IN_CODE_LENGTH))
+
+
+def typed_check_in_code(text: str) -> str | None:
+    """The code as typed or scanned (any case, spaces or dashes), or None when it cannot
+    be one."""
+    code = "".join(text.split()).replace("-", "").upper()
+    if len(code) != CHECK_IN_CODE_LENGTH or any(c not in CHECK_IN_ALPHABET for c in code):
+        return None
+    return code

@@ -10,7 +10,7 @@ from litestar import Response, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from services.registration import commands, queries, views
+from services.registration import commands, documents, queries, views
 from services.registration.staff_pages import (
     NOTICES,
     Request_,
@@ -29,17 +29,30 @@ from shared.problems import status_of
 DOOR_PAGE = 30
 
 
-# Search as you type at the door, as progressive enhancement (the CSP allows no inline script).
-CHECK_IN_SCRIPT = (Path(__file__).parent / "static" / "check_in.js").read_bytes()
+# Search as you type and scanning badges at the door, as progressive enhancement (the CSP
+# allows no inline script).
+STATIC = Path(__file__).parent / "static"
+CHECK_IN_SCRIPT = (STATIC / "check_in.js").read_bytes()
+BADGE_SCAN_SCRIPT = (STATIC / "badge_scan.js").read_bytes()
+
+
+def _script(content: bytes) -> Response[bytes]:
+    return Response(
+        content,
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
 
 
 @get("/staff/check-in.js", operation_id="checkInScript")
 async def check_in_script() -> Response[bytes]:
-    return Response(
-        CHECK_IN_SCRIPT,
-        media_type="text/javascript; charset=utf-8",
-        headers={"Cache-Control": "public, max-age=3600"},
-    )
+    return _script(CHECK_IN_SCRIPT)
+
+
+@get("/staff/badge-scan.js", operation_id="badgeScanScript")
+async def badge_scan_script() -> Response[bytes]:
+    """Reads a badge's QR code with the camera where the browser offers BarcodeDetector."""
+    return _script(BADGE_SCAN_SCRIPT)
 
 
 @get("/staff/trainings/{training_id:str}/check-in", operation_id="checkInPage")
@@ -50,10 +63,21 @@ async def check_in_page(
     found = await managed_training(request, db, training_id)
     if not isinstance(found, tuple):
         return found
-    _, row = found
+    return await _door_page(db, found[1], q, done)
+
+
+async def _door_page(
+    db: Any,
+    row: Any,
+    q: str | None,
+    done: str | None,
+    code: str = "",
+    code_error: str | None = None,
+    status_code: int = 200,
+) -> Template:
     filters = queries.Filters(status="confirmed", q=q)
     async with db.session() as session:
-        listed, total = await queries.registrations(session, training_id, filters, DOOR_PAGE, 0)
+        listed, total = await queries.registrations(session, row.id, filters, DOOR_PAGE, 0)
     return Template(
         template_name="staff_check_in.html",
         context={
@@ -62,7 +86,10 @@ async def check_in_page(
             "total": total,
             "q": q or "",
             "notice": NOTICES.get(done or ""),
+            "code": code,
+            "code_error": code_error,
         },
+        status_code=status_code,
     )
 
 
@@ -110,4 +137,35 @@ async def undo_check_in_by_page(
     return await _door(request, db, settings, registration_id, data, undo=True)
 
 
-ROUTES = [check_in_page, check_in_script, check_in_by_page, undo_check_in_by_page]
+@post("/staff/trainings/{training_id:str}/check-in-code", operation_id="checkInByCodePage")
+async def check_in_by_code_page(
+    training_id: FromPath[str],
+    request: Request_,
+    data: URLEncodedBody[dict[str, str]],
+    db: DB,
+    settings: AppSettings,
+) -> Response[Any]:
+    """Check in the registration whose badge code was typed or scanned. A code of another
+    training, or none at all, is refused beside the field and changes nothing."""
+    found = await managed_training(request, db, training_id)
+    if not isinstance(found, tuple):
+        return found
+    typed = (data.get("code") or "")[:100]
+    async with db.session() as session:
+        registration = await documents.by_check_in_code(session, training_id, typed)
+    if registration is None:
+        error = (
+            "No participant of this training has this badge code. Check it, or find them by name."
+        )
+        return await _door_page(db, found[1], None, None, typed, error, 422)
+    return await _door(request, db, settings, registration.id, {}, undo=False)
+
+
+ROUTES = [
+    check_in_page,
+    check_in_script,
+    badge_scan_script,
+    check_in_by_page,
+    undo_check_in_by_page,
+    check_in_by_code_page,
+]

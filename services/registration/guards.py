@@ -60,3 +60,18 @@ async def holder_or_host(
                     detail="your token does not cover this training's host country"
                 )
     raise NotFound(f"no registration {registration_id}")
+
+
+async def holder(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Only the holder of the registration's manage token (`X-Manage-Token`): what the
+    participant alone does, such as asking for their visa letter. Anyone else: 404."""
+    registration_id = str(connection.path_params["registration_id"])
+    token = connection.headers.get("x-manage-token")
+    async with connection.app.state.runtime.db.session() as session:
+        row = await queries.get_registration(session, registration_id)
+    if (
+        token is None
+        or row.erased_at is not None
+        or not tokens.matches(token, row.manage_token_sha256)
+    ):
+        raise NotFound(f"no registration {registration_id}")

@@ -194,6 +194,7 @@ def _new_registration(
         "status": admission.status,
         "waitlist_reason": admission.reason,
         "manage_token_sha256": tokens.digest(token),
+        "check_in_code": domain.new_check_in_code(),
         "checked_in_at": None,
         "revision": 1,
         "created_at": now,

@@ -1,4 +1,5 @@
-"""The registration service's work for its whole life: the intake writer and the retention job."""
+"""The registration service's work for its whole life: the intake writer and the retention
+jobs (personal data after a training, visa letters 30 days after it)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from services.registration.batching import GroupCommit
 from services.registration.intake import Register, register_batch
 from services.registration.privacy import erase_expired
 from services.registration.schemas import RegisteredOut
+from services.registration.visa_commands import erase_expired_letters
 from shared.jobs import periodic
 
 if TYPE_CHECKING:
@@ -35,3 +37,13 @@ async def _apply_retention(runtime: Runtime) -> None:
 
 
 retention = periodic("retention", RETENTION_CHECK_EVERY, _apply_retention)
+
+
+async def _apply_letter_retention(runtime: Runtime) -> None:
+    count = await erase_expired_letters(runtime.db, runtime.settings)
+    if count:
+        log.info("erased %d visa letters 30 days after their training", count)
+
+
+# Passport details go 30 days after the training's last day (checked hourly, like the rest).
+letter_retention = periodic("letter retention", RETENTION_CHECK_EVERY, _apply_letter_retention)

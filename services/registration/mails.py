@@ -8,6 +8,7 @@ from datetime import date
 
 from services.registration import links as urls
 from services.registration.domain import TrainingFacts
+from shared.i18n import _, speaking
 from shared.mail import Mail
 from shared.settings import Settings
 
@@ -195,3 +196,29 @@ def to_confirmed(facts: MailFacts, subject: str, message: str) -> Mail:
             f"participant:\n\n{message}\n\n{_manage(facts)}"
         ),
     )
+
+
+def letter_decided(facts: MailFacts, language: str, status: str) -> Mail:
+    """The host country approved or declined the participant's request for a visa letter;
+    the letter itself is downloaded from the manage page, never mailed."""
+    with speaking(language):
+        if status == "approved":
+            subject = _("Invitation letter ready")
+            text = _(
+                "Your invitation letter for %(training)s is ready. Download it from your "
+                "registration page:\n%(link)s\n",
+                training=facts.when,
+                link=facts.manage_url,
+            )
+        else:
+            subject = _("Invitation letter declined")
+            text = _(
+                "We are sorry: the organisers of %(training)s could not issue the invitation "
+                "letter you asked for. Please contact them if you have questions.\n",
+                training=facts.when,
+            )
+        return Mail(
+            to=facts.email,
+            subject=f"{subject}: {facts.title}",
+            text=_("Dear %(name)s,", name=facts.name) + f"\n\n{text}",
+        )

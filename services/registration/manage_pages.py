@@ -17,6 +17,7 @@ from services.registration import (
     corrections,
     details,
     links,
+    pages,
     participant_links,
     queries,
     views,
@@ -40,7 +41,7 @@ LANGUAGE_NAMES = {"en": "English", "de": "Deutsch", "pl": "Polski", "ru": "Ру�
 DETAIL_FIELDS = ("name", "organisation", "position", "needs_access", "needs_diet", "language")
 
 
-async def _manage_context(db: Any, settings: AppSettings, token: str) -> dict[str, Any] | None:
+async def manage_context(db: Any, settings: AppSettings, token: str) -> dict[str, Any] | None:
     async with db.session() as session:
         view = await views.manage_view(session, settings, token, clock.now())
     if view is None:
@@ -57,10 +58,14 @@ async def _manage_context(db: Any, settings: AppSettings, token: str) -> dict[st
         "languages": [
             (code, LANGUAGE_NAMES.get(code, code)) for code in details.offered_languages(settings)
         ],
+        "letter": view.letter,
+        "countries": pages.countries(),
+        "letter_form": {},
+        "letter_errors": {},
     }
 
 
-def _unknown_link() -> Template:
+def unknown_link() -> Template:
     return Template(
         template_name="message.html",
         context={
@@ -85,7 +90,7 @@ def _form_of(registration: Any) -> dict[str, str]:
     }
 
 
-def _manage_template(
+def manage_template(
     context: dict[str, Any],
     *,
     notice: str | None = None,
@@ -109,28 +114,29 @@ def _manage_template(
 async def manage_page(
     token: FromPath[str], db: DB, settings: AppSettings, done: FromQuery[str | None] = None
 ) -> Template:
-    context = await _manage_context(db, settings, token)
+    context = await manage_context(db, settings, token)
     if context is None:
-        return _unknown_link()
+        return unknown_link()
     notices = {
         "cancelled": "Your registration is cancelled. We have sent you a confirmation.",
         "renewed": "Your calendar link is renewed; the old one no longer works.",
         "changed": _("Your details are saved."),
+        "letter": _("Your request for an invitation letter is sent to the organisers."),
     }
-    return _manage_template(context, notice=notices.get(done or ""))
+    return manage_template(context, notice=notices.get(done or ""))
 
 
 @get("/manage/{token:str}/registered", operation_id="registeredPage")
 async def registered_page(token: FromPath[str], db: DB, settings: AppSettings) -> Template:
     """The confirmation after the form, reached by a redirect so that reloading it sends
     nothing again."""
-    context = await _manage_context(db, settings, token)
+    context = await manage_context(db, settings, token)
     if context is None:
-        return _unknown_link()
+        return unknown_link()
     return Template(template_name="registered.html", context=context)
 
 
-async def _holder(db: Any, token: str) -> Any:
+async def holder(db: Any, token: str) -> Any:
     async with db.session() as session:
         return await queries.by_manage_token(session, token)
 
@@ -138,9 +144,9 @@ async def _holder(db: Any, token: str) -> Any:
 @get("/manage/{token:str}/cancel", operation_id="cancelConfirmPage")
 async def cancel_confirm_page(token: FromPath[str], db: DB, settings: AppSettings) -> Response[Any]:
     """Ask before cancelling, and say what happens to the seat."""
-    context = await _manage_context(db, settings, token)
+    context = await manage_context(db, settings, token)
     if context is None:
-        return _unknown_link()
+        return unknown_link()
     if not context["active"]:
         return Redirect(path=f"/manage/{token}", status_code=303)
     return Template(template_name="cancel.html", context=context)
@@ -150,9 +156,9 @@ async def cancel_confirm_page(token: FromPath[str], db: DB, settings: AppSetting
 async def cancel_by_page(
     token: FromPath[str], data: URLEncodedBody[dict[str, str]], db: DB, settings: AppSettings
 ) -> Response[Any]:
-    row = await _holder(db, token)
+    row = await holder(db, token)
     if row is None:
-        return _unknown_link()
+        return unknown_link()
     if data.get("confirm") != "yes":
         # Only the confirm page's button cancels: anything else asks first.
         return Redirect(path=f"/manage/{token}/cancel", status_code=303)
@@ -201,10 +207,10 @@ def _field_message(field: str) -> str:
 async def change_details_by_page(
     token: FromPath[str], data: URLEncodedBody[dict[str, str]], db: DB, settings: AppSettings
 ) -> Response[Any]:
-    row = await _holder(db, token)
-    context = await _manage_context(db, settings, token)
+    row = await holder(db, token)
+    context = await manage_context(db, settings, token)
     if row is None or context is None:
-        return _unknown_link()
+        return unknown_link()
     languages = details.offered_languages(settings)
     changes, errors = read_details(data, details.details_of(row), languages)
     if not errors:
@@ -216,15 +222,15 @@ async def change_details_by_page(
             errors = {"form": refusal.message}
     if errors:
         form = {name: data.get(name) or "" for name in DETAIL_FIELDS}
-        return _manage_template(context, form=form, errors=errors, status_code=422)
+        return manage_template(context, form=form, errors=errors, status_code=422)
     return Redirect(path=f"/manage/{token}?done=changed", status_code=303)
 
 
 @post("/manage/{token:str}/calendar-link", operation_id="renewByManagePage", status_code=303)
 async def renew_by_page(token: FromPath[str], db: DB, settings: AppSettings) -> Response[Any]:
-    row = await _holder(db, token)
+    row = await holder(db, token)
     if row is None:
-        return _unknown_link()
+        return unknown_link()
     await execute(
         db,
         participant_links.renew_calendar_link,

@@ -31,7 +31,7 @@ from shared.throttle import THROTTLE
 Registrations = NamedDependency[Intake]
 
 
-def _countries() -> list[tuple[str, str]]:
+def countries() -> list[tuple[str, str]]:
     return [(country.code, country.name) for country in all_countries()]
 
 
@@ -69,7 +69,7 @@ def _form_page(
             "form": form,
             "errors": errors,
             "notice": notice,
-            "countries": _countries(),
+            "countries": countries(),
         },
         status_code=status_code,
     )

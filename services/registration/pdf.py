@@ -31,10 +31,12 @@ def document(title: str) -> FPDF:
     return pdf
 
 
-def qr_png(text: str) -> io.BytesIO:
-    """`text` as a QR code image (medium error correction, a quiet zone around it)."""
+def qr_png(text: str, scale: int = 8, mask: int | None = None) -> io.BytesIO:
+    """`text` as a QR code image (medium error correction, a quiet zone around it), each
+    module `scale` pixels wide. A fixed `mask` skips segno's search for the best one (most
+    of its time), for sheets of many codes; any mask reads."""
     image = io.BytesIO()
-    segno.make_qr(text, error="m").save(image, kind="png", scale=8, border=4)
+    segno.make_qr(text, error="m", mask=mask).save(image, kind="png", scale=scale, border=4)
     image.seek(0)
     return image
 

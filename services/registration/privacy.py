@@ -9,7 +9,7 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.registration import audits, commands, domain
+from services.registration import audits, commands, domain, visa_commands
 from services.registration.schemas import (
     ErasureOut,
     MailExport,
@@ -20,7 +20,12 @@ from services.registration.schemas import (
 )
 from services.registration.seats import locked
 from services.registration.settings import own
-from services.registration.tables import ParticipantRow, RegistrationRow, TrainingRow
+from services.registration.tables import (
+    ParticipantRow,
+    RegistrationRow,
+    TrainingRow,
+    VisaLetterRow,
+)
 from shared import audit, bus, mail, outbox
 from shared.audit import audited
 from shared.clock import clock
@@ -33,7 +38,7 @@ from shared.tables import mail_queue
 log = logging.getLogger(__name__)
 
 
-async def export(session: AsyncSession, email: str) -> PrivacyExport:
+async def export(session: AsyncSession, settings: Settings, email: str) -> PrivacyExport:
     address = domain.normalise_email(email)
     person = (
         await session.exec(select(ParticipantRow).where(ParticipantRow.email == address))
@@ -71,6 +76,14 @@ async def export(session: AsyncSession, email: str) -> PrivacyExport:
         )
         for row, training in rows
     ]
+    letters = [
+        visa_commands.letter_out(settings, letter)
+        for letter in await session.exec(
+            select(VisaLetterRow)
+            .where(col(VisaLetterRow.registration_id).in_([r.id for r in registrations]))
+            .order_by(col(VisaLetterRow.requested_at))
+        )
+    ]
     sent = await session.exec(
         select(mail_queue.c.subject, mail_queue.c.created_at, mail_queue.c.sent_at)
         .where(mail_queue.c.recipient == address)
@@ -92,6 +105,7 @@ async def export(session: AsyncSession, email: str) -> PrivacyExport:
             MailExport(subject=subject, queued_at=queued, sent_at=sent_at)
             for subject, queued, sent_at in sent
         ],
+        letters=letters,
     )
 
 
@@ -100,7 +114,7 @@ async def export_for_staff(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: str
 ) -> PrivacyExport:
     """The export as the secretariat asks for it (the input is the e-mail address)."""
-    return await export(uow.session, input)
+    return await export(uow.session, settings, input)
 
 
 @audited("participant.erased", audits.erasure)
@@ -166,6 +180,7 @@ async def _erase_registrations(
         row.manage_token_sha256 = f"erased-{row.id}"
         uow.session.add(row)
     await uow.session.flush()
+    await visa_commands.forget_letters(uow, registration_ids)
     await audit.forget_objects(uow, "registration", registration_ids)
     return len(registration_ids), cancelled
 

@@ -70,6 +70,8 @@ class RegistrationOut(RegistrationFacts):
     created_at: datetime
     updated_at: datetime
     language: str = "en"
+    # What the badge prints for the door (not a secret: it only names the registration).
+    check_in_code: str | None = None
 
 
 class RegisteredOut(RegistrationOut):
@@ -145,6 +147,7 @@ class PrivacyExport(msgspec.Struct):
     participant: ParticipantExport | None
     registrations: list[RegistrationExport]
     mails: list[MailExport]
+    letters: list[LetterOut] = []
 
 
 class ErasureOut(msgspec.Struct):
@@ -226,3 +229,48 @@ class Statistics(msgspec.Struct, kw_only=True):
     by_participant_country: list[ParticipantCountryFigures]
     by_category: list[CategoryFigures]
     trainings: list[TrainingFigures]
+
+
+# --- visa invitation letters ------------------------------------------------------------
+
+
+class LetterIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A participant's request for an invitation letter: the passport's details."""
+
+    passport_name: str
+    nationality: str
+    passport_number: str
+    date_of_birth: date
+
+
+class LetterOut(msgspec.Struct, kw_only=True):
+    """A letter request as the participant and the host country's staff see it."""
+
+    registration_id: str
+    training_id: str
+    status: str
+    passport_name: str
+    nationality: str
+    passport_number: str
+    date_of_birth: date
+    requested_at: datetime
+    decided_at: datetime | None = None
+    # The participant's name and organisation as registered, for staff lists.
+    name: str = ""
+    organisation: str = ""
+
+
+class LetterList(msgspec.Struct):
+    items: list[LetterOut]
+
+
+class LetterheadIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Who invites: the host ministry's letterhead (several lines) and its signatory."""
+
+    ministry: str
+    signatory_name: str
+    signatory_title: str
+
+
+class LetterheadOut(LetterheadIn):
+    training_id: str

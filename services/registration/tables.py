@@ -78,6 +78,7 @@ class RegistrationRow(Row, table=True):
     __table_args__ = (
         Index("ix_registration_training_status", "training_id", "status", "arrival"),
         Index("ix_registration_manage", "manage_token_sha256", unique=True),
+        Index("ux_registration_check_in_code", "check_in_code", unique=True),
         # The database, too, refuses a second active registration of one person for one
         # training, whichever instance or transaction tries it.
         Index(
@@ -106,6 +107,9 @@ class RegistrationRow(Row, table=True):
     status: str = Field(max_length=16)
     waitlist_reason: str | None = Field(default=None, max_length=32)
     manage_token_sha256: str = Field(max_length=64)
+    # Printed on the badge (as text and QR code) and typed or scanned at the door: not a
+    # secret, it only names the registration to staff who may check it in.
+    check_in_code: str | None = Field(default=None, max_length=16)
     checked_in_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     # The participant's language: every later mail about this registration is in it.
     language: str = Field(default="en", max_length=16)
@@ -151,6 +155,36 @@ class EvaluationCountRow(Row, table=True):
     invited: int
     answered: int
     revision: int
+
+
+class LetterheadRow(Row, table=True):
+    """Who invites on a training's visa letters: the host ministry's letterhead text and
+    signatory, set by the training's staff."""
+
+    __tablename__ = "letterhead"
+
+    training_id: str = Field(foreign_key="training.id", primary_key=True, max_length=36)
+    ministry: str = Field(sa_column=Column(Text, nullable=False))
+    signatory_name: str = Field(max_length=200)
+    signatory_title: str = Field(max_length=200)
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class VisaLetterRow(Row, table=True):
+    """A participant's request for an invitation letter. The passport details are sealed
+    (encrypted, see sealing.py); the row is deleted with the person and 30 days after the
+    training ends."""
+
+    __tablename__ = "visa_letter"
+
+    registration_id: str = Field(foreign_key="registration.id", primary_key=True, max_length=36)
+    training_id: str = Field(max_length=36, index=True)
+    participant_id: str = Field(max_length=36, index=True)
+    status: str = Field(max_length=16)
+    sealed: str = Field(sa_column=Column(Text, nullable=False))
+    revision: int = 1
+    requested_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
 training = TrainingRow.__table__  # type: ignore[attr-defined]

@@ -10,8 +10,8 @@ from typing import Any
 import msgspec
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.registration import domain, programme, queries
-from services.registration.schemas import CatalogueEntry, Needs, RegistrationOut
+from services.registration import domain, programme, queries, visa_commands
+from services.registration.schemas import CatalogueEntry, LetterOut, Needs, RegistrationOut
 from services.registration.tables import TrainingRow
 from shared.settings import Settings
 
@@ -83,6 +83,7 @@ def registration_out(
         created_at=get("created_at"),
         updated_at=get("updated_at"),
         language=get("language") or "en",
+        check_in_code=get("check_in_code"),
         **extra,
     )
 
@@ -95,6 +96,7 @@ class ManageView:
     training: CatalogueEntry | None
     calendar_url: str | None
     active: bool
+    letter: LetterOut | None = None
 
 
 async def manage_view(
@@ -107,11 +109,13 @@ async def manage_view(
     training = await session.get(TrainingRow, row.training_id)
     position = await queries.waitlist_position(session, row)
     calendar = await queries.participant_calendar_url(session, settings, row.participant_id)
+    letter = await visa_commands.letter_of(session, row.id)
     return ManageView(
         registration=registration_out(row, position),
         training=catalogue_entry(training, now) if training else None,
         calendar_url=calendar,
         active=row.status in domain.ACTIVE,
+        letter=visa_commands.letter_out(settings, letter) if letter is not None else None,
     )
 
 

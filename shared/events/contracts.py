@@ -166,6 +166,27 @@ class RegistrationCheckInUndone(Payload, kw_only=True):
     participant_id: str
 
 
+class LetterData(Payload, kw_only=True):
+    """A visa invitation letter's new status; `id` is the registration id. Ids only: the
+    passport details never travel."""
+
+    training_id: str
+    participant_id: str
+    status: str
+
+
+class LetterRequested(LetterData, kw_only=True):
+    subject = "registration.letter.requested"
+
+
+class LetterApproved(LetterData, kw_only=True):
+    subject = "registration.letter.approved"
+
+
+class LetterDeclined(LetterData, kw_only=True):
+    subject = "registration.letter.declined"
+
+
 class ParticipantFeedTokenSet(Payload, kw_only=True):
     """`id` is the participant id; only the SHA-256 of the token travels."""
 
@@ -216,11 +237,20 @@ register(
     RegistrationCheckedIn,
     RegistrationUpdated,
     RegistrationCheckInUndone,
+    LetterRequested,
+    LetterApproved,
+    LetterDeclined,
     ParticipantFeedTokenSet,
     ParticipantErased,
     ResponseSubmitted,
     CampaignClosed,
 )
+
+LETTER_STATUS_EVENTS: dict[str, type[LetterData]] = {
+    "requested": LetterRequested,
+    "approved": LetterApproved,
+    "declined": LetterDeclined,
+}
 
 REGISTRATION_STATUS_EVENTS: dict[str, type[RegistrationData]] = {
     "confirmed": RegistrationConfirmed,
