@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from bench.calendar_feed import EDITIONS, bare_icalendar_build  # noqa: E402
 from capitals.embedded import free_port, start_nats, wait_for_port  # noqa: E402
 from deploy.loopback import terminate  # noqa: E402
-from services.scheduling.calendar import (  # noqa: E402
+from shared.calendar import (  # noqa: E402
     Feed,
     FeedSession,
     FeedSpeaker,

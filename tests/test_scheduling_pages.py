@@ -12,7 +12,7 @@ import pytest
 
 from capitals.embedded import free_port
 from services.scheduling.app import app
-from services.scheduling.pages import KIND_LABELS
+from shared.calendar import KIND_LABELS
 from shared.clock import clock
 from shared.events.contracts import SESSION_KINDS
 from tests.browser import browser_page

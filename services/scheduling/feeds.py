@@ -27,7 +27,14 @@ from sqlmodel import and_, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling import domain
-from services.scheduling.calendar import Feed, FeedSession, FeedSpeaker, build_feed, feed_etag
+from shared.calendar import (
+    Feed,
+    FeedSession,
+    FeedSpeaker,
+    build_feed,
+    calendar_name,
+    feed_etag,
+)
 from services.scheduling.tables import (
     CalendarEntryRow,
     FeedTokenRow,
@@ -203,7 +210,7 @@ async def training_feed(
             if training is None:
                 raise NotFound(f"no published training {training_id}")
             return Source(
-                f"{training.title} ({training.city})",
+                calendar_name(training.title, training.city),
                 [training],
                 await _sessions(session, [training]),
             )

@@ -14,20 +14,11 @@ from litestar.response import Template
 from services.scheduling import links, queries
 from services.scheduling.tables import SeriesRow, SessionRow, TrainingRow
 from shared.auth import staff_or_none
+from shared.calendar import KIND_LABELS
 from shared.clock import clock
 from shared.countries import UnknownCountry, country
 from shared.params import DB, AppSettings
 
-# Every kind of `shared.events.contracts.SESSION_KINDS`, as a page names it (a test checks).
-KIND_LABELS = {
-    "lecture": "Lecture",
-    "workshop": "Workshop",
-    "panel": "Panel",
-    "case_study": "Case study",
-    "exhibition": "Exhibition",
-    "networking": "Networking",
-    "break": "Break",
-}
 DASH = "\u2013"  # en dash, as in "25\u201326 May 2009"
 STATUS_LABELS = {
     "draft": "Draft",
