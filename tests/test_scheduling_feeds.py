@@ -91,7 +91,6 @@ async def test_breaks_are_on_the_timetable_but_not_in_the_feeds(system: System) 
     assert "X-WR-CALNAME:Training for consular staff\\, Tallinn" in own
 
 
-
 async def test_each_feed_carries_name_refresh_interval_and_ttl_and_no_method(
     system: System,
 ) -> None:

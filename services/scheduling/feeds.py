@@ -27,6 +27,13 @@ from sqlmodel import and_, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling import domain
+from services.scheduling.tables import (
+    CalendarEntryRow,
+    FeedTokenRow,
+    SeriesRow,
+    SessionRow,
+    TrainingRow,
+)
 from shared.calendar import (
     Feed,
     FeedSession,
@@ -34,13 +41,6 @@ from shared.calendar import (
     build_feed,
     calendar_name,
     feed_etag,
-)
-from services.scheduling.tables import (
-    CalendarEntryRow,
-    FeedTokenRow,
-    SeriesRow,
-    SessionRow,
-    TrainingRow,
 )
 from shared.db import Database
 from shared.errors import NotFound
