@@ -17,6 +17,7 @@ from shared.auth import staff_or_none
 from shared.calendar import KIND_LABELS
 from shared.clock import clock
 from shared.countries import UnknownCountry, country
+from shared.moments import local_moment
 from shared.params import DB, AppSettings
 
 DASH = "\u2013"  # en dash, as in "25\u201326 May 2009"
@@ -136,8 +137,8 @@ def registration_state(training: TrainingRow, now: datetime) -> tuple[str, str]:
     first_day = datetime.combine(training.starts_on, datetime.min.time(), zone)
     closes = training.registration_closes_at or first_day
     if training.registration_opens_at and now < training.registration_opens_at:
-        opens = training.registration_opens_at.astimezone(zone)
-        return "soon", f"Registration opens on {day_label(opens.date())} at {opens:%H:%M}."
+        opens = local_moment(training.registration_opens_at, training.timezone)
+        return "soon", f"Registration opens on {opens}."
     if now >= closes:
         return "closed", "Registration is closed."
     return "open", ""
