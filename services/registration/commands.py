@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, insert
 from sqlmodel import col, select
 
-from services.registration import audits, domain, mails, queries
+from services.registration import audits, domain, mails, queries, sessions
 from services.registration.seats import locked, move_seats, seats_of, training_for_update
 from services.registration.tables import ParticipantRow, RegistrationRow, TrainingRow, quota
 from shared.audit import audited
@@ -92,6 +92,12 @@ async def _facts_of(
 ) -> mails.MailFacts:
     person = await uow.session.get(ParticipantRow, row.participant_id)
     generation = person.feed_generation if person is not None else 1
+    # A seat's mail carries the training's calendar; the others need not read it.
+    calendar = (
+        (await sessions.calendars(uow, settings, {training_row.id: training_row}))[training_row.id]
+        if row.status == "confirmed"
+        else None
+    )
     return mails.facts_for(
         settings,
         training_row,
@@ -100,6 +106,7 @@ async def _facts_of(
         registration_id=row.id,
         participant_id=row.participant_id,
         generation=generation,
+        calendar=calendar,
     )
 
 

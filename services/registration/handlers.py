@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.registration import commands, domain
+from services.registration import commands, domain, sessions
 from services.registration.tables import EvaluationCountRow, TrainingOutcomeRow, TrainingRow
 from shared.bus import Handler, lock_aggregate
 from shared.clock import clock
@@ -37,7 +37,7 @@ CATALOGUE_FIELDS = (
 
 
 async def training_changed(
-    uow: UnitOfWork, settings: Settings, data: ev.TrainingData, _: Envelope
+    uow: UnitOfWork, settings: Settings, data: ev.TrainingData, envelope: Envelope
 ) -> None:
     """Published or updated: the catalogue follows; a raised capacity promotes at once.
 
@@ -46,6 +46,8 @@ async def training_changed(
     event carries.
     """
     await lock_aggregate(uow, f"training:{data.id}")
+    # Each session has a revision of its own: kept whether or not the training's is news.
+    await sessions.keep(uow, data.sessions, envelope.occurred_at)
     row, news = await held(uow, TrainingRow, data.id, data.revision, for_update=True)
     if not news:
         return
@@ -148,6 +150,7 @@ HANDLERS: dict[str, Handler] = {
     ev.TrainingUpdated.subject: training_changed,
     ev.TrainingCancelled.subject: training_cancelled,
     ev.TrainingCompleted.subject: training_completed,
+    **sessions.HANDLERS,
     ev.ResponseSubmitted.subject: evaluation_counted,
     ev.CampaignClosed.subject: evaluation_counted,
 }

@@ -137,3 +137,27 @@ training = TrainingRow.__table__  # type: ignore[attr-defined]
 participant = ParticipantRow.__table__  # type: ignore[attr-defined]
 registration = RegistrationRow.__table__  # type: ignore[attr-defined]
 quota = QuotaRow.__table__  # type: ignore[attr-defined]
+
+
+class SessionRow(Row, table=True):
+    """A session of a training, as scheduling's events tell it: the confirmation mail's
+    calendar is built from these (shared.calendar, the same UIDs as scheduling's feeds)."""
+
+    __tablename__ = "training_session"
+
+    id: str = Field(primary_key=True, max_length=36)
+    training_id: str = Field(max_length=36, index=True)
+    title: str = Field(max_length=200)
+    kind: str = Field(max_length=20)
+    starts_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    ends_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    room: str | None = Field(default=None, max_length=200)
+    speakers: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    description: str | None = Field(default=None, sa_column=Column(Text))
+    status: str = Field(max_length=16)
+    sequence: int
+    revision: int
+    # When the event that last changed it occurred: the calendar's DTSTAMP.
+    revised_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
