@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ __all__ = [
     "build_feed",
     "calendar_name",
     "feed_etag",
+    "session_of",
     "session_uid",
 ]
 
@@ -104,6 +105,43 @@ class Feed:
     # None for a subscribed feed (RFC 7986 clients poll it); "PUBLISH" for a calendar sent
     # as a mail attachment (RFC 5546), which clients then import.
     method: str | None = None
+
+
+def session_of(
+    session: Any,
+    training: Any,
+    *,
+    status: str,
+    sequence: int,
+    revised_at: datetime,
+    training_url: str,
+) -> FeedSession:
+    """A session as a calendar shows it, from a service's stored session (id, title, kind,
+    starts_at, ends_at, room, speakers as dicts, description) and training (id, timezone,
+    title, venue, city, description); what differs by calendar is given."""
+    return FeedSession(
+        id=session.id,
+        training_id=training.id,
+        title=session.title,
+        kind=session.kind,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        timezone=training.timezone,
+        status=status,
+        sequence=sequence,
+        revised_at=revised_at,
+        room=session.room,
+        speakers=tuple(
+            FeedSpeaker(name=s["name"], organisation=s.get("organisation"))
+            for s in session.speakers
+        ),
+        description=session.description,
+        training_title=training.title,
+        venue=training.venue,
+        city=training.city,
+        training_description=training.description,
+        training_url=training_url,
+    )
 
 
 def calendar_name(title: str, city: str) -> str:

@@ -4,36 +4,24 @@ the same events (UIDs) as scheduling's feeds; every mail has a plain-text and an
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from services.registration.tables import SessionRow
 from shared.calendar import session_uid
 from shared.events import contracts as ev
 from shared.mail import Attachment, Mail, build_message, html_of
+from tests import test_registration_mail
 from tests.registration_support import open_training, person, publish, register
 from tests.scheduling_support import strict
-from tests.support import SmtpSink, System, eventually, running_system
+from tests.support import SmtpSink, System, eventually
 
 TALLINN = ZoneInfo("Europe/Tallinn")
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as running:
-        yield running
-
-
-@pytest.fixture
-async def system(tmp_path: Path, sink: SmtpSink) -> AsyncIterator[System]:
-    async with running_system(tmp_path, services=("registration",), SMTP_URL=sink.url) as running:
-        yield running
+# Registration alone, mailing through a real SMTP server: the fixtures of its mail tests.
+sink = test_registration_mail.sink
+system = test_registration_mail.system
 
 
 def programme(training_id: str, day: datetime) -> list[ev.SessionData]:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from services.registration.tables import SessionRow
-from shared.calendar import Feed, FeedSession, FeedSpeaker, build_feed, calendar_name
+from shared.calendar import Feed, build_feed, calendar_name, session_of
 from shared.db import UnitOfWork
 from shared.events import Envelope
 from shared.events import contracts as ev
@@ -83,24 +83,12 @@ def _attachment(
         return None
     page = f"{str(settings.public_url('scheduling')).rstrip('/')}/trainings/{training.id}/page"
     sessions = [
-        FeedSession(
-            id=row.id,
-            training_id=training.id,
-            title=row.title,
-            kind=row.kind,
-            starts_at=row.starts_at,
-            ends_at=row.ends_at,
-            timezone=training.timezone,
+        session_of(
+            row,
+            training,
             status="cancelled" if training.status == "cancelled" else row.status,
             sequence=row.sequence,
             revised_at=row.revised_at,
-            room=row.room,
-            speakers=tuple(FeedSpeaker(s["name"], s.get("organisation")) for s in row.speakers),
-            description=row.description,
-            training_title=training.title,
-            venue=training.venue,
-            city=training.city,
-            training_description=training.description,
             training_url=page,
         )
         for row in rows
