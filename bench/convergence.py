@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -30,7 +29,8 @@ from tests.fault_support import (
     check_seats,
     kill_mid_run,
     open_training,
-    time_to_converge,
+    ride_out,
+    whole_cluster_out,
 )
 
 
@@ -63,22 +63,8 @@ async def main() -> None:
                     flush=True,
                 )
             if args.outage:
-                training_id = await open_training(topology, capacity=10)
-                load = Load(topology, training_id, range(60), concurrency=4)
-                nodes = range(len(topology.cluster.names))
-
-                async def outage() -> None:
-                    for node in nodes:
-                        topology.cluster.kill(node)
-                    await asyncio.sleep(args.outage)
-                    for node in nodes:
-                        topology.cluster.start_node(node)
-
-                await asyncio.gather(load.then(10, outage), load.run())
-                back = time.monotonic()
-                recovered = await time_to_converge(topology, training_id, load, since=back)
-                await check_seats(topology, training_id, 10)
-                await check_nothing_lost(topology, training_id, load)
+                outage = args.outage
+                recovered = await ride_out(topology, lambda: whole_cluster_out(topology, outage))
                 print(
                     f"whole cluster down {args.outage:.0f} s: converged {recovered.seconds:.1f} s "
                     "after it came back; nothing lost"

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.clock import clock
 from shared.db import UnitOfWork
 from shared.staff import Staff
+from shared.structs import carried
 from shared.tables import audit_log
 
 AUDIT = "__audit__"
@@ -185,19 +186,9 @@ class Filters:
 
 
 def _entry(row: Any) -> Entry:
-    return Entry(
-        id=row.id,
-        at=row.at,
-        actor=row.actor,
-        role=row.role,
-        action=row.action,
-        object_kind=row.object_kind,
-        object_id=row.object_id,
-        training_id=row.training_id,
-        host_country=row.host_country,
-        detail=msgspec.json.decode(row.detail) if row.detail else {},
-        personal=msgspec.json.decode(row.personal) if row.personal else None,
-    )
+    detail = msgspec.json.decode(row.detail) if row.detail else {}
+    personal = msgspec.json.decode(row.personal) if row.personal else None
+    return carried(Entry, row, detail=detail, personal=personal)
 
 
 async def entries(session: Any, filters: Filters, limit: int, offset: int) -> EntryList:

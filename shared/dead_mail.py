@@ -13,6 +13,7 @@ from sqlalchemy import select
 from shared.auth import require_secretariat
 from shared.params import DB
 from shared.problems import problems
+from shared.structs import carried
 from shared.tables import mail_queue
 
 
@@ -48,16 +49,4 @@ async def list_dead_mail(db: DB, limit: Limit = 100) -> DeadMailList:
             .order_by(mail_queue.c.dead_at.desc(), mail_queue.c.id.desc())
             .limit(limit)
         )
-        return DeadMailList(
-            items=[
-                DeadMail(
-                    id=row.id,
-                    recipient=row.recipient,
-                    subject=row.subject,
-                    attempts=row.attempts,
-                    last_error=row.last_error,
-                    dead_at=row.dead_at,
-                )
-                for row in rows
-            ]
-        )
+        return DeadMailList(items=[carried(DeadMail, row) for row in rows])

@@ -16,9 +16,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Job = Callable[["Runtime"], Coroutine[Any, Any, None]]
+# One pass of a job's work.
+Work = Callable[["Runtime"], Awaitable[object]]
 
 
-def periodic(name: str, every: float, work: Callable[[Runtime], Awaitable[object]]) -> Job:
+async def _one_pass(name: str, work: Work, runtime: Runtime) -> None:
+    """Run `work` once; a failure is logged, and the next pass starts from what is committed."""
+    try:
+        await work(runtime)
+    except Exception:
+        log.exception("%s failed; retrying", name)
+
+
+def periodic(name: str, every: float, work: Work) -> Job:
     """A job for `ServiceSpec.jobs` that runs `work(runtime)` every `every` seconds.
 
     A failed pass is logged and the next one starts from what is committed: several
@@ -26,19 +36,14 @@ def periodic(name: str, every: float, work: Callable[[Runtime], Awaitable[object
 
     async def job(runtime: Runtime) -> None:
         while True:
-            try:
-                await work(runtime)
-            except Exception:
-                log.exception("%s failed; retrying", name)
+            await _one_pass(name, work, runtime)
             await asyncio.sleep(every)
 
     job.__name__ = name.replace(" ", "_")
     return job
 
 
-def on_change(
-    name: str, work: Callable[[Runtime], Awaitable[object]], *, spacing: float, idle: float
-) -> Job:
+def on_change(name: str, work: Work, *, spacing: float, idle: float) -> Job:
     """A job that runs `work(runtime)` when something may have made work due: a commit of
     this process, the clock moved (tests), or `idle` seconds without either; and never
     twice within `spacing` seconds. Idle, it costs one pass per `idle` seconds, not a
@@ -49,10 +54,7 @@ def on_change(
         stop_watching = (runtime.db.watch_commits(wakeup.set), clock.watch(wakeup.set))
         try:
             while True:
-                try:
-                    await work(runtime)
-                except Exception:
-                    log.exception("%s failed; retrying", name)
+                await _one_pass(name, work, runtime)
                 await asyncio.sleep(spacing)
                 await wakeup.wait(idle)
         finally:

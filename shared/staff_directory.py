@@ -14,6 +14,7 @@ from shared.events import Envelope
 from shared.events import contracts as ev
 from shared.settings import Settings
 from shared.staff import Listing
+from shared.structs import carried
 from shared.tables import staff_directory
 from shared.wakeups import Wakeup
 
@@ -54,13 +55,8 @@ class StaffDirectory:
             # A Core select: SQLAlchemy's execute (sqlmodel's own is for models).
             rows = (await SQLAlchemyAsyncSession.execute(session, select(staff_directory))).all()
         self.listings = {
-            row.email: Listing(
-                email=row.email,
-                role=row.role,
-                countries=_countries(row.countries),
-                revoked=bool(row.revoked),
-                signed_out_at=row.signed_out_at,
-                name=row.name,
+            row.email: carried(
+                Listing, row, countries=_countries(row.countries), revoked=bool(row.revoked)
             )
             for row in rows
         }

@@ -63,3 +63,20 @@ async def accessibility_violations(
         for violation in results.response["violations"]
         if not impacts or violation.get("impact") in impacts
     ]
+
+
+async def sign_in_with_token(tab: Any, url: str, path: str, token: str) -> None:
+    """Sign in to the service at `url` with a pasted token, as API users may (staff are sent
+    to scheduling's sign-in page), and wait to land on `path`."""
+    await tab.goto(f"{url}/login?next={path}")
+    await tab.get_by_label("Staff token").fill(token)
+    await tab.get_by_role("button", name="Sign in").click()
+    await tab.wait_for_url(f"**{path}")
+
+
+SIDEWAYS = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+async def sideways_scroll(tab: Any) -> int:
+    """How far the page scrolls sideways, in pixels: 0 or less when it fits its width."""
+    return int(await tab.evaluate(SIDEWAYS))

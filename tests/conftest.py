@@ -9,7 +9,7 @@ import pytest
 
 from shared.clock import clock
 from shared.settings import SERVICES
-from tests.support import DATABASE_KINDS, System, database_kind, running_system
+from tests.support import DATABASE_KINDS, NatsServer, System, database_kind, running_system
 
 
 @pytest.fixture(params=DATABASE_KINDS)
@@ -52,3 +52,12 @@ async def any_system(tmp_path: Path, db_kind: str) -> AsyncIterator[System]:
     """The system on SQLite and again on PostgreSQL."""
     async with running_system(tmp_path, db_kind) as running:
         yield running
+
+
+@pytest.fixture
+def broker_server(tmp_path: Path) -> NatsServer:
+    """A NATS server of its own, with JetStream, for the tests of the bus."""
+    server = NatsServer(tmp_path / "nats")
+    server.start()
+    yield server
+    server.stop()

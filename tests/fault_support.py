@@ -20,6 +20,7 @@ from services.registration.handlers import HANDLERS as REGISTRATION_HANDLERS
 from services.scheduling.handlers import HANDLERS as SCHEDULING_HANDLERS
 from shared.auth import issue_token
 from shared.events import decode_envelope
+from tests.bus_support import stored_messages
 from tests.registration_support import person
 from tests.scheduling_support import session_body, training_body
 
@@ -131,24 +132,6 @@ async def fetch(topology: Loopback, service: str, query: str, *args: Any) -> lis
     connection = await asyncpg.connect(dsn(topology, service))
     try:
         return list(await connection.fetch(query, *args))
-    finally:
-        await connection.close()
-
-
-async def stream_event_ids(url: str, stream: str) -> list[str]:
-    """Every event id the stream holds, in stream order (duplicates kept)."""
-    connection = await nats.connect(url.split(","), connect_timeout=2, error_cb=quiet)
-    try:
-        js = connection.jetstream(timeout=5)
-        info = await js.stream_info(stream)
-        found = []
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            try:
-                message = await js.get_msg(stream, seq)
-            except nats.js.errors.NotFoundError:
-                continue  # deleted (an erased person's event)
-            found.append(decode_envelope(message.data or b"").event_id)
-        return found
     finally:
         await connection.close()
 
@@ -289,7 +272,9 @@ async def check_nothing_lost(topology: Loopback, training_id: str, load: Load) -
             row["event_id"]: row["subject"]
             for row in await fetch(topology, producer, "SELECT event_id, subject FROM outbox")
         }
-        stored = await stream_event_ids(topology.cluster.url, stream)
+        url = topology.cluster.url
+        messages = await stored_messages(url, stream, connect_timeout=2, error_cb=quiet)
+        stored = [decode_envelope(message.data or b"").event_id for message in messages]
         assert sorted(stored) == sorted(written), f"{stream}: stream and outbox differ"
         for reader, handlers in readers.items():
             inbox = await fetch(
@@ -371,3 +356,29 @@ async def kill_mid_run(topology: Loopback, load: Load, after: int) -> Kill:
 
     await asyncio.gather(load.then(after, fault), load.run(), converge())
     return kill
+
+
+async def whole_cluster_out(topology: Loopback, seconds: float, *, paused: bool = False) -> None:
+    """Every NATS node out for `seconds`, killed (or paused: alive but silent), then back."""
+    cluster = topology.cluster
+    out, back = (cluster.pause, cluster.resume) if paused else (cluster.kill, cluster.start_node)
+    for node in range(len(cluster.names)):
+        out(node)
+    await asyncio.sleep(seconds)
+    for node in range(len(cluster.names)):
+        back(node)
+
+
+async def ride_out(
+    topology: Loopback, fault: Callable[[], Awaitable[None]], within: float | None = None
+) -> Convergence:
+    """Sixty people register for ten seats, `fault` striking after ten answers: how long,
+    once it is over, until the services agree (within `within` s); nothing lost, no seat twice."""
+    training_id = await open_training(topology, capacity=10)
+    load = Load(topology, training_id, range(60), concurrency=4)
+    async with asyncio.timeout(within):
+        await asyncio.gather(load.then(10, fault), load.run())
+        converged = await time_to_converge(topology, training_id, load, since=time.monotonic())
+    await check_seats(topology, training_id, 10)
+    await check_nothing_lost(topology, training_id, load)
+    return converged

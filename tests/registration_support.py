@@ -16,11 +16,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
-import nats
 
 from capitals.embedded import free_port
 from shared.events import contracts as ev
 from shared.migrations import upgrade
+from tests.browser import csrf_of
+from tests.bus_support import stored_messages
 from tests.servers import serve_command
 from tests.support import (
     SECRET,
@@ -92,20 +93,10 @@ class Event:
 
 async def registration_events(nats_url: str) -> list[Event]:
     """Every event on the REGISTRATION stream, in stream order."""
-    connection = await nats.connect(nats_url)
-    try:
-        js = connection.jetstream(timeout=5)
-        info = await js.stream_info("REGISTRATION")
-        events = []
-        for sequence in range(info.state.first_seq, info.state.last_seq + 1):
-            if info.state.messages == 0:
-                break
-            message = await js.get_msg("REGISTRATION", sequence)
-            body = msgspec.json.decode(message.data or b"")
-            events.append(Event(subject=message.subject or "", data=body["data"]))
-        return events
-    finally:
-        await connection.close()
+    return [
+        Event(message.subject or "", msgspec.json.decode(message.data or b"")["data"])
+        for message in await stored_messages(nats_url, "REGISTRATION")
+    ]
 
 
 async def events_about(nats_url: str, registration_ids: set[str]) -> list[Event]:
@@ -197,6 +188,21 @@ async def register(client: Any, training_id: str, body: dict[str, Any], **kwargs
     response = await client.post(f"/trainings/{training_id}/registrations", json=body, **kwargs)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+async def decide_on_page(
+    client: Any, headers: dict[str, str], training_id: str, held: str, decision: str, message: str
+) -> None:
+    """An organiser approves or declines (`decision`) registration `held` from the
+    training's staff page, with a message; insists on the redirect back."""
+    page = await client.get(f"/staff/trainings/{training_id}", headers=headers)
+    decided = await client.post(
+        f"/staff/registrations/{held}/{decision}",
+        data={"_csrf_token": csrf_of(page.text), "message": message},
+        headers=headers,
+        follow_redirects=False,
+    )
+    assert decided.status_code == 303, decided.text
 
 
 async def post_json(

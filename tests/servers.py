@@ -10,14 +10,18 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
 
+from capitals.embedded import free_port
 from deploy.loopback import terminate
+from shared.migrations import upgrade
+from shared.settings import SERVICES, Settings
+from tests.support import NatsServer, System, database_urls, running_system, settings_for
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVE = [sys.executable, "-m", "capitals.cli", "serve"]
@@ -48,6 +52,44 @@ async def serve_app(app: Any, port: int, lifespan: str = "on") -> AsyncIterator[
     finally:
         server.should_exit = True
         await task
+
+
+@asynccontextmanager
+async def served_alone(
+    tmp_path: Path, service: str, **settings: str
+) -> AsyncIterator[tuple[System, str]]:
+    """`service` alone on SQLite, served on a free port that its public URL names, for a
+    browser; the running system and that URL."""
+    port = free_port()
+    public = {f"{service.upper()}_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    async with (
+        running_system(tmp_path, services=(service,), **public, **settings) as system,
+        serve_app(system.apps[service], port, lifespan="off") as url,
+    ):
+        yield system, url
+
+
+async def serve_all(
+    stack: AsyncExitStack, tmp_path: Path, **extra: str
+) -> tuple[Settings, dict[str, Any], dict[str, str]]:
+    """The three services served for real on this loop, lifespans on (as a browser needs
+    them), over a nats-server of their own and SQLite, each on a free port that its public
+    URL names, until `stack` closes; their settings (`extra` among them), apps and URLs."""
+    ports = {service: free_port() for service in SERVICES}
+    urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
+    public = {f"{service.upper()}_PUBLIC_URL": url for service, url in urls.items()}
+    nats = NatsServer(tmp_path / "nats")
+    nats.start()
+    stack.callback(nats.stop)
+    databases = await database_urls("sqlite", tmp_path, stack)
+    settings = settings_for(tmp_path, nats.url, databases, **extra, **public)
+    apps = {}
+    for service, port in ports.items():
+        await asyncio.to_thread(upgrade, service, databases[service])
+        module = __import__(f"services.{service}.app", fromlist=["app"])
+        apps[service] = module.app(settings)
+        await stack.enter_async_context(serve_app(apps[service], port))
+    return settings, apps, urls
 
 
 def start_command(

@@ -10,16 +10,21 @@ from typing import Any
 
 import pytest
 
-from capitals.embedded import free_port
 from services.registration.privacy import erase_expired
 from services.registration.settings import own
 from shared.auth import COOKIE_NAME, issue_token
 from shared.clock import clock
 from shared.events import contracts as ev
-from tests.browser import accessibility_violations, browser_page, csrf_of
-from tests.registration_support import in_catalogue, open_training, person, register
+from tests.browser import (
+    accessibility_violations,
+    browser_page,
+    csrf_of,
+    sideways_scroll,
+    sign_in_with_token,
+)
+from tests.registration_support import decide_on_page, in_catalogue, open_training, person, register
 from tests.scheduling_support import add_session, create_training
-from tests.servers import serve_app
+from tests.servers import served_alone
 from tests.support import System, eventually, publish, running_system
 from tests.test_erasure import files_holding, rows_holding
 from tests.test_staff_sign_in import enrol, press_sign_in
@@ -243,14 +248,10 @@ async def test_erasure_empties_the_audit_log_of_the_person_and_keeps_the_actions
         organiser = as_(system, ORGANISER, "organiser", ["EE"])
         training = await open_training(system.nats.url, system.registration, moderated=True)
         held = await register(system.registration, training.id, person(1, name=name, email=email))
-        page = await system.registration.get(f"/staff/trainings/{training.id}", headers=organiser)
-        approved = await system.registration.post(
-            f"/staff/registrations/{held['id']}/approve",
-            data={"_csrf_token": csrf_of(page.text), "message": f"Welcome, {name} ({email})!"},
-            headers=organiser,
-            follow_redirects=False,
+        welcome = f"Welcome, {name} ({email})!"
+        await decide_on_page(
+            system.registration, organiser, training.id, held["id"], "approve", welcome
         )
-        assert approved.status_code == 303, approved.text
         walk_in = await register(
             system.registration,
             training.id,
@@ -300,14 +301,10 @@ async def test_retention_empties_the_audit_log_of_the_person_and_keeps_the_actio
         organiser = as_(system, ORGANISER, "organiser", ["EE"])
         training = await open_training(system.nats.url, system.registration, moderated=True)
         held = await register(system.registration, training.id, person(1, name=name, email=email))
-        page = await system.registration.get(f"/staff/trainings/{training.id}", headers=organiser)
-        declined = await system.registration.post(
-            f"/staff/registrations/{held['id']}/decline",
-            data={"_csrf_token": csrf_of(page.text), "message": f"Sorry, {name}."},
-            headers=organiser,
-            follow_redirects=False,
+        sorry = f"Sorry, {name}."
+        await decide_on_page(
+            system.registration, organiser, training.id, held["id"], "decline", sorry
         )
-        assert declined.status_code == 303, declined.text
         url = system.settings.database_url("registration")
         assert await rows_holding(url, "Qzkept"), "the message is in the log until erasure"
 
@@ -329,13 +326,7 @@ async def test_retention_empties_the_audit_log_of_the_person_and_keeps_the_actio
 
 @pytest.mark.browser
 async def test_the_audit_page_reads_well_on_a_phone_and_a_desktop(tmp_path: Path) -> None:
-    port = free_port()
-    async with (
-        running_system(
-            tmp_path, services=("registration",), REGISTRATION_PUBLIC_URL=f"http://127.0.0.1:{port}"
-        ) as system,
-        serve_app(system.apps["registration"], port, lifespan="off") as url,
-    ):
+    async with served_alone(tmp_path, "registration") as (system, url):
         organiser = as_(
             system, "a.very.long.organiser.address@ministry.example.ee", "organiser", ["EE"]
         )
@@ -349,18 +340,13 @@ async def test_the_audit_page_reads_well_on_a_phone_and_a_desktop(tmp_path: Path
         token = issue_token(system.settings.secret, role="secretariat", subject=BOSS)
         for width in (390, 1280):
             async with browser_page(viewport={"width": width, "height": 900}) as tab:
-                await tab.goto(f"{url}/login?next=/staff/audit")
-                await tab.get_by_label("Staff token").fill(token)
-                await tab.get_by_role("button", name="Sign in").click()
-                await tab.wait_for_url("**/staff/audit")
+                await sign_in_with_token(tab, url, "/staff/audit", token)
                 await tab.get_by_label("Action (starts with)").fill("registration.")
                 await tab.get_by_role("button", name="Filter").click()
                 await tab.wait_for_url("**action=registration.*")
                 assert await tab.locator("table.audit tbody tr").count() == 3
                 await tab.wait_for_load_state("load")
-                scroll = await tab.evaluate(
-                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-                )
+                scroll = await sideways_scroll(tab)
                 assert scroll <= 0, f"the audit page scrolls sideways by {scroll}px at {width}"
                 found = await accessibility_violations(tab)
                 assert found == [], found

@@ -21,7 +21,7 @@ from nats.js.errors import NotFoundError
 from capitals import backup as backups
 from shared.migrations import upgrade
 from shared.settings import SERVICES, load_settings
-from tests.scheduling_support import training_body, uid_of, vevents
+from tests.scheduling_support import session_body, training_body, uid_of, vevents
 from tests.support import NatsServer
 from tests.test_foundation import _start_up, _stop, clean_env, run_capitals, up_env
 
@@ -40,14 +40,7 @@ def _published_training(base: str, token: str) -> tuple[dict[str, Any], dict[str
     training_id = training.json()["id"]
     session = httpx.post(
         f"{base}/trainings/{training_id}/sessions",
-        json={
-            "title": "Identifying victims at the consulate",
-            "kind": "lecture",
-            "starts_at": "2031-03-10T10:00:00",
-            "ends_at": "2031-03-10T11:30:00",
-            "room": "Hall A",
-            "speakers": [],
-        },
+        json=session_body("2031-03-10", speakers=[]),
         headers=headers,
         timeout=10,
     )

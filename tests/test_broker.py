@@ -8,13 +8,13 @@ import time
 from pathlib import Path
 
 import httpx
-import nats
 import pytest
 
 from deploy.loopback import terminate
 from shared.broker import Broker
 from shared.migrations import upgrade
 from shared.settings import SettingError, load_settings, nats_seeds
+from tests.bus_support import stream_info
 from tests.servers import start_command
 from tests.support import SECRET, NatsServer, free_port
 from tests.test_foundation import clean_env, run_capitals
@@ -65,10 +65,7 @@ async def test_one_replica_on_a_single_server_and_more_reported_not_ready(
         broker = Broker(server.url, "t")
         await broker.run()
         await broker.close()
-        connection = await nats.connect(server.url)
-        info = await connection.jetstream().stream_info("SCHEDULING")
-        await connection.close()
-        assert info.config.num_replicas == 1
+        assert (await stream_info(server.url, "SCHEDULING")).config.num_replicas == 1
 
         # Three replicas on one server: the service keeps running, not ready, and says why.
         broker = Broker(server.url, "t", replicas=3)

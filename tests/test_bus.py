@@ -13,26 +13,17 @@ from typing import Any
 import msgspec
 import nats
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from shared.broker import Broker
 from shared.bus import Consumer
 from shared.db import Database, UnitOfWork
 from shared.events import Envelope, encode, envelope_for, producers
 from shared.events import contracts as ev
-from shared.logs import correlation_id
 from shared.outbox import OutboxRelay, forget_person
-from shared.settings import load_settings
 from shared.tables import dead_letter, inbox, outbox
+from tests.bus_support import Recorder, completed_consumer, count, stored_messages, stream_info
 from tests.support import NatsServer, eventually, infrastructure_db
-
-
-@pytest.fixture
-def broker_server(tmp_path: Path) -> NatsServer:
-    server = NatsServer(tmp_path / "nats")
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -45,21 +36,8 @@ def completed(n: int) -> ev.TrainingCompleted:
     return ev.TrainingCompleted(id=f"training-{n}", revision=n)
 
 
-async def count(db: Database, table: Any, *where: Any) -> int:
-    async with db.session() as session:
-        query = select(func.count()).select_from(table)
-        for condition in where:
-            query = query.where(condition)
-        return int((await session.exec(query)).one()[0])  # type: ignore[call-overload]
-
-
 async def stream_messages(url: str, stream: str) -> int:
-    connection = await nats.connect(url)
-    try:
-        info = await connection.jetstream().stream_info(stream)
-        return int(info.state.messages)
-    finally:
-        await connection.close()
+    return int((await stream_info(url, stream)).state.messages)
 
 
 @asynccontextmanager
@@ -101,21 +79,6 @@ async def _published(db: Database, expected: int) -> bool:
     return await count(db, outbox, outbox.c.published_at.is_not(None)) == expected
 
 
-class Recorder:
-    """A handler that records what it applied, and fails on the events it is told to."""
-
-    def __init__(self, poisoned: set[str] | None = None) -> None:
-        self.applied: list[str] = []
-        self.correlation_ids: list[str | None] = []
-        self.poisoned = poisoned or set()
-
-    async def __call__(self, uow: UnitOfWork, settings: Any, data: Any, envelope: Envelope) -> None:
-        if data.id in self.poisoned:
-            raise RuntimeError(f"cannot apply {data.id}")
-        self.applied.append(data.id)
-        self.correlation_ids.append(correlation_id.get())
-
-
 async def publish(url: str, envelope: Envelope, msg_id: str | None = None) -> None:
     connection = await nats.connect(url)
     try:
@@ -135,15 +98,8 @@ async def consumer_for(
     async def start(recorder: Recorder) -> Consumer:
         broker = Broker(broker_server.url, "test-consumer")
         await broker.run()
-        consumer = Consumer(
-            database,
-            broker,
-            name="test-from-scheduling",
-            stream="SCHEDULING",
-            settings=load_settings({"CAPITALS_DATA_DIR": str(tmp_path)}),
-            handlers={ev.TrainingCompleted.subject: recorder},
-            max_deliver=3,
-            backoff=(0.05,),
+        consumer = completed_consumer(
+            database, broker, tmp_path, recorder, max_deliver=3, backoff=(0.05,)
         )
         started.append((asyncio.create_task(consumer.run()), broker))
         return consumer
@@ -274,19 +230,7 @@ def checked_in(person: str, name: str) -> ev.RegistrationCheckedIn:
 
 
 async def stream_bodies(url: str, stream: str) -> list[bytes]:
-    connection = await nats.connect(url)
-    try:
-        js = connection.jetstream()
-        info = await js.stream_info(stream)
-        bodies = []
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            try:
-                bodies.append((await js.get_msg(stream, seq)).data or b"")
-            except nats.js.errors.NotFoundError:
-                continue
-        return bodies
-    finally:
-        await connection.close()
+    return [message.data or b"" for message in await stored_messages(url, stream)]
 
 
 async def test_an_erased_persons_events_are_deleted_from_the_stream_even_after_the_prune(
@@ -372,15 +316,7 @@ async def test_a_handler_slower_than_the_ack_wait_keeps_its_message(
 
     broker = Broker(broker_server.url, "test-consumer")
     await broker.run()
-    consumer = Consumer(
-        database,
-        broker,
-        name="test-from-scheduling",
-        stream="SCHEDULING",
-        settings=load_settings({"CAPITALS_DATA_DIR": str(tmp_path)}),
-        handlers={ev.TrainingCompleted.subject: slow},
-        ack_wait=1,
-    )
+    consumer = completed_consumer(database, broker, tmp_path, slow, ack_wait=1)
     task = asyncio.create_task(consumer.run())
     try:
         await publish(broker_server.url, envelope_for(completed(1), "slow"))

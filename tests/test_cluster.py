@@ -7,22 +7,18 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import nats
 import pytest
 from nats.js.api import ConsumerConfig, StreamConfig
-from sqlalchemy import func, select
 
 from deploy.loopback import NatsCluster, nats_cluster
 from shared.broker import Broker, stream_name
-from shared.bus import Consumer
-from shared.db import Database, UnitOfWork
-from shared.events import Envelope, producers
 from shared.events import contracts as ev
+from shared.events import producers
 from shared.outbox import OutboxRelay
-from shared.settings import load_settings
 from shared.tables import inbox, outbox
+from tests.bus_support import Recorder, completed_consumer, count, stream_info
 from tests.scheduling_support import published_training, uid_of, vevents
 from tests.support import eventually, infrastructure_db, running_system
 
@@ -138,28 +134,10 @@ async def test_replicas_the_cluster_cannot_hold_are_reported_and_retried(
         await broker.close()
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.applied: list[str] = []
-
-    async def __call__(self, uow: UnitOfWork, settings: Any, data: Any, envelope: Envelope) -> None:
-        self.applied.append(data.id)
-
-
-async def rows(db: Database, table: Any, *where: Any) -> int:
-    async with db.session() as session:
-        query = select(func.count()).select_from(table).where(*where)
-        return int((await session.exec(query)).one()[0])  # type: ignore[call-overload]
-
-
 async def stream_leader(url: str, stream: str) -> str:
-    connection = await nats.connect(url.split(","))
-    try:
-        info = await connection.jetstream().stream_info(stream)
-        assert info.cluster is not None and info.cluster.leader
-        return info.cluster.leader
-    finally:
-        await connection.close()
+    info = await stream_info(url, stream)
+    assert info.cluster is not None and info.cluster.leader
+    return info.cluster.leader
 
 
 async def test_events_flow_on_three_replicas_while_the_stream_leader_is_killed(
@@ -171,15 +149,7 @@ async def test_events_flow_on_three_replicas_while_the_stream_leader_is_killed(
         producer = await start_broker(cluster.url, 3)
         consuming = await start_broker(cluster.url, 3)
         relay = OutboxRelay(db, producer)
-        consumer = Consumer(
-            db,
-            consuming,
-            name="test-from-scheduling",
-            stream="SCHEDULING",
-            settings=load_settings({"CAPITALS_DATA_DIR": str(tmp_path)}),
-            handlers={ev.TrainingCompleted.subject: recorder},
-            backoff=(0.2,),
-        )
+        consumer = completed_consumer(db, consuming, tmp_path, recorder, backoff=(0.2,))
         tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run())]
         try:
             assert await replicas(cluster.url) == dict.fromkeys(STREAMS, 3)
@@ -198,10 +168,10 @@ async def test_events_flow_on_three_replicas_while_the_stream_leader_is_killed(
             await emit(160, 80)
 
             async def all_applied() -> bool:
-                return await rows(db, inbox) == total
+                return await count(db, inbox) == total
 
             await eventually(all_applied, timeout=30)
-            assert await rows(db, outbox, outbox.c.published_at.is_(None)) == 0
+            assert await count(db, outbox, outbox.c.published_at.is_(None)) == 0
         finally:
             for task in tasks:
                 task.cancel()
@@ -210,12 +180,7 @@ async def test_events_flow_on_three_replicas_while_the_stream_leader_is_killed(
             await consuming.close()
     # Nothing lost, nothing applied twice, nothing stored twice.
     assert sorted(recorder.applied) == sorted(f"training-{n}" for n in range(total))
-    connection = await nats.connect(cluster.url.split(","))
-    try:
-        info = await connection.jetstream().stream_info("SCHEDULING")
-        assert info.state.messages == total
-    finally:
-        await connection.close()
+    assert (await stream_info(cluster.url, "SCHEDULING")).state.messages == total
 
 
 async def test_the_services_event_flow_on_three_replicas_survives_a_node_killed(
@@ -270,15 +235,10 @@ async def test_the_services_event_flow_on_three_replicas_survives_a_node_killed(
         async def all_published() -> bool:
             unpublished = outbox.c.published_at.is_(None)
             left = await system.on_service_loop(
-                "registration", rows, registration_db, outbox, unpublished
+                "registration", count, registration_db, outbox, unpublished
             )
             return left == 0
 
         await eventually(all_published, timeout=15)
-        written = await system.on_service_loop("registration", rows, registration_db, outbox)
-        connection = await nats.connect(cluster.url.split(","))
-        try:
-            info = await connection.jetstream().stream_info("REGISTRATION")
-        finally:
-            await connection.close()
-        assert info.state.messages == written
+        written = await system.on_service_loop("registration", count, registration_db, outbox)
+        assert (await stream_info(cluster.url, "REGISTRATION")).state.messages == written

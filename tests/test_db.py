@@ -27,15 +27,22 @@ counter = Table(
 )
 
 
-async def test_concurrent_read_then_write_transactions_from_two_processes_never_fail(
-    tmp_path: Path,
-) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'busy.sqlite3'}"
+async def counter_file(path: Path) -> str:
+    """A new SQLite file holding the counter at 0, made apart from the Database under test;
+    its URL."""
+    url = f"sqlite+aiosqlite:///{path}"
     engine = create_async_engine(url)
     async with engine.begin() as connection:
         await connection.run_sync(counter_metadata.create_all)
         await connection.execute(counter.insert().values(id=1, value=0))
     await engine.dispose()
+    return url
+
+
+async def test_concurrent_read_then_write_transactions_from_two_processes_never_fail(
+    tmp_path: Path,
+) -> None:
+    url = await counter_file(tmp_path / "busy.sqlite3")
     # Two Database objects on one file stand for two instances of a service.
     first, second = Database(url), Database(url)
 
@@ -82,12 +89,7 @@ def test_log_lines_are_json_with_the_correlation_id() -> None:
 async def test_a_writer_cancelled_while_another_process_writes_leaves_the_file_unlocked(
     tmp_path: Path,
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'queued.sqlite3'}"
-    engine = create_async_engine(url)
-    async with engine.begin() as connection:
-        await connection.run_sync(counter_metadata.create_all)
-        await connection.execute(counter.insert().values(id=1, value=0))
-    await engine.dispose()
+    url = await counter_file(tmp_path / "queued.sqlite3")
     db = Database(url)
     # Another process's writer holds the queue (an flock of its own open file).
     other = os.open(f"{tmp_path / 'queued.sqlite3'}-writers.lock", os.O_RDWR | os.O_CREAT)

@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import nats
 import pytest
 from sqlalchemy import MetaData, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -22,6 +21,7 @@ from services.registration.settings import own
 from shared.clock import clock
 from shared.logs import JsonFormatter
 from shared.tables import dead_letter, mail_queue, outbox
+from tests.bus_support import stored_messages
 from tests.scheduling_support import published_training
 from tests.support import System, eventually, running_system
 
@@ -114,20 +114,7 @@ async def write(system: System, service: str, statement: Any) -> None:
 
 async def stream_bodies(system: System, stream: str) -> list[bytes]:
     """The bodies of every message the stream still holds."""
-    connection = await nats.connect(system.nats.url)
-    try:
-        js = connection.jetstream(timeout=5)
-        info = await js.stream_info(stream)
-        bodies = []
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            try:
-                message = await js.get_msg(stream, seq)
-            except nats.js.errors.NotFoundError:
-                continue
-            bodies.append(message.data or b"")
-        return bodies
-    finally:
-        await connection.close()
+    return [message.data or b"" for message in await stored_messages(system.nats.url, stream)]
 
 
 class Journey:

@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 
-from capitals.embedded import free_port
-from tests.browser import accessibility_violations, browser_page, csrf_of
+from tests.browser import accessibility_violations, browser_page, csrf_of, sign_in_with_token
 from tests.evaluation_support import Training, completed_training, overall_answers, sql
-from tests.servers import serve_app
-from tests.support import System, running_system
+from tests.servers import served_alone
+from tests.support import System
 
 HTML = {"accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
 
@@ -124,17 +123,10 @@ async def fits_the_screen(tab: Any) -> bool:
 
 @pytest.mark.browser
 async def test_an_invitation_is_answered_on_a_phone_and_thanked(tmp_path: Path) -> None:
-    port = free_port()
-    public = f"http://127.0.0.1:{port}"
-    async with running_system(
-        tmp_path, services=("evaluation",), EVALUATION_PUBLIC_URL=public
-    ) as system:
+    async with served_alone(tmp_path, "evaluation") as (system, public):
         _, path = await _mari_invited(system)
         link = f"{public}{path}"
-        async with (
-            serve_app(system.apps["evaluation"], port, lifespan="off"),
-            browser_page(viewport={"width": 390, "height": 844}) as tab,
-        ):
+        async with browser_page(viewport={"width": 390, "height": 844}) as tab:
             await tab.goto(link)
             assert "Trafficking in human beings" in await tab.locator("h1").inner_text()
             assert await fits_the_screen(tab)
@@ -176,10 +168,7 @@ async def test_an_invitation_is_answered_on_a_phone_and_thanked(tmp_path: Path) 
 async def test_the_secretariat_signs_in_and_sees_the_report_with_its_charts(
     tmp_path: Path,
 ) -> None:
-    port = free_port()
-    async with running_system(
-        tmp_path, services=("evaluation",), EVALUATION_PUBLIC_URL=f"http://127.0.0.1:{port}"
-    ) as system:
+    async with served_alone(tmp_path, "evaluation") as (system, url):
         names = ["Mari Tamm", "Jaan Kask", "Liis Saar", "Peeter Org"]
         training, tokens = await completed_training(system, names)
         form = (await system.evaluation.get(f"/evaluations/{tokens['Mari Tamm']}")).json()
@@ -191,15 +180,8 @@ async def test_the_secretariat_signs_in_and_sees_the_report_with_its_charts(
             ).status_code == 201
         token = system.token()["Authorization"].removeprefix("Bearer ")
 
-        async with (
-            serve_app(system.apps["evaluation"], port, lifespan="off") as url,
-            browser_page() as tab,
-        ):
-            # As an API user would: a pasted token (staff are sent to scheduling's sign-in).
-            await tab.goto(f"{url}/login?next=/reports/{training.id}")
-            await tab.get_by_label("Staff token").fill(token)
-            await tab.get_by_role("button", name="Sign in").click()
-            await tab.wait_for_url(f"**/reports/{training.id}")
+        async with browser_page() as tab:
+            await sign_in_with_token(tab, url, f"/reports/{training.id}", token)
 
             assert await tab.locator("h1").inner_text() == training.title
             assert await accessibility_violations(tab) == []

@@ -13,10 +13,9 @@ from urllib.parse import urlsplit
 import msgspec
 import pytest
 
-from capitals.embedded import free_port
 from services.evaluation import charts, question_forms
 from services.evaluation.schemas import TrendPoint, TrendQuestion
-from tests.browser import accessibility_violations, browser_page, csrf_of
+from tests.browser import accessibility_violations, browser_page, csrf_of, sign_in_with_token
 from tests.evaluation_support import (
     Training,
     completed_training,
@@ -24,8 +23,8 @@ from tests.evaluation_support import (
     overall_answers,
     sql,
 )
-from tests.servers import serve_app
-from tests.support import System, running_system
+from tests.servers import served_alone
+from tests.support import System
 
 HTML = {"accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
 
@@ -385,10 +384,7 @@ async def signed_in(tab: Any, url: str, token: str) -> None:
     """Sign in with a pasted token, as API users do (a signed-out visit is sent to
     scheduling's sign-in page, which this test does not serve)."""
     parts = urlsplit(url)
-    await tab.goto(f"{parts.scheme}://{parts.netloc}/login?next={parts.path}")
-    await tab.get_by_label("Staff token").fill(token)
-    await tab.get_by_role("button", name="Sign in").click()
-    await tab.wait_for_url(url)
+    await sign_in_with_token(tab, f"{parts.scheme}://{parts.netloc}", parts.path, token)
 
 
 async def fine_on_both_screens(tab: Any, url: str) -> None:
@@ -407,10 +403,7 @@ async def fine_on_both_screens(tab: Any, url: str) -> None:
 async def test_the_secretariat_edits_the_bank_and_an_organiser_adds_questions_in_a_browser(
     tmp_path: Path,
 ) -> None:
-    port = free_port()
-    async with running_system(
-        tmp_path, services=("evaluation",), EVALUATION_PUBLIC_URL=f"http://127.0.0.1:{port}"
-    ) as system:
+    async with served_alone(tmp_path, "evaluation") as (system, url):
         done = Training()
         long_session = done.session(LONG_SESSION, "lecture", 9)
         names = ["Mari Tamm", "Jaan Kask", "Liis Saar"]
@@ -425,53 +418,52 @@ async def test_the_secretariat_edits_the_bank_and_an_organiser_adds_questions_in
         def bearer(headers: dict[str, str]) -> str:
             return headers["Authorization"].removeprefix("Bearer ")
 
-        async with serve_app(system.apps["evaluation"], port, lifespan="off") as url:
-            async with browser_page() as tab:
-                await signed_in(tab, f"{url}/staff/questions", bearer(system.token()))
-                await fine_on_both_screens(tab, f"{url}/staff/questions")
-                first = tab.locator("#questions-0")
-                await first.get_by_label("Question", exact=True).fill(
-                    "All in all, how good was the training?"
-                )
-                added = tab.locator("#questions-new")
-                await added.get_by_label("Question", exact=True).fill("What surprised you?")
-                await added.get_by_label("Kind").select_option("text")
-                await tab.get_by_role("button", name="Save as a new version").click()
-                await tab.wait_for_selector("text=Saved as version 2.")
-                await fine_on_both_screens(tab, f"{url}/staff/questions")
-                await fine_on_both_screens(tab, f"{url}/staff/questions?version=1")
+        async with browser_page() as tab:
+            await signed_in(tab, f"{url}/staff/questions", bearer(system.token()))
+            await fine_on_both_screens(tab, f"{url}/staff/questions")
+            first = tab.locator("#questions-0")
+            await first.get_by_label("Question", exact=True).fill(
+                "All in all, how good was the training?"
+            )
+            added = tab.locator("#questions-new")
+            await added.get_by_label("Question", exact=True).fill("What surprised you?")
+            await added.get_by_label("Kind").select_option("text")
+            await tab.get_by_role("button", name="Save as a new version").click()
+            await tab.wait_for_selector("text=Saved as version 2.")
+            await fine_on_both_screens(tab, f"{url}/staff/questions")
+            await fine_on_both_screens(tab, f"{url}/staff/questions?version=1")
 
-                await fine_on_both_screens(tab, f"{url}/reports")
-                await fine_on_both_screens(tab, f"{url}/reports?series=cbss-thb&year=2031")
-                await fine_on_both_screens(tab, f"{url}/reports/{done.id}")
-                # The long session title wraps onto several lines, whole.
-                label = tab.locator("svg.chart text.label", has_text="Identifying and referring")
-                assert await label.locator("tspan").count() >= 3
-                assert " ".join(await label.locator("tspan").all_text_contents()).endswith(
-                    "from the last three years"
-                )
-                # The old report still shows the questions of version 1.
-                assert await tab.get_by_text("Overall, how satisfied are you").count() >= 1
-                await fine_on_both_screens(tab, f"{url}/reports/{done.id}/reminders")
-                await fine_on_both_screens(tab, f"{url}/reports/series/cbss-thb")
+            await fine_on_both_screens(tab, f"{url}/reports")
+            await fine_on_both_screens(tab, f"{url}/reports?series=cbss-thb&year=2031")
+            await fine_on_both_screens(tab, f"{url}/reports/{done.id}")
+            # The long session title wraps onto several lines, whole.
+            label = tab.locator("svg.chart text.label", has_text="Identifying and referring")
+            assert await label.locator("tspan").count() >= 3
+            assert " ".join(await label.locator("tspan").all_text_contents()).endswith(
+                "from the last three years"
+            )
+            # The old report still shows the questions of version 1.
+            assert await tab.get_by_text("Overall, how satisfied are you").count() >= 1
+            await fine_on_both_screens(tab, f"{url}/reports/{done.id}/reminders")
+            await fine_on_both_screens(tab, f"{url}/reports/series/cbss-thb")
 
-            async with browser_page() as tab:
-                organiser = bearer(system.token("organiser", ["EE"]))
-                page = f"{url}/reports/{coming.id}/questions"
-                await signed_in(tab, page, organiser)
-                await fine_on_both_screens(tab, page)
-                await tab.get_by_label("Objectives").fill("Run a crisis call\nBrief a family")
-                await tab.get_by_role("button", name="Save the objectives").click()
-                await tab.wait_for_selector("text=Learning objectives saved.")
-                added = tab.locator("#questions-new")
-                await added.get_by_label("Question", exact=True).fill("Was the simulation useful?")
-                await added.get_by_label("Kind").select_option("single")
-                await added.get_by_label("Options").fill("Yes\nPartly\nNo")
-                await tab.get_by_role("button", name="Save the extra questions").click()
-                await tab.wait_for_selector("text=Extra questions saved.")
-                await fine_on_both_screens(tab, page)
-                await fine_on_both_screens(tab, f"{url}/reports/{done.id}/questions")
-                await fine_on_both_screens(tab, f"{url}/reports")
+        async with browser_page() as tab:
+            organiser = bearer(system.token("organiser", ["EE"]))
+            page = f"{url}/reports/{coming.id}/questions"
+            await signed_in(tab, page, organiser)
+            await fine_on_both_screens(tab, page)
+            await tab.get_by_label("Objectives").fill("Run a crisis call\nBrief a family")
+            await tab.get_by_role("button", name="Save the objectives").click()
+            await tab.wait_for_selector("text=Learning objectives saved.")
+            added = tab.locator("#questions-new")
+            await added.get_by_label("Question", exact=True).fill("Was the simulation useful?")
+            await added.get_by_label("Kind").select_option("single")
+            await added.get_by_label("Options").fill("Yes\nPartly\nNo")
+            await tab.get_by_role("button", name="Save the extra questions").click()
+            await tab.wait_for_selector("text=Extra questions saved.")
+            await fine_on_both_screens(tab, page)
+            await fine_on_both_screens(tab, f"{url}/reports/{done.id}/questions")
+            await fine_on_both_screens(tab, f"{url}/reports")
 
         asked = (
             await system.evaluation.get(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -23,7 +22,8 @@ from tests.fault_support import (
     check_seats,
     kill_mid_run,
     open_training,
-    time_to_converge,
+    ride_out,
+    whole_cluster_out,
 )
 from tests.support import database_kind
 
@@ -64,42 +64,10 @@ async def test_a_node_and_an_instance_killed_mid_run_lose_nothing(topology: Loop
 
 
 async def test_the_broker_paused_for_ten_seconds_loses_nothing(topology: Loopback) -> None:
-    training_id = await open_training(topology, capacity=10)
-    load = Load(topology, training_id, range(60), concurrency=4)
-    nodes = range(len(topology.cluster.names))
-
-    async def pause() -> None:
-        for node in nodes:
-            topology.cluster.pause(node)
-        await asyncio.sleep(10)
-        for node in nodes:
-            topology.cluster.resume(node)
-
-    async with asyncio.timeout(60):
-        await asyncio.gather(load.then(10, pause), load.run())
-        resumed_at = time.monotonic()
-        converged = await time_to_converge(topology, training_id, load, since=resumed_at)
+    converged = await ride_out(topology, lambda: whole_cluster_out(topology, 10, paused=True), 60)
     print(f"\nbroker paused 10 s: converged {converged} after it resumed")
-    await check_seats(topology, training_id, 10)
-    await check_nothing_lost(topology, training_id, load)
 
 
 async def test_the_whole_cluster_down_and_back_loses_nothing(topology: Loopback) -> None:
-    training_id = await open_training(topology, capacity=10)
-    load = Load(topology, training_id, range(60), concurrency=4)
-    nodes = range(len(topology.cluster.names))
-
-    async def outage() -> None:
-        for node in nodes:
-            topology.cluster.kill(node)
-        await asyncio.sleep(OUTAGE)
-        for node in nodes:
-            topology.cluster.start_node(node)
-
-    async with asyncio.timeout(OUTAGE + 60):
-        await asyncio.gather(load.then(10, outage), load.run())
-        back_at = time.monotonic()
-        converged = await time_to_converge(topology, training_id, load, since=back_at)
+    converged = await ride_out(topology, lambda: whole_cluster_out(topology, OUTAGE), OUTAGE + 60)
     print(f"\nwhole cluster down {OUTAGE:.0f} s: converged {converged} after it came back")
-    await check_seats(topology, training_id, 10)
-    await check_nothing_lost(topology, training_id, load)

@@ -14,10 +14,15 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from capitals.embedded import free_port
-from tests.browser import accessibility_violations, browser_page, csrf_of
-from tests.registration_support import open_training, person, register
-from tests.servers import serve_app
+from tests.browser import (
+    accessibility_violations,
+    browser_page,
+    csrf_of,
+    sideways_scroll,
+    sign_in_with_token,
+)
+from tests.registration_support import decide_on_page, open_training, person, register
+from tests.servers import served_alone
 from tests.support import SmtpSink, System, eventually, running_system
 
 pytestmark = pytest.mark.services("registration")
@@ -228,14 +233,8 @@ async def test_a_decline_with_a_message_says_it_in_the_mail(tmp_path: Path, sink
         training = await open_training(system.nats.url, system.registration, moderated=True)
         held = await register(system.registration, training.id, person(1))
         headers = system.token("organiser", ["EE"])
-        page = await system.registration.get(f"/staff/trainings/{training.id}", headers=headers)
-        declined = await system.registration.post(
-            f"/staff/registrations/{held['id']}/decline",
-            data={"_csrf_token": csrf_of(page.text), "message": "Full of ambassadors."},
-            headers=headers,
-            follow_redirects=False,
-        )
-        assert declined.status_code == 303
+        why = "Full of ambassadors."
+        await decide_on_page(system.registration, headers, training.id, held["id"], "decline", why)
 
         async def mailed() -> str:
             texts = [t for s, t in sink.to("participant1@example.org") if "declined" in s]
@@ -252,9 +251,7 @@ async def test_a_decline_with_a_message_says_it_in_the_mail(tmp_path: Path, sink
 
 async def _no_horizontal_scroll(tab: Any) -> None:
     await tab.wait_for_load_state("load")
-    width = await tab.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
+    width = await sideways_scroll(tab)
     assert width <= 0, f"{tab.url} scrolls sideways by {width}px"
 
 
@@ -263,26 +260,10 @@ async def _accessible(tab: Any) -> None:
     assert found == [], found
 
 
-async def _sign_in(tab: Any, url: str, path: str, token: str) -> None:
-    """With a pasted token, as API users may (staff are sent to scheduling's sign-in page)."""
-    await tab.goto(f"{url}/login?next={path}")
-    await tab.get_by_label("Staff token").fill(token)
-    await tab.get_by_role("button", name="Sign in").click()
-    await tab.wait_for_url(f"**{path}")
-
-
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[tuple[System, str]]:
-    port = free_port()
-    async with (
-        running_system(
-            tmp_path,
-            services=("registration",),
-            REGISTRATION_PUBLIC_URL=f"http://127.0.0.1:{port}",
-        ) as system,
-        serve_app(system.apps["registration"], port, lifespan="off") as url,
-    ):
-        yield system, url
+    async with served_alone(tmp_path, "registration") as served:
+        yield served
 
 
 @pytest.mark.browser
@@ -294,7 +275,7 @@ async def test_an_organiser_approves_a_pending_registration(
     held = await register(system.registration, training.id, person(1, name="Mari Tamm"))
     token = system.token("organiser", ["EE"])["Authorization"].removeprefix("Bearer ")
     async with browser_page(viewport={"width": 1280, "height": 900}) as tab:
-        await _sign_in(tab, url, "/staff/", token)
+        await sign_in_with_token(tab, url, "/staff/", token)
         await _no_horizontal_scroll(tab)
         await _accessible(tab)
         started = time.perf_counter()
@@ -334,7 +315,7 @@ async def test_three_people_are_checked_in_on_a_phone_and_one_is_undone(
     token = staff["Authorization"].removeprefix("Bearer ")
     path = f"/staff/trainings/{training.id}/check-in"
     async with browser_page(viewport={"width": 390, "height": 844}) as tab:
-        await _sign_in(tab, url, path, token)
+        await sign_in_with_token(tab, url, path, token)
         await _no_horizontal_scroll(tab)
         await _accessible(tab)
         # Results as you type (the script is an enhancement of the GET form).
@@ -400,7 +381,7 @@ async def test_a_refused_walk_in_shows_its_errors_beside_the_fields_on_a_phone(
     token = system.token("organiser", ["EE"])["Authorization"].removeprefix("Bearer ")
     path = f"/staff/trainings/{training.id}"
     async with browser_page(viewport={"width": 390, "height": 844}) as tab:
-        await _sign_in(tab, url, path, token)
+        await sign_in_with_token(tab, url, path, token)
         await tab.get_by_text("Register a walk-in").click()
         await tab.get_by_label("Name").fill("Walk In")
         await tab.get_by_label("E-mail").fill("walk-in at example")

@@ -15,12 +15,16 @@ from typing import Any
 
 import pytest
 
-from capitals.embedded import free_port
 from services.registration.statistics import Responses, Seat, TrainingFacts, statistics
 from shared.events import contracts as ev
-from tests.browser import accessibility_violations, browser_page
+from tests.browser import (
+    accessibility_violations,
+    browser_page,
+    sideways_scroll,
+    sign_in_with_token,
+)
 from tests.registration_support import open_training, person, register
-from tests.servers import serve_app
+from tests.servers import served_alone
 from tests.support import System, eventually, publish, running_system
 
 HTML = {"Accept": "text/html"}
@@ -254,31 +258,18 @@ async def test_the_statistics_page_shows_the_figures(registration_alone: System)
 
 @pytest.mark.browser
 async def test_the_statistics_page_on_a_phone_and_a_desktop(tmp_path: Path) -> None:
-    port = free_port()
-    async with (
-        running_system(
-            tmp_path,
-            services=("registration",),
-            REGISTRATION_PUBLIC_URL=f"http://127.0.0.1:{port}",
-        ) as system,
-        serve_app(system.apps["registration"], port, lifespan="off") as url,
-    ):
+    async with served_alone(tmp_path, "registration") as (system, url):
         await a_known_series(system)
         token = system.token()["Authorization"].removeprefix("Bearer ")
         for width in (390, 1280):
             async with browser_page(viewport={"width": width, "height": 900}) as tab:
-                await tab.goto(f"{url}/login?next=/staff/statistics")
-                await tab.get_by_label("Staff token").fill(token)
-                await tab.get_by_role("button", name="Sign in").click()
-                await tab.wait_for_url("**/staff/statistics")
+                await sign_in_with_token(tab, url, "/staff/statistics", token)
                 await tab.get_by_label("Year", exact=True).select_option("2009")
                 await tab.get_by_role("button", name="Show").click()
                 await tab.wait_for_url("**/staff/statistics?year=2009")
                 assert await tab.locator("#total-trained").inner_text() == "4"
                 await tab.wait_for_load_state("load")
-                sideways = await tab.evaluate(
-                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-                )
+                sideways = await sideways_scroll(tab)
                 assert sideways <= 0, f"scrolls sideways by {sideways}px at {width}px"
                 found = await accessibility_violations(tab)
                 assert found == [], found

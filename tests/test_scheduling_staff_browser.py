@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 
 from capitals.embedded import free_port
-from tests.browser import accessibility_violations, browser_page
+from tests.browser import accessibility_violations, browser_page, sign_in_with_token
 from tests.scheduling_support import add_session, create_training, scheduling_system
 from tests.servers import serve_app
 from tests.support import System
@@ -63,10 +63,7 @@ async def test_an_organiser_builds_a_new_edition_fixes_a_clash_and_publishes(
         await tab.goto(f"{url}/staff/")
         await tab.wait_for_url("**/staff/sign-in")
         # API users and tests sign in with a pasted token; staff use a mailed link.
-        await tab.goto(f"{url}/login?next=/staff/")
-        await tab.get_by_label("Staff token").fill(token)
-        await tab.get_by_role("button", name="Sign in").click()
-        await tab.wait_for_url(f"{url}/staff/")
+        await sign_in_with_token(tab, url, "/staff/", token)
         await tab.get_by_role("link", name="New edition from Consular training 2030").click()
         await tab.wait_for_url("**/staff/trainings/new?earlier=*")
         pages.append(tab.url)

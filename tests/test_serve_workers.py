@@ -16,7 +16,13 @@ import httpx
 from prometheus_client import CollectorRegistry, multiprocess
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.registration_support import person, post_json, publish, served_registration
+from tests.registration_support import (
+    Served,
+    person,
+    post_json,
+    publish,
+    served_registration,
+)
 from tests.registration_support import training_event as a_training
 from tests.support import eventually, staff_headers
 
@@ -84,6 +90,17 @@ def _is_dir(path: str) -> bool:
 
 def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
+
+
+async def _stopped_by(signum: int, served: Served, workers: set[int]) -> None:
+    """`signum` to the parent stops every worker and then the parent, which exits with 0."""
+    served.process.send_signal(signum)
+    try:
+        code = await asyncio.to_thread(served.process.wait, 20)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"still running:\n{served.log.read_text()}") from None
+    assert code == 0, served.log.read_text()
+    assert not [pid for pid in workers if _alive(pid)]
 
 
 async def _both_workers_serve(url: str, metrics_dir: Path, scratch: Path) -> None:
@@ -179,13 +196,7 @@ async def test_two_workers_on_one_port_keep_a_rush_exact_and_count_every_request
                 assert posted == RUSH
 
         # SIGTERM to the parent stops both workers and then the parent, cleanly.
-        parent.send_signal(signal.SIGTERM)
-        try:
-            code = await asyncio.to_thread(parent.wait, 20)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"still running:\n{served.log.read_text()}") from None
-        assert code == 0, served.log.read_text()
-        assert not [pid for pid in workers if _alive(pid)]
+        await _stopped_by(signal.SIGTERM, served, workers)
         # Each worker was marked dead: its live gauges (requests in progress) are gone.
         assert not list(metrics_dir.glob("gauge_live*.db"))
 
@@ -220,11 +231,5 @@ async def test_a_killed_worker_is_replaced_and_sigint_stops_them_all_and_removes
         assert not _live_gauges_of(metrics_dir, killed)
         await _both_workers_serve(served.url, Path(metrics_dir), tmp_path / "by-pid")
 
-        parent.send_signal(signal.SIGINT)
-        try:
-            code = await asyncio.to_thread(parent.wait, 20)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"still running:\n{served.log.read_text()}") from None
-        assert code == 0, served.log.read_text()
-        assert not [pid for pid in workers if _alive(pid)]
+        await _stopped_by(signal.SIGINT, served, workers)
         assert not _is_dir(metrics_dir)

@@ -18,14 +18,11 @@ from typing import Any
 import pytest
 
 from capitals.demo import PEOPLE, SERIES, SERIES_TITLE, Demo, Edition
-from capitals.embedded import free_port
 from services.scheduling import sign_in as accounts
 from shared.commands import execute
-from shared.migrations import upgrade
-from shared.settings import SERVICES, Settings
-from tests.browser import accessibility_violations, browser_page
-from tests.servers import serve_app
-from tests.support import NatsServer, database_urls, settings_for
+from shared.settings import Settings
+from tests.browser import accessibility_violations, browser_page, sideways_scroll
+from tests.servers import serve_all
 
 WIDTHS = (390, 1280)
 ORGANISER_COUNTRY = "EE"
@@ -235,9 +232,7 @@ async def sweep(
         for width in WIDTHS:
             await tab.set_viewport_size({"width": width, "height": 900})
             checked += 1
-            sideways = await tab.evaluate(
-                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-            )
+            sideways = await sideways_scroll(tab)
             if sideways > 0:
                 problems.append(f"{who} {url}: scrolls sideways by {sideways}px at {width}px")
             for violation in await accessibility_violations(tab):
@@ -250,21 +245,8 @@ async def test_every_staff_page_answers_fits_a_phone_and_a_desktop_and_passes_ax
     tmp_path: Path,
 ) -> None:
     began = time.monotonic()
-    ports = {service: free_port() for service in SERVICES}
-    urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
-    public = {f"{service.upper()}_PUBLIC_URL": url for service, url in urls.items()}
     async with AsyncExitStack() as stack:
-        nats = NatsServer(tmp_path / "nats")
-        nats.start()
-        stack.callback(nats.stop)
-        databases = await database_urls("sqlite", tmp_path, stack)
-        settings = settings_for(tmp_path, nats.url, databases, **public)
-        apps = {}
-        for service, port in ports.items():
-            await asyncio.to_thread(upgrade, service, databases[service])
-            module = __import__(f"services.{service}.app", fromlist=["app"])
-            apps[service] = module.app(settings)
-            await stack.enter_async_context(serve_app(apps[service], port))
+        settings, apps, urls = await serve_all(stack, tmp_path)
         filled = await asyncio.to_thread(fill, settings)
         loaded = time.monotonic()
 

@@ -13,7 +13,7 @@ import pytest
 from capitals.embedded import free_port
 from shared.auth import COOKIE_NAME, issue_token
 from shared.clock import clock
-from tests.browser import browser_page
+from tests.browser import browser_page, sign_in_with_token
 from tests.registration_support import open_training, person, register
 from tests.servers import serve_app
 from tests.support import System, running_system
@@ -227,11 +227,7 @@ async def test_a_browser_whose_session_expired_signs_in_again_and_out(tmp_path: 
             return [c for c in await tab.context.cookies() if c["name"] == COOKIE_NAME]
 
         async def sign_in(token: str) -> None:
-            # With a pasted token, as API users may.
-            await tab.goto(f"{public}/login?next=/reports")
-            await tab.get_by_label("Staff token").fill(token)
-            await tab.get_by_role("button", name="Sign in").click()
-            await tab.wait_for_url(f"{public}/reports")
+            await sign_in_with_token(tab, public, "/reports", token)
 
         hour = timedelta(hours=1)
         await sign_in(issue_token(system.settings.secret, role="secretariat", lifetime=hour))

@@ -13,25 +13,20 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from capitals.embedded import free_port
 from services.scheduling import sign_in as accounts
 from services.scheduling.tables import StaffMemberRow
 from shared.auth import COOKIE_NAME, issue_token
 from shared.clock import clock
 from shared.commands import execute
 from shared.db import Database
-from shared.migrations import upgrade
 from shared.settings import load_settings
 from tests.browser import accessibility_violations, browser_page, csrf_of
-from tests.servers import serve_app
+from tests.servers import serve_all
 from tests.support import (
     SECRET,
-    NatsServer,
     SmtpSink,
     System,
-    database_urls,
     eventually,
-    settings_for,
 )
 from tests.test_foundation import ROOT, clean_env
 
@@ -196,23 +191,9 @@ SIGN_IN_LINK = re.compile(r"(https?://\S+/sign-in/[A-Za-z0-9_-]+)")
 async def test_secretariat_invites_an_organiser_who_signs_in_and_is_then_revoked_everywhere(
     tmp_path: Path,
 ) -> None:
-    ports = {service: free_port() for service in ("scheduling", "registration", "evaluation")}
-    urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
-    public = {f"{service.upper()}_PUBLIC_URL": url for service, url in urls.items()}
     with SmtpSink() as sink:
         async with AsyncExitStack() as stack:
-            # Served for real on this loop, as a browser needs them (lifespan on).
-            nats = NatsServer(tmp_path / "nats")
-            nats.start()
-            stack.callback(nats.stop)
-            databases = await database_urls("sqlite", tmp_path, stack)
-            settings = settings_for(tmp_path, nats.url, databases, SMTP_URL=sink.url, **public)
-            apps = {}
-            for service, port in ports.items():
-                await asyncio.to_thread(upgrade, service, databases[service])
-                module = __import__(f"services.{service}.app", fromlist=["app"])
-                apps[service] = module.app(settings)
-                await stack.enter_async_context(serve_app(apps[service], port))
+            settings, apps, urls = await serve_all(stack, tmp_path, SMTP_URL=sink.url)
             scheduling = apps["scheduling"].state.runtime.db
             tab = await stack.enter_async_context(browser_page())
             found: dict[str, list[Any]] = {}

@@ -26,6 +26,7 @@ from services.evaluation.schemas import (
 from shared.auth import require_secretariat, require_staff
 from shared.commands import Command, execute
 from shared.db import Database
+from shared.downloads import csv_download
 from shared.params import DB, INT32_MAX, AppSettings, StaffMember
 from shared.problems import problems
 from shared.throttle import THROTTLE
@@ -92,13 +93,10 @@ async def training_report(training_id: FromPath[str], db: DB) -> TrainingReport:
     guards=[manages_training],
     media_type="text/csv",
 )
-async def training_report_csv(training_id: FromPath[str], db: DB) -> Response[str]:
+async def training_report_csv(training_id: FromPath[str], db: DB) -> Response[bytes]:
     report = await reports.report_of(db, training_id)
-    return Response(
-        await exports.report_csv_off_loop(report),
-        media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="evaluation-{training_id}.csv"'},
-    )
+    text = await exports.report_csv_off_loop(report)
+    return csv_download(text, f"evaluation-{training_id}.csv")
 
 
 @get(

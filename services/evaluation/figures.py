@@ -21,6 +21,7 @@ from services.evaluation.schemas import (
     TrendPoint,
     TrendQuestion,
 )
+from shared.structs import carried
 
 
 class Asked(Protocol):
@@ -194,16 +195,7 @@ def result(question: Question, tally: Tally | None, *, withheld: bool) -> Questi
 def point(
     question: Question, training_id: str, tally: Tally | None, *, withheld: bool
 ) -> TrendPoint:
-    figures = result(question, tally, withheld=withheld)
-    return TrendPoint(
-        training_id=training_id,
-        n=figures.n,
-        withheld=figures.withheld,
-        mean=figures.mean,
-        median=figures.median,
-        score=figures.score,
-        distribution=figures.distribution,
-    )
+    return carried(TrendPoint, result(question, tally, withheld=withheld), training_id=training_id)
 
 
 def recommendation_of(
@@ -216,14 +208,7 @@ def recommendation_of(
     score = recommendation(tally.values())
     if score is None or not reportable(score.n):
         return None
-    return RecommendationOut(
-        question_id=nps.id,
-        n=score.n,
-        promoters=score.promoters,
-        passives=score.passives,
-        detractors=score.detractors,
-        score=score.score,
-    )
+    return carried(RecommendationOut, score, question_id=nps.id)
 
 
 def learning_of(
@@ -239,17 +224,8 @@ def learning_of(
         figures = result(question, tally, withheld=withheld)
         if not figures.withheld:
             pooled.add(tally)
-        objectives.append(
-            ObjectiveResult(
-                objective_id=question.objective_id or question.id,
-                text=question.text,
-                n=figures.n,
-                withheld=figures.withheld,
-                before=figures.before,
-                now=figures.now,
-                gain=figures.gain,
-            )
-        )
+        objective_id = question.objective_id or question.id
+        objectives.append(carried(ObjectiveResult, figures, objective_id=objective_id))
     gain = learning_gain(pooled.values("before"), pooled.values("now"))
     return LearningOut(
         n=max((o.n for o in objectives), default=0),
@@ -292,15 +268,9 @@ def trend(
             if tally is not None and not figures.withheld:
                 pooled.add(tally)
             points.append(figures)
+        options = {o.id: o.text for o in question.options}
+        series = point(question, "", pooled, withheld=False)
         out.append(
-            TrendQuestion(
-                id=question.id,
-                kind=question.kind,
-                text=question.text,
-                level=question.level,
-                options={o.id: o.text for o in question.options},
-                editions=points,
-                series=point(question, "", pooled, withheld=False),
-            )
+            carried(TrendQuestion, question, options=options, editions=points, series=series)
         )
     return out

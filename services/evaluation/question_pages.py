@@ -7,7 +7,7 @@ same commands as `PUT /questions`, `PUT /trainings/{id}/objectives` and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post
@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 
 from services.evaluation import commands, domain, queries, question_forms, views
 from services.evaluation.question_forms import Draft
-from services.evaluation.staff_pages import HTML, managed_training, refused, staff_page
+from services.evaluation.staff_pages import HTML, managed, refused, staff_page
 from services.evaluation.tables import TrainingRow
 from shared.auth import Staff
 from shared.commands import execute
@@ -174,27 +174,36 @@ async def _training_page(
     )
 
 
-async def _managed(
-    request: Request[Any, Any, Any], db: DB, training_id: str
-) -> tuple[Staff, TrainingRow] | Template | Redirect:
-    """The caller and the training they manage, or the page to show instead."""
-    staff = staff_page(request)
-    if not isinstance(staff, Staff):
-        return staff
-    training = await managed_training(db, staff, training_id)
-    if not isinstance(training, TrainingRow):
-        return training
-    return staff, training
+Save = Callable[[Staff, dict[str, str]], Awaitable[object]]
+# What the page shows again after a refusal: the objectives' text and the question
+# drafts as posted (None: as stored), and the errors by form field.
+Again = tuple[str | None, list[Draft] | None, dict[str, str]]
+Refuse = Callable[[dict[str, str], DomainError], Again]
 
 
-async def _managed_form(
-    request: Request[Any, Any, Any], db: DB, training_id: str
-) -> tuple[Staff, TrainingRow, dict[str, str]] | Template | Redirect:
-    """As `_managed`, with the form the caller posted."""
-    found = await _managed(request, db, training_id)
+async def _edit(
+    request: Request[Any, Any, Any], db: DB, training_id: str, what: str, save: Save, refuse: Refuse
+) -> Response[Any]:
+    """Save the form the caller posted, then back to the questions page saying `what` was
+    saved; a refusal shows the page again as `refuse` says, with why."""
+    found = await managed(request, db, training_id)
     if not isinstance(found, tuple):
         return found
-    return (*found, _form_values(await request.form()))
+    staff, training = found
+    form = _form_values(await request.form())
+    try:
+        await save(staff, form)
+    except DomainError as refusal:
+        objectives, drafts, errors = refuse(form, refusal)
+        return await _training_page(
+            db,
+            training,
+            objectives=objectives,
+            drafts=drafts,
+            errors=errors,
+            status_code=status_of(refusal),
+        )
+    return Redirect(path=f"/reports/{training_id}/questions?saved={what}", status_code=303)
 
 
 @get(
@@ -209,7 +218,7 @@ async def training_questions_page(
     saved: Annotated[str | None, QueryParameter(max_length=20)] = None,
 ) -> Template | Redirect:
     """A training's learning objectives and extra questions, editable until its evaluation opens."""
-    found = await _managed(request, db, training_id)
+    found = await managed(request, db, training_id)
     if not isinstance(found, tuple):
         return found
     _, training = found
@@ -224,23 +233,15 @@ async def training_questions_page(
 async def objectives_page(
     training_id: FromPath[str], request: Request[Any, Any, Any], db: DB, settings: AppSettings
 ) -> Response[Any]:
-    found = await _managed_form(request, db, training_id)
-    if not isinstance(found, tuple):
-        return found
-    staff, training, form = found
-    try:
+    async def save(staff: Staff, form: dict[str, str]) -> None:
         body = question_forms.objectives_in(form)
         change = commands.SetObjectives(training_id, body.objectives)
         await execute(db, commands.set_objectives, settings, staff, change)
-    except DomainError as refusal:
-        return await _training_page(
-            db,
-            training,
-            objectives=form.get("objectives", ""),
-            errors={"objectives": refusal.message},
-            status_code=status_of(refusal),
-        )
-    return Redirect(path=f"/reports/{training_id}/questions?saved=objectives", status_code=303)
+
+    def refuse(form: dict[str, str], why: DomainError) -> Again:
+        return form.get("objectives", ""), None, {"objectives": why.message}
+
+    return await _edit(request, db, training_id, "objectives", save, refuse)
 
 
 @post(
@@ -251,25 +252,17 @@ async def objectives_page(
 async def extra_questions_page(
     training_id: FromPath[str], request: Request[Any, Any, Any], db: DB, settings: AppSettings
 ) -> Response[Any]:
-    found = await _managed_form(request, db, training_id)
-    if not isinstance(found, tuple):
-        return found
-    staff, training, form = found
-    groups = {"questions": question_forms.read_drafts(form, "questions")}
-    try:
-        body, groups = question_forms.extra_questions_in(form)
+    async def save(staff: Staff, form: dict[str, str]) -> None:
+        body, _ = question_forms.extra_questions_in(form)
         questions = [q.to_question() for q in body.questions]
         change = commands.SetExtraQuestions(training_id, questions)
         await execute(db, commands.set_extra_questions, settings, staff, change)
-    except DomainError as refusal:
-        return await _training_page(
-            db,
-            training,
-            drafts=groups["questions"],
-            errors=_refusal(refusal, groups),
-            status_code=status_of(refusal),
-        )
-    return Redirect(path=f"/reports/{training_id}/questions?saved=questions", status_code=303)
+
+    def refuse(form: dict[str, str], why: DomainError) -> Again:
+        groups = {"questions": question_forms.read_drafts(form, "questions")}
+        return None, groups["questions"], _refusal(why, groups)
+
+    return await _edit(request, db, training_id, "questions", save, refuse)
 
 
 question_pages = Router(

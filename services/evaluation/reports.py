@@ -43,6 +43,7 @@ from services.evaluation.tables import (
 )
 from shared.db import Database
 from shared.errors import NotFound
+from shared.structs import carried
 
 ANSWER = metadata.tables["answer"]
 
@@ -199,15 +200,7 @@ async def training_report(
         )
     stage, questions, by_question = await stage_report(session, campaign)
     sessions = [
-        SessionResult(
-            session_id=r.session_id,
-            title=q.about or q.text,
-            n=r.n,
-            withheld=r.withheld,
-            mean=r.mean,
-            median=r.median,
-            distribution=r.distribution,
-        )
+        carried(SessionResult, r, title=q.about or q.text)
         for q, r in zip(questions, stage.questions, strict=True)
         if r.session_id is not None
     ]

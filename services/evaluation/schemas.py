@@ -8,6 +8,7 @@ import msgspec
 
 from services.evaluation import domain
 from shared.inputs import LINE_PATTERN, Title
+from shared.structs import carried
 
 Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 QuestionText = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=LINE_PATTERN)]
@@ -90,20 +91,8 @@ class QuestionOut(msgspec.Struct, omit_defaults=True, kw_only=True):
     @classmethod
     def of(cls, question: domain.Question) -> QuestionOut:
         low, high = question.scale or (None, None)
-        return cls(
-            id=question.id,
-            kind=question.kind,
-            text=question.text,
-            level=question.level,
-            required=question.required,
-            options=[OptionOut(o.id, o.text) for o in question.options],
-            min=low,
-            max=high,
-            low_label=question.low_label,
-            high_label=question.high_label,
-            session_id=question.session_id,
-            objective_id=question.objective_id,
-        )
+        options = [OptionOut(o.id, o.text) for o in question.options]
+        return carried(cls, question, options=options, min=low, max=high)
 
 
 class Questionnaire(msgspec.Struct, kw_only=True):

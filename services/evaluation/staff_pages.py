@@ -60,6 +60,20 @@ async def managed_training(db: DB, staff: Staff, training_id: str) -> TrainingRo
     return training
 
 
+async def managed(
+    request: Request[Any, Any, Any], db: DB, training_id: str, *, secretariat: str | None = None
+) -> tuple[Staff, TrainingRow] | Template | Redirect:
+    """The caller and the training they manage, or the page to show instead
+    (`secretariat` as for `staff_page`)."""
+    staff = staff_page(request, secretariat=secretariat)
+    if not isinstance(staff, Staff):
+        return staff
+    training = await managed_training(db, staff, training_id)
+    if not isinstance(training, TrainingRow):
+        return training
+    return staff, training
+
+
 @get("/", operation_id="evaluationHome", include_in_schema=False)
 async def home() -> Redirect:
     return Redirect(path="/reports", status_code=303)
@@ -139,12 +153,10 @@ async def report_page(
     reminded: Annotated[int | None, QueryParameter(ge=0, le=INT32_MAX)] = None,
 ) -> Template | Redirect:
     """One training's report with charts; the secretariat also sees who answered."""
-    staff = staff_page(request)
-    if not isinstance(staff, Staff):
-        return staff
-    training = await managed_training(db, staff, training_id)
-    if not isinstance(training, TrainingRow):
-        return training
+    found = await managed(request, db, training_id)
+    if not isinstance(found, tuple):
+        return found
+    staff, training = found
     async with db.session() as session:
         listed = await queries.invitations_of(session, training_id) if staff.is_secretariat else []
         campaigns = await queries.campaigns_of(session, training_id)
@@ -173,6 +185,9 @@ async def report_page(
     )
 
 
+REMINDERS_SECRETARIAT_ONLY = "Only the secretariat may send reminders."
+
+
 def reminder_page(training: TrainingRow, error: str | None, status_code: int) -> Template:
     return Template(
         media_type=HTML,
@@ -191,12 +206,10 @@ async def confirm_reminders(
     training_id: FromPath[str], request: Request[Any, Any, Any], db: DB
 ) -> Template | Redirect:
     """Reminders go out by mail to many people at once: a page that asks first."""
-    staff = staff_page(request, secretariat="Only the secretariat may send reminders.")
-    if not isinstance(staff, Staff):
-        return staff
-    training = await managed_training(db, staff, training_id)
-    if not isinstance(training, TrainingRow):
-        return training
+    found = await managed(request, db, training_id, secretariat=REMINDERS_SECRETARIAT_ONLY)
+    if not isinstance(found, tuple):
+        return found
+    _, training = found
     return reminder_page(training, None, 200)
 
 
@@ -209,12 +222,10 @@ async def confirm_reminders(
 async def remind_from_page(
     training_id: FromPath[str], request: Request[Any, Any, Any], db: DB, settings: AppSettings
 ) -> Response[Any]:
-    staff = staff_page(request, secretariat="Only the secretariat may send reminders.")
-    if not isinstance(staff, Staff):
-        return staff
-    training = await managed_training(db, staff, training_id)
-    if not isinstance(training, TrainingRow):
-        return training
+    found = await managed(request, db, training_id, secretariat=REMINDERS_SECRETARIAT_ONLY)
+    if not isinstance(found, tuple):
+        return found
+    staff, training = found
     form = await request.form()
     if form.get("confirm") != "on":
         return reminder_page(training, "Tick the box to confirm.", 422)

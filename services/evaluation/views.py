@@ -18,6 +18,7 @@ from services.evaluation.schemas import (
 )
 from services.evaluation.tables import BankRow, CampaignRow, InvitationRow, TrainingRow
 from shared.db import Database
+from shared.structs import carried
 
 
 def bank_out(bank: domain.Bank, row: BankRow | None) -> BankOut:
@@ -31,15 +32,8 @@ def bank_out(bank: domain.Bank, row: BankRow | None) -> BankOut:
 
 
 def invitation_out(invitation: InvitationRow, stage: str) -> InvitationOut:
-    return InvitationOut(
-        stage=stage,
-        name=invitation.name,
-        email=invitation.email,
-        answered=invitation.answered,
-        reminders_sent=invitation.reminders_sent,
-        invited_at=invitation.invited_at.isoformat(),
-        erased=invitation.erased,
-    )
+    invited_at = invitation.invited_at.isoformat()
+    return carried(InvitationOut, invitation, stage=stage, invited_at=invited_at)
 
 
 def training_questions(

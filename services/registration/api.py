@@ -35,6 +35,7 @@ from services.registration.schemas import (
 from shared.auth import require_secretariat, staff_of
 from shared.clock import clock
 from shared.commands import execute
+from shared.downloads import csv_download
 from shared.params import DB, AppSettings, Caller, ManageToken, Offset, StaffMember
 from shared.problems import problems
 from shared.throttle import THROTTLE
@@ -243,11 +244,8 @@ async def export_registrations(
     """The same list as CSV, with a header row; the same filters."""
     filters = queries.Filters(status, country, checked_in, q)
     items, _ = await _registrations(db, training_id, filters, limit=100_000, offset=0)
-    return Response(
-        await exports.registrations_csv_off_loop(items),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="registrations-{training_id}.csv"'},
-    )
+    content = await exports.registrations_csv_off_loop(items)
+    return csv_download(content, f"registrations-{training_id}.csv")
 
 
 @post(

@@ -13,6 +13,7 @@ from services.registration import queries, statistics
 from services.registration.schemas import Statistics
 from services.registration.staff_pages import refused
 from shared.auth import require_secretariat, sign_in_again, staff_or_none
+from shared.downloads import csv_download
 from shared.params import DB
 from shared.problems import problems
 
@@ -55,11 +56,7 @@ async def export_statistics(db: DB, year: Year = None) -> Response[bytes]:
     """The same figures as one CSV table, a `section` column naming each breakdown."""
     text = statistics.statistics_csv(await figures(db, year))
     name = f"statistics-{year}.csv" if year is not None else "statistics.csv"
-    return Response(
-        text.encode(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return csv_download(text, name)
 
 
 @get("/staff/statistics", operation_id="statisticsPage")

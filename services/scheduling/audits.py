@@ -10,13 +10,12 @@ import msgspec
 from services.scheduling.tables import SeriesRow, SessionRow, TrainingRow
 from shared.audit import Target
 from shared.db import UnitOfWork
+from shared.structs import provided
 
 
 def _sent(patch: msgspec.Struct) -> list[str]:
     """The names of the fields a patch sets: what changed, not the new values."""
-    return sorted(
-        name for name in patch.__struct_fields__ if getattr(patch, name) is not msgspec.UNSET
-    )
+    return sorted(provided(patch))
 
 
 async def training(uow: UnitOfWork, input: Any, result: TrainingRow) -> Target:

@@ -24,6 +24,7 @@ from shared.errors import Forbidden
 from shared.events import contracts as ev
 from shared.settings import Settings
 from shared.staff import Staff
+from shared.structs import provided
 
 
 @dataclass(frozen=True)
@@ -93,19 +94,18 @@ def _log_change(
     )
 
 
-def _provided(patch: msgspec.Struct) -> dict[str, Any]:
-    """The fields a patch sets (`null` included); unsent ones are left alone."""
-    return {
-        name: getattr(patch, name)
-        for name in patch.__struct_fields__
-        if getattr(patch, name) is not msgspec.UNSET
-    }
-
-
 def _feed_changed(uow: UnitOfWork, training: TrainingRow) -> None:
     """Every change a feed shows raises the training's feed revision (see feeds.py)."""
     training.feed_revision += 1
     uow.session.add(training)
+
+
+def _announce(
+    uow: UnitOfWork, training: TrainingRow, session: SessionRow, event: type[ev.SessionData]
+) -> None:
+    """Consumers hear of a session's changes once its training is published."""
+    if training.status == "published":
+        uow.emit(events.session_data(session, training.timezone, event))
 
 
 def _revise(uow: UnitOfWork, session: SessionRow, now: datetime, *, timing_changed: bool) -> None:
@@ -181,8 +181,8 @@ async def update_training(
     domain.check_editable(training.status)
     old_zone, old_start = training.timezone, training.starts_on
     fields = [n for n in TrainingPatch.__struct_fields__ if n != "shift_sessions"]
-    provided = {k: v for k, v in _provided(input.changes).items() if k != "shift_sessions"}
-    changes = domain.training_changes({n: getattr(training, n) for n in fields}, provided)
+    sent = {k: v for k, v in provided(input.changes).items() if k != "shift_sessions"}
+    changes = domain.training_changes({n: getattr(training, n) for n in fields}, sent)
     if not changes:
         return training
     zone = changes.get("timezone", old_zone)
@@ -215,8 +215,7 @@ async def update_training(
         _revise(uow, session, now, timing_changed=True)
         after = {"starts_at": starts, "ends_at": ends}
         _log_change(uow, training, who, now, "session.updated", was, after, session.id)
-        if training.status == "published":
-            uow.emit(events.session_data(session, training.timezone, ev.SessionUpdated))
+        _announce(uow, training, session, ev.SessionUpdated)
     if training.status == "published":
         await uow.session.flush()
         uow.emit(await events.training_data(uow, training, ev.TrainingUpdated))
@@ -258,8 +257,7 @@ async def add_session(
     await uow.session.flush()
     logged = views.logged_session(session, training.timezone)
     _log_change(uow, training, who, now, "session.scheduled", None, logged, session.id)
-    if training.status == "published":
-        uow.emit(events.session_data(session, training.timezone, ev.SessionScheduled))
+    _announce(uow, training, session, ev.SessionScheduled)
     return session
 
 
@@ -274,7 +272,7 @@ async def update_session(
     domain.check_editable(training.status)
     domain.check_session_changeable(session.status)
     current = {name: getattr(session, name) for name in SessionPatch.__struct_fields__}
-    changes = domain.session_changes(current, _provided(input.changes), training.timezone)
+    changes = domain.session_changes(current, provided(input.changes), training.timezone)
     if not changes:
         return session
     starts, ends = (changes.get(n, current[n]) for n in ("starts_at", "ends_at"))
@@ -287,8 +285,7 @@ async def update_session(
     _revise(uow, session, now, timing_changed=bool({"starts_at", "ends_at"} & changes.keys()))
     _feed_changed(uow, training)
     _log_change(uow, training, who, now, "session.updated", before, changes, session.id)
-    if training.status == "published":
-        uow.emit(events.session_data(session, training.timezone, ev.SessionUpdated))
+    _announce(uow, training, session, ev.SessionUpdated)
     return session
 
 

@@ -23,6 +23,7 @@ from shared.mail import Mail
 from shared.settings import Settings
 from shared.staff import Staff
 from shared.staff_directory import record
+from shared.structs import carried
 
 
 @dataclass(frozen=True)
@@ -34,15 +35,7 @@ class Enrolment:
 
 
 def _member(row: StaffMemberRow) -> people.Member:
-    return people.Member(
-        email=row.email,
-        name=row.name,
-        role=row.role,
-        countries=tuple(row.countries),
-        revoked=row.revoked,
-        signed_out_at=row.signed_out_at,
-        revision=row.revision,
-    )
+    return carried(people.Member, row, countries=tuple(row.countries))
 
 
 def _secretariat_or_system(who: Staff | None) -> None:
@@ -61,16 +54,7 @@ async def _store(uow: UnitOfWork, member: people.Member) -> None:
         member.revision,
     )
     uow.session.add(row)
-    change = ev.StaffChanged(
-        id=member.email,
-        revision=member.revision,
-        email=member.email,
-        name=member.name,
-        role=member.role,
-        countries=list(member.countries),
-        revoked=member.revoked,
-        signed_out_at=member.signed_out_at,
-    )
+    change = carried(ev.StaffChanged, member, id=member.email, countries=list(member.countries))
     uow.emit(change)
     await uow.session.flush()
     await record(uow, change)

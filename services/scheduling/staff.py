@@ -182,6 +182,23 @@ async def training_page(
     return result
 
 
+async def _managing(
+    request: Request[Any, Any, Any], db: DB, training_id: str, action: str | None = None
+) -> Staff | Page:
+    """The signed-in caller if they manage the training (and `action`, when given, is a
+    step there is), else the page to show instead."""
+    who = staff_or_none(request)
+    if who is None:
+        return sign_in_again(request)
+    if action is not None and action not in ACTIONS:
+        return refused(f"There is no step {action!r}.", 404)
+    try:
+        await _managed(db, training_id, who)
+    except DomainError as refusal:
+        return refused(refusal.message, status_of(refusal))
+    return who
+
+
 async def _change(
     request: Request[Any, Any, Any],
     db: DB,
@@ -192,13 +209,9 @@ async def _change(
 ) -> Page:
     """Check the caller, read the form, run the command; a refusal shows the page again
     with the message beside the field it names."""
-    who = staff_or_none(request)
-    if who is None:
-        return sign_in_again(request)
-    try:
-        await _managed(db, training_id, who)
-    except DomainError as refusal:
-        return refused(refusal.message, status_of(refusal))
+    who = await _managing(request, db, training_id)
+    if not isinstance(who, Staff):
+        return who
     form = await _form(request)
     try:
         # A session just added is where the page comes back to, its clashes beside it.
@@ -309,15 +322,9 @@ async def take_step(
     db: DB,
     settings: AppSettings,
 ) -> Response[Any] | Page:
-    who = staff_or_none(request)
-    if who is None:
-        return sign_in_again(request)
-    if action not in ACTIONS:
-        return refused(f"There is no step {action!r}.", 404)
-    try:
-        await _managed(db, training_id, who)
-    except DomainError as refusal:
-        return refused(refusal.message, status_of(refusal))
+    who = await _managing(request, db, training_id, action)
+    if not isinstance(who, Staff):
+        return who
     form = await _form(request)
     try:
         if form.get("confirm") != "on":
