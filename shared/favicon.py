@@ -4,36 +4,28 @@ themselves) and `/favicon.svg` (which base.html links)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from litestar import Response, get
+from litestar import Request, Response, get
 from litestar.datastructures import CacheControlHeader
 
 STATIC = Path(__file__).parent / "static"
-ICO = (STATIC / "favicon.ico").read_bytes()
-SVG = (STATIC / "favicon.svg").read_bytes()
-A_DAY = CacheControlHeader(max_age=86_400, public=True)
+ICONS = {
+    "favicon.ico": ((STATIC / "favicon.ico").read_bytes(), "image/x-icon"),
+    "favicon.svg": ((STATIC / "favicon.svg").read_bytes(), "image/svg+xml"),
+}
 
 
 @get(
-    "/favicon.ico",
-    operation_id="faviconIco",
+    ["/favicon.ico", "/favicon.svg"],
+    operation_id="favicon",
     include_in_schema=False,
-    cache_control=A_DAY,
+    cache_control=CacheControlHeader(max_age=86_400, public=True),
     sync_to_thread=False,
 )
-def favicon_ico() -> Response[bytes]:
-    return Response(ICO, media_type="image/x-icon")
+def favicon(request: Request[Any, Any, Any]) -> Response[bytes]:
+    body, media_type = ICONS[request.url.path.rsplit("/", 1)[-1]]
+    return Response(body, media_type=media_type)
 
 
-@get(
-    "/favicon.svg",
-    operation_id="faviconSvg",
-    include_in_schema=False,
-    cache_control=A_DAY,
-    sync_to_thread=False,
-)
-def favicon_svg() -> Response[bytes]:
-    return Response(SVG, media_type="image/svg+xml")
-
-
-ROUTES = [favicon_ico, favicon_svg]
+ROUTES = [favicon]
