@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
-from services.scheduling.calendar import (
+from shared.calendar import (
     Feed,
     FeedSession,
     FeedSpeaker,

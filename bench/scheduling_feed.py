@@ -32,13 +32,13 @@ sys.path.insert(0, str(ROOT))
 from bench.calendar_feed import EDITIONS, bare_icalendar_build  # noqa: E402
 from capitals.embedded import free_port, start_nats, wait_for_port  # noqa: E402
 from deploy.loopback import terminate  # noqa: E402
-from services.scheduling.calendar import (  # noqa: E402
+from shared.auth import issue_token  # noqa: E402
+from shared.calendar import (  # noqa: E402
     Feed,
     FeedSession,
     FeedSpeaker,
     build_feed,
 )
-from shared.auth import issue_token  # noqa: E402
 from shared.events.contracts import SESSION_KINDS  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
 from tests.servers import serve_command  # noqa: E402

@@ -69,9 +69,25 @@ def migrate(args: argparse.Namespace) -> None:
         print(f"{service}: database at head")
 
 
+def _refuse_without_secret() -> None:
+    """Stop, naming the data directory, where no secret is set or kept: a token or link
+    signed with a fresh one would open nothing on services that run with theirs."""
+    from capitals.sign_in_links import secret_missing
+
+    data_dir = secret_missing()
+    if data_dir is not None:
+        print(
+            f"capitals: no secret in {data_dir} (start `capitals up` there once, "
+            "or set CAPITALS_DATA_DIR or CAPITALS_SECRET)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+
+
 def token(args: argparse.Namespace) -> None:
     from shared.auth import issue_token
 
+    _refuse_without_secret()
     settings = _settings()
     try:
         minted = issue_token(
@@ -90,18 +106,11 @@ def token(args: argparse.Namespace) -> None:
 
 
 def sign_in_link(args: argparse.Namespace) -> None:
-    from capitals.sign_in_links import issue, secret_missing
+    from capitals.sign_in_links import issue
     from services.scheduling.sign_in import Enrolment
     from shared.errors import DomainError
 
-    data_dir = secret_missing()
-    if data_dir is not None:
-        print(
-            f"capitals: no secret in {data_dir} (start `capitals up` there once, "
-            "or set CAPITALS_SECRET)",
-            file=sys.stderr,
-        )
-        raise SystemExit(2)
+    _refuse_without_secret()
     settings = _settings()
     wanted = Enrolment(email=args.email, role=args.role, name=args.name, countries=args.country)
     try:

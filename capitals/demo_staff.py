@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from typing import Any
 
 import httpx
@@ -93,7 +93,7 @@ def invite(
 
     def mailed() -> bool:
         for path in set(folder.glob("*.eml")) - before:
-            message = message_from_bytes(path.read_bytes())
+            message = message_from_bytes(path.read_bytes(), policy=policy.default)
             if message["To"] in wanted and message["Subject"] == LINK_SUBJECT:
                 link = SIGN_IN_LINK.search(mail_text(message))
                 if link:
@@ -104,8 +104,8 @@ def invite(
     return links
 
 
-def mail_text(message: Message) -> str:
-    """The plain text of a mail in the outbox."""
-    part = message.get_body(preferencelist=("plain",)) if hasattr(message, "get_body") else message
-    payload = part.get_payload(decode=True) if part is not None else b""
-    return payload.decode() if isinstance(payload, bytes) else str(payload)
+def mail_text(message: EmailMessage) -> str:
+    """The plain text of a mail in the outbox (parsed with `email.policy.default`), whether
+    the mail is that text alone or has an HTML part and attachments besides."""
+    part = message.get_body(preferencelist=("plain",))
+    return str(part.get_content()) if part is not None else ""

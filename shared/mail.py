@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 import time
 import uuid
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.utils import format_datetime, getaddresses, make_msgid
+from html import escape
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -20,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 from sqlalchemy import delete, update
 
-from shared import leases
+from shared import i18n, leases
 from shared.clock import clock
 from shared.db import Database, UnitOfWork
 from shared.inputs import header_address, one_line
@@ -49,11 +52,25 @@ SENDING_TIME = timedelta(seconds=90)
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a mail: text content (a calendar), its name and media type."""
+
+    filename: str
+    media_type: str  # "text/calendar"
+    content: str
+    params: dict[str, str] = field(default_factory=dict)  # of the Content-Type: method
+
+
+@dataclass(frozen=True)
 class Mail:
+    """A mail as a service writes it: the text, and, when none is given, an HTML part made
+    from that text (escaped, its links made links) in the language being spoken."""
+
     to: str
     subject: str
     text: str
     html: str | None = None
+    attachments: tuple[Attachment, ...] = ()
 
     def as_row(self) -> dict[str, Any]:
         return {
@@ -61,9 +78,41 @@ class Mail:
             "recipient": self.to,
             "subject": self.subject,
             "body_text": self.text,
-            "body_html": self.html,
+            "body_html": self.html or html_of(self.text, i18n.language()),
+            "attachments": (
+                json.dumps([vars(a) for a in self.attachments]) if self.attachments else None
+            ),
             "created_at": clock.now(),
         }
+
+
+_LINK = re.compile(r"https?://[^\s<>\"']+")
+
+
+def html_of(text: str, language: str) -> str:
+    """The mail's text as a small HTML page: every character escaped, paragraphs at blank
+    lines, line breaks kept, and each http(s) address a link to itself."""
+
+    def linked(line: str) -> str:
+        out, last = [], 0
+        for found in _LINK.finditer(line):
+            url = found.group(0).rstrip(".,;:!?)")  # a sentence's full stop is not the link's
+            out += [
+                escape(line[last : found.start()]),
+                f'<a href="{escape(url)}">{escape(url)}</a>',
+            ]
+            last = found.start() + len(url)
+        return "".join([*out, escape(line[last:])])
+
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    body = "\n".join(
+        "<p>" + "<br>\n".join(linked(line) for line in p.split("\n")) + "</p>" for p in paragraphs
+    )
+    return (
+        f'<!doctype html>\n<html lang="{escape(language)}">\n<head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>\n'
+        f'<body style="font-family:sans-serif;line-height:1.5">\n{body}\n</body>\n</html>\n'
+    )
 
 
 def build_message(row: Any, sender: str) -> EmailMessage:
@@ -81,6 +130,16 @@ def build_message(row: Any, sender: str) -> EmailMessage:
     message.set_content(row.body_text)
     if row.body_html:
         message.add_alternative(row.body_html, subtype="html")
+    for attachment in json.loads(getattr(row, "attachments", None) or "[]"):
+        maintype, subtype = attachment["media_type"].split("/", 1)
+        # As bytes (base64): a calendar's CRLF line ends and folding arrive untouched.
+        message.add_attachment(
+            attachment["content"].encode(),
+            maintype=maintype,
+            subtype=subtype,
+            filename=attachment["filename"],
+            params={**attachment["params"], "charset": "utf-8"},
+        )
     return message
 
 

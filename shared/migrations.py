@@ -220,6 +220,23 @@ def drop_dead_mail_column() -> None:
         batch.drop_column("dead_at")
 
 
+def add_mail_attachments_column() -> None:
+    """mail_queue.attachments: files sent with a mail, as JSON (every service's migration
+    calls this)."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    with op.batch_alter_table("mail_queue") as batch:
+        batch.add_column(sa.Column("attachments", sa.Text(), nullable=True))
+
+
+def drop_mail_attachments_column() -> None:
+    from alembic import op
+
+    with op.batch_alter_table("mail_queue") as batch:
+        batch.drop_column("attachments")
+
+
 def create_staff_directory() -> None:
     """The staff directory every service checks sessions against (every service's
     migration calls this)."""

@@ -170,10 +170,3 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
         )
         for status in sorted({400, 401, *statuses})
     }
-
-
-exception_handlers: dict[type[Exception] | int, Any] = {
-    DomainError: problem_response,
-    HTTPException: problem_response,
-    Exception: problem_response,
-}

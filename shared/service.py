@@ -33,6 +33,8 @@ from shared.broker import Broker
 from shared.bus import Consumer, Handler
 from shared.db import Database
 from shared.dead_mail import list_dead_mail
+from shared.error_pages import exception_handlers
+from shared.favicon import ROUTES as FAVICON_ROUTES
 from shared.jobs import Job
 from shared.login import ROUTES as LOGIN_ROUTES
 from shared.logs import correlation_id
@@ -41,7 +43,7 @@ from shared.metrics import http_metrics, metrics
 from shared.openapi import StrictStructs
 from shared.outbox import OutboxRelay
 from shared.prefix import mounted, prefixed_redirects
-from shared.problems import exception_handlers, problems
+from shared.problems import problems
 from shared.proxies import ForwardedMiddleware
 from shared.settings import Section, SettingError, Settings
 from shared.staff_directory import StaffDirectory
@@ -324,6 +326,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
                     health,
                     ready,
                     *LOGIN_ROUTES,
+                    *FAVICON_ROUTES,
                     list_dead_mail,
                     *AUDIT_ROUTES,
                     metrics,

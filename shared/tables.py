@@ -80,6 +80,8 @@ mail_queue = Table(
     Column("subject", String(300), nullable=False),
     Column("body_text", Text, nullable=False),
     Column("body_html", Text),
+    # JSON: [{filename, media_type, content}] (shared.mail.Attachment), or null.
+    Column("attachments", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
     Column("claimed_until", UTCDateTime),

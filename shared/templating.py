@@ -5,6 +5,7 @@ from __future__ import annotations
 import jinja2
 
 from shared import auth, i18n
+from shared.moments import local_moment
 from shared.settings import Settings
 from shared.staff import secretariat_areas, staff_areas
 
@@ -21,4 +22,6 @@ def configure(
         # Put in front of every link to the service's own pages: `{{ root }}/staff/`.
         root=prefix,
     )
+    # `{{ moment | local_moment(zone) }}`: a moment in the capital's time, the zone named.
+    environment.filters["local_moment"] = local_moment
     i18n.install(environment)

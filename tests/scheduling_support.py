@@ -170,7 +170,7 @@ def event_lines(body: bytes, uid: str) -> list[str]:
 
 
 def uid_of(session_id: str) -> str:
-    from services.scheduling.calendar import session_uid
+    from shared.calendar import session_uid
 
     return session_uid(session_id)
 

@@ -18,11 +18,12 @@ from dateutil.rrule import rrulestr
 from ical.calendar_stream import IcsCalendarStream
 from ical.timezone import IcsTimezoneInfo
 
-from services.scheduling.calendar import (
+from shared.calendar import (
     Feed,
     FeedSession,
     FeedSpeaker,
     build_feed,
+    calendar_name,
     feed_etag,
     session_uid,
 )
@@ -344,8 +345,34 @@ def test_url_is_the_public_training_page() -> None:
     assert "javascript" not in feed(hostile).decode()
 
 
-def test_categories_carry_the_kind() -> None:
-    assert value(events(feed(session(kind="case_study")))[0], "CATEGORIES") == "case_study"
+def test_categories_carry_the_kind_as_people_read_it() -> None:
+    assert value(events(feed(session(kind="case_study")))[0], "CATEGORIES") == "Case study"
+    assert value(events(feed(session(kind="lecture")))[0], "CATEGORIES") == "Lecture"
+
+
+def test_breaks_stay_out_of_calendars() -> None:
+    lunch = session(id="lunch", kind="break", title="Lunch")
+    body = feed(session(), lunch)
+    assert [value(e, "SUMMARY") for e in events(body)] == ["Identifying victims of trafficking"]
+    assert "Lunch" not in body.decode()
+    only_breaks = calendar_properties(feed(lunch))
+    assert not components(lines(feed(lunch)), "VEVENT") and value(only_breaks, "VERSION")
+
+
+def test_a_feed_has_no_method_and_a_calendar_to_import_is_published() -> None:
+    assert not values(calendar_properties(feed(session())), "METHOD")
+    sent = build_feed(Feed(name="Tallinn", sessions=[session()], method="PUBLISH"))
+    assert value(calendar_properties(sent), "METHOD") == "PUBLISH"
+    assert [value(e, "UID") for e in events(sent)] == [session_uid(session().id)]
+
+
+def test_a_training_calendar_names_its_capital_once() -> None:
+    assert calendar_name("Training for consular staff, Tallinn", "Tallinn") == (
+        "Training for consular staff, Tallinn"
+    )
+    assert calendar_name("Training for consular staff", "Tallinn") == (
+        "Training for consular staff (Tallinn)"
+    )
 
 
 def test_times_are_local_wall_clock_with_tzid() -> None:

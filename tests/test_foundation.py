@@ -133,8 +133,28 @@ def test_token_command_prints_a_token_alone_on_the_last_line(tmp_path: Path) -> 
 
 
 def test_an_organiser_token_needs_a_country(tmp_path: Path) -> None:
-    result = run_capitals("token", "--role", "organiser", env=clean_env(tmp_path))
+    env = clean_env(tmp_path, CAPITALS_SECRET=SECRET)
+    result = run_capitals("token", "--role", "organiser", env=env)
     assert result.returncode == 2 and "--country" in result.stderr
+
+
+def test_token_command_without_a_secret_names_the_data_dir_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    result = run_capitals("token", "--role", "secretariat", env=clean_env(tmp_path))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(tmp_path / "data") in lines[0]
+    assert not (tmp_path / "data").exists()
+
+
+def test_token_command_signs_with_the_secret_kept_in_the_data_directory(tmp_path: Path) -> None:
+    kept = load_settings({"CAPITALS_DATA_DIR": str(tmp_path / "data")}).secret  # as `up` does
+    result = run_capitals("token", "--role", "secretariat", env=clean_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    claims = jwt.decode(result.stdout.strip().splitlines()[-1], kept, algorithms=["HS256"])
+    assert claims["role"] == "secretariat"
 
 
 def test_migrate_command_brings_every_database_to_head(tmp_path: Path) -> None:

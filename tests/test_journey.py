@@ -4,27 +4,22 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from pathlib import Path
 
 from services.evaluation.settings import own
 from shared.clock import clock
 from tests.scheduling_support import add_session, create_training
-from tests.support import System, eventually
+from tests.support import System, eventually, plain_text
 
 
 def mails_to(system: System, address: str) -> list[str]:
     folder = system.settings.mail_dir
     bodies = []
     for path in sorted(folder.glob("*.eml")) if folder.exists() else []:
-        message = message_from_bytes(path.read_bytes())
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
         if message["To"] == address:
-            part = (
-                message.get_body(preferencelist=("plain",))
-                if hasattr(message, "get_body")
-                else message
-            )
-            bodies.append(str(part.get_payload(decode=True).decode()))  # type: ignore[union-attr]
+            bodies.append(plain_text(message))
     return bodies
 
 

@@ -20,7 +20,7 @@ PURE = (
     "services.registration.domain",
     "services.registration.statistics",
     "services.scheduling.domain",
-    "services.scheduling.calendar",
+    "shared.calendar",
     "services.scheduling.conflicts",
     "services.scheduling.people",
     "services.evaluation.domain",

@@ -67,6 +67,30 @@ def prop(event: icalendar.Event, name: str) -> Any:
 # --- what every feed carries ---------------------------------------------------------
 
 
+async def test_breaks_are_on_the_timetable_but_not_in_the_feeds(system: System) -> None:
+    ee = system.token("organiser", ["EE"])
+    slug = series_slug()
+    training = await create_training(
+        system, ee, series=slug, title="Training for consular staff, Tallinn"
+    )
+    lecture = await add_session(system, ee, training, title="Opening", start="09:00", end="10:00")
+    coffee = await add_session(
+        system, ee, training, title="Coffee", kind="break", start="10:00", end="10:30"
+    )
+    await system.scheduling.post(f"/trainings/{training['id']}/publish", headers=ee)
+    page = await system.scheduling.get(f"/trainings/{training['id']}/page")
+    assert "Coffee" in page.text and "Opening" in page.text
+    for path in (f"/trainings/{training['id']}/calendar.ics", f"/series/{slug}/calendar.ics"):
+        body = await feed(system, path)
+        strict(body)
+        assert set(vevents(body)) == {uid_of(lecture["id"])}
+        assert uid_of(coffee["id"]) not in body.decode()
+        assert "CATEGORIES:Lecture" in body.decode()
+    # The title names the capital already: the calendar's name does not repeat it.
+    own = head_lines(await feed(system, f"/trainings/{training['id']}/calendar.ics"))
+    assert "X-WR-CALNAME:Training for consular staff\\, Tallinn" in own
+
+
 async def test_each_feed_carries_name_refresh_interval_and_ttl_and_no_method(
     system: System,
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -12,8 +13,9 @@ import pytest
 
 from capitals.embedded import free_port
 from services.scheduling.app import app
-from services.scheduling.pages import KIND_LABELS
+from shared.calendar import KIND_LABELS
 from shared.clock import clock
+from shared.events import contracts as ev
 from shared.events.contracts import SESSION_KINDS
 from tests.browser import browser_page
 from tests.scheduling_support import (
@@ -25,7 +27,7 @@ from tests.scheduling_support import (
     service_env,
 )
 from tests.servers import serve_app, serve_command
-from tests.support import NatsServer, System
+from tests.support import NatsServer, System, eventually, publish
 
 PORT = free_port()
 PUBLIC = f"http://127.0.0.1:{PORT}"
@@ -134,7 +136,8 @@ async def test_registration_is_offered_only_while_its_window_is_open(system: Sys
     soon, _ = await published_training(system, ee, registration_opens_at="2030-12-10T09:00:00")
     html = await page(system, f"/trainings/{soon['id']}/page")
     assert 'id="register"' not in html
-    assert "Registration opens on Tuesday 10 December 2030 at 09:00." in text_of(html)
+    opens = "Tuesday 10 December 2030, 09:00 (Europe/Tallinn)"
+    assert f"Registration opens on {opens}." in text_of(html)
 
     closed, _ = await published_training(
         system,
@@ -183,6 +186,60 @@ async def test_the_series_page_lists_trainings_by_date_with_their_capitals(
     assert "Trainings on trafficking" in index and "Riga, Tallinn" in index
 
 
+async def test_the_series_page_shows_each_editions_real_state_and_links_to_register(
+    system: System,
+) -> None:
+    clock.set(datetime(2030, 12, 1, 12, 0, tzinfo=UTC))
+    ee, slug = system.token("organiser", ["EE"]), "edition-states"
+    made = {}
+    for name, changes in {
+        "open": {"starts_on": "2031-02-03"},
+        "full": {"starts_on": "2031-02-04", "capacity": 1},
+        "soon": {"starts_on": "2031-02-05", "registration_opens_at": "2030-12-10T09:00:00"},
+        "closed": {"starts_on": "2031-02-06", "registration_closes_at": "2030-11-30T09:00:00"},
+        "cancelled": {"starts_on": "2031-02-07"},
+        "completed": {"starts_on": "2030-12-01"},
+    }.items():
+        made[name], _ = await published_training(system, ee, series=slug, title=name, **changes)
+    await system.scheduling.post(f"/trainings/{made['cancelled']['id']}/cancel", headers=ee)
+    await system.scheduling.post(f"/trainings/{made['completed']['id']}/complete", headers=ee)
+    await publish(
+        system.nats.url,
+        ev.RegistrationConfirmed(
+            id=str(uuid.uuid4()),
+            revision=1,
+            training_id=made["full"]["id"],
+            participant_id=str(uuid.uuid4()),
+            status="confirmed",
+        ),
+    )
+
+    def state_of(html: str, name: str) -> str:
+        rows = re.findall(r'<tr class="training[^"]*">.*?</tr>', html, re.S)
+        row = next((r for r in rows if f">{name}</a>" in r), None)
+        assert row is not None, name
+        return text_of(row)
+
+    async def full_shown() -> str:
+        html = await page(system, f"/series/{slug}/page")
+        assert "Full: new registrations join the waiting list" in state_of(html, "full")
+        return html
+
+    html = await eventually(full_shown, timeout=15)
+    assert "Scheduled" not in text_of(html)
+    assert state_of(html, "open").endswith("Open for registration Register for open")
+    opens = "Registration opens on Tuesday 10 December 2030, 09:00 (Europe/Tallinn)"
+    assert state_of(html, "soon").endswith(opens)
+    assert state_of(html, "closed").endswith("Registration closed")
+    assert state_of(html, "cancelled").endswith("Cancelled")
+    assert state_of(html, "completed").endswith("Completed")
+    # Registration's own form, on its public URL, for the editions open for registration.
+    for name in ("open", "full"):
+        assert f'href="{REGISTRATION}/register/{made[name]["id"]}"' in html
+    for name in ("soon", "closed", "cancelled", "completed"):
+        assert f"/register/{made[name]['id']}" not in html
+
+
 # --- over real HTTP: a browser, and two processes ----------------------------------------
 
 
@@ -207,7 +264,7 @@ async def test_a_browser_reads_the_series_and_training_pages_and_their_links(
         assert "Tallinn" in await row.locator(".capital").inner_text()
         assert await _fits(tab)
 
-        await row.get_by_role("link").click()
+        await row.get_by_role("link").first.click()
         await tab.wait_for_url(f"**/trainings/{training['id']}/page")
         times = tab.locator("#timetable tr.session td.time")
         assert await times.all_inner_texts() == ["09:00\u201309:45", "10:00\u201310:45"]

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, insert
 from sqlmodel import col, select
 
-from services.registration import audits, domain, mails, queries
+from services.registration import audits, domain, mails, queries, sessions
 from services.registration.seats import locked, move_seats, seats_of, training_for_update
 from services.registration.tables import ParticipantRow, RegistrationRow, TrainingRow, quota
 from shared.audit import audited
@@ -114,6 +114,8 @@ async def facts_of(
 ) -> mails.MailFacts:
     person = await uow.session.get(ParticipantRow, row.participant_id)
     generation = person.feed_generation if person is not None else 1
+    # A seat's mail carries the training's calendar; the others need not read it.
+    calendar = sessions.calendar_of(settings, training_row) if row.status == "confirmed" else None
     return mails.facts_for(
         settings,
         training_row,
@@ -122,6 +124,7 @@ async def facts_of(
         registration_id=row.id,
         participant_id=row.participant_id,
         generation=generation,
+        calendar=calendar,
     )
 
 

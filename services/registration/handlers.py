@@ -39,7 +39,7 @@ CATALOGUE_FIELDS = (
 
 
 async def training_changed(
-    uow: UnitOfWork, settings: Settings, data: ev.TrainingData, _: Envelope
+    uow: UnitOfWork, settings: Settings, data: ev.TrainingData, envelope: Envelope
 ) -> None:
     """Published or updated: the catalogue follows; a raised capacity promotes at once.
 
@@ -54,7 +54,7 @@ async def training_changed(
     fields = _fields(data)
     outcome = await uow.session.get(TrainingOutcomeRow, data.id)
     fields["status"] = domain.status_after(data.status, outcome.status if outcome else None)
-    arriving = [msgspec.to_builtins(session) for session in data.sessions]
+    arriving = [_kept(session, envelope) for session in data.sessions]
     changes: list[dict[str, Any]] = []
     if row is None:
         row = TrainingRow(id=data.id, revision=data.revision, taken=0, **fields)
@@ -85,8 +85,14 @@ async def training_changed(
         await commands.promote(uow, settings, row, clock.now())
 
 
+def _kept(session: ev.SessionData, envelope: Envelope) -> dict[str, Any]:
+    """A session as the programme keeps it: the event's data, and when it occurred (the
+    DTSTAMP of the confirmation mail's calendar)."""
+    return {**msgspec.to_builtins(session), "revised_at": envelope.occurred_at.isoformat()}
+
+
 async def session_changed(
-    uow: UnitOfWork, settings: Settings, data: ev.SessionData, _: Envelope
+    uow: UnitOfWork, settings: Settings, data: ev.SessionData, envelope: Envelope
 ) -> None:
     """A session of a published training changed: the programme follows, and confirmed
     participants hear of it in the next summary. A session of a training not known yet
@@ -95,7 +101,7 @@ async def session_changed(
     row = await uow.session.get(TrainingRow, data.training_id, with_for_update=True)
     if row is None:
         return
-    row.sessions, news = programme.merged(row.sessions, [msgspec.to_builtins(data)])
+    row.sessions, news = programme.merged(row.sessions, [_kept(data, envelope)])
     if not news:
         return
     uow.session.add(row)

@@ -13,7 +13,7 @@ import msgspec
 from sqlalchemy import insert
 from sqlmodel import select
 
-from services.registration import domain, links, mails, participant_links, views
+from services.registration import domain, links, mails, participant_links, sessions, views
 from services.registration.membership import category
 from services.registration.schemas import RegisteredOut, RegistrationIn
 from services.registration.seats import move_seats, padded, seats_for_batch
@@ -24,6 +24,7 @@ from shared.clock import clock
 from shared.db import UnitOfWork
 from shared.errors import Conflict, DomainError, NotFound
 from shared.events import contracts as ev
+from shared.mail import Attachment
 from shared.settings import Settings
 from shared.staff import Staff
 
@@ -76,6 +77,8 @@ async def register_batch(
         )
     }
     seats = await seats_for_batch(uow, trainings)
+    # One read for the batch: the calendar each confirmation mail carries.
+    calendars = {key: sessions.calendar_of(settings, row) for key, row in trainings.items()}
     emails = sorted({domain.normalise_email(item.data.email) for item in batch})
     people: dict[str, Any] = {}
     held: set[tuple[str, str]] = set()
@@ -138,7 +141,14 @@ async def register_batch(
                 data.country.upper(), moderated=training_row.moderated and not by_staff
             )
             values, answer = _new_registration(
-                settings, uow, training_row, person, data, admission, now
+                settings,
+                uow,
+                training_row,
+                person,
+                data,
+                admission,
+                now,
+                calendars[training_row.id],
             )
             new_rows.append(values)
             results.append(answer)
@@ -174,6 +184,7 @@ def _new_registration(
     data: RegistrationIn,
     admission: domain.Admission,
     now: datetime,
+    calendar: Attachment | None,
 ) -> tuple[dict[str, Any], RegisteredOut]:
     """The new registration's row, its event and its mail, and the answer to the caller."""
     registration_id = str(uuid.uuid4())
@@ -219,6 +230,7 @@ def _new_registration(
         city=training_row.city,
         manage_url=f"{settings.public_url('registration')}/manage/{token}",
         calendar_url=links.calendar_url(settings, person.id, person.feed_generation),
+        calendar=calendar,
     )
     uow.send_mail(mails.status_mail(facts, admission.status, admission.position, admission.reason))
     answer = views.registration_out(

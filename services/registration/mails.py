@@ -9,7 +9,7 @@ from datetime import date
 from services.registration import links as urls
 from services.registration.domain import TrainingFacts
 from shared.i18n import _, speaking
-from shared.mail import Mail
+from shared.mail import Attachment, Mail
 from shared.settings import Settings
 
 
@@ -24,6 +24,9 @@ class MailFacts:
     city: str
     manage_url: str
     calendar_url: str
+    # The training's sessions as a calendar to import (services.registration.sessions),
+    # sent with the mails that give a seat; None while scheduling has sent no session.
+    calendar: Attachment | None = None
 
     @property
     def when(self) -> str:
@@ -41,11 +44,14 @@ def _manage(facts: MailFacts) -> str:
     return f"See, change or cancel your registration:\n{facts.manage_url}\n"
 
 
-def _to(facts: MailFacts, subject: str, text: str) -> Mail:
+def _to(facts: MailFacts, subject: str, text: str, *, seat: bool = False) -> Mail:
     """A mail to the participant about their training: the subject names the training and
-    the text opens with their name."""
+    the text opens with their name; a mail that gives a seat carries the calendar."""
     return Mail(
-        to=facts.email, subject=f"{subject}: {facts.title}", text=f"Dear {facts.name},\n\n{text}"
+        to=facts.email,
+        subject=f"{subject}: {facts.title}",
+        text=f"Dear {facts.name},\n\n{text}",
+        attachments=(facts.calendar,) if seat and facts.calendar is not None else (),
     )
 
 
@@ -54,6 +60,7 @@ def confirmed(facts: MailFacts) -> Mail:
         facts,
         "Registration confirmed",
         f"Your seat at {facts.when} is confirmed.\n\n{_calendar(facts)}\n{_manage(facts)}",
+        seat=True,
     )
 
 
@@ -65,6 +72,7 @@ def promoted(facts: MailFacts) -> Mail:
         f"confirmed.\n\n{_calendar(facts)}\n{_manage(facts)}"
         "If you can no longer come, please cancel, so that the next person on the "
         "waiting list gets the seat.\n",
+        seat=True,
     )
 
 
@@ -144,6 +152,7 @@ def facts_for(
     registration_id: str,
     participant_id: str,
     generation: int,
+    calendar: Attachment | None = None,
 ) -> MailFacts:
     """What a mail about this registration says, with the participant's links."""
     return MailFacts(
@@ -154,6 +163,7 @@ def facts_for(
         city=training.city,
         manage_url=urls.manage_url(settings, registration_id),
         calendar_url=urls.calendar_url(settings, participant_id, generation),
+        calendar=calendar,
     )
 
 

@@ -27,7 +27,6 @@ from sqlmodel import and_, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling import domain
-from services.scheduling.calendar import Feed, FeedSession, FeedSpeaker, build_feed, feed_etag
 from services.scheduling.tables import (
     CalendarEntryRow,
     FeedTokenRow,
@@ -35,6 +34,7 @@ from services.scheduling.tables import (
     SessionRow,
     TrainingRow,
 )
+from shared.calendar import Feed, FeedSession, build_feed, calendar_name, feed_etag, session_of
 from shared.db import Database
 from shared.errors import NotFound
 from shared.problems import problems
@@ -144,27 +144,12 @@ def feed_sessions(base: str, source: Source) -> list[FeedSession]:
             if offset:
                 revised = max(revised, changed_at)
         result.append(
-            FeedSession(
-                id=session.id,
-                training_id=training.id,
-                title=session.title,
-                kind=session.kind,
-                starts_at=session.starts_at,
-                ends_at=session.ends_at,
-                timezone=training.timezone,
+            session_of(
+                session,
+                training,
                 status=status,
                 sequence=sequence,
                 revised_at=revised,
-                room=session.room,
-                speakers=tuple(
-                    FeedSpeaker(name=s["name"], organisation=s.get("organisation"))
-                    for s in session.speakers
-                ),
-                description=session.description,
-                training_title=training.title,
-                venue=training.venue,
-                city=training.city,
-                training_description=training.description,
                 training_url=f"{base}/trainings/{training.id}/page",
             )
         )
@@ -203,7 +188,7 @@ async def training_feed(
             if training is None:
                 raise NotFound(f"no published training {training_id}")
             return Source(
-                f"{training.title} ({training.city})",
+                calendar_name(training.title, training.city),
                 [training],
                 await _sessions(session, [training]),
             )

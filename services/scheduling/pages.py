@@ -14,20 +14,12 @@ from litestar.response import Template
 from services.scheduling import links, queries
 from services.scheduling.tables import SeriesRow, SessionRow, TrainingRow
 from shared.auth import staff_or_none
+from shared.calendar import KIND_LABELS
 from shared.clock import clock
 from shared.countries import UnknownCountry, country
+from shared.moments import local_moment
 from shared.params import DB, AppSettings
 
-# Every kind of `shared.events.contracts.SESSION_KINDS`, as a page names it (a test checks).
-KIND_LABELS = {
-    "lecture": "Lecture",
-    "workshop": "Workshop",
-    "panel": "Panel",
-    "case_study": "Case study",
-    "exhibition": "Exhibition",
-    "networking": "Networking",
-    "break": "Break",
-}
 DASH = "\u2013"  # en dash, as in "25\u201326 May 2009"
 STATUS_LABELS = {
     "draft": "Draft",
@@ -145,11 +137,27 @@ def registration_state(training: TrainingRow, now: datetime) -> tuple[str, str]:
     first_day = datetime.combine(training.starts_on, datetime.min.time(), zone)
     closes = training.registration_closes_at or first_day
     if training.registration_opens_at and now < training.registration_opens_at:
-        opens = training.registration_opens_at.astimezone(zone)
-        return "soon", f"Registration opens on {day_label(opens.date())} at {opens:%H:%M}."
+        opens = local_moment(training.registration_opens_at, training.timezone)
+        return "soon", f"Registration opens on {opens}."
     if now >= closes:
         return "closed", "Registration is closed."
     return "open", ""
+
+
+def edition_state(training: TrainingRow, now: datetime, confirmed: int) -> tuple[str, str]:
+    """(state, text) of an edition as a series page shows it: 'open' (with `text` saying
+    whether seats are left), 'soon', 'closed', 'completed' or 'cancelled'. Whether it is
+    full comes from the registration events scheduling keeps, so it may lag a moment."""
+    if training.status in ("completed", "cancelled"):
+        return training.status, STATUS_LABELS[training.status]
+    state, note = registration_state(training, now)
+    if state == "open":
+        if confirmed >= training.capacity:
+            return "open", "Full: new registrations join the waiting list"
+        return "open", "Open for registration"
+    if state == "soon":
+        return "soon", note.removesuffix(".")
+    return "closed", "Registration closed"
 
 
 @get("/", operation_id="indexPage", include_in_schema=False)
@@ -183,21 +191,27 @@ async def series_page(slug: FromPath[str], db: DB, settings: AppSettings) -> Tem
     async with db.session() as session:
         series = await queries.series(session, slug)
         trainings = await queries.listed_trainings(session, slug)
+        counts = await queries.tallies(session, [t.id for t in trainings])
     calendar = links.series_calendar_url(settings, slug)
-    rows = [
-        {
-            "id": t.id,
-            "title": t.title,
-            "city": t.city,
-            "country": _country_name(t.host_country),
-            "dates": dates_label(t.starts_on, t.ends_on),
-            "starts_on": t.starts_on.isoformat(),
-            "status": t.status,
-            "status_label": STATUS_LABELS[t.status],
-            "url": links.training_page_url(settings, t.id),
-        }
-        for t in trainings
-    ]
+    now = clock.now()
+    rows = []
+    for t in trainings:
+        state, label = edition_state(t, now, counts[t.id].get("confirmed", 0))
+        rows.append(
+            {
+                "id": t.id,
+                "title": t.title,
+                "city": t.city,
+                "country": _country_name(t.host_country),
+                "dates": dates_label(t.starts_on, t.ends_on),
+                "starts_on": t.starts_on.isoformat(),
+                "status": t.status,
+                "state": state,
+                "status_label": label,
+                "url": links.training_page_url(settings, t.id),
+                "register_url": links.register_url(settings, t.id) if state == "open" else None,
+            }
+        )
     return Template(
         template_name="series.html",
         context={

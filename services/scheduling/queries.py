@@ -6,11 +6,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import and_, col, or_, select
+from sqlmodel import and_, col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling import conflicts, domain
-from services.scheduling.tables import ChangeRow, SeriesRow, SessionRow, TrainingRow
+from services.scheduling.tables import (
+    ChangeRow,
+    EnrolmentRow,
+    SeriesRow,
+    SessionRow,
+    TrainingRow,
+)
 from shared.errors import NotFound
 from shared.staff import Staff
 
@@ -115,6 +121,20 @@ async def listed_trainings(reading: AsyncSession, series: str | None = None) -> 
     if series is not None:
         query = query.where(TrainingRow.series == series)
     return list(await reading.exec(query.order_by(col(TrainingRow.starts_on), col(TrainingRow.id))))
+
+
+async def tallies(reading: AsyncSession, ids: list[str]) -> dict[str, dict[str, int]]:
+    """Registrations per training and status, from the registration events scheduling keeps."""
+    found: dict[str, dict[str, int]] = {i: {} for i in ids}
+    if ids:
+        rows = await reading.exec(
+            select(EnrolmentRow.training_id, EnrolmentRow.status, func.count())
+            .where(col(EnrolmentRow.training_id).in_(ids))
+            .group_by(col(EnrolmentRow.training_id), col(EnrolmentRow.status))
+        )
+        for training_id, status, count in rows:
+            found[training_id][status] = count
+    return found
 
 
 async def series(reading: AsyncSession, slug: str) -> SeriesRow:

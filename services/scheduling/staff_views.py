@@ -7,14 +7,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.scheduling import queries
 from services.scheduling.conflicts import BLOCKING, Conflict
 from services.scheduling.pages import KIND_LABELS, STATUS_LABELS, dates_label, day_label
-from services.scheduling.tables import EnrolmentRow, SessionRow, TrainingRow
+from services.scheduling.tables import SessionRow, TrainingRow
 from shared.settings import Settings
 from shared.staff import Staff
 
@@ -51,23 +50,9 @@ async def managed_trainings(reading: AsyncSession, who: Staff) -> list[TrainingR
     return list(await reading.exec(query))
 
 
-async def tallies(reading: AsyncSession, ids: list[str]) -> dict[str, dict[str, int]]:
-    """Registrations per training and status, from the registration events scheduling keeps."""
-    found: dict[str, dict[str, int]] = {i: {} for i in ids}
-    if ids:
-        rows = await reading.exec(
-            select(EnrolmentRow.training_id, EnrolmentRow.status, func.count())
-            .where(col(EnrolmentRow.training_id).in_(ids))
-            .group_by(col(EnrolmentRow.training_id), col(EnrolmentRow.status))
-        )
-        for training_id, status, count in rows:
-            found[training_id][status] = count
-    return found
-
-
 async def home(reading: AsyncSession, settings: Settings, who: Staff) -> list[Group]:
     trainings = await managed_trainings(reading, who)
-    counts = await tallies(reading, [t.id for t in trainings])
+    counts = await queries.tallies(reading, [t.id for t in trainings])
     changing = [t for t in trainings if t.status in ("draft", "published")]
     found = await queries.conflicts_of_each(reading, changing, who)
     groups = {state: Group(state, STATUS_LABELS[state]) for state in STATES}

@@ -1,4 +1,6 @@
-"""Builds the iCalendar (RFC 5545) feeds of the scheduling service: sessions in, bytes out.
+"""Builds iCalendar (RFC 5545) calendars of sessions: sessions in, bytes out. Scheduling's
+feeds and registration's confirmation mail (its attachment) are built here alike, so a
+session has the same UID wherever a participant gets it from.
 
 One cohesive module, over 400 lines on purpose: escaping, folding, the events and the
 VTIMEZONE rules derived from tzdb together make the feed's bytes, and splitting them
@@ -13,17 +15,43 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from icalendar.prop import vDuration, vUTCOffset
 
-__all__ = ["Feed", "FeedSession", "FeedSpeaker", "build_feed", "feed_etag", "session_uid"]
+__all__ = [
+    "KIND_LABELS",
+    "Feed",
+    "FeedSession",
+    "FeedSpeaker",
+    "build_feed",
+    "calendar_name",
+    "feed_etag",
+    "session_of",
+    "session_uid",
+]
 
 PRODID = "-//Capitals//Training calendar//EN"
 
 _STATUS = {"scheduled": "CONFIRMED", "cancelled": "CANCELLED"}
+
+# Every kind of `shared.events.contracts.SESSION_KINDS`, as pages and calendars name it (a
+# test checks).
+KIND_LABELS = {
+    "lecture": "Lecture",
+    "workshop": "Workshop",
+    "panel": "Panel",
+    "case_study": "Case study",
+    "exhibition": "Exhibition",
+    "networking": "Networking",
+    "break": "Break",
+}
+# Kinds a timetable shows but calendars leave out: a coffee break or lunch as an event of
+# its own clutters a participant's calendar and blocks time they may spend elsewhere
+# (decision record 99, calendar-breaks).
+NOT_IN_CALENDARS = frozenset({"break"})
 
 # RFC 5545 3.1: 75 octets per physical line, excluding the CRLF; continuation
 # lines spend one of them on the leading space.
@@ -74,6 +102,54 @@ class Feed:
     name: str
     sessions: Sequence[FeedSession]
     refresh: timedelta = timedelta(hours=6)
+    # None for a subscribed feed (RFC 7986 clients poll it); "PUBLISH" for a calendar sent
+    # as a mail attachment (RFC 5546), which clients then import.
+    method: str | None = None
+
+
+def session_of(
+    session: Any,
+    training: Any,
+    *,
+    status: str,
+    sequence: int,
+    revised_at: datetime,
+    training_url: str,
+) -> FeedSession:
+    """A session as a calendar shows it, from a service's stored session (id, title, kind,
+    starts_at, ends_at, room, speakers as dicts, description) and training (id, timezone,
+    title, venue, city, description); what differs by calendar is given."""
+    return FeedSession(
+        id=session.id,
+        training_id=training.id,
+        title=session.title,
+        kind=session.kind,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        timezone=training.timezone,
+        status=status,
+        sequence=sequence,
+        revised_at=revised_at,
+        room=session.room,
+        speakers=tuple(
+            FeedSpeaker(name=s["name"], organisation=s.get("organisation"))
+            for s in session.speakers
+        ),
+        description=session.description,
+        training_title=training.title,
+        venue=training.venue,
+        city=training.city,
+        training_description=training.description,
+        training_url=training_url,
+    )
+
+
+def calendar_name(title: str, city: str) -> str:
+    """A training's calendar name: its title, with its capital in brackets unless the title
+    names it already ("…, Tallinn", not "…, Tallinn (Tallinn)")."""
+    if not city.strip() or city.strip().casefold() in title.casefold():
+        return title
+    return f"{title} ({city})"
 
 
 def session_uid(session_id: str) -> str:
@@ -92,7 +168,10 @@ def build_feed(feed: Feed) -> bytes:
         raise ValueError("feed refresh interval must be positive")
     # Aware datetimes sharing a tzinfo compare by wall clock and ignore fold, so
     # order by the UTC instant explicitly.
-    sessions = sorted(feed.sessions, key=lambda s: (_aware(s, "starts_at").astimezone(UTC), s.id))
+    sessions = sorted(
+        (s for s in feed.sessions if s.kind not in NOT_IN_CALENDARS),
+        key=lambda s: (_aware(s, "starts_at").astimezone(UTC), s.id),
+    )
     years: dict[str, tuple[int, int]] = {}
     events: list[bytes] = []
     for session in sessions:
@@ -112,6 +191,7 @@ def build_feed(feed: Feed) -> bytes:
         "VERSION:2.0",
         f"PRODID:{PRODID}",
         "CALSCALE:GREGORIAN",
+        *([f"METHOD:{_text(_single_line(feed.method))}"] if feed.method else []),
         f"NAME:{name}",
         f"X-WR-CALNAME:{name}",
         f"REFRESH-INTERVAL;VALUE=DURATION:{refresh}",
@@ -153,7 +233,7 @@ def _event(session: FeedSession, start: datetime, end: datetime) -> list[bytes]:
     description = _description(session)
     if description:
         lines.append(f"DESCRIPTION:{_text(description)}")
-    kind = _single_line(session.kind)
+    kind = _single_line(KIND_LABELS.get(session.kind, session.kind))
     if kind:
         lines.append(f"CATEGORIES:{_text(kind)}")
     url = _public_url(session.training_url)
