@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jinja2
 
-from shared import auth, i18n
+from shared import auth, i18n, languages
 from shared.settings import Settings
 from shared.staff import secretariat_areas, staff_areas
 
@@ -20,5 +20,7 @@ def configure(
         service=service,
         # Put in front of every link to the service's own pages: `{{ root }}/staff/`.
         root=prefix,
+        # The participant pages' language switcher (shared/templates/base.html).
+        switcher_languages=languages.switcher,
     )
     i18n.install(environment)

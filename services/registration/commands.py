@@ -100,6 +100,7 @@ async def _facts_of(
         registration_id=row.id,
         participant_id=row.participant_id,
         generation=generation,
+        language=row.language,
     )
 
 
@@ -271,7 +272,8 @@ async def check_in(
                 status=row.status,
                 name=row.name,
                 email=row.email,
-                language=training_row.language,
+                # The attendee's own language: the evaluation's mails are written in it.
+                language=row.language,
             ),
             person=row.participant_id,
         )

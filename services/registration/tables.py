@@ -96,6 +96,8 @@ class RegistrationRow(Row, table=True):
     position: str | None = Field(default=None, max_length=200)
     country: str = Field(max_length=2)
     category: str = Field(max_length=16)
+    # The language the person registered in: every mail about the registration uses it.
+    language: str = Field(default="en", max_length=16)
     needs: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
     consent_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     status: str = Field(max_length=16)

@@ -66,6 +66,7 @@ def registration_out(
         checked_in=get("checked_in_at") is not None,
         created_at=get("created_at"),
         updated_at=get("updated_at"),
+        language=get("language") or "en",
         **extra,
     )
 
