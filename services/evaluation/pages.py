@@ -84,7 +84,7 @@ def _problem(question: domain.Question, reason: str) -> str:
     """What is wrong with an answer, said to the participant in their language (the API
     says it in English, from the domain)."""
     if reason == "needs an answer":
-        return _("Please answer this question.")
+        return _("Needs an answer.")
     if question.kind in ("likert", "nps") and question.scale:
         low, high = question.scale
         return _("Choose a number from %(low)s to %(high)s.", low=low, high=high)
