@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import wraps
-from typing import ParamSpec
+from typing import Concatenate, ParamSpec
 
 from services.registration import links as urls
 from services.registration.domain import TrainingFacts
@@ -41,15 +41,15 @@ class MailFacts:
         return _("%(training)s (%(city)s, %(date)s)", training=self.title, city=self.city, date=day)
 
 
-def in_language(write: Callable[P, Mail]) -> Callable[P, Mail]:
+def in_language(
+    write: Callable[Concatenate[MailFacts, P], Mail],
+) -> Callable[Concatenate[MailFacts, P], Mail]:
     """Write the mail in the language of the facts it is about (its first argument)."""
 
     @wraps(write)
-    def written(*args: P.args, **kwargs: P.kwargs) -> Mail:
-        facts = args[0]
-        assert isinstance(facts, MailFacts)
+    def written(facts: MailFacts, *args: P.args, **kwargs: P.kwargs) -> Mail:
         with i18n.speaking(facts.language):
-            return write(*args, **kwargs)
+            return write(facts, *args, **kwargs)
 
     return written
 
