@@ -100,7 +100,7 @@ def promoted(facts: MailFacts) -> Mail:
             "confirmed.",
             when=facts.when,
         )
-        + f"\n\n{_calendar(facts)}\n{_manage(facts)}"
+        + f"\n\n{_calendar(facts)}\n{_manage(facts)}\n"
         + _(
             "If you can no longer come, please cancel, so that the next person on the "
             "waiting list gets the seat."
