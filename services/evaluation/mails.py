@@ -29,6 +29,17 @@ def _attended(training: TrainingRow) -> str:
     return _("%(training)s in %(city)s", training=training.title, city=training.city)
 
 
+def _to(email: str, subject: str, name: str, opening: str, url: str, closing: str) -> Mail:
+    """A mail to an attendee: their name, what it asks, the link, the promise of anonymity,
+    and until when the questionnaire is open."""
+    return Mail(
+        to=email,
+        subject=subject,
+        text=_("Dear %(name)s,", name=name)
+        + f"\n\n{opening}\n\n{url}\n\n{_anonymous()}\n\n{closing}\n",
+    )
+
+
 def invitation(
     training: TrainingRow,
     campaign: CampaignRow,
@@ -38,39 +49,33 @@ def invitation(
     language: str = i18n.DEFAULT,
 ) -> Mail:
     with i18n.speaking(language):
+        attended, closes = _attended(training), _closes(campaign, training)
         if campaign.stage == FOLLOW_UP:
-            return Mail(
-                to=email,
-                subject=_(
-                    "Some months after %(training)s: what have you used?",
-                    training=training.title,
-                ),
-                text=_("Dear %(name)s,", name=name)
-                + "\n\n"
-                + _(
+            return _to(
+                email,
+                _("Some months after %(training)s: what have you used?", training=training.title),
+                name,
+                _(
                     "Some months ago you attended %(training)s. We would like to know whether, "
                     "and how, you have been able to use what you learned. The questionnaire "
                     "takes about three minutes.",
-                    training=_attended(training),
-                )
-                + f"\n\n{url}\n\n{_anonymous()}\n\n"
-                + _("It is open until %(date)s.", date=_closes(campaign, training))
-                + "\n",
+                    training=attended,
+                ),
+                url,
+                _("It is open until %(date)s.", date=closes),
             )
-        return Mail(
-            to=email,
-            subject=_("How was %(training)s? Your evaluation", training=training.title),
-            text=_("Dear %(name)s,", name=name)
-            + "\n\n"
-            + _(
+        return _to(
+            email,
+            _("How was %(training)s? Your evaluation", training=training.title),
+            name,
+            _(
                 "Thank you for attending %(training)s. Please tell us what worked and what did "
                 "not; it takes about five minutes, and you may save your answers and finish "
                 "later.",
-                training=_attended(training),
-            )
-            + f"\n\n{url}\n\n{_anonymous()}\n\n"
-            + _("The evaluation is open until %(date)s.", date=_closes(campaign, training))
-            + "\n",
+                training=attended,
+            ),
+            url,
+            _("The evaluation is open until %(date)s.", date=closes),
         )
 
 
@@ -89,15 +94,13 @@ def reminder(
         else:
             subject = _("Reminder: your evaluation of %(training)s")
             missing = _("We have not yet received your evaluation of %(training)s.")
-        return Mail(
-            to=email,
-            subject=subject % {"training": training.title},
-            text=_("Dear %(name)s,", name=name)
-            + "\n\n"
-            + missing % {"training": _attended(training)}
+        return _to(
+            email,
+            subject % {"training": training.title},
+            name,
+            missing % {"training": _attended(training)}
             + " "
-            + _("Every answer helps us improve the next editions.")
-            + f"\n\n{url}\n\n{_anonymous()}\n\n"
-            + _("It closes on %(date)s.", date=_closes(campaign, training))
-            + "\n",
+            + _("Every answer helps us improve the next editions."),
+            url,
+            _("It closes on %(date)s.", date=_closes(campaign, training)),
         )

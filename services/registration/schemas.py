@@ -122,6 +122,7 @@ class RegistrationExport(RegistrationFacts):
     checked_in_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    language: str = "en"
 
 
 class MailExport(msgspec.Struct):
