@@ -5,16 +5,18 @@ cookie, the registration's own language behind a manage or invitation link, and 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 import pytest
 
+from shared.clock import clock
 from tests.browser import csrf_of
 from tests.evaluation_support import Training, attendee, completed_training, deliver, mails
-from tests.registration_support import open_training, person, register
+from tests.registration_support import events_about, open_training, person, register
 from tests.scheduling_support import published_training
-from tests.support import System, plain_text
+from tests.support import System, eventually, plain_text, staff_headers
 from tests.test_languages import LANGUAGES, TRANSLATED, english_left
 
 SWITCHER = re.compile(r'<nav class="languages" aria-label="[^"]+"><ul>(.*?)</ul></nav>', re.S)
@@ -199,3 +201,26 @@ async def test_an_attendee_is_invited_and_asked_in_their_own_language(
 async def test_staff_pages_stay_english(system: System, language: str) -> None:
     page = await system.registration.get("/login", params={"lang": language})
     assert '<html lang="en">' in page.text and 'class="languages"' not in page.text
+
+
+@pytest.mark.services("registration")
+async def test_a_check_in_tells_evaluation_the_attendees_own_language(system: System) -> None:
+    training = await open_training(system.nats.url, system.registration)
+    russian = await register(system.registration, training.id, {**person(1), "language": "ru"})
+    day = training.starts_on
+    clock.set(datetime(day.year, day.month, day.day, 6, 0, tzinfo=UTC))
+    checked = await system.registration.post(
+        f"/registrations/{russian['id']}/check-in", headers=staff_headers("organiser", ["EE"])
+    )
+    assert checked.status_code == 200, checked.text
+
+    async def emitted() -> Any:
+        (event,) = [
+            e
+            for e in await events_about(system.nats.url, {russian["id"]})
+            if "checked_in" in e.subject
+        ]
+        return event
+
+    event = await eventually(emitted)
+    assert event.data["language"] == "ru"
