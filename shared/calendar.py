@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 
 from icalendar.prop import vDuration, vUTCOffset
 
+from shared.i18n import N_
+
 __all__ = [
     "KIND_LABELS",
     "Feed",
@@ -39,18 +41,20 @@ _STATUS = {"scheduled": "CONFIRMED", "cancelled": "CANCELLED"}
 
 # Every kind of `shared.events.contracts.SESSION_KINDS`, as pages and calendars name it (a
 # test checks).
+# Every kind of `shared.events.contracts.SESSION_KINDS` as people read it (a test checks):
+# English in calendars and on staff pages, translated with `_()` on the public pages.
 KIND_LABELS = {
-    "lecture": "Lecture",
-    "workshop": "Workshop",
-    "panel": "Panel",
-    "case_study": "Case study",
-    "exhibition": "Exhibition",
-    "networking": "Networking",
-    "break": "Break",
+    "lecture": N_("Lecture"),
+    "workshop": N_("Workshop"),
+    "panel": N_("Panel"),
+    "case_study": N_("Case study"),
+    "exhibition": N_("Exhibition"),
+    "networking": N_("Networking"),
+    "break": N_("Break"),
 }
 # Kinds a timetable shows but calendars leave out: a coffee break or lunch as an event of
 # its own clutters a participant's calendar and blocks time they may spend elsewhere
-# (decision record 99, calendar-breaks).
+# (decision record 22).
 NOT_IN_CALENDARS = frozenset({"break"})
 
 # RFC 5545 3.1: 75 octets per physical line, excluding the CRLF; continuation

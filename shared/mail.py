@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import email.policy
 import json
 import logging
 import re
@@ -14,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
+from email.policy import Policy
 from email.utils import format_datetime, getaddresses, make_msgid
 from html import escape
 from pathlib import Path
@@ -115,14 +117,26 @@ def html_of(text: str, language: str) -> str:
     )
 
 
+def _policy_for(subject: str) -> Policy:
+    """The default policy folds a plain ASCII word too long for the first line (a long
+    title, a link) by leaving `Subject:` empty and starting the value on a folded line, which
+    mail clients show as a blank subject or a leading space. Such a subject is kept on one
+    line (RFC 5322 allows 998 characters); one that needs encoded words folds as usual,
+    between words that RFC 2047 keeps short."""
+    if subject.isascii() and any(len(word) > 60 for word in subject.split()):
+        return email.policy.default.clone(max_line_length=998)
+    return email.policy.default
+
+
 def build_message(row: Any, sender: str) -> EmailMessage:
     """The message of a queued row. No stored value reaches a header raw: the recipient
     must be one bare address (else NotAnAddress, a ValueError) and the subject is made one
     line, since a row may predate the input rules or come from a path that skipped them."""
-    message = EmailMessage()
+    subject = one_line(row.subject)
+    message = EmailMessage(policy=_policy_for(subject))
     message["From"] = sender
     message["To"] = Address(addr_spec=header_address(row.recipient))
-    message["Subject"] = one_line(row.subject)
+    message["Subject"] = subject
     # The Message-ID is fixed when the mail is queued, so a resend after a crash
     # between SMTP acceptance and our bookkeeping can be recognised as the same mail.
     message["Message-ID"] = one_line(row.message_id)

@@ -82,6 +82,8 @@ class Settings:
     trusted_proxies: Networks = field(default_factory=Networks)
     # OTLP collector (OTEL_EXPORTER_OTLP_ENDPOINT); None: no tracing (shared.tracing).
     otel_endpoint: str | None = None
+    # Languages offered to participants (CAPITALS_LANGUAGES), English first by default.
+    languages: tuple[str, ...] = ("en", "de", "pl", "ru")
     extra: Mapping[str, str] = field(default_factory=dict)
     # The variables the settings were read from, for sections asked for later (`section`).
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -150,6 +152,7 @@ SETTING_NAMES = (
     "CAPITALS_LOG_LEVEL",
     "CAPITALS_TRUSTED_PROXIES",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "CAPITALS_LANGUAGES",
 )
 
 
@@ -304,9 +307,22 @@ def load_settings(
             "CAPITALS_TRUSTED_PROXIES", env.get("CAPITALS_TRUSTED_PROXIES", "")
         ),
         otel_endpoint=otel_endpoint,
+        languages=_languages(env.get("CAPITALS_LANGUAGES", "en,de,pl,ru")),
         env=env,
         sections={_key(section): section.load(env) for section in sections},
     )
+
+
+def _languages(value: str) -> tuple[str, ...]:
+    """Language codes as `shared/locale` names them (two or three letters); English is the
+    source language and always offered."""
+    codes = tuple(dict.fromkeys(code.strip().lower() for code in value.split(",") if code.strip()))
+    for code in codes:
+        if not re.fullmatch(r"[a-z]{2,3}", code):
+            raise SettingError(f"CAPITALS_LANGUAGES: {code!r} is not a language code such as de")
+    if "en" not in codes:
+        raise SettingError(f"CAPITALS_LANGUAGES: {value!r} must include en")
+    return codes
 
 
 def _one_sender(value: str) -> bool:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import jinja2
 
-from shared import auth, i18n
-from shared.moments import local_moment
+from shared import auth, i18n, languages
 from shared.settings import Settings
 from shared.staff import secretariat_areas, staff_areas
 
@@ -21,7 +20,7 @@ def configure(
         service=service,
         # Put in front of every link to the service's own pages: `{{ root }}/staff/`.
         root=prefix,
+        # The participant pages' language switcher (shared/templates/base.html).
+        switcher_languages=languages.switcher,
     )
-    # `{{ moment | local_moment(zone) }}`: a moment in the capital's time, the zone named.
-    environment.filters["local_moment"] = local_moment
     i18n.install(environment)

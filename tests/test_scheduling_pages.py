@@ -89,7 +89,7 @@ async def test_a_training_page_shows_the_timetable_in_local_time_with_subscribe_
     html = await page(system, f"/trainings/{training['id']}/page")
     text = text_of(html)
     assert "Tallinn training" in text and "Tallinn, Estonia" in text
-    assert "Monday 28 April 2031" in text
+    assert "Monday, 28 April 2031" in text
     assert "local time in Tallinn: Europe/Tallinn (EEST, UTC+03:00)" in text
     assert "09:30\u201311:00" in text and "12:00\u201313:00" in text
     assert "Opening &lt;keynote&gt;" in html and "<keynote>" not in html
@@ -136,8 +136,10 @@ async def test_registration_is_offered_only_while_its_window_is_open(system: Sys
     soon, _ = await published_training(system, ee, registration_opens_at="2030-12-10T09:00:00")
     html = await page(system, f"/trainings/{soon['id']}/page")
     assert 'id="register"' not in html
-    opens = "Tuesday 10 December 2030, 09:00 (Europe/Tallinn)"
-    assert f"Registration opens on {opens}." in text_of(html)
+    assert (
+        "Registration opens on 10 December 2030, 09:00 (Eastern European Standard Time)."
+        in text_of(html)
+    )
 
     closed, _ = await published_training(
         system,
@@ -174,7 +176,7 @@ async def test_the_series_page_lists_trainings_by_date_with_their_capitals(
     text = text_of(html)
     assert "Trainings on trafficking" in text
     assert text.index("Tallinn, Estonia") < text.index("Riga, Latvia")
-    assert "25\u201326 May 2031" in text and "Tuesday 2 September 2031" in text
+    assert "25\u201326 May 2031" in text and "Tuesday, 2 September 2031" in text
     assert "Unpublished draft" not in text
     assert f'href="{PUBLIC}/trainings/{earlier["id"]}/page"' in html
     assert f'href="{PUBLIC}/trainings/{later["id"]}/page"' in html
@@ -228,7 +230,7 @@ async def test_the_series_page_shows_each_editions_real_state_and_links_to_regis
     html = await eventually(full_shown, timeout=15)
     assert "Scheduled" not in text_of(html)
     assert state_of(html, "open").endswith("Open for registration Register for open")
-    opens = "Registration opens on Tuesday 10 December 2030, 09:00 (Europe/Tallinn)"
+    opens = "Registration opens on 10 December 2030, 09:00 (Eastern European Standard Time)"
     assert state_of(html, "soon").endswith(opens)
     assert state_of(html, "closed").endswith("Registration closed")
     assert state_of(html, "cancelled").endswith("Cancelled")

@@ -161,13 +161,14 @@ async def _invite(
             participant_id=person.participant_id,
             name=name,
             email=email,
+            language=person.language,
             token_sha256=tokens.digest(links.invitation_token(settings, invitation_id)),
             invited_at=now,
             last_mailed_at=now,
         )
     )
     url = links.invitation_url(settings, invitation_id)
-    uow.send_mail(mails.invitation(training, campaign, name, email, url))
+    uow.send_mail(mails.invitation(training, campaign, name, email, url, person.language))
 
 
 async def invite_late_attendee(
@@ -288,7 +289,11 @@ async def remind(
     if invitation.responded:
         return True
     url = links.invitation_url(settings, invitation.id)
-    uow.send_mail(mails.reminder(training, campaign, invitation.name, invitation.email, url))
+    uow.send_mail(
+        mails.reminder(
+            training, campaign, invitation.name, invitation.email, url, invitation.language
+        )
+    )
     return True
 
 

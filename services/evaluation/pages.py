@@ -20,9 +20,11 @@ from services.evaluation import commands, domain, queries
 from services.evaluation.schemas import Questionnaire
 from services.evaluation.tables import CampaignRow, InvitationRow, TrainingRow
 from services.evaluation.views import questionnaire_out
+from shared import languages
 from shared.clock import clock
 from shared.commands import execute
 from shared.errors import Conflict, NotFound
+from shared.i18n import _
 from shared.openapi import PageToo
 from shared.params import DB, AppSettings
 from shared.problems import problems
@@ -78,6 +80,24 @@ def form_answers(questions: tuple[domain.Question, ...], form: FormMultiDict) ->
     return answers
 
 
+def _problem(question: domain.Question, reason: str) -> str:
+    """What is wrong with an answer, said to the participant in their language (the API
+    says it in English, from the domain)."""
+    if reason == "needs an answer":
+        return _("Needs an answer.")
+    if question.kind in ("likert", "nps") and question.scale:
+        low, high = question.scale
+        return _("Choose a number from %(low)s to %(high)s.", low=low, high=high)
+    if question.kind == "self_assessment":
+        return _("Please give both ratings: before the training and now.")
+    if question.kind in ("single", "multiple"):
+        return _("Please choose from the options given.")
+    limit = f"{domain.TEXT_MAX:,}"
+    return _(
+        "Please keep to %(limit)s characters of text, without control characters.", limit=limit
+    )
+
+
 def questionnaire_page(
     token: str,
     invitation: InvitationRow,
@@ -89,6 +109,7 @@ def questionnaire_page(
     saved: bool = False,
     status_code: int = 200,
 ) -> Template:
+    languages.holder_speaks(invitation.language)
     now = clock.now()
     if invitation.responded:
         return Template(
@@ -106,7 +127,10 @@ def questionnaire_page(
     values = values if values is not None else (invitation.draft or {})
     errors = errors or {}
     questions = domain.decode_questions(campaign.questions)
-    items = [Item(q, values.get(q.id), errors.get(q.id)) for q in questions]
+    items = [
+        Item(q, values.get(q.id), _problem(q, errors[q.id]) if q.id in errors else None)
+        for q in questions
+    ]
     return Template(
         media_type=HTML,
         template_name="questionnaire.html",
@@ -118,7 +142,8 @@ def questionnaire_page(
             "errors": [item for item in items if item.error],
             "unknown": [qid for qid in errors if qid not in {q.id for q in questions}],
             "saved": saved,
-            "lang": training.language,
+            # The language switcher stays on the questionnaire, not on its form's address.
+            "switch_to": f"/evaluations/{token}",
         },
         status_code=status_code,
     )
@@ -133,6 +158,8 @@ def missing() -> Template:
     operation_id="getEvaluation",
     responses=problems(404),
     operation_class=PageToo,
+    # A page for the participant: in their language (the JSON answer has no words of ours).
+    middleware=[languages.SpeakingMiddleware],
 )
 async def get_evaluation(
     token: FromPath[str], request: Request[Any, Any, Any], db: DB
@@ -173,7 +200,7 @@ async def answer_form(
             return missing()
     questions = domain.decode_questions(campaign.questions)
     answers = form_answers(questions, form)
-    _, problems = domain.check_answers(questions, answers, complete=action != "save")
+    _clean, problems = domain.check_answers(questions, answers, complete=action != "save")
     if problems:
         return questionnaire_page(
             token, invitation, campaign, training, values=answers, errors=problems, status_code=422
@@ -197,6 +224,7 @@ async def thanks(token: FromPath[str], db: DB) -> Template:
             invitation, campaign, training = await queries.invitation_by_token(session, token)
         except NotFound:
             return missing()
+    languages.holder_speaks(invitation.language)
     if not invitation.responded:
         return Template(
             media_type=HTML,
@@ -215,4 +243,5 @@ pages = Router(
     path="/",
     route_handlers=[answer_form, thanks],
     tags=["evaluation pages"],
+    middleware=[languages.SpeakingMiddleware],
 )

@@ -159,6 +159,8 @@ class InvitationRow(Row, table=True):
     participant_id: str | None = Field(default=None, max_length=36, index=True)
     name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320)
+    # The attendee's language (from registration): the invitation's mails and page use it.
+    language: str = Field(default="en", max_length=16)
     token_sha256: str = Field(max_length=64, unique=True)
     # The person has sent their answers: the link is used up, no more reminders.
     responded: bool = False

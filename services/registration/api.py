@@ -93,6 +93,9 @@ async def register(
     manage token.
     """
     intake.check_submission(data)
+    data = intake.in_language(
+        data, request.app.state["settings"].languages, request.headers.get("accept-language")
+    )
     # The caller is read here rather than injected: Litestar resolves two or more
     # dependencies in an anyio task group, which costs this busiest route a tenth of
     # its time (measured with bench/registration.py).

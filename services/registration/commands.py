@@ -125,6 +125,7 @@ async def facts_of(
         participant_id=row.participant_id,
         generation=generation,
         calendar=calendar,
+        language=row.language,
     )
 
 

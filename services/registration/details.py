@@ -20,14 +20,6 @@ from shared.events import contracts as ev
 from shared.settings import Settings
 from shared.staff import Staff
 
-DEFAULT_LANGUAGES = "en,de,pl,ru"
-
-
-def offered_languages(settings: Settings) -> tuple[str, ...]:
-    """The languages participants may choose (CAPITALS_LANGUAGES)."""
-    listed = settings.env.get("CAPITALS_LANGUAGES") or DEFAULT_LANGUAGES
-    return tuple(code.strip().lower() for code in listed.split(",") if code.strip())
-
 
 @dataclass(frozen=True)
 class ChangeDetails:
@@ -54,7 +46,7 @@ async def change_details(
             f"a {row.status} registration can no longer be changed", field="registration"
         )
     before = details_of(row)
-    after = corrections.corrected(before, input.changes, offered_languages(settings))
+    after = corrections.corrected(before, input.changes, settings.languages)
     if after != before:
         row.name, row.organisation, row.position = after.name, after.organisation, after.position
         row.needs = dict(after.needs) if after.needs else None

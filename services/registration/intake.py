@@ -18,11 +18,11 @@ from services.registration.membership import category
 from services.registration.schemas import RegisteredOut, RegistrationIn
 from services.registration.seats import move_seats, padded, seats_for_batch
 from services.registration.tables import participant, registration, training
-from shared import audit, tokens, tracing
+from shared import audit, i18n, languages, tokens, tracing
 from shared.audit import Target
 from shared.clock import clock
 from shared.db import UnitOfWork
-from shared.errors import Conflict, DomainError, NotFound
+from shared.errors import Conflict, DomainError, Invalid, NotFound
 from shared.events import contracts as ev
 from shared.mail import Attachment
 from shared.settings import Settings
@@ -44,6 +44,20 @@ class Register:
 def check_submission(data: RegistrationIn) -> None:
     """The rules that need no database, checked before a submission is queued."""
     domain.check_submission(data, clock.now().date())
+
+
+def in_language(
+    data: RegistrationIn, offered: Sequence[str], accept_language: str | None
+) -> RegistrationIn:
+    """The registration with the language its mails are written in: the one asked for,
+    which must be offered (CAPITALS_LANGUAGES), else the best match of Accept-Language."""
+    if data.language is None:
+        return msgspec.structs.replace(
+            data, language=languages.best_match(accept_language or "", offered) or i18n.DEFAULT
+        )
+    if data.language not in offered:
+        raise Invalid(f"language must be one of {', '.join(offered)}", field="language")
+    return data
 
 
 ALREADY_REGISTERED = (
@@ -199,6 +213,7 @@ def _new_registration(
         "organisation": data.organisation.strip(),
         "position": data.position.strip() if data.position else None,
         "country": data.country.upper(),
+        "language": data.language or i18n.DEFAULT,
         "category": category(data.country, training_row.starts_on),
         "needs": msgspec.to_builtins(data.needs) if data.needs else None,
         "consent_at": now,
@@ -231,6 +246,7 @@ def _new_registration(
         manage_url=f"{settings.public_url('registration')}/manage/{token}",
         calendar_url=links.calendar_url(settings, person.id, person.feed_generation),
         calendar=calendar,
+        language=values["language"],
     )
     uow.send_mail(mails.status_mail(facts, admission.status, admission.position, admission.reason))
     answer = views.registration_out(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Response, get, post
+from litestar import Response, Router, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
@@ -21,6 +21,7 @@ from services.registration.staff_pages import (
     refused,
     summary_of,
 )
+from shared import languages
 from shared.clock import clock
 from shared.commands import execute
 from shared.errors import DomainError
@@ -188,9 +189,13 @@ async def decline_by_page(
     return await _decide(request, db, settings, registration_id, visa.DECLINED)
 
 
-ROUTES = [
-    request_by_page,
-    download_by_page,
+ROUTES: list[Any] = [
+    # The participant's: in their language (shared.languages).
+    Router(
+        path="/",
+        route_handlers=[request_by_page, download_by_page],
+        middleware=[languages.SpeakingMiddleware],
+    ),
     letters_page,
     letterhead_by_page,
     approve_by_page,

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import wraps
+from typing import Concatenate, ParamSpec
 
 from services.registration import links as urls
 from services.registration.domain import TrainingFacts
-from shared.i18n import _, speaking
+from shared import i18n
+from shared.i18n import _
 from shared.mail import Attachment, Mail
 from shared.settings import Settings
+
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
 class MailFacts:
-    """What every mail says about the training and the person."""
+    """What every mail says about the training and the person, and the language the
+    person registered in: every mail about the registration is written in it."""
 
     name: str
     email: str
@@ -24,24 +30,47 @@ class MailFacts:
     city: str
     manage_url: str
     calendar_url: str
+    language: str = i18n.DEFAULT
     # The training's sessions as a calendar to import (services.registration.sessions),
     # sent with the mails that give a seat; None while scheduling has sent no session.
     calendar: Attachment | None = None
 
     @property
     def when(self) -> str:
-        return f"{self.title}, {self.starts_on:%d %B %Y} in {self.city}"
+        """The training, its capital (unless its title names it already) and its date."""
+        day = i18n.date(self.starts_on)
+        if self.city.casefold() in self.title.casefold():
+            return _("%(training)s (%(date)s)", training=self.title, date=day)
+        return _("%(training)s (%(city)s, %(date)s)", training=self.title, city=self.city, date=day)
+
+
+def in_language(
+    write: Callable[Concatenate[MailFacts, P], Mail],
+) -> Callable[Concatenate[MailFacts, P], Mail]:
+    """Write the mail in the language of the facts it is about (its first argument)."""
+
+    @wraps(write)
+    def written(facts: MailFacts, *args: P.args, **kwargs: P.kwargs) -> Mail:
+        with i18n.speaking(facts.language):
+            return write(facts, *args, **kwargs)
+
+    return written
 
 
 def _calendar(facts: MailFacts) -> str:
-    return (
+    return _(
         "Add the programme to your calendar; the link follows every change of the "
-        f"programme and covers every training you hold a seat at:\n{facts.calendar_url}\n"
+        "programme and covers every training you hold a seat at:\n%(url)s\n",
+        url=facts.calendar_url,
     )
 
 
 def _manage(facts: MailFacts) -> str:
-    return f"See, change or cancel your registration:\n{facts.manage_url}\n"
+    return _("See, change or cancel your registration:\n%(url)s\n", url=facts.manage_url)
+
+
+def _dear(name: str) -> str:
+    return _("Dear %(name)s,", name=name)
 
 
 def _to(facts: MailFacts, subject: str, text: str, *, seat: bool = False) -> Mail:
@@ -49,98 +78,152 @@ def _to(facts: MailFacts, subject: str, text: str, *, seat: bool = False) -> Mai
     the text opens with their name; a mail that gives a seat carries the calendar."""
     return Mail(
         to=facts.email,
-        subject=f"{subject}: {facts.title}",
-        text=f"Dear {facts.name},\n\n{text}",
+        subject=_("%(subject)s: %(training)s", subject=subject, training=facts.title),
+        text=f"{_dear(facts.name)}\n\n{text}",
         attachments=(facts.calendar,) if seat and facts.calendar is not None else (),
     )
 
 
+@in_language
 def confirmed(facts: MailFacts) -> Mail:
     return _to(
         facts,
-        "Registration confirmed",
-        f"Your seat at {facts.when} is confirmed.\n\n{_calendar(facts)}\n{_manage(facts)}",
+        _("Registration confirmed"),
+        _("Your seat at %(when)s is confirmed.", when=facts.when)
+        + f"\n\n{_calendar(facts)}\n{_manage(facts)}",
         seat=True,
     )
 
 
+@in_language
 def promoted(facts: MailFacts) -> Mail:
     return _to(
         facts,
-        "A seat is yours",
-        f"A seat has become free at {facts.when}, and it is now yours: your registration is "
-        f"confirmed.\n\n{_calendar(facts)}\n{_manage(facts)}"
-        "If you can no longer come, please cancel, so that the next person on the "
-        "waiting list gets the seat.\n",
+        _("A seat is yours"),
+        _(
+            "A seat has become free at %(when)s, and it is now yours: your registration is "
+            "confirmed.",
+            when=facts.when,
+        )
+        + f"\n\n{_calendar(facts)}\n{_manage(facts)}\n"
+        + _(
+            "If you can no longer come, please cancel, so that the next person on the "
+            "waiting list gets the seat."
+        )
+        + "\n",
         seat=True,
     )
 
 
+@in_language
 def waitlisted(facts: MailFacts, position: int | None, reason: str | None) -> Mail:
-    why = (
-        "the seats for participants from your country are taken"
-        if reason == "country_quota"
-        else "every seat is taken"
+    if reason == "country_quota":
+        full = _(
+            "For %(when)s the seats for participants from your country are taken.",
+            when=facts.when,
+        )
+    else:
+        full = _("For %(when)s every seat is taken.", when=facts.when)
+    place = (
+        " " + _("You are number %(position)s on the waiting list.", position=position)
+        if position
+        else ""
     )
     return _to(
         facts,
-        "On the waiting list",
-        f"For {facts.when} {why}. You are number {position} on the waiting list. Seats are "
-        "given in the order of registration: we will write as soon as one is yours.\n\n"
-        f"{_manage(facts)}",
+        _("On the waiting list"),
+        f"{full}{place} "
+        + _("Seats are given in the order of registration: we will write as soon as one is yours.")
+        + f"\n\n{_manage(facts)}",
     )
 
 
+@in_language
 def pending(facts: MailFacts) -> Mail:
     return _to(
         facts,
-        "Registration received",
-        f"Thank you for registering for {facts.when}. The organisers review each "
-        f"registration; we will write as soon as yours is decided.\n\n{_manage(facts)}",
+        _("Registration received"),
+        _(
+            "Thank you for registering for %(when)s. The organisers review each registration; "
+            "we will write as soon as yours is decided.",
+            when=facts.when,
+        )
+        + f"\n\n{_manage(facts)}",
     )
 
 
+@in_language
 def declined(facts: MailFacts) -> Mail:
     return _to(
         facts,
-        "Registration declined",
-        f"We are sorry: the organisers of {facts.when} could not offer you a seat this time.\n",
+        _("Registration declined"),
+        _(
+            "We are sorry: the organisers of %(when)s could not offer you a seat this time.",
+            when=facts.when,
+        )
+        + "\n",
     )
 
 
+@in_language
 def cancelled(facts: MailFacts) -> Mail:
     return _to(
         facts,
-        "Registration cancelled",
-        f"Your registration for {facts.when} is cancelled. If this was not you, please "
-        "contact the organisers.\n",
+        _("Registration cancelled"),
+        _(
+            "Your registration for %(when)s is cancelled. If this was not you, please contact "
+            "the organisers.",
+            when=facts.when,
+        )
+        + "\n",
     )
 
 
+def _organisers_wrote(message: str) -> str:
+    return "\n" + _("The organisers wrote:") + f"\n{message}\n"
+
+
+@in_language
 def training_cancelled(facts: MailFacts, reason: str | None) -> Mail:
-    said = f"\nThe organisers wrote: {reason}\n" if reason else ""
+    said = _organisers_wrote(reason) if reason else ""
     return _to(
         facts,
-        "Training cancelled",
-        f"We are sorry: {facts.when} has been cancelled, and your registration with it.\n{said}",
+        _("Training cancelled"),
+        _(
+            "We are sorry: %(when)s has been cancelled, and your registration with it.",
+            when=facts.when,
+        )
+        + f"\n{said}",
     )
 
 
-def links(name: str, email: str, calendar_url: str, registrations: Sequence[MailFacts]) -> Mail:
-    """The answer to "send me my link again"."""
-    listed = (
-        "".join(f"\n{facts.when}:\n{facts.manage_url}\n" for facts in registrations)
-        or "\nYou hold no registration at the moment.\n"
-    )
-    return Mail(
-        to=email,
-        subject="Your registration links",
-        text=(
-            f"Dear {name},\n\nYou asked for your links again. Your registrations:\n{listed}\n"
-            f"Your personal calendar:\n{calendar_url}\n\n"
-            "If you did not ask for this mail, you can ignore it.\n"
-        ),
-    )
+def links(
+    name: str,
+    email: str,
+    calendar_url: str,
+    registrations: Sequence[MailFacts],
+    language: str = i18n.DEFAULT,
+) -> Mail:
+    """The answer to "send me my link again", in `language` (the person's latest
+    registration's)."""
+    with i18n.speaking(language):
+        listed = (
+            "".join(f"\n{facts.when}:\n{facts.manage_url}\n" for facts in registrations)
+            or "\n" + _("You hold no registration at the moment.") + "\n"
+        )
+        return Mail(
+            to=email,
+            subject=_("Your registration links"),
+            text=(
+                f"{_dear(name)}\n\n"
+                + _("You asked for your links again. Your registrations:")
+                + f"\n{listed}\n"
+                + _("Your personal calendar:")
+                + f"\n{calendar_url}\n\n"
+                + _("If you did not ask for this mail, you can ignore it.")
+                + "\n"
+            ),
+        )
 
 
 def facts_for(
@@ -153,6 +236,7 @@ def facts_for(
     participant_id: str,
     generation: int,
     calendar: Attachment | None = None,
+    language: str = i18n.DEFAULT,
 ) -> MailFacts:
     """What a mail about this registration says, with the participant's links."""
     return MailFacts(
@@ -164,6 +248,7 @@ def facts_for(
         manage_url=urls.manage_url(settings, registration_id),
         calendar_url=urls.calendar_url(settings, participant_id, generation),
         calendar=calendar,
+        language=language,
     )
 
 
@@ -186,49 +271,49 @@ def status_mail(
         mail = declined(facts)
     else:
         mail = cancelled(facts)
-    return with_message(mail, message)
+    return with_message(facts, mail, message)
 
 
-def with_message(mail: Mail, message: str | None) -> Mail:
+@in_language
+def with_message(facts: MailFacts, mail: Mail, message: str | None) -> Mail:
     """The mail unchanged without a message; else with the message after its text."""
     if not message:
         return mail
-    return replace(mail, text=f"{mail.text}\nThe organisers wrote:\n{message}\n")
+    return replace(mail, text=mail.text + _organisers_wrote(message))
 
 
+@in_language
 def to_confirmed(facts: MailFacts, subject: str, message: str) -> Mail:
-    """The organisers' message to every confirmed participant of a training."""
+    """The organisers' message to every confirmed participant of a training (their subject
+    and words as they wrote them)."""
     return Mail(
         to=facts.email,
         subject=f"{subject} ({facts.title})",
         text=(
-            f"Dear {facts.name},\n\nThe organisers of {facts.when} write to every "
-            f"participant:\n\n{message}\n\n{_manage(facts)}"
+            f"{_dear(facts.name)}\n\n"
+            + _("The organisers of %(when)s write to every participant:", when=facts.when)
+            + f"\n\n{message}\n\n{_manage(facts)}"
         ),
     )
 
 
-def letter_decided(facts: MailFacts, language: str, status: str) -> Mail:
+@in_language
+def letter_decided(facts: MailFacts, status: str) -> Mail:
     """The host country approved or declined the participant's request for a visa letter;
     the letter itself is downloaded from the manage page, never mailed."""
-    with speaking(language):
-        if status == "approved":
-            subject = _("Invitation letter ready")
-            text = _(
-                "Your invitation letter for %(training)s is ready. Download it from your "
-                "registration page:\n%(link)s\n",
-                training=facts.when,
-                link=facts.manage_url,
-            )
-        else:
-            subject = _("Invitation letter declined")
-            text = _(
-                "We are sorry: the organisers of %(training)s could not issue the invitation "
-                "letter you asked for. Please contact them if you have questions.\n",
-                training=facts.when,
-            )
-        return Mail(
-            to=facts.email,
-            subject=f"{subject}: {facts.title}",
-            text=_("Dear %(name)s,", name=facts.name) + f"\n\n{text}",
+    if status == "approved":
+        subject = _("Invitation letter ready")
+        text = _(
+            "Your invitation letter for %(training)s is ready. Download it from your "
+            "registration page:\n%(link)s\n",
+            training=facts.when,
+            link=facts.manage_url,
         )
+    else:
+        subject = _("Invitation letter declined")
+        text = _(
+            "We are sorry: the organisers of %(training)s could not issue the invitation "
+            "letter you asked for. Please contact them if you have questions.\n",
+            training=facts.when,
+        )
+    return _to(facts, subject, text)

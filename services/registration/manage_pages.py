@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from litestar import Response, get, post
+from litestar import Response, Router, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
@@ -22,22 +22,13 @@ from services.registration import (
     queries,
     views,
 )
+from shared import i18n, languages
 from shared.clock import clock
 from shared.commands import execute
 from shared.errors import DomainError, Invalid
 from shared.i18n import _
 from shared.params import DB, AppSettings
 
-STATUS_WORDS = {
-    "confirmed": "Confirmed: your seat is reserved",
-    "waitlisted": "On the waiting list",
-    "pending": "Received: the organisers will decide soon",
-    "declined": "Declined",
-    "cancelled": "Cancelled",
-}
-
-# Each language named in itself, as a participant looks for their own.
-LANGUAGE_NAMES = {"en": "English", "de": "Deutsch", "pl": "Polski", "ru": "Русский"}
 DETAIL_FIELDS = ("name", "organisation", "position", "needs_access", "needs_diet", "language")
 
 
@@ -46,6 +37,7 @@ async def manage_context(db: Any, settings: AppSettings, token: str) -> dict[str
         view = await views.manage_view(session, settings, token, clock.now())
     if view is None:
         return None
+    languages.holder_speaks(view.registration.language)
     return {
         "token": token,
         "registration": view.registration,
@@ -53,11 +45,10 @@ async def manage_context(db: Any, settings: AppSettings, token: str) -> dict[str
         "calendar_url": view.calendar_url,
         "manage_url": f"{settings.public_url('registration')}/manage/{token}",
         "programme_page": links.training_page_url(settings, view.registration.training_id),
-        "status_words": STATUS_WORDS,
+        "status_words": pages.status_words(),
+        "categories": pages.categories(),
         "active": view.active,
-        "languages": [
-            (code, LANGUAGE_NAMES.get(code, code)) for code in details.offered_languages(settings)
-        ],
+        "languages": [(code, i18n.name_of(code)) for code in settings.languages],
         "letter": view.letter,
         "countries": pages.countries(),
         "letter_form": {},
@@ -69,9 +60,11 @@ def unknown_link() -> Template:
     return Template(
         template_name="message.html",
         context={
-            "title": "This link does not work",
-            "message": "The link is not (or no longer) valid. You can ask for your links "
-            "to be mailed to you again.",
+            "title": _("This link does not work"),
+            "message": _(
+                "The link is not (or no longer) valid. You can ask for your links to be "
+                "mailed to you again."
+            ),
             "resend": True,
         },
         status_code=404,
@@ -118,8 +111,8 @@ async def manage_page(
     if context is None:
         return unknown_link()
     notices = {
-        "cancelled": "Your registration is cancelled. We have sent you a confirmation.",
-        "renewed": "Your calendar link is renewed; the old one no longer works.",
+        "cancelled": _("Your registration is cancelled. We have sent you a confirmation."),
+        "renewed": _("Your calendar link is renewed; the old one no longer works."),
         "changed": _("Your details are saved."),
         "letter": _("Your request for an invitation letter is sent to the organisers."),
     }
@@ -211,7 +204,7 @@ async def change_details_by_page(
     context = await manage_context(db, settings, token)
     if row is None or context is None:
         return unknown_link()
-    languages = details.offered_languages(settings)
+    languages = settings.languages
     changes, errors = read_details(data, details.details_of(row), languages)
     if not errors:
         try:
@@ -242,10 +235,16 @@ async def renew_by_page(token: FromPath[str], db: DB, settings: AppSettings) -> 
 
 
 ROUTES = [
-    manage_page,
-    registered_page,
-    cancel_confirm_page,
-    cancel_by_page,
-    change_details_by_page,
-    renew_by_page,
+    Router(
+        path="/",
+        route_handlers=[
+            manage_page,
+            registered_page,
+            cancel_confirm_page,
+            cancel_by_page,
+            change_details_by_page,
+            renew_by_page,
+        ],
+        middleware=[languages.SpeakingMiddleware],
+    )
 ]

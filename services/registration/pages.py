@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Response, get, post
+from litestar import Response, Router, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
@@ -19,11 +19,12 @@ from services.registration.corrections import NEED_LIMIT
 from services.registration.jobs import Intake
 from services.registration.schemas import RegistrationIn
 from services.registration.tables import TrainingRow
-from shared import inputs
+from shared import i18n, inputs, languages
 from shared.clock import clock
 from shared.commands import execute
 from shared.countries import all_countries, is_country
-from shared.errors import DomainError
+from shared.errors import Conflict, DomainError, Unavailable
+from shared.i18n import _, pgettext
 from shared.params import DB, AppSettings, Caller
 from shared.problems import status_of
 from shared.throttle import THROTTLE
@@ -31,8 +32,30 @@ from shared.throttle import THROTTLE
 Registrations = NamedDependency[Intake]
 
 
+def status_words() -> dict[str, str]:
+    """Each status as the participant reads it, in the language being spoken."""
+    return {
+        "confirmed": _("Confirmed: your seat is reserved"),
+        "waitlisted": _("On the waiting list"),
+        "pending": _("Received: the organisers will decide soon"),
+        "declined": pgettext("registration", "Declined"),
+        "cancelled": pgettext("registration", "Cancelled"),
+    }
+
+
+def categories() -> dict[str, str]:
+    """The participant's category as the manage page names it."""
+    return {
+        "member": _("member state"),
+        "observer": _("observer state"),
+        "other": _("other country"),
+    }
+
+
 def countries() -> list[tuple[str, str]]:
-    return [(country.code, country.name) for country in all_countries()]
+    """Every country of the form, by its name in the language being spoken."""
+    named = [(c.code, i18n.country_name(c.code, c.name)) for c in all_countries()]
+    return sorted(named, key=lambda item: item[1].casefold())
 
 
 @get("/", operation_id="cataloguePage")
@@ -79,8 +102,8 @@ def _missing_page(training_id: str) -> Template:
     return Template(
         template_name="message.html",
         context={
-            "title": "Training not found",
-            "message": "This training is not in the catalogue. It may have been withdrawn.",
+            "title": _("Training not found"),
+            "message": _("This training is not in the catalogue. It may have been withdrawn."),
         },
         status_code=404,
     )
@@ -112,28 +135,29 @@ def read_form(form: dict[str, str]) -> tuple[RegistrationIn | None, dict[str, st
     """Check every field at once, so the page can show each error next to its field."""
     value = {key: (form.get(key) or "").strip() for key in FIELD_LIMITS}
     errors: dict[str, str] = {}
-    for key, label in (("name", "Your name"), ("organisation", "Your organisation")):
-        if not value[key]:
-            errors[key] = f"{label} is required."
+    if not value["name"]:
+        errors["name"] = _("Your name is required.")
+    if not value["organisation"]:
+        errors["organisation"] = _("Your organisation is required.")
     for key, limit in FIELD_LIMITS.items():
         if len(value[key]) > limit:
-            errors[key] = f"At most {limit} characters, please."
+            errors[key] = _("At most %(limit)s characters, please.", limit=limit)
         elif not inputs.is_line(value[key]):
-            errors[key] = "One line of text, please, without control characters."
+            errors[key] = _("One line of text, please, without control characters.")
     if not value["email"]:
-        errors["email"] = "Your e-mail address is required."
+        errors["email"] = _("Your e-mail address is required.")
     elif "email" not in errors:
         try:
             value["email"] = inputs.email_address(value["email"])
         except DomainError:
-            errors["email"] = "This does not look like an e-mail address (name@example.org)."
+            errors["email"] = _("This does not look like an e-mail address (name@example.org).")
     country = (form.get("country") or "").strip().upper()
     if not country:
-        errors["country"] = "Choose the country you represent."
+        errors["country"] = _("Choose the country you represent.")
     elif not is_country(country):
-        errors["country"] = "Choose a country from the list."
+        errors["country"] = _("Choose a country from the list.")
     if form.get("consent") != "yes":
-        errors["consent"] = "We can register you only with your consent."
+        errors["consent"] = _("We can register you only with your consent.")
     # Browsers send a textarea's line breaks as CR LF; free text keeps only the LF.
     needs = {
         key: (form.get(f"needs_{key}") or "").replace("\r\n", "\n").strip()
@@ -141,9 +165,9 @@ def read_form(form: dict[str, str]) -> tuple[RegistrationIn | None, dict[str, st
     }
     for key, text in needs.items():
         if len(text) > NEED_LIMIT:
-            errors[f"needs_{key}"] = f"At most {NEED_LIMIT} characters, please."
+            errors[f"needs_{key}"] = _("At most %(limit)s characters, please.", limit=NEED_LIMIT)
         elif not inputs.is_text(text):
-            errors[f"needs_{key}"] = "Please leave out control characters."
+            errors[f"needs_{key}"] = _("Please leave out control characters.")
     if errors:
         return None, {name: errors[name] for name in FIELD_ORDER if name in errors}
     try:
@@ -156,11 +180,13 @@ def read_form(form: dict[str, str]) -> tuple[RegistrationIn | None, dict[str, st
                 "country": country,
                 "consent": True,
                 "needs": {key: text for key, text in needs.items() if text} or None,
+                # The language of the page the person registered on.
+                "language": i18n.language(),
             },
             RegistrationIn,
         )
-    except (msgspec.ValidationError, DomainError) as exc:
-        return None, {"form": str(exc)}
+    except (msgspec.ValidationError, DomainError):
+        return None, {"form": _("Please check what you entered.")}
     return data, {}
 
 
@@ -190,15 +216,43 @@ async def register_by_form(
     except DomainError as refusal:
         status = status_of(refusal)
         if refusal.field in ("name", "email", "organisation", "country", "consent"):
-            return _form_page(
-                settings, training, data, {refusal.field: refusal.message}, status_code=status
-            )
-        return _form_page(settings, training, data, {}, status_code=status, notice=refusal.message)
+            said = _refusal(refusal)
+            return _form_page(settings, training, data, {refusal.field: said}, status_code=status)
+        return _form_page(
+            settings, training, data, {}, status_code=status, notice=_refusal(refusal)
+        )
     except RuntimeError:
         # The write failed (it is logged): the form stays, with what was typed.
-        return _form_page(settings, training, data, {}, status_code=500, notice="internal error")
+        return _form_page(
+            settings,
+            training,
+            data,
+            {},
+            status_code=500,
+            notice=_("Something went wrong on our side; please try again in a moment."),
+        )
     # Redirect after POST: reloading the confirmation must not submit the form again.
     return Redirect(path=f"/manage/{done.manage_token}/registered", status_code=303)
+
+
+def _refusal(refusal: DomainError) -> str:
+    """A refusal of the registration, said to the participant in their language (the API's
+    messages stay English)."""
+    if isinstance(refusal, Conflict) and refusal.field == "email":
+        return _(
+            "This e-mail address is already registered for this training: we have sent your "
+            "links (to see, change or cancel the registration) to it again."
+        )
+    if isinstance(refusal, Conflict):
+        return _("Registration for this training is not open now.")
+    if isinstance(refusal, Unavailable):
+        return _("Registrations cannot be taken just now; please try again in a minute.")
+    return {
+        "name": _("Your name is required."),
+        "organisation": _("Your organisation is required."),
+        "country": _("Choose a country from the list."),
+        "consent": _("We can register you only with your consent."),
+    }.get(refusal.field or "", _("Please check what you entered."))
 
 
 @get("/resend-link", operation_id="resendLinkForm")
@@ -215,7 +269,7 @@ async def resend_by_form(
     except DomainError:
         return Template(
             template_name="resend.html",
-            context={"sent": False, "error": "Enter the e-mail address you registered with."},
+            context={"sent": False, "error": _("Enter the e-mail address you registered with.")},
             status_code=422,
         )
     # After the answer, so that known and unknown addresses take the same time to answer.
@@ -226,10 +280,17 @@ async def resend_by_form(
     )
 
 
+# Every page here is the participant's: in their language (shared.languages).
 ROUTES = [
-    register_by_form,
-    resend_by_form,
-    catalogue_page,
-    registration_form,
-    resend_form,
+    Router(
+        path="/",
+        route_handlers=[
+            register_by_form,
+            resend_by_form,
+            catalogue_page,
+            registration_form,
+            resend_form,
+        ],
+        middleware=[languages.SpeakingMiddleware],
+    )
 ]

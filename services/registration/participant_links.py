@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from services.registration import audits, domain, links, mails, queries
 from services.registration.commands import OneRegistration
 from services.registration.tables import ParticipantRow, RegistrationRow, TrainingRow
-from shared import tokens
+from shared import i18n, tokens
 from shared.audit import audited
 from shared.db import UnitOfWork
 from shared.errors import NotFound
@@ -59,13 +59,15 @@ async def mail_links(uow: UnitOfWork, settings: Settings, who: Staff | None, inp
     ).first()
     if person is None or person.erased_at is not None:
         return False
-    rows = await uow.session.exec(
-        select(RegistrationRow, TrainingRow)
-        .join(TrainingRow, col(TrainingRow.id) == RegistrationRow.training_id)
-        .where(RegistrationRow.participant_id == person.id)
-        .where(col(RegistrationRow.status).in_(domain.ACTIVE))
-        .order_by(col(TrainingRow.starts_on))
-    )
+    rows = (
+        await uow.session.exec(
+            select(RegistrationRow, TrainingRow)
+            .join(TrainingRow, col(TrainingRow.id) == RegistrationRow.training_id)
+            .where(RegistrationRow.participant_id == person.id)
+            .where(col(RegistrationRow.status).in_(domain.ACTIVE))
+            .order_by(col(TrainingRow.starts_on))
+        )
+    ).all()
     held = [
         mails.facts_for(
             settings,
@@ -75,15 +77,20 @@ async def mail_links(uow: UnitOfWork, settings: Settings, who: Staff | None, inp
             registration_id=row.id,
             participant_id=person.id,
             generation=person.feed_generation,
+            language=row.language,
         )
         for row, training_row in rows
     ]
+    # In the language of the person's latest registration (the list runs by date).
+    latest = max((row for row, _ in rows), key=lambda row: row.created_at, default=None)
+    language = latest.language if latest is not None else None
     uow.send_mail(
         mails.links(
             person.name,
             address,
             links.calendar_url(settings, person.id, person.feed_generation),
             held,
+            language or i18n.DEFAULT,
         )
     )
     return True

@@ -73,6 +73,7 @@ async def export(session: AsyncSession, settings: Settings, email: str) -> Priva
             checked_in_at=row.checked_in_at,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            language=row.language,
         )
         for row, training in rows
     ]

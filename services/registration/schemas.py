@@ -29,6 +29,8 @@ class RegistrationIn(msgspec.Struct, forbid_unknown_fields=True):
     consent: bool
     position: OptionalText | None = None
     needs: Needs | None = None
+    # One of CAPITALS_LANGUAGES; unset: the best match of Accept-Language (intake).
+    language: str | None = None
 
     def __post_init__(self) -> None:
         # Refused here (422 naming `email`) before anything is stored or mailed.
@@ -69,6 +71,7 @@ class RegistrationOut(RegistrationFacts):
     checked_in: bool
     created_at: datetime
     updated_at: datetime
+    # The language every mail about the registration is written in.
     language: str = "en"
     # What the badge prints for the door (not a secret: it only names the registration).
     check_in_code: str | None = None
@@ -132,6 +135,7 @@ class RegistrationExport(RegistrationFacts):
     checked_in_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    language: str = "en"
 
 
 class MailExport(msgspec.Struct):

@@ -4,7 +4,7 @@ The key is derived with HKDF-SHA256 from `CAPITALS_SECRET` for this one purpose,
 secret never encrypts anything itself and a key for another purpose is independent of
 it. Each sealed value carries its own random 96-bit nonce and is bound to the
 registration it belongs to (associated data): a value copied to another row does not
-open. Decision record 99 (passport details encrypted at rest).
+open. Decision record 21 (passport details encrypted at rest).
 """
 
 from __future__ import annotations

@@ -102,6 +102,8 @@ class RegistrationRow(Row, table=True):
     position: str | None = Field(default=None, max_length=200)
     country: str = Field(max_length=2)
     category: str = Field(max_length=16)
+    # The language the person registered in: every mail about the registration uses it.
+    language: str = Field(default="en", max_length=16)
     needs: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
     consent_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     status: str = Field(max_length=16)
@@ -111,8 +113,6 @@ class RegistrationRow(Row, table=True):
     # secret, it only names the registration to staff who may check it in.
     check_in_code: str | None = Field(default=None, max_length=16)
     checked_in_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
-    # The participant's language: every later mail about this registration is in it.
-    language: str = Field(default="en", max_length=16)
     # When the reminder a few days before the training was queued (at most once).
     reminded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     revision: int = 1

@@ -170,7 +170,7 @@ async def _decide(
     _announce(uow, letter)
     if row.erased_at is None:
         facts = await facts_of(uow, settings, training, row)
-        uow.send_mail(letter_decided(facts, training.language, letter.status))
+        uow.send_mail(letter_decided(facts, letter.status))
     return letter_out(settings, letter, row)
 
 

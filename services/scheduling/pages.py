@@ -13,41 +13,38 @@ from litestar.response import Template
 
 from services.scheduling import links, queries
 from services.scheduling.tables import SeriesRow, SessionRow, TrainingRow
+from shared import i18n, languages
 from shared.auth import staff_or_none
 from shared.calendar import KIND_LABELS
 from shared.clock import clock
 from shared.countries import UnknownCountry, country
-from shared.moments import local_moment
+from shared.i18n import N_, _
 from shared.params import DB, AppSettings
 
 DASH = "\u2013"  # en dash, as in "25\u201326 May 2009"
 STATUS_LABELS = {
-    "draft": "Draft",
-    "published": "Scheduled",
-    "completed": "Completed",
-    "cancelled": "Cancelled",
+    "draft": N_("Draft"),
+    "published": N_("Scheduled"),
+    "completed": N_("Completed"),
+    "cancelled": N_("Cancelled"),
 }
 
 
 def _country_name(code: str) -> str:
     try:
-        return country(code).name
+        return i18n.country_name(code, country(code).name)
     except UnknownCountry:
         return code
 
 
 def day_label(day: date) -> str:
-    return f"{day:%A} {day.day} {day:%B %Y}"
+    return i18n.weekday_date(day)
 
 
 def dates_label(starts_on: date, ends_on: date) -> str:
     if starts_on == ends_on:
         return day_label(starts_on)
-    if (starts_on.year, starts_on.month) == (ends_on.year, ends_on.month):
-        return f"{starts_on.day}{DASH}{ends_on.day} {ends_on:%B %Y}"
-    if starts_on.year == ends_on.year:
-        return f"{starts_on.day} {starts_on:%B} {DASH} {ends_on.day} {ends_on:%B %Y}"
-    return f"{starts_on.day} {starts_on:%B %Y} {DASH} {ends_on.day} {ends_on:%B %Y}"
+    return i18n.dates(starts_on, ends_on)
 
 
 def utc_offset(moment: datetime) -> str:
@@ -103,7 +100,7 @@ def timetable(sessions: list[SessionRow], timezone: str) -> tuple[list[DayView],
         day.sessions.append(
             SessionView(
                 title=session.title,
-                kind=KIND_LABELS.get(session.kind, session.kind),
+                kind=_(KIND_LABELS[session.kind]) if session.kind in KIND_LABELS else session.kind,
                 starts=starts,
                 ends=ends,
                 time=_times(starts, ends, several_offsets=len(labels) > 1),
@@ -120,8 +117,10 @@ def timetable(sessions: list[SessionRow], timezone: str) -> tuple[list[DayView],
 
 
 def _times(starts: datetime, ends: datetime, *, several_offsets: bool) -> str:
-    start = f"{starts:%H:%M}"
-    end = f"{ends:%H:%M}" if ends.date() == starts.date() else f"{ends:%d %b %H:%M}"
+    start = i18n.time(starts)
+    end = i18n.time(ends)
+    if ends.date() != starts.date():
+        end = f"{i18n.date(ends.date())} {end}"
     if several_offsets or starts.utcoffset() != ends.utcoffset():
         # Across a daylight-saving change each end of the session needs its own offset.
         start += f" {starts.tzname()}"
@@ -137,10 +136,10 @@ def registration_state(training: TrainingRow, now: datetime) -> tuple[str, str]:
     first_day = datetime.combine(training.starts_on, datetime.min.time(), zone)
     closes = training.registration_closes_at or first_day
     if training.registration_opens_at and now < training.registration_opens_at:
-        opens = local_moment(training.registration_opens_at, training.timezone)
-        return "soon", f"Registration opens on {opens}."
+        opens = i18n.moment(training.registration_opens_at, training.timezone)
+        return "soon", _("Registration opens on %(moment)s.", moment=opens)
     if now >= closes:
-        return "closed", "Registration is closed."
+        return "closed", _("Registration is closed.")
     return "open", ""
 
 
@@ -149,15 +148,15 @@ def edition_state(training: TrainingRow, now: datetime, confirmed: int) -> tuple
     whether seats are left), 'soon', 'closed', 'completed' or 'cancelled'. Whether it is
     full comes from the registration events scheduling keeps, so it may lag a moment."""
     if training.status in ("completed", "cancelled"):
-        return training.status, STATUS_LABELS[training.status]
+        return training.status, _(STATUS_LABELS[training.status])
     state, note = registration_state(training, now)
     if state == "open":
         if confirmed >= training.capacity:
-            return "open", "Full: new registrations join the waiting list"
-        return "open", "Open for registration"
+            return "open", _("Full: new registrations join the waiting list")
+        return "open", _("Open for registration")
     if state == "soon":
         return "soon", note.removesuffix(".")
-    return "closed", "Registration closed"
+    return "closed", _("Registration closed")
 
 
 @get("/", operation_id="indexPage", include_in_schema=False)
@@ -243,11 +242,10 @@ async def training_page(
         template_name="training.html",
         context={
             "training": training,
-            "lang": training.language,
             "series": series,
             "country": _country_name(training.host_country),
             "dates": dates_label(training.starts_on, training.ends_on),
-            "status_label": STATUS_LABELS[training.status],
+            "status_label": _(STATUS_LABELS[training.status]),
             "days": days,
             "zone": training.timezone,
             "zone_labels": zone_labels,
@@ -262,4 +260,9 @@ async def training_page(
     )
 
 
-pages = Router(path="/", route_handlers=[index_page, series_page, training_page])
+# The public pages are the participants': in their language (shared.languages).
+pages = Router(
+    path="/",
+    route_handlers=[index_page, series_page, training_page],
+    middleware=[languages.SpeakingMiddleware],
+)
