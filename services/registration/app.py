@@ -7,7 +7,15 @@ from pathlib import Path
 from litestar import Litestar, Router
 from litestar.di import Provide
 
-from services.registration import api, door_pages, jobs, pages, staff_pages, statistics_routes
+from services.registration import (
+    api,
+    attendance_routes,
+    door_pages,
+    jobs,
+    pages,
+    staff_pages,
+    statistics_routes,
+)
 from services.registration.handlers import HANDLERS
 from services.registration.settings import RegistrationSettings
 from shared.service import Runtime, ServiceSpec, create_app
@@ -28,7 +36,11 @@ def spec() -> ServiceSpec:
         route_handlers=[
             Router(
                 path="/",
-                route_handlers=[*api.ROUTES, *statistics_routes.API_ROUTES],
+                route_handlers=[
+                    *api.ROUTES,
+                    *statistics_routes.API_ROUTES,
+                    *attendance_routes.API_ROUTES,
+                ],
                 opt={"exclude_from_csrf": True},
                 tags=["registration"],
             ),
@@ -40,6 +52,7 @@ def spec() -> ServiceSpec:
                     *staff_pages.ROUTES,
                     *door_pages.ROUTES,
                     *statistics_routes.PAGE_ROUTES,
+                    *attendance_routes.PAGE_ROUTES,
                 ],
                 include_in_schema=False,
             ),

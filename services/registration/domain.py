@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -163,9 +163,17 @@ class Admission:
 
 
 def check_in_allowed(
-    status: str, training_status: str, starts_on: date, timezone: str, now: datetime
+    status: str,
+    training_status: str,
+    starts_on: date,
+    timezone: str,
+    now: datetime,
+    *,
+    correcting: bool = False,
 ) -> None:
-    if training_status != "published":
+    """Check-in runs from the training's first day until it is completed; `correcting`
+    (the secretariat) may still change the attendance of a completed training."""
+    if training_status != "published" and not (correcting and training_status == "completed"):
         raise Conflict(f"check-in is closed: the training is {training_status}")
     if status != "confirmed":
         raise Conflict(f"only a confirmed registration can be checked in; this one is {status}")
@@ -295,34 +303,83 @@ def promoted() -> Transition:
     return Transition("confirmed", None, False, ev.RegistrationConfirmed)
 
 
-@dataclass(frozen=True)
-class CheckIn:
-    """When a registration counts as checked in (None: not), and whether that is news."""
+class Days(Protocol):
+    """What the attendance rules read of a training: its dates, zone and status."""
 
-    checked_in_at: datetime | None
-    changed: bool
+    starts_on: date
+    ends_on: date
+    timezone: str
+    status: str
 
 
-def checked_in(
+def training_days(training: Days) -> list[date]:
+    """Every day of the training, first to last."""
+    count = (training.ends_on - training.starts_on).days + 1
+    return [training.starts_on + timedelta(days=n) for n in range(max(count, 1))]
+
+
+def parse_day(text: str | None) -> date | None:
+    """A day as the API takes it (`YYYY-MM-DD`); None when not given."""
+    if text is None or not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise Invalid(f"day {text!r} is not a date (YYYY-MM-DD)", field="day") from None
+
+
+def attendance_day(training: Days, day: date | None, now: datetime) -> date:
+    """The day a check-in is for: the one named, else today in the training's zone. It must
+    be one of the training's days and not in the future (422 naming `day`)."""
+    today = now.astimezone(ZoneInfo(training.timezone)).date()
+    chosen = day or today
+    if not training.starts_on <= chosen <= training.ends_on:
+        raise Invalid(
+            f"day {chosen} is not a day of this training ({training.starts_on} to "
+            f"{training.ends_on})",
+            field="day",
+        )
+    if chosen > today:
+        raise Invalid(f"day {chosen} is in the future", field="day")
+    return chosen
+
+
+def day_checked_in(
     status: str,
-    checked_in_at: datetime | None,
-    training_status: str,
-    starts_on: date,
-    timezone: str,
+    training: Days,
+    attended: Collection[date],
+    day: date | None,
     now: datetime,
-) -> CheckIn:
-    """A confirmed participant came, from the training's first day; twice is once."""
-    check_in_allowed(status, training_status, starts_on, timezone, now)
-    if checked_in_at is not None:
-        return CheckIn(checked_in_at, changed=False)
-    return CheckIn(now, changed=True)
+    *,
+    correcting: bool = False,
+) -> date | None:
+    """The day a confirmed participant came, from the training's first day; None when that
+    day is already recorded (twice is once)."""
+    check_in_allowed(
+        status, training.status, training.starts_on, training.timezone, now, correcting=correcting
+    )
+    chosen = attendance_day(training, day, now)
+    return None if chosen in attended else chosen
 
 
-def check_in_undone(checked_in_at: datetime | None, training_status: str) -> CheckIn:
-    """The check-in was a mistake; undoing one that was never made changes nothing."""
-    if training_status != "published":
-        raise Conflict(f"check-in is closed: the training is {training_status}")
-    return CheckIn(None, changed=checked_in_at is not None)
+def day_undone(
+    training: Days,
+    attended: Collection[date],
+    day: date | None,
+    now: datetime,
+    *,
+    correcting: bool = False,
+) -> date | None:
+    """The day whose check-in was a mistake; None when it was never recorded."""
+    if training.status != "published" and not (correcting and training.status == "completed"):
+        raise Conflict(f"check-in is closed: the training is {training.status}")
+    chosen = attendance_day(training, day, now)
+    return chosen if chosen in attended else None
+
+
+def attended_every_day(training: Days, attended: Collection[date]) -> bool:
+    """Whether the days attended cover the whole training: what a certificate needs."""
+    return set(training_days(training)) <= set(attended)
 
 
 def status_after(announced: str, outcome: str | None) -> str:

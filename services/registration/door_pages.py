@@ -58,7 +58,9 @@ async def check_in_page(
         template_name="staff_check_in.html",
         context={
             "summary": await summary_of(db, row),
-            "items": [views.registration_out(r, position) for r, position in listed],
+            "items": [
+                views.registration_out(r, position, days=days) for r, position, days in listed
+            ],
             "total": total,
             "q": q or "",
             "notice": NOTICES.get(done or ""),

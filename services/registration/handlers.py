@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.registration import commands, domain
+from services.registration import certificates, commands, domain
 from services.registration.tables import EvaluationCountRow, TrainingOutcomeRow, TrainingRow
 from shared.bus import Handler, lock_aggregate
 from shared.clock import clock
@@ -69,7 +69,19 @@ async def training_changed(
 
 
 def _fields(data: ev.TrainingData) -> dict[str, Any]:
-    return {name: getattr(data, name) for name in CATALOGUE_FIELDS}
+    fields = {name: getattr(data, name) for name in CATALOGUE_FIELDS}
+    # What a certificate of attendance needs of the programme: when each session ran.
+    fields["sessions"] = [
+        {
+            "title": session.title,
+            "kind": session.kind,
+            "starts_at": session.starts_at.isoformat(),
+            "ends_at": session.ends_at.isoformat(),
+            "status": session.status,
+        }
+        for session in data.sessions
+    ]
+    return fields
 
 
 def _end(row: TrainingRow, outcome: TrainingOutcomeRow) -> None:
@@ -122,7 +134,9 @@ async def training_cancelled(
 async def training_completed(
     uow: UnitOfWork, settings: Settings, data: ev.TrainingCompleted, envelope: Envelope
 ) -> None:
-    await _training_ended(uow, data, "completed", envelope)
+    training = await _training_ended(uow, data, "completed", envelope)
+    if training is not None:
+        await certificates.issue_for_training(uow, settings, training, clock.now())
 
 
 async def evaluation_counted(

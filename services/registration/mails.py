@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TYPE_CHECKING
 
 from services.registration import links as urls
 from services.registration.domain import TrainingFacts
+from services.registration.tables import ParticipantRow, RegistrationRow
+from shared.i18n import _
 from shared.mail import Mail
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
 
 
 @dataclass(frozen=True)
@@ -156,6 +162,23 @@ def facts_for(
     )
 
 
+async def facts_of(
+    session: AsyncSession, settings: Settings, training: TrainingFacts, row: RegistrationRow
+) -> MailFacts:
+    """What a mail about this registration says, reading the participant's calendar link."""
+    person = await session.get(ParticipantRow, row.participant_id)
+    generation = person.feed_generation if person is not None else 1
+    return facts_for(
+        settings,
+        training,
+        name=row.name,
+        email=row.email,
+        registration_id=row.id,
+        participant_id=row.participant_id,
+        generation=generation,
+    )
+
+
 def status_mail(
     facts: MailFacts,
     status: str,
@@ -193,5 +216,38 @@ def to_confirmed(facts: MailFacts, subject: str, message: str) -> Mail:
         text=(
             f"Dear {facts.name},\n\nThe organisers of {facts.when} write to every "
             f"participant:\n\n{message}\n\n{_manage(facts)}"
+        ),
+    )
+
+
+def certificate_issued(facts: MailFacts, certificate_url: str) -> Mail:
+    """Sent after completion to someone who attended every day (written while speaking the
+    participant's language)."""
+    return Mail(
+        to=facts.email,
+        subject=_("Your certificate of attendance: %(training)s", training=facts.title),
+        text=_(
+            "Dear %(name)s,\n\nThank you for taking part in %(training)s. Your certificate of "
+            "attendance is ready; download it here:\n%(url)s\n\nIts number and QR code let "
+            "anyone check that it is genuine.\n",
+            name=facts.name,
+            training=facts.when,
+            url=certificate_url,
+        ),
+    )
+
+
+def certificate_withdrawn(facts: MailFacts) -> Mail:
+    """Sent when corrected attendance no longer covers every day of the training."""
+    return Mail(
+        to=facts.email,
+        subject=_("Certificate of attendance withdrawn: %(training)s", training=facts.title),
+        text=_(
+            "Dear %(name)s,\n\nThe organisers corrected the attendance record of "
+            "%(training)s: it no longer shows you present on every day, so your certificate "
+            "of attendance is withdrawn. If you believe this is a mistake, please contact the "
+            "organisers.\n",
+            name=facts.name,
+            training=facts.when,
         ),
     )

@@ -9,7 +9,7 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.registration import audits, commands, domain
+from services.registration import audits, certificates, commands, domain
 from services.registration.schemas import (
     ErasureOut,
     MailExport,
@@ -166,6 +166,7 @@ async def _erase_registrations(
         row.manage_token_sha256 = f"erased-{row.id}"
         uow.session.add(row)
     await uow.session.flush()
+    await certificates.forget(uow, registration_ids, now)
     await audit.forget_objects(uow, "registration", registration_ids)
     return len(registration_ids), cancelled
 

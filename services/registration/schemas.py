@@ -58,6 +58,8 @@ class RegistrationOut(RegistrationFacts):
     checked_in: bool
     created_at: datetime
     updated_at: datetime
+    # The days of the training the participant was checked in on.
+    days_attended: list[date] = []
 
 
 class RegisteredOut(RegistrationOut):
@@ -66,6 +68,26 @@ class RegisteredOut(RegistrationOut):
     manage_token: str = ""
     manage_url: str = ""
     calendar_url: str = ""
+
+
+class CheckInIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The day a check-in is for; without it, today in the training's time zone."""
+
+    day: str | None = None
+
+
+class RevocationIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Why the secretariat revokes a certificate: one of the reason categories."""
+
+    reason: str
+
+
+class CertificateOut(msgspec.Struct):
+    registration_id: str
+    number: str
+    status: str
+    reason: str | None
+    verification_url: str
 
 
 class CalendarLinkOut(msgspec.Struct):

@@ -1,4 +1,5 @@
-"""The registration service's own settings: how long personal data is kept."""
+"""The registration service's own settings: how long personal data and certificates' records
+are kept."""
 
 from __future__ import annotations
 
@@ -12,16 +13,22 @@ from shared.settings import Settings, duration
 
 @dataclass(frozen=True)
 class RegistrationSettings:
-    """How long registrations keep personal data after their training (REGISTRATION_RETENTION)."""
+    """How long registrations keep personal data after their training (REGISTRATION_RETENTION),
+    and certificates their verification record (CERTIFICATE_RETENTION)."""
 
-    NAMES: ClassVar[tuple[str, ...]] = ("REGISTRATION_RETENTION",)
+    NAMES: ClassVar[tuple[str, ...]] = ("REGISTRATION_RETENTION", "CERTIFICATE_RETENTION")
 
     retention: timedelta
+    # About five years (durations are counted in days: years vary in length).
+    certificate_retention: timedelta = timedelta(days=1826)
 
     @classmethod
     def load(cls, env: Mapping[str, str]) -> Self:
-        """Read REGISTRATION_RETENTION; SettingError names it when bad."""
-        return cls(retention=duration(env, "REGISTRATION_RETENTION", "P365D"))
+        """Read REGISTRATION_RETENTION and CERTIFICATE_RETENTION; SettingError names a bad one."""
+        return cls(
+            retention=duration(env, "REGISTRATION_RETENTION", "P365D"),
+            certificate_retention=duration(env, "CERTIFICATE_RETENTION", "P1826D"),
+        )
 
 
 def own(settings: Settings) -> RegistrationSettings:

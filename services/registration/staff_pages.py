@@ -160,7 +160,9 @@ async def _training_page(
         status_code=status_code,
         context={
             "summary": await summary_of(db, row),
-            "items": [views.registration_out(r, position) for r, position in listed],
+            "items": [
+                views.registration_out(r, position, days=days) for r, position, days in listed
+            ],
             "total": total,
             "offset": offset,
             "page": PAGE,

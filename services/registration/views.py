@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import msgspec
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.registration import domain, queries
+from services.registration import attendance, domain, queries
 from services.registration.schemas import CatalogueEntry, Needs, RegistrationOut
 from services.registration.tables import TrainingRow
 from shared.settings import Settings
@@ -42,6 +42,7 @@ def registration_out(
     values: Any,
     position: int | None,
     cls: type[RegistrationOut] = RegistrationOut,
+    days: Sequence[date] = (),
     **extra: Any,
 ) -> RegistrationOut:
     """The API view of a registration row (ORM row or dict of its columns)."""
@@ -66,6 +67,7 @@ def registration_out(
         checked_in=get("checked_in_at") is not None,
         created_at=get("created_at"),
         updated_at=get("updated_at"),
+        days_attended=list(days),
         **extra,
     )
 
@@ -89,9 +91,10 @@ async def manage_view(
         return None
     training = await session.get(TrainingRow, row.training_id)
     position = await queries.waitlist_position(session, row)
+    days = await attendance.days_of(session, row.id)
     calendar = await queries.participant_calendar_url(session, settings, row.participant_id)
     return ManageView(
-        registration=registration_out(row, position),
+        registration=registration_out(row, position, days=days),
         training=catalogue_entry(training, now) if training else None,
         calendar_url=calendar,
         active=row.status in domain.ACTIVE,
