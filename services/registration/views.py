@@ -110,17 +110,26 @@ class StaffTraining:
     waitlisted: int
     pending: int
     checked_in: int
+    # (day, confirmed participants checked in that day) for every day of the training.
+    per_day: list[tuple[date, int]]
 
     @property
     def seats_left(self) -> int:
         return self.training.seats_left
 
 
-def staff_training(row: TrainingRow, counts: Mapping[str, int], now: datetime) -> StaffTraining:
+def staff_training(
+    row: TrainingRow,
+    counts: Mapping[str, int],
+    now: datetime,
+    attended: Mapping[date, int] | None = None,
+) -> StaffTraining:
+    attended = attended or {}
     return StaffTraining(
         training=catalogue_entry(row, now),
         confirmed=counts.get("confirmed", 0),
         waitlisted=counts.get("waitlisted", 0),
         pending=counts.get("pending", 0),
         checked_in=counts.get("checked_in", 0),
+        per_day=[(day, attended.get(day, 0)) for day in domain.training_days(row)],
     )
