@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import msgspec
 import pytest
 
 from shared.clock import clock
@@ -21,7 +20,7 @@ from tests.registration_support import (
     person,
     publish,
     register,
-    training_event,
+    two_day_training,
 )
 from tests.support import DATABASE_KINDS, System, database_kind, eventually, running_system
 
@@ -37,20 +36,6 @@ async def system(
         yield running
 
 
-async def two_day_training(system: System) -> ev.TrainingData:
-    """A published training on two days, a month from now, in Reykjavik."""
-    first = date.today() + timedelta(days=30)
-    training = msgspec.structs.replace(
-        training_event(
-            host_country="IS", city="Reykjavik", timezone="Atlantic/Reykjavik", starts_on=first
-        ),
-        ends_on=first + timedelta(days=1),
-    )
-    await publish(system.nats.url, training)
-    await in_catalogue(system.registration, training.id)
-    return training
-
-
 def at_nine(system: System, day: date) -> dict[str, str]:
     """The clock at 09:00 in Reykjavik (UTC all year) on `day`; an organiser's token of that
     moment (tokens expire by the clock)."""
@@ -63,7 +48,7 @@ def days(*values: date) -> list[str]:
 
 
 async def test_each_day_is_checked_in_once_and_undone_on_its_own(system: System) -> None:
-    training = await two_day_training(system)
+    training = await two_day_training(system.nats.url, system.registration)
     first, second = training.starts_on, training.ends_on
     seated = await register(system.registration, training.id, person(1))
     url = f"/registrations/{seated['id']}/check-in"
@@ -103,7 +88,7 @@ async def test_each_day_is_checked_in_once_and_undone_on_its_own(system: System)
         assert len(found) == 4, found
         return found
 
-    confirmed, day_one, day_two, undo = sorted(await announced(), key=lambda e: e["revision"])
+    _confirmed, day_one, day_two, undo = sorted(await announced(), key=lambda e: e["revision"])
     assert (day_one["day"], day_one["days_attended"]) == (str(first), days(first))
     assert (day_two["day"], day_two["days_attended"]) == (str(second), days(first, second))
     # One day remains: the undoing still carries what the evaluation invitation needs.
@@ -123,7 +108,7 @@ async def test_each_day_is_checked_in_once_and_undone_on_its_own(system: System)
 async def test_a_day_outside_the_training_or_in_the_future_is_refused_naming_day(
     system: System, body: dict[str, str], why: str
 ) -> None:
-    training = await two_day_training(system)
+    training = await two_day_training(system.nats.url, system.registration)
     seated = await register(system.registration, training.id, person(2))
     organiser = at_nine(system, training.starts_on)
     offset = {"+1": 1, "-1": -1, "+2": 2}.get(body["day"])
@@ -141,7 +126,7 @@ async def test_a_day_outside_the_training_or_in_the_future_is_refused_naming_day
 
 
 async def test_only_the_secretariat_corrects_attendance_after_completion(system: System) -> None:
-    training = await two_day_training(system)
+    training = await two_day_training(system.nats.url, system.registration)
     seated = await register(system.registration, training.id, person(3))
     url = f"/registrations/{seated['id']}/check-in"
     organiser = at_nine(system, training.starts_on)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from services.registration import domain
+from services.registration import domain, queries
 from services.registration.schemas import ErasureOut, PrivacyExport
 from services.registration.tables import CertificateRow, RegistrationRow, TrainingRow
 from shared.audit import Target
@@ -54,14 +54,14 @@ async def registration(uow: UnitOfWork, input: Any, result: Any) -> Target:
 
 async def certificate(uow: UnitOfWork, input: Any, result: CertificateRow) -> Target:
     """A revoked certificate: named by its registration, with the reason's category."""
-    row = await uow.session.get(RegistrationRow, result.registration_id)
+    row = await queries.get_registration(uow.session, result.registration_id)
     return Target(
         "certificate",
         result.registration_id,
         result.training_id,
         await _host(uow, result.training_id),
         {"status": result.status, "reason": result.reason},
-        person=row.participant_id if row is not None else None,
+        person=row.participant_id,
     )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.registration import attendance, audits, domain, links, mails
+from services.registration import attendance, audits, domain, links, mails, queries
 from services.registration.settings import own
 from services.registration.tables import (
     CertificateRow,
@@ -191,8 +191,7 @@ async def revoke(
         raise NotFound(f"no certificate for registration {input.registration_id}")
     if cert.status in ("revoked", "erased"):
         raise Conflict(f"this certificate is already {cert.status}")
-    row = await uow.session.get(RegistrationRow, input.registration_id)
-    assert row is not None  # a certificate belongs to a registration
+    row = await queries.get_registration(uow.session, input.registration_id)
     cert.status, cert.reason, cert.revoked_at = "revoked", reason, clock.now()
     cert.revision += 1
     uow.session.add(cert)
@@ -261,8 +260,8 @@ async def verification(session: AsyncSession, number: str) -> Verification | Non
     ).first()
     if cert is None:
         return None
-    row = await session.get(RegistrationRow, cert.registration_id)
-    if cert.erased_at is not None or row is None or row.erased_at is not None:
+    row = await queries.get_registration(session, cert.registration_id)
+    if cert.erased_at is not None or row.erased_at is not None:
         return Verification("erased")
     if cert.status == "revoked":
         return Verification("revoked", reason=cert.reason or "other")
@@ -286,8 +285,8 @@ class Printable:
 async def printable(session: AsyncSession, registration_id: str) -> Printable:
     """The certificate of a registration; 409 while the training is not completed, when
     days are missing, or when it was revoked."""
-    row = await session.get(RegistrationRow, registration_id)
-    if row is None or row.erased_at is not None:
+    row = await queries.get_registration(session, registration_id)
+    if row.erased_at is not None:
         raise NotFound(f"no registration {registration_id}")
     found = await session.get(TrainingRow, row.training_id)
     assert found is not None  # a registration belongs to a training
