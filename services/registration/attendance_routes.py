@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar import Response, delete, get, post
 from litestar.params import FromPath, JSONBody, URLEncodedBody
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from services.registration import certificate_pdf, certificates, commands, domain, links, queries
 from services.registration.api import Text, decide
@@ -182,7 +182,9 @@ async def verify_certificate(number: FromPath[str], db: DB) -> Template:
 
 
 @get("/staff/registrations/{registration_id:str}/certificate", operation_id="certificatePage")
-async def certificate_page(registration_id: FromPath[str], request: Request_, db: DB) -> Any:
+async def certificate_page(
+    registration_id: FromPath[str], request: Request_, db: DB
+) -> Template | Redirect:
     """A certificate as staff see it; the secretariat may revoke it."""
     found = await of_registration(request, db, registration_id)
     if not isinstance(found, tuple):
