@@ -267,8 +267,7 @@ async def verification(session: AsyncSession, number: str) -> Verification | Non
         return Verification("revoked", reason=cert.reason or "other")
     if cert.status == "withdrawn":
         return Verification("revoked", reason="attendance_not_met")
-    found = await session.get(TrainingRow, cert.training_id)
-    assert found is not None  # a certificate belongs to a training
+    found = await queries.training(session, cert.training_id)
     return Verification("valid", row.name, found.title, found.starts_on, found.ends_on)
 
 
@@ -288,8 +287,7 @@ async def printable(session: AsyncSession, registration_id: str) -> Printable:
     row = await queries.get_registration(session, registration_id)
     if row.erased_at is not None:
         raise NotFound(f"no registration {registration_id}")
-    found = await session.get(TrainingRow, row.training_id)
-    assert found is not None  # a registration belongs to a training
+    found = await queries.training(session, row.training_id)
     if found.status != "completed":
         raise Conflict("the certificate exists once the training is completed")
     days = await attendance.days_of(session, row.id)
