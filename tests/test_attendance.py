@@ -10,10 +10,18 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import msgspec
 import pytest
 
 from shared.clock import clock
 from shared.events import contracts as ev
+from tests.evaluation_support import (
+    Training,
+    attendee,
+    completed_training,
+    deliver,
+    links_for,
+)
 from tests.registration_support import (
     events_about,
     in_catalogue,
@@ -151,3 +159,41 @@ async def test_only_the_secretariat_corrects_attendance_after_completion(system:
 
     # The correction covers every day: the certificate follows.
     await eventually(issued)
+
+
+async def test_evaluation_keeps_the_invitation_while_another_day_remains(
+    evaluation: System,
+) -> None:
+    """Evaluation invites whoever attended at least one day, and counts attendance per day
+    from the check-in events."""
+    training = Training()
+    first, second = training.day, training.day + timedelta(days=1)
+    await completed_training(evaluation, [], training)
+    checked = msgspec.structs.replace(
+        attendee(training, "Mari Tamm"), day=first, days_attended=[first, second]
+    )
+    await deliver(evaluation, checked)
+    (token,) = await links_for(evaluation, checked.email)
+
+    def undone(revision: int, day: date, left: list[date]) -> ev.RegistrationCheckInUndone:
+        return ev.RegistrationCheckInUndone(
+            id=checked.id,
+            revision=revision,
+            training_id=training.id,
+            participant_id=checked.participant_id,
+            day=day,
+            days_attended=left,
+            name=checked.name if left else "",
+            email=checked.email if left else "",
+        )
+
+    await deliver(evaluation, undone(checked.revision + 1, first, [second]))
+    assert (await evaluation.evaluation.get(f"/evaluations/{token}")).status_code == 200
+    report = await evaluation.evaluation.get(
+        f"/trainings/{training.id}/report", headers=evaluation.token()
+    )
+    assert report.json()["attendance"] == [{"day": str(second), "attended": 1}]
+    assert report.json()["invited"] == 1
+
+    await deliver(evaluation, undone(checked.revision + 2, second, []))
+    assert (await evaluation.evaluation.get(f"/evaluations/{token}")).status_code == 404
