@@ -17,6 +17,7 @@ from shared.i18n import _, language
 
 # Who runs the series with each host country.
 SECRETARIAT = "Council of the Baltic Sea States Secretariat"
+MARGIN = 20  # mm
 
 
 def hours_attended(
@@ -61,43 +62,52 @@ def render(
 ) -> bytes:
     """The certificate of `name` for `training` (a catalogue row with sessions)."""
     host = country(training.host_country)
-    pdf_doc = pdf.document(_("Certificate of attendance"))
-    pdf_doc.add_page()
-    width = pdf_doc.w - 2 * 20
-    pdf_doc.set_xy(20, 30)
-    pdf_doc.set_font(pdf.FAMILY, "B", 26)
-    pdf_doc.multi_cell(width, 12, _("Certificate of attendance"), align="C")
-    pdf_doc.ln(8)
-    pdf_doc.set_font(pdf.FAMILY, "", 13)
-    pdf_doc.multi_cell(width, 8, _("This is to certify that"), align="C")
-    pdf_doc.ln(4)
-    pdf_doc.set_font(pdf.FAMILY, "B", 22)
-    pdf_doc.multi_cell(width, 11, name, align="C")
-    pdf_doc.ln(4)
-    pdf_doc.set_font(pdf.FAMILY, "", 13)
-    pdf_doc.multi_cell(width, 8, _("attended the training"), align="C")
-    pdf_doc.ln(2)
-    pdf_doc.set_font(pdf.FAMILY, "B", 16)
-    pdf_doc.multi_cell(width, 9, training.title, align="C")
-    pdf_doc.ln(2)
-    pdf_doc.set_font(pdf.FAMILY, "", 13)
-    place = _("held in %(city)s, %(country)s", city=training.city, country=host.name)
-    pdf_doc.multi_cell(width, 8, place, align="C")
-    pdf_doc.multi_cell(width, 8, _dates(training.starts_on, training.ends_on), align="C")
     hours = hours_attended(training.sessions or [], days, training.timezone)
-    attended = _("Sessions attended: %(hours)s", hours=_hours(hours))
-    pdf_doc.multi_cell(width, 8, attended, align="C")
-    pdf_doc.ln(10)
-    organised = _(
-        "Organised by %(host)s and the %(secretariat)s",
-        host=host.name,
-        secretariat=SECRETARIAT,
-    )
-    pdf_doc.multi_cell(width, 8, organised, align="C")
-    pdf_doc.image(pdf.qr_png(verification_url), x=(pdf_doc.w - 45) / 2, y=200, w=45, h=45)
-    pdf_doc.set_xy(20, 250)
-    pdf_doc.set_font(pdf.FAMILY, "", 10)
-    pdf_doc.multi_cell(width, 6, _("Certificate number: %(number)s", number=number), align="C")
-    check = _("Check that it is genuine: %(url)s", url=verification_url)
-    pdf_doc.multi_cell(width, 6, check, align="C")
-    return pdf.as_bytes(pdf_doc)
+    heading = _("Certificate of attendance")
+    # (size, bold, line height, text, space after): the page top to bottom.
+    lines = [
+        (26, True, 12, heading, 8),
+        (13, False, 8, _("This is to certify that"), 4),
+        (22, True, 11, name, 4),
+        (13, False, 8, _("attended the training"), 2),
+        (16, True, 9, training.title, 2),
+        (
+            13,
+            False,
+            8,
+            _("held in %(city)s, %(country)s", city=training.city, country=host.name),
+            0,
+        ),
+        (13, False, 8, _dates(training.starts_on, training.ends_on), 0),
+        (13, False, 8, _("Sessions attended: %(hours)s", hours=_hours(hours)), 10),
+        (
+            13,
+            False,
+            8,
+            _(
+                "Organised by %(host)s and the %(secretariat)s",
+                host=host.name,
+                secretariat=SECRETARIAT,
+            ),
+            0,
+        ),
+    ]
+    footer = [
+        _("Certificate number: %(number)s", number=number),
+        _("Check that it is genuine: %(url)s", url=verification_url),
+    ]
+    every_text = "".join(text for *_, text, _ in lines) + "".join(footer)
+    document = pdf.document(heading, covering=every_text)
+    document.add_page()
+    width = document.w - 2 * MARGIN
+    document.set_xy(MARGIN, 30)
+    for size, bold, height, text, after in lines:
+        document.set_font(pdf.FAMILY, "B" if bold else "", size)
+        document.multi_cell(width, height, text, align="C")
+        document.ln(after)
+    document.image(pdf.qr_png(verification_url), x=(document.w - 45) / 2, y=200, w=45, h=45)
+    document.set_xy(MARGIN, 250)
+    document.set_font(pdf.FAMILY, "", 10)
+    for text in footer:
+        document.multi_cell(width, 6, text, align="C")
+    return pdf.as_bytes(document)
