@@ -10,6 +10,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -18,10 +19,11 @@ import pytest
 import zxingcpp
 
 from capitals.embedded import free_port
-from services.registration import certificates
+from services.registration import certificate_pdf, certificates
 from services.registration.settings import own
 from shared.clock import clock
 from shared.events import contracts as ev
+from shared.i18n import speaking
 from tests.browser import accessibility_violations, browser_page
 from tests.registration_support import (
     events_about,
@@ -355,3 +357,42 @@ async def test_only_who_attended_both_days_gets_a_certificate_that_verifies(
         shown = await tab.goto(f"{url}/certificates/AAAA-BBBB-CCCC-DDDD")
         assert shown is not None and shown.status == 404
         assert await accessibility_violations(tab, impacts=()) == []
+
+
+def test_a_name_beyond_the_cut_down_fonts_still_renders_with_the_whole_ones() -> None:
+    training = SimpleNamespace(
+        host_country="LT",
+        title="Prekyba žmonėmis",
+        city="Vilnius",
+        starts_on=date(2009, 9, 2),
+        ends_on=date(2009, 9, 2),
+        timezone="Europe/Vilnius",
+        sessions=[
+            {
+                "title": "Identifying victims",
+                "kind": "lecture",
+                "starts_at": "2009-09-02T09:00:00+03:00",
+                "ends_at": "2009-09-02T12:30:00+03:00",
+                "status": "scheduled",
+            },
+            {
+                "title": "Lunch",
+                "kind": "break",
+                "starts_at": "2009-09-02T12:30:00+03:00",
+                "ends_at": "2009-09-02T13:30:00+03:00",
+                "status": "scheduled",
+            },
+        ],
+    )
+    for name in ("Ąžuolas Šimkūnas", "Աննա Жукова"):
+        with speaking("en"):
+            body = certificate_pdf.render(
+                number="7KQ2-9XDF-M3HT-Q8WN",
+                name=name,
+                training=training,
+                days=[date(2009, 9, 2)],
+                verification_url="https://example.org/certificates/7KQ2-9XDF-M3HT-Q8WN",
+            )
+        text, link = pdf_of(body)
+        assert name in text and "3.5 hours" in text and "Lithuania" in text
+        assert link == "https://example.org/certificates/7KQ2-9XDF-M3HT-Q8WN"
