@@ -9,7 +9,7 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.registration import audits, certificates, commands, domain
+from services.registration import attendance, audits, certificates, commands, domain
 from services.registration.schemas import (
     ErasureOut,
     MailExport,
@@ -20,7 +20,12 @@ from services.registration.schemas import (
 )
 from services.registration.seats import locked
 from services.registration.settings import own
-from services.registration.tables import ParticipantRow, RegistrationRow, TrainingRow
+from services.registration.tables import (
+    CertificateRow,
+    ParticipantRow,
+    RegistrationRow,
+    TrainingRow,
+)
 from shared import audit, bus, mail, outbox
 from shared.audit import audited
 from shared.clock import clock
@@ -50,6 +55,15 @@ async def export(session: AsyncSession, email: str) -> PrivacyExport:
         .where(col(RegistrationRow.erased_at).is_(None))
         .order_by(col(RegistrationRow.arrival))
     )
+    found = list(rows)
+    ids = [row.id for row, _ in found]
+    days = await attendance.days_by_registration(session, ids)
+    held = {
+        cert.registration_id: cert
+        for cert in await session.exec(
+            select(CertificateRow).where(col(CertificateRow.registration_id).in_(ids))
+        )
+    }
     registrations = [
         RegistrationExport(
             id=row.id,
@@ -68,8 +82,11 @@ async def export(session: AsyncSession, email: str) -> PrivacyExport:
             checked_in_at=row.checked_in_at,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            days_attended=days[row.id],
+            certificate_number=held[row.id].number if row.id in held else None,
+            certificate_status=held[row.id].status if row.id in held else None,
         )
-        for row, training in rows
+        for row, training in found
     ]
     sent = await session.exec(
         select(mail_queue.c.subject, mail_queue.c.created_at, mail_queue.c.sent_at)

@@ -140,6 +140,10 @@ class RegistrationExport(RegistrationFacts):
     checked_in_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    days_attended: list[date] = []
+    # The certificate of attendance's number and status, when one was issued.
+    certificate_number: str | None = None
+    certificate_status: str | None = None
 
 
 class MailExport(msgspec.Struct):
