@@ -162,6 +162,11 @@ class Admission:
     position: int | None = None
 
 
+def check_in_open(training_status: str, *, correcting: bool = False) -> None:
+    if training_status != "published" and not (correcting and training_status == "completed"):
+        raise Conflict(f"check-in is closed: the training is {training_status}")
+
+
 def check_in_allowed(
     status: str,
     training_status: str,
@@ -173,8 +178,7 @@ def check_in_allowed(
 ) -> None:
     """Check-in runs from the training's first day until it is completed; `correcting`
     (the secretariat) may still change the attendance of a completed training."""
-    if training_status != "published" and not (correcting and training_status == "completed"):
-        raise Conflict(f"check-in is closed: the training is {training_status}")
+    check_in_open(training_status, correcting=correcting)
     if status != "confirmed":
         raise Conflict(f"only a confirmed registration can be checked in; this one is {status}")
     if now < first_day_begins(starts_on, timezone):
@@ -371,8 +375,7 @@ def day_undone(
     correcting: bool = False,
 ) -> date | None:
     """The day whose check-in was a mistake; None when it was never recorded."""
-    if training.status != "published" and not (correcting and training.status == "completed"):
-        raise Conflict(f"check-in is closed: the training is {training.status}")
+    check_in_open(training.status, correcting=correcting)
     chosen = attendance_day(training, day, now)
     return chosen if chosen in attended else None
 
