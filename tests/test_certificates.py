@@ -323,6 +323,12 @@ async def test_only_who_attended_both_days_gets_a_certificate_that_verifies(
         assert shown is not None and shown.status == 200
         assert await tab.locator("#holder").inner_text() == "Žydrė Ąžuolaitė-Жукова"
         assert await accessibility_violations(tab, impacts=()) == []
+        # The manage page offers the certificate too.
+        await tab.goto(link.removesuffix("/certificate.pdf"))
+        assert await tab.locator("#certificate-link").get_attribute("href") == link.removeprefix(
+            url
+        )
+        assert await accessibility_violations(tab, impacts=()) == []
 
         # The secretariat revokes the third person's certificate from its staff page.
         page = f"/staff/registrations/{revoked['id']}/certificate"

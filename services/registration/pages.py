@@ -219,6 +219,7 @@ async def _manage_context(db: Any, settings: AppSettings, token: str) -> dict[st
         "calendar_url": view.calendar_url,
         "status_words": STATUS_WORDS,
         "active": view.active,
+        "certified": view.certified,
     }
 
 

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.registration import attendance, domain, queries
 from services.registration.schemas import CatalogueEntry, Needs, RegistrationOut
-from services.registration.tables import TrainingRow
+from services.registration.tables import CertificateRow, TrainingRow
 from shared.settings import Settings
 
 
@@ -80,6 +80,8 @@ class ManageView:
     training: CatalogueEntry | None
     calendar_url: str | None
     active: bool
+    # Whether a valid certificate of attendance can be downloaded.
+    certified: bool = False
 
 
 async def manage_view(
@@ -93,11 +95,13 @@ async def manage_view(
     position = await queries.waitlist_position(session, row)
     days = await attendance.days_of(session, row.id)
     calendar = await queries.participant_calendar_url(session, settings, row.participant_id)
+    certificate = await session.get(CertificateRow, row.id)
     return ManageView(
         registration=registration_out(row, position, days=days),
         training=catalogue_entry(training, now) if training else None,
         calendar_url=calendar,
         active=row.status in domain.ACTIVE,
+        certified=certificate is not None and certificate.status == "valid",
     )
 
 
