@@ -63,6 +63,13 @@ async def served(tmp_path: Path, sink: SmtpSink) -> AsyncIterator[tuple[System, 
         yield system, url
 
 
+@pytest.fixture
+async def system(tmp_path: Path, db_kind: str) -> AsyncIterator[System]:
+    """Registration alone, on SQLite and again on PostgreSQL."""
+    async with running_system(tmp_path, db_kind, services=("registration",)) as running:
+        yield running
+
+
 def on(system: System, day: date, role: str = "organiser") -> dict[str, str]:
     """The clock at 09:00 in Reykjavik on `day`; a staff token of that moment."""
     clock.set(datetime(day.year, day.month, day.day, 9, tzinfo=UTC))
