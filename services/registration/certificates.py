@@ -229,6 +229,9 @@ async def erase_expired(db: Database, settings: Settings) -> int:
 # --- what may be shown ------------------------------------------------------------------
 
 
+MISREAD = str.maketrans("OIL", "011")
+
+
 @dataclass(frozen=True)
 class Verification:
     """What the public page says of a certificate number: its status, and while valid the
@@ -244,8 +247,9 @@ class Verification:
 
 
 def normalised(number: str) -> str:
-    """A number as typed from paper: any case, with or without the dashes."""
-    plain = "".join(ch for ch in number.upper() if ch.isalnum())
+    """A number as typed from paper: any case, with or without the dashes; O for 0 and I or
+    L for 1 (the alphabet has neither letter)."""
+    plain = "".join(ch for ch in number.upper() if ch.isalnum()).translate(MISREAD)
     return "-".join(plain[n : n + 4] for n in range(0, len(plain), 4))
 
 
