@@ -250,6 +250,9 @@ def test_a_day_outside_the_training_or_in_the_future_is_refused_naming_day() -> 
         assert refused.value.field == "day"
     with pytest.raises(Invalid):
         domain.parse_day("26 May")
+    # Without a day, a check-in recorded after the training is for its last day.
+    later = datetime(2009, 6, 1, 9, tzinfo=UTC)
+    assert domain.day_checked_in("confirmed", training, [], None, later) == date(2009, 5, 26)
 
 
 def test_only_the_secretariat_corrects_attendance_after_completion() -> None:

@@ -60,8 +60,9 @@ async def check_in(
     data: JSONBody[CheckInIn | None] = None,
 ) -> RegistrationOut:
     """Record that a confirmed participant came on `day` (default: today in the training's
-    zone): from the training's first day until it is completed, the secretariat also after
-    (certificates follow). A day outside the training's dates or in the future is 422."""
+    zone, or its last day once it is over): from the training's first day until it is
+    completed, the secretariat also after (certificates follow). A day outside the
+    training's dates or in the future is 422."""
     day = domain.parse_day(data.day if data is not None else None)
     command = commands.CheckIn(registration_id, day)
     return await decide(db, commands.check_in, settings, who, command)

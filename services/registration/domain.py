@@ -333,10 +333,12 @@ def parse_day(text: str | None) -> date | None:
 
 
 def attendance_day(training: Days, day: date | None, now: datetime) -> date:
-    """The day a check-in is for: the one named, else today in the training's zone. It must
-    be one of the training's days and not in the future (422 naming `day`)."""
+    """The day a check-in is for: the one named, else today in the training's zone (once
+    the training is over, its last day: a check-in recorded late, as callers from before
+    attendance per day do). It must be one of the training's days and not in the future
+    (422 naming `day`)."""
     today = now.astimezone(ZoneInfo(training.timezone)).date()
-    chosen = day or today
+    chosen = day or min(today, training.ends_on)
     if not training.starts_on <= chosen <= training.ends_on:
         raise Invalid(
             f"day {chosen} is not a day of this training ({training.starts_on} to "
