@@ -315,6 +315,16 @@ class Demo:
             )
         return registrations
 
+    def check_in(self, edition: Edition, attended: list[dict[str, Any]]) -> None:
+        """Attendance per day: on a training of several days the last two attendees came
+        on the first day only, so they get no certificate of attendance."""
+        for number, registration in enumerate(attended):
+            days = edition.days if number < len(attended) - 2 else 1
+            for day in range(days):
+                on = edition.starts_on + timedelta(days=day)
+                path = f"/registrations/{registration['id']}/check-in"
+                self.call("POST", "registration", path, json={"day": on.isoformat()})
+
     def answer_evaluations(self, training: dict[str, Any], emails: set[str]) -> int:
         folder = self.settings.mail_dir
         links: dict[str, str] = {}
@@ -396,19 +406,18 @@ class Demo:
                 self.set_objectives(training)
                 registrations = self.register(training, 14)
                 attended = [r for r in registrations if r["status"] == "confirmed"][:12]
-                for registration in attended:
-                    self.call(
-                        "POST", "registration", f"/registrations/{registration['id']}/check-in"
-                    )
+                self.check_in(edition, attended)
                 self.call("POST", "scheduling", f"/trainings/{training['id']}/complete")
                 answered = (
                     self.answer_evaluations(training, {r["email"] for r in attended})
                     if mail_to_files
                     else 0
                 )
+                certified = len(attended) - (2 if edition.days > 1 else 0)
                 print(
                     f"  {edition.title}: {len(registrations)} registered, "
-                    f"{len(attended)} attended, {answered} evaluations answered"
+                    f"{len(attended)} attended, {answered} evaluations answered, "
+                    f"{certified} certificates of attendance"
                 )
             elif edition.state == "open":
                 self.call(

@@ -8,7 +8,7 @@
 one (add a language by creating its directory and running `update`); new messages come out
 untranslated (or fuzzy, with a guess from a similar one) until someone translates them, and
 `check` (also run by tests/test_languages.py) names each. Only .po files are kept: the
-service compiles them when it loads them (shared.i18n, decision 99).
+service compiles them when it loads them (shared.i18n, decision 23).
 """
 
 from __future__ import annotations

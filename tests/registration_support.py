@@ -232,3 +232,21 @@ async def post_json(
         writer.close()
     head, _, content = answer.partition(b"\r\n\r\n")
     return int(head.split(b" ", 2)[1]), json.loads(content) if content else None
+
+
+async def two_day_training(nats_url: str, client: Any, **changes: Any) -> ev.TrainingData:
+    """A training in Reykjavik on two days, a month from now, published and listed."""
+    first = date.today() + timedelta(days=30)
+    training = msgspec.structs.replace(
+        training_event(
+            host_country="IS",
+            city="Reykjavik",
+            timezone="Atlantic/Reykjavik",
+            starts_on=first,
+            **changes,
+        ),
+        ends_on=first + timedelta(days=1),
+    )
+    await publish(nats_url, training)
+    await in_catalogue(client, training.id)
+    return training

@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
-from services.registration import domain
+from services.registration import attendance_days, domain
+from services.registration.attendance_days import check_in_allowed
 from services.registration.batching import GroupCommit
-from services.registration.domain import Seats, Window, check_in_allowed, check_open
+from services.registration.domain import Seats, Window, check_open
 from shared.db import Database, UnitOfWork
 from shared.errors import Conflict, Invalid, Unavailable
 from shared.events import contracts as ev
@@ -221,24 +223,70 @@ def test_a_promotion_confirms() -> None:
     )
 
 
-def test_check_in_records_the_time_once() -> None:
-    first_day = date(2009, 4, 28)
-    now = datetime(2009, 4, 28, 9, tzinfo=UTC)
-    change = domain.checked_in("confirmed", None, "published", first_day, "Europe/Tallinn", now)
-    assert (change.checked_in_at, change.changed) == (now, True)
-    later = datetime(2009, 4, 28, 10, tzinfo=UTC)
-    again = domain.checked_in("confirmed", now, "published", first_day, "Europe/Tallinn", later)
-    assert (again.checked_in_at, again.changed) == (now, False)
-    with pytest.raises(Conflict):
-        domain.checked_in("pending", None, "published", first_day, "Europe/Tallinn", now)
+@dataclass(frozen=True)
+class TwoDays:
+    starts_on: date = date(2009, 5, 25)
+    ends_on: date = date(2009, 5, 26)
+    timezone: str = "Atlantic/Reykjavik"
+    status: str = "published"
 
 
-def test_undoing_a_check_in_clears_it_while_the_training_is_published() -> None:
-    now = datetime(2009, 4, 28, 9, tzinfo=UTC)
-    assert domain.check_in_undone(now, "published") == domain.CheckIn(None, changed=True)
-    assert domain.check_in_undone(None, "published") == domain.CheckIn(None, changed=False)
+def test_a_check_in_is_for_today_by_default_and_twice_is_once() -> None:
+    training = TwoDays()
+    first_day = datetime(2009, 5, 25, 9, tzinfo=UTC)
+    assert attendance_days.day_checked_in("confirmed", training, [], None, first_day) == date(
+        2009, 5, 25
+    )
+    assert (
+        attendance_days.day_checked_in("confirmed", training, [date(2009, 5, 25)], None, first_day)
+        is None
+    )
     with pytest.raises(Conflict):
-        domain.check_in_undone(now, "completed")
+        attendance_days.day_checked_in("pending", training, [], None, first_day)
+
+
+def test_a_day_outside_the_training_or_in_the_future_is_refused_naming_day() -> None:
+    training = TwoDays()
+    first_day = datetime(2009, 5, 25, 9, tzinfo=UTC)
+    for day in (date(2009, 5, 24), date(2009, 5, 27), date(2009, 5, 26)):
+        with pytest.raises(Invalid) as refused:
+            attendance_days.day_checked_in("confirmed", training, [], day, first_day)
+        assert refused.value.field == "day"
+    with pytest.raises(Invalid):
+        attendance_days.parse_day("26 May")
+    # Without a day, a check-in recorded after the training is for its last day.
+    later = datetime(2009, 6, 1, 9, tzinfo=UTC)
+    assert attendance_days.day_checked_in("confirmed", training, [], None, later) == date(
+        2009, 5, 26
+    )
+
+
+def test_only_the_secretariat_corrects_attendance_after_completion() -> None:
+    completed = TwoDays(status="completed")
+    later = datetime(2009, 6, 1, 9, tzinfo=UTC)
+    with pytest.raises(Conflict):
+        attendance_days.day_checked_in("confirmed", completed, [], date(2009, 5, 26), later)
+    corrected = attendance_days.day_checked_in(
+        "confirmed", completed, [], date(2009, 5, 26), later, correcting=True
+    )
+    assert corrected == date(2009, 5, 26)
+    attended = [date(2009, 5, 25)]
+    with pytest.raises(Conflict):
+        attendance_days.day_undone(completed, attended, date(2009, 5, 25), later)
+    assert attendance_days.day_undone(
+        completed, attended, date(2009, 5, 25), later, correcting=True
+    )
+    assert (
+        attendance_days.day_undone(completed, attended, date(2009, 5, 26), later, correcting=True)
+        is None
+    )
+
+
+def test_a_certificate_needs_every_day_of_the_training() -> None:
+    training = TwoDays()
+    assert attendance_days.training_days(training) == [date(2009, 5, 25), date(2009, 5, 26)]
+    assert not attendance_days.attended_every_day(training, [date(2009, 5, 25)])
+    assert attendance_days.attended_every_day(training, [date(2009, 5, 25), date(2009, 5, 26)])
 
 
 def test_how_a_training_ended_holds_over_a_late_catalogue_status() -> None:

@@ -48,6 +48,7 @@ class Filled:
     completed: dict[str, Any]  # two days, attended, evaluated
     open: dict[str, Any]  # moderated and full: confirmed, pending and waitlisted
     draft: dict[str, Any]  # a room clash not yet resolved
+    certified: str  # a registration of the completed training with its certificate
 
 
 def fill(settings: Settings) -> Filled:
@@ -55,22 +56,20 @@ def fill(settings: Settings) -> Filled:
     demo = Demo(settings)
     demo.call("PUT", "scheduling", f"/series/{SERIES}", json={"title": SERIES_TITLE})
     today = date.today()
-    completed = demo.create(
-        Edition(
-            ORGANISER_COUNTRY,
-            "Training for diplomatic and consular staff, Tallinn",
-            today - timedelta(days=40),
-            2,
-            "Ministry of Foreign Affairs, Islandi väljak 1, Tallinn",
-            "completed",
-            exhibition=True,
-        )
+    edition = Edition(
+        ORGANISER_COUNTRY,
+        "Training for diplomatic and consular staff, Tallinn",
+        today - timedelta(days=40),
+        2,
+        "Ministry of Foreign Affairs, Islandi väljak 1, Tallinn",
+        "completed",
+        exhibition=True,
     )
+    completed = demo.create(edition)
     demo.set_objectives(completed)
     registered = demo.register(completed, 8)
     attended = [r for r in registered if r["status"] == "confirmed"][:6]
-    for registration in attended:
-        demo.call("POST", "registration", f"/registrations/{registration['id']}/check-in")
+    demo.check_in(edition, attended)
     demo.call("POST", "scheduling", f"/trainings/{completed['id']}/complete")
     assert demo.answer_evaluations(completed, {r["email"] for r in attended}) > 0
 
@@ -130,7 +129,7 @@ def fill(settings: Settings) -> Filled:
         demo.call(
             "POST", "scheduling", f"/trainings/{draft['id']}/sessions", as_=host, json=session
         )
-    return Filled(completed=completed, open=opened, draft=draft)
+    return Filled(completed=completed, open=opened, draft=draft, certified=attended[0]["id"])
 
 
 def participant_registers(demo: Demo, training: dict[str, Any], name: str, country: str) -> Any:
@@ -170,6 +169,8 @@ def pages_of(service: str, route: str, filled: Filled) -> list[str]:
         return steps[route]
     if route == "/reports/series/{series:str}":
         return [f"/reports/series/{SERIES}"]
+    if route == "/staff/registrations/{registration_id:str}/certificate":
+        return [route.replace("{registration_id:str}", filled.certified)]
     trainings = {
         "scheduling": [done, opened, draft],
         "registration": [done, opened],

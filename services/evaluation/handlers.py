@@ -120,17 +120,26 @@ async def _attendee_locked(uow: UnitOfWork, training_id: str, participant_id: st
     return not await _erased(uow, participant_id)
 
 
-async def checked_in(
-    uow: UnitOfWork, settings: Settings, data: ev.RegistrationCheckedIn, _: Envelope
+async def _attended(
+    uow: UnitOfWork,
+    settings: Settings,
+    data: ev.RegistrationCheckedIn | ev.RegistrationCheckInUndone,
+    days: list[str] | None,
 ) -> None:
-    if not await _attendee_locked(uow, data.training_id, data.participant_id):
-        return
+    """The person attended at least one day: keep what their invitation needs and invite
+    them if a campaign is open."""
     row = await upsert_if_newer(
         uow,
         AttendeeRow,
         data.id,
         data.revision,
-        {"name": data.name, "email": data.email, "language": data.language, "checked_in": True},
+        {
+            "name": data.name,
+            "email": data.email,
+            "language": data.language,
+            "checked_in": True,
+            "days": days,
+        },
         create={"training_id": data.training_id, "participant_id": data.participant_id},
     )
     if row is None:
@@ -160,10 +169,27 @@ async def registration_updated(
     uow.session.add(row)
 
 
+def _days(data: ev.RegistrationCheckedIn | ev.RegistrationCheckInUndone) -> list[str] | None:
+    return [day.isoformat() for day in data.days_attended] or None
+
+
+async def checked_in(
+    uow: UnitOfWork, settings: Settings, data: ev.RegistrationCheckedIn, _: Envelope
+) -> None:
+    if not await _attendee_locked(uow, data.training_id, data.participant_id):
+        return
+    await _attended(uow, settings, data, _days(data))
+
+
 async def check_in_undone(
     uow: UnitOfWork, settings: Settings, data: ev.RegistrationCheckInUndone, _: Envelope
 ) -> None:
+    """One day undone: while another day remains the person still attended (and stays
+    invited); with none left the invitation goes."""
     if not await _attendee_locked(uow, data.training_id, data.participant_id):
+        return
+    if data.days_attended:
+        await _attended(uow, settings, data, _days(data))
         return
     row, news = await held(uow, AttendeeRow, data.id, data.revision)
     if not news:
@@ -185,7 +211,7 @@ async def check_in_undone(
         return
     # Nobody is invited without a check-in, so nothing personal is kept meanwhile; a new
     # check-in brings it again. An undoing that arrived first holds the same.
-    row.name, row.email = "", ""
+    row.name, row.email, row.days = "", "", None
     row.checked_in, row.revision = False, data.revision
     uow.session.add(row)
     withdraw = invitations.WithdrawInvitations(data.id)

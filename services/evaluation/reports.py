@@ -12,6 +12,7 @@ and `answered` counts only released invitations, so every figure here moves in s
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ from services.evaluation import domain, figures, queries
 from services.evaluation.domain import EVALUATION, FOLLOW_UP, Question
 from services.evaluation.schemas import (
     CommentGroup,
+    DayAttendance,
     Edition,
     FollowUpEdition,
     FollowUpTrend,
@@ -35,6 +37,7 @@ from services.evaluation.schemas import (
 )
 from services.evaluation.tables import (
     AnswerRow,
+    AttendeeRow,
     CampaignRow,
     InvitationRow,
     ResponseRow,
@@ -162,6 +165,19 @@ async def stage_report(
     return report, questions, by_question
 
 
+async def attendance_per_day(session: AsyncSession, training: TrainingRow) -> list[DayAttendance]:
+    """Attendees per day of the training; a check-in from before attendance was per day
+    counts for the first day."""
+    first = training.starts_on.isoformat()
+    days = await session.exec(
+        select(AttendeeRow.days)
+        .where(AttendeeRow.training_id == training.id)
+        .where(col(AttendeeRow.checked_in).is_(True))
+    )
+    counted = Counter(day for attended in days for day in (attended or [first]))
+    return [DayAttendance(day=day, attended=counted[day]) for day in sorted(counted)]
+
+
 async def training_report(
     session: AsyncSession, training: TrainingRow, campaigns: Sequence[CampaignRow]
 ) -> TrainingReport:
@@ -169,6 +185,7 @@ async def training_report(
     follow_up = None
     if FOLLOW_UP in by_stage:
         follow_up, _, _ = await stage_report(session, by_stage[FOLLOW_UP])
+    attendance = await attendance_per_day(session, training)
 
     def report(**figures: Any) -> TrainingReport:
         return TrainingReport(
@@ -180,6 +197,7 @@ async def training_report(
             starts_on=training.starts_on.isoformat(),
             ends_on=training.ends_on.isoformat(),
             follow_up=follow_up,
+            attendance=attendance,
             **figures,
         )
 

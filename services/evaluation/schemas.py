@@ -238,6 +238,13 @@ class StageReport(msgspec.Struct, kw_only=True):
     comments: list[CommentGroup]
 
 
+class DayAttendance(msgspec.Struct, kw_only=True):
+    """How many attendees were checked in on one day of the training."""
+
+    day: str
+    attended: int
+
+
 class TrainingReport(msgspec.Struct, kw_only=True):
     training_id: str
     title: str
@@ -258,6 +265,8 @@ class TrainingReport(msgspec.Struct, kw_only=True):
     learning: LearningOut | None
     comments: list[CommentGroup]
     follow_up: StageReport | None
+    # Attendance per day, as registration's check-in events told it.
+    attendance: list[DayAttendance] = []
 
 
 class TrendPoint(msgspec.Struct, kw_only=True):

@@ -100,6 +100,9 @@ class AttendeeRow(Row, table=True):
     language: str = Field(default="en", max_length=16)
     checked_in: bool = True
     revision: int
+    # The days attended (ISO dates), from the check-in events; None before attendance was
+    # per day, when a check-in counted for the training's first day.
+    days: list[str] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
 
 
 class ErasedParticipantRow(Row, table=True):

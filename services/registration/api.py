@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response, delete, get, post, put
+from litestar import Request, Response, get, post, put
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from services.registration import (
+    attendance,
     commands,
     exports,
     intake,
@@ -62,12 +63,12 @@ async def get_catalogue_entry(training_id: FromPath[str], db: DB) -> CatalogueEn
     return views.catalogue_entry(row, clock.now())
 
 
-async def _decide(
+async def decide(
     db: Any, command: Any, settings: Any, who: Any, input: commands.OneRegistration
 ) -> RegistrationOut:
     """Run a command on one registration and answer with the registration as it is now."""
     done: commands.Decided = await execute(db, command, settings, who, input)
-    return views.registration_out(done.row, done.position)
+    return views.registration_out(done.row, done.position, days=done.days)
 
 
 # --- participants ---------------------------------------------------------------------
@@ -116,7 +117,8 @@ async def get_registration(
     async with db.session() as session:
         row = await queries.get_registration(session, registration_id)
         position = await queries.waitlist_position(session, row)
-    return views.registration_out(row, position)
+        days = await attendance.days_of(session, row.id)
+    return views.registration_out(row, position, days=days)
 
 
 @post(
@@ -134,7 +136,7 @@ async def cancel_registration(
     manage_token: ManageToken = None,
 ) -> RegistrationOut:
     """Cancel (participant or staff); a freed seat goes to the first on the waitlist."""
-    return await _decide(
+    return await decide(
         db, commands.cancel, settings, staff, commands.CancelRegistration(registration_id)
     )
 
@@ -203,7 +205,9 @@ async def _registrations(
 ) -> tuple[list[RegistrationOut], int]:
     async with db.session() as session:
         found, total = await queries.registrations(session, training_id, filters, limit, offset)
-    return [views.registration_out(row, position) for row, position in found], total
+    return [
+        views.registration_out(row, position, days=days) for row, position, days in found
+    ], total
 
 
 @get(
@@ -262,7 +266,7 @@ async def approve(
     registration_id: FromPath[str], db: DB, settings: AppSettings, who: StaffMember
 ) -> RegistrationOut:
     """Pending → confirmed while seats (and the country's quota) allow, else waitlisted."""
-    return await _decide(
+    return await decide(
         db, commands.approve, settings, who, commands.ApproveRegistration(registration_id)
     )
 
@@ -278,38 +282,8 @@ async def decline(
     registration_id: FromPath[str], db: DB, settings: AppSettings, who: StaffMember
 ) -> RegistrationOut:
     """Decline an active registration; a seat it held goes to the waitlist at once."""
-    return await _decide(
+    return await decide(
         db, commands.decline, settings, who, commands.DeclineRegistration(registration_id)
-    )
-
-
-@post(
-    "/registrations/{registration_id:str}/check-in",
-    operation_id="checkIn",
-    responses=problems(403, 404, 409, 422),
-    status_code=200,
-    guards=[host_of_registration],
-)
-async def check_in(
-    registration_id: FromPath[str], db: DB, settings: AppSettings, who: StaffMember
-) -> RegistrationOut:
-    """Record that a confirmed participant came: from the training's first day until it
-    is completed."""
-    return await _decide(db, commands.check_in, settings, who, commands.CheckIn(registration_id))
-
-
-@delete(
-    "/registrations/{registration_id:str}/check-in",
-    operation_id="undoCheckIn",
-    responses=problems(403, 404, 409, 422),
-    status_code=200,
-    guards=[host_of_registration],
-)
-async def undo_check_in(
-    registration_id: FromPath[str], db: DB, settings: AppSettings, who: StaffMember
-) -> RegistrationOut:
-    return await _decide(
-        db, commands.undo_check_in, settings, who, commands.UndoCheckIn(registration_id)
     )
 
 
@@ -386,8 +360,6 @@ ROUTES = [
     export_registrations,
     approve,
     decline,
-    check_in,
-    undo_check_in,
     get_quotas,
     set_quotas,
     export_personal_data,

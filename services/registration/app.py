@@ -9,6 +9,7 @@ from litestar.di import Provide
 
 from services.registration import (
     api,
+    attendance_routes,
     documents_api,
     door_pages,
     jobs,
@@ -45,6 +46,7 @@ def spec() -> ServiceSpec:
                     *participant_api.ROUTES,
                     *documents_api.ROUTES,
                     *statistics_routes.API_ROUTES,
+                    *attendance_routes.API_ROUTES,
                 ],
                 opt={"exclude_from_csrf": True},
                 tags=["registration"],
@@ -59,6 +61,7 @@ def spec() -> ServiceSpec:
                     *door_pages.ROUTES,
                     *letter_pages.ROUTES,
                     *statistics_routes.PAGE_ROUTES,
+                    *attendance_routes.PAGE_ROUTES,
                 ],
                 include_in_schema=False,
             ),

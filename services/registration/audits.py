@@ -4,11 +4,12 @@ emptied when that participant is erased."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from services.registration import domain
+from services.registration import domain, queries
 from services.registration.schemas import ErasureOut, PrivacyExport
-from services.registration.tables import RegistrationRow, TrainingRow
+from services.registration.tables import CertificateRow, RegistrationRow, TrainingRow
 from shared.audit import Target
 from shared.db import UnitOfWork
 from shared.errors import NotFound
@@ -20,11 +21,13 @@ async def _host(uow: UnitOfWork, training_id: str) -> str | None:
 
 
 def registration_target(
-    row: RegistrationRow, host: str | None, message: str | None = None
+    row: RegistrationRow, host: str | None, message: str | None = None, day: date | None = None
 ) -> Target:
     detail: dict[str, Any] = {"status": row.status}
     if row.checked_in_at is not None:
         detail["checked_in"] = True
+    if day is not None:
+        detail["day"] = day.isoformat()
     personal = {"message": message} if message else None
     return Target(
         "registration",
@@ -45,7 +48,21 @@ async def registration(uow: UnitOfWork, input: Any, result: Any) -> Target:
     if row is None:
         raise NotFound(f"no registration {input.registration_id}", field="registration_id")
     message = domain.staff_message(getattr(input, "message", None))
-    return registration_target(row, await _host(uow, row.training_id), message)
+    host = await _host(uow, row.training_id)
+    return registration_target(row, host, message, getattr(input, "day", None))
+
+
+async def certificate(uow: UnitOfWork, input: Any, result: CertificateRow) -> Target:
+    """A revoked certificate: named by its registration, with the reason's category."""
+    row = await queries.get_registration(uow.session, result.registration_id)
+    return Target(
+        "certificate",
+        result.registration_id,
+        result.training_id,
+        await _host(uow, result.training_id),
+        {"status": result.status, "reason": result.reason},
+        person=row.participant_id,
+    )
 
 
 async def quotas(uow: UnitOfWork, input: Any, result: dict[str, int]) -> Target:

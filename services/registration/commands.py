@@ -7,15 +7,23 @@ goes through the group commit (intake.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from sqlalchemy import delete, insert
 from sqlmodel import col, select
 
-from services.registration import audits, domain, mails, queries, sessions
+from services.registration import (
+    attendance,
+    attendance_days,
+    audits,
+    certificates,
+    domain,
+    mails,
+    queries,
+)
 from services.registration.seats import locked, move_seats, seats_of, training_for_update
-from services.registration.tables import ParticipantRow, RegistrationRow, TrainingRow, quota
+from services.registration.tables import RegistrationRow, TrainingRow, quota
 from shared.audit import audited
 from shared.clock import clock
 from shared.db import UnitOfWork
@@ -48,10 +56,15 @@ class ApproveRegistration(Decision): ...
 class DeclineRegistration(Decision): ...
 
 
-class CheckIn(OneRegistration): ...
+@dataclass(frozen=True)
+class CheckIn(OneRegistration):
+    """A day's check-in; without a day, today in the training's zone. The door page, the
+    API and a scanned check-in code all come here."""
+
+    day: date | None = None
 
 
-class UndoCheckIn(OneRegistration): ...
+class UndoCheckIn(CheckIn): ...
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,7 @@ class Decided:
 
     row: RegistrationRow
     position: int | None
+    days: list[date] = field(default_factory=list)
 
 
 # --- changing one registration -------------------------------------------------
@@ -109,26 +123,6 @@ def announce_person(
     )
 
 
-async def facts_of(
-    uow: UnitOfWork, settings: Settings, training_row: domain.TrainingFacts, row: RegistrationRow
-) -> mails.MailFacts:
-    person = await uow.session.get(ParticipantRow, row.participant_id)
-    generation = person.feed_generation if person is not None else 1
-    # A seat's mail carries the training's calendar; the others need not read it.
-    calendar = sessions.calendar_of(settings, training_row) if row.status == "confirmed" else None
-    return mails.facts_for(
-        settings,
-        training_row,
-        name=row.name,
-        email=row.email,
-        registration_id=row.id,
-        participant_id=row.participant_id,
-        generation=generation,
-        calendar=calendar,
-        language=row.language,
-    )
-
-
 async def _announce(
     uow: UnitOfWork,
     settings: Settings,
@@ -153,14 +147,15 @@ async def _announce(
     if row.erased_at is not None:
         return
     if mail is None:
-        facts = await facts_of(uow, settings, training_row, row)
+        facts = await mails.facts_of(uow.session, settings, training_row, row)
         mail = mails.status_mail(facts, row.status, position, row.waitlist_reason, message)
     uow.send_mail(mail)
 
 
 async def _decided(uow: UnitOfWork, row: RegistrationRow) -> Decided:
     await uow.session.flush()
-    return Decided(row, await queries.waitlist_position(uow.session, row))
+    days = await attendance.days_of(uow.session, row.id)
+    return Decided(row, await queries.waitlist_position(uow.session, row), days)
 
 
 async def end_registration(
@@ -263,32 +258,34 @@ async def promote(
         transition = domain.promoted()
         row.status, row.waitlist_reason = transition.status, transition.waitlist_reason
         revise(uow, row, now)
-        facts = await facts_of(uow, settings, training_row, row)
+        facts = await mails.facts_of(uow.session, settings, training_row, row)
         await _announce(uow, settings, training_row, row, mail=mails.promoted(facts))
     await uow.session.flush()
     await move_seats(uow, training_row.id, len(promoted))
     return promoted
 
 
+def _corrects(who: Staff | None) -> bool:
+    """The secretariat may correct the attendance of a completed training."""
+    return who is not None and who.is_secretariat
+
+
 @audited("registration.checked_in", audits.registration)
 async def check_in(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: CheckIn
 ) -> Decided:
-    """Record that a confirmed participant came, from the training's first day."""
+    """Record that a confirmed participant came on a day of the training; after completion
+    (a correction) the certificate follows."""
     now = clock.now()
     row, training_row = await locked(uow, input.registration_id)
-    change = domain.checked_in(
-        row.status,
-        row.checked_in_at,
-        training_row.status,
-        training_row.starts_on,
-        training_row.timezone,
-        now,
+    attended = await attendance.days_of(uow.session, row.id)
+    day = attendance_days.day_checked_in(
+        row.status, training_row, attended, input.day, now, correcting=_corrects(who)
     )
-    if change.changed:
-        row.checked_in_at = change.checked_in_at
+    if day is not None:
         revise(uow, row, now)
-        announce_person(uow, ev.RegistrationCheckedIn, row)
+        days = await attendance.record(uow, row, training_row, day, attended, now)
+        await certificates.follow_attendance(uow, settings, training_row, row, days, now)
     return await _decided(uow, row)
 
 
@@ -296,20 +293,17 @@ async def check_in(
 async def undo_check_in(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: UndoCheckIn
 ) -> Decided:
+    """Undo one day's check-in; after completion (a correction) the certificate follows."""
     now = clock.now()
     row, training_row = await locked(uow, input.registration_id)
-    change = domain.check_in_undone(row.checked_in_at, training_row.status)
-    if change.changed:
-        row.checked_in_at = None
+    attended = await attendance.days_of(uow.session, row.id)
+    day = attendance_days.day_undone(
+        training_row, attended, input.day, now, correcting=_corrects(who)
+    )
+    if day is not None:
         revise(uow, row, now)
-        uow.emit(
-            ev.RegistrationCheckInUndone(
-                id=row.id,
-                revision=row.revision,
-                training_id=row.training_id,
-                participant_id=row.participant_id,
-            )
-        )
+        days = await attendance.remove(uow, row, training_row, day, attended, now)
+        await certificates.follow_attendance(uow, settings, training_row, row, days, now)
     return await _decided(uow, row)
 
 
@@ -353,7 +347,7 @@ async def message_confirmed(
     )
     count = 0
     for row in confirmed:
-        facts = await facts_of(uow, settings, training_row, row)
+        facts = await mails.facts_of(uow.session, settings, training_row, row)
         uow.send_mail(mails.to_confirmed(facts, subject, message))
         count += 1
     return count
@@ -381,7 +375,7 @@ async def cancel_training(
         transition = domain.cancelled(row.status)
         row.status, row.waitlist_reason = transition.status, transition.waitlist_reason
         revise(uow, row, now)
-        facts = await facts_of(uow, settings, training_row, row)
+        facts = await mails.facts_of(uow.session, settings, training_row, row)
         await _announce(
             uow, settings, training_row, row, mail=mails.training_cancelled(facts, reason)
         )

@@ -168,17 +168,6 @@ class Admission:
     position: int | None = None
 
 
-def check_in_allowed(
-    status: str, training_status: str, starts_on: date, timezone: str, now: datetime
-) -> None:
-    if training_status != "published":
-        raise Conflict(f"check-in is closed: the training is {training_status}")
-    if status != "confirmed":
-        raise Conflict(f"only a confirmed registration can be checked in; this one is {status}")
-    if now < first_day_begins(starts_on, timezone):
-        raise Conflict("check-in opens on the training's first day")
-
-
 def waitlist_positions(waiting_in_arrival_order: Iterable[K]) -> dict[K, int]:
     return {key: number for number, key in enumerate(waiting_in_arrival_order, start=1)}
 
@@ -299,36 +288,6 @@ def approved(status: str, country: str, seats: Seats) -> Transition:
 def promoted() -> Transition:
     """A waitlisted registration gets a freed seat."""
     return Transition("confirmed", None, False, ev.RegistrationConfirmed)
-
-
-@dataclass(frozen=True)
-class CheckIn:
-    """When a registration counts as checked in (None: not), and whether that is news."""
-
-    checked_in_at: datetime | None
-    changed: bool
-
-
-def checked_in(
-    status: str,
-    checked_in_at: datetime | None,
-    training_status: str,
-    starts_on: date,
-    timezone: str,
-    now: datetime,
-) -> CheckIn:
-    """A confirmed participant came, from the training's first day; twice is once."""
-    check_in_allowed(status, training_status, starts_on, timezone, now)
-    if checked_in_at is not None:
-        return CheckIn(checked_in_at, changed=False)
-    return CheckIn(now, changed=True)
-
-
-def check_in_undone(checked_in_at: datetime | None, training_status: str) -> CheckIn:
-    """The check-in was a mistake; undoing one that was never made changes nothing."""
-    if training_status != "published":
-        raise Conflict(f"check-in is closed: the training is {training_status}")
-    return CheckIn(None, changed=checked_in_at is not None)
 
 
 def status_after(announced: str, outcome: str | None) -> str:

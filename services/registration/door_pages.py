@@ -1,16 +1,20 @@
-"""Registration's staff pages at the door: find a confirmed participant and check them in (or
-undo it), on a phone. The caller is checked as on every staff page (staff_pages.py)."""
+"""Registration's staff pages at the door: find a confirmed participant and check them in for
+a day of the training (or undo it), on a phone. The caller is checked as on every staff
+page (staff_pages.py)."""
 
 from __future__ import annotations
 
+import contextlib
+from datetime import date
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from litestar import Response, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from services.registration import commands, documents, queries, views
+from services.registration import attendance_days, commands, documents, queries, views
 from services.registration.staff_pages import (
     NOTICES,
     Request_,
@@ -21,6 +25,8 @@ from services.registration.staff_pages import (
     refused,
     summary_of,
 )
+from services.registration.tables import TrainingRow
+from shared.clock import clock
 from shared.commands import execute
 from shared.errors import DomainError
 from shared.params import DB, AppSettings
@@ -55,15 +61,33 @@ async def badge_scan_script() -> Response[bytes]:
     return _script(BADGE_SCAN_SCRIPT)
 
 
+def door_day(training: TrainingRow, asked: str | None) -> date:
+    """The day the door page works on: the one asked for if it is a day of the training,
+    else today in the training's zone, kept within the training's days."""
+    days = attendance_days.training_days(training)
+    with contextlib.suppress(DomainError):
+        chosen = attendance_days.parse_day(asked)
+        if chosen in days:
+            return chosen
+    today = clock.now().astimezone(ZoneInfo(training.timezone)).date()
+    return min(max(today, days[0]), days[-1])
+
+
 @get("/staff/trainings/{training_id:str}/check-in", operation_id="checkInPage")
 async def check_in_page(
-    training_id: FromPath[str], request: Request_, db: DB, q: Text = None, done: Text = None
+    training_id: FromPath[str],
+    request: Request_,
+    db: DB,
+    q: Text = None,
+    done: Text = None,
+    day: Text = None,
 ) -> Template | Redirect:
-    """Find a confirmed participant by name, organisation or country; one tap checks in."""
+    """Find a confirmed participant by name, organisation or country; one tap checks them in
+    for the day shown (today by default; another day of the training can be picked)."""
     found = await managed_training(request, db, training_id)
     if not isinstance(found, tuple):
         return found
-    return await _door_page(db, found[1], q, done)
+    return await _door_page(db, found[1], q, done, day)
 
 
 async def _door_page(
@@ -71,18 +95,26 @@ async def _door_page(
     row: Any,
     q: str | None,
     done: str | None,
+    day: str | None,
     code: str = "",
     code_error: str | None = None,
     status_code: int = 200,
 ) -> Template:
+    shown = door_day(row, day)
     filters = queries.Filters(status="confirmed", q=q)
     async with db.session() as session:
         listed, total = await queries.registrations(session, row.id, filters, DOOR_PAGE, 0)
+    summary = await summary_of(db, row)
     return Template(
         template_name="staff_check_in.html",
         context={
-            "summary": await summary_of(db, row),
-            "items": [views.registration_out(r, position) for r, position in listed],
+            "summary": summary,
+            "day": shown,
+            "days": attendance_days.training_days(row),
+            "checked_in": dict(summary.per_day).get(shown, 0),
+            "items": [
+                views.registration_out(r, position, days=days) for r, position, days in listed
+            ],
             "total": total,
             "q": q or "",
             "notice": NOTICES.get(done or ""),
@@ -109,10 +141,12 @@ async def _door(
     command: Any = commands.undo_check_in if undo else commands.check_in
     make: Any = commands.UndoCheckIn if undo else commands.CheckIn
     try:
-        await execute(db, command, settings, staff, make(registration_id))
+        day = attendance_days.parse_day(form.get("day"))
+        await execute(db, command, settings, staff, make(registration_id, day))
     except DomainError as refusal:
         return refused(refusal.message, status_of(refusal), back)
-    return back_with(back, "undone" if undo else "checked_in", q=form.get("q"))
+    done = "undone" if undo else "checked_in"
+    return back_with(back, done, q=form.get("q"), day=form.get("day"))
 
 
 @post("/staff/registrations/{registration_id:str}/check-in", operation_id="checkInByPage")
@@ -157,8 +191,10 @@ async def check_in_by_code_page(
         error = (
             "No participant of this training has this badge code. Check it, or find them by name."
         )
-        return await _door_page(db, found[1], None, None, typed, error, 422)
-    return await _door(request, db, settings, registration.id, {}, undo=False)
+        return await _door_page(db, found[1], None, None, data.get("day"), typed, error, 422)
+    # Checked in for the day the page shows.
+    day = {"day": data["day"]} if data.get("day") else {}
+    return await _door(request, db, settings, registration.id, day, undo=False)
 
 
 ROUTES = [

@@ -23,6 +23,7 @@ CSV_COLUMNS = (
     "needs_access",
     "needs_diet",
     "checked_in",
+    "days_attended",
     "created_at",
 )
 
@@ -43,6 +44,7 @@ def registrations_csv(items: Sequence[RegistrationOut]) -> bytes:
             item.needs.access if item.needs else None,
             item.needs.diet if item.needs else None,
             "yes" if item.checked_in else "no",
+            " ".join(day.isoformat() for day in item.days_attended),
             item.created_at.isoformat(),
         )
         for item in items

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from services.registration import commands, domain, notices, programme
+from services.registration import certificates, commands, domain, notices, programme
 from services.registration.tables import EvaluationCountRow, TrainingOutcomeRow, TrainingRow
 from shared.bus import Handler, lock_aggregate
 from shared.clock import clock
@@ -167,7 +167,9 @@ async def training_cancelled(
 async def training_completed(
     uow: UnitOfWork, settings: Settings, data: ev.TrainingCompleted, envelope: Envelope
 ) -> None:
-    await _training_ended(uow, data, "completed", envelope)
+    training = await _training_ended(uow, data, "completed", envelope)
+    if training is not None:
+        await certificates.issue_for_training(uow, settings, training, clock.now())
 
 
 async def evaluation_counted(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from services.registration import certificates
 from services.registration.batching import GroupCommit
 from services.registration.intake import Register, register_batch
 from services.registration.privacy import erase_expired
@@ -34,6 +35,9 @@ async def _apply_retention(runtime: Runtime) -> None:
     count = await erase_expired(runtime.db, runtime.settings)
     if count:
         log.info("erased the personal data of %d registrations after retention", count)
+    count = await certificates.erase_expired(runtime.db, runtime.settings)
+    if count:
+        log.info("erased %d certificates' verification records after retention", count)
 
 
 retention = periodic("retention", RETENTION_CHECK_EVERY, _apply_retention)

@@ -1,4 +1,5 @@
-"""A participant's links: the manage link of a registration and the personal calendar link.
+"""A participant's links: the manage link of a registration, the personal calendar link, the
+certificate and its verification page.
 
 Only the SHA-256 of each token is stored; the token is derived from the service secret, so a
 mail can carry the link again without storing it."""
@@ -30,3 +31,13 @@ def calendar_url(settings: Settings, participant_id: str, generation: int) -> st
 def training_page_url(settings: Settings, training_id: str) -> str:
     """The training's public page on scheduling: its timetable, venue and calendar links."""
     return f"{settings.public_url('scheduling')}/trainings/{training_id}/page"
+
+
+def certificate_url(settings: Settings, registration_id: str) -> str:
+    """The participant's certificate of attendance, reached with the manage token."""
+    return f"{manage_url(settings, registration_id)}/certificate.pdf"
+
+
+def verification_url(settings: Settings, number: str) -> str:
+    """The public page that says whether a certificate is genuine (its QR code)."""
+    return f"{settings.public_url('registration')}/certificates/{number}"

@@ -6,14 +6,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import wraps
-from typing import Concatenate, ParamSpec
+from typing import TYPE_CHECKING, Concatenate, ParamSpec
 
 from services.registration import links as urls
+from services.registration import sessions
 from services.registration.domain import TrainingFacts
+from services.registration.tables import ParticipantRow, RegistrationRow
 from shared import i18n
 from shared.i18n import _
 from shared.mail import Attachment, Mail
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
 
 P = ParamSpec("P")
 
@@ -252,6 +257,27 @@ def facts_for(
     )
 
 
+async def facts_of(
+    session: AsyncSession, settings: Settings, training: TrainingFacts, row: RegistrationRow
+) -> MailFacts:
+    """What a mail about this registration says, reading the participant's calendar link;
+    a seat's mail carries the training's calendar, the others need not read it."""
+    person = await session.get(ParticipantRow, row.participant_id)
+    generation = person.feed_generation if person is not None else 1
+    calendar = sessions.calendar_of(settings, training) if row.status == "confirmed" else None
+    return facts_for(
+        settings,
+        training,
+        name=row.name,
+        email=row.email,
+        registration_id=row.id,
+        participant_id=row.participant_id,
+        generation=generation,
+        calendar=calendar,
+        language=row.language,
+    )
+
+
 def status_mail(
     facts: MailFacts,
     status: str,
@@ -317,3 +343,34 @@ def letter_decided(facts: MailFacts, status: str) -> Mail:
             training=facts.when,
         )
     return _to(facts, subject, text)
+
+
+@in_language
+def certificate_issued(facts: MailFacts, certificate_url: str) -> Mail:
+    """Sent after completion to someone who attended every day."""
+    return _to(
+        facts,
+        _("Your certificate of attendance"),
+        _(
+            "Thank you for taking part in %(training)s. Your certificate of attendance is "
+            "ready; download it here:\n%(url)s\n\nIts number and QR code let anyone check "
+            "that it is genuine.\n",
+            training=facts.when,
+            url=certificate_url,
+        ),
+    )
+
+
+@in_language
+def certificate_withdrawn(facts: MailFacts) -> Mail:
+    """Sent when corrected attendance no longer covers every day of the training."""
+    return _to(
+        facts,
+        _("Certificate of attendance withdrawn"),
+        _(
+            "The organisers corrected the attendance record of %(training)s: it no longer "
+            "shows you present on every day, so your certificate of attendance is withdrawn. "
+            "If you believe this is a mistake, please contact the organisers.\n",
+            training=facts.when,
+        ),
+    )

@@ -50,6 +50,7 @@ async def manage_context(db: Any, settings: AppSettings, token: str) -> dict[str
         "active": view.active,
         "languages": [(code, i18n.name_of(code)) for code in settings.languages],
         "letter": view.letter,
+        "certified": view.certified,
         "countries": pages.countries(),
         "letter_form": {},
         "letter_errors": {},

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.registration import domain, links, notice_mails, programme
-from services.registration.commands import facts_of
+from services.registration import domain, links, mails, notice_mails, programme
 from services.registration.settings import own
 from services.registration.tables import ProgrammeChangeRow, RegistrationRow, TrainingRow
 from shared.clock import clock
@@ -76,7 +75,7 @@ async def send_due_summaries(uow: UnitOfWork, settings: Settings, now: datetime)
         if training is not None and training.status == "published" and lines:
             page = links.training_page_url(settings, training.id)
             for row in await uow.session.exec(_confirmed(training.id)):
-                facts = await facts_of(uow, settings, training, row)
+                facts = await mails.facts_of(uow.session, settings, training, row)
                 with speaking(row.language):
                     mail = notice_mails.changes_summary(facts, lines, training.timezone, page)
                 uow.send_mail(mail)
@@ -114,7 +113,7 @@ async def send_due_reminders(uow: UnitOfWork, settings: Settings, now: datetime)
     for row, training in list(found):
         if not _reminder_due(training, now, before):
             continue
-        facts = await facts_of(uow, settings, training, row)
+        facts = await mails.facts_of(uow.session, settings, training, row)
         with speaking(row.language):
             mail = notice_mails.reminder(
                 facts,

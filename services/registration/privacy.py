@@ -9,7 +9,14 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.registration import audits, commands, domain, visa_commands
+from services.registration import (
+    attendance,
+    audits,
+    certificates,
+    commands,
+    domain,
+    visa_commands,
+)
 from services.registration.schemas import (
     ErasureOut,
     MailExport,
@@ -21,6 +28,7 @@ from services.registration.schemas import (
 from services.registration.seats import locked
 from services.registration.settings import own
 from services.registration.tables import (
+    CertificateRow,
     ParticipantRow,
     RegistrationRow,
     TrainingRow,
@@ -55,6 +63,15 @@ async def export(session: AsyncSession, settings: Settings, email: str) -> Priva
         .where(col(RegistrationRow.erased_at).is_(None))
         .order_by(col(RegistrationRow.arrival))
     )
+    found = list(rows)
+    ids = [row.id for row, _ in found]
+    days = await attendance.days_by_registration(session, ids)
+    held = {
+        cert.registration_id: cert
+        for cert in await session.exec(
+            select(CertificateRow).where(col(CertificateRow.registration_id).in_(ids))
+        )
+    }
     registrations = [
         RegistrationExport(
             id=row.id,
@@ -74,8 +91,11 @@ async def export(session: AsyncSession, settings: Settings, email: str) -> Priva
             created_at=row.created_at,
             updated_at=row.updated_at,
             language=row.language,
+            days_attended=days[row.id],
+            certificate_number=held[row.id].number if row.id in held else None,
+            certificate_status=held[row.id].status if row.id in held else None,
         )
-        for row, training in rows
+        for row, training in found
     ]
     letters = [
         visa_commands.letter_out(settings, letter)
@@ -182,6 +202,7 @@ async def _erase_registrations(
         uow.session.add(row)
     await uow.session.flush()
     await visa_commands.forget_letters(uow, registration_ids)
+    await certificates.forget(uow, registration_ids, now)
     await audit.forget_objects(uow, "registration", registration_ids)
     return len(registration_ids), cancelled
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.registration import domain, links, statistics
+from services.registration import attendance, domain, links, statistics
 from services.registration.tables import (
     EvaluationCountRow,
     ParticipantRow,
@@ -169,9 +170,9 @@ class Filters:
 
 async def registrations(
     session: AsyncSession, training_id: str, filters: Filters, limit: int, offset: int
-) -> tuple[list[tuple[RegistrationRow, int | None]], int]:
+) -> tuple[list[tuple[RegistrationRow, int | None, list[date]]], int]:
     """A page of the training's registrations in arrival order, each with its waitlist
-    place, and how many match in all."""
+    place and the days attended, and how many match in all."""
     query = select(RegistrationRow).where(RegistrationRow.training_id == training_id)
     if filters.status:
         query = query.where(
@@ -195,7 +196,8 @@ async def registrations(
         await session.exec(query.order_by(col(RegistrationRow.arrival)).limit(limit).offset(offset))
     )
     positions = await waitlist_of(session, training_id)
-    return [(row, positions.get(row.id)) for row in rows], int(total)
+    days = await attendance.days_by_registration(session, [row.id for row in rows])
+    return [(row, positions.get(row.id), days[row.id]) for row in rows], int(total)
 
 
 async def statistics_facts(

@@ -75,6 +75,8 @@ class RegistrationOut(RegistrationFacts):
     language: str = "en"
     # What the badge prints for the door (not a secret: it only names the registration).
     check_in_code: str | None = None
+    # The days of the training the participant was checked in on.
+    days_attended: list[date] = []
 
 
 class RegisteredOut(RegistrationOut):
@@ -83,6 +85,26 @@ class RegisteredOut(RegistrationOut):
     manage_token: str = ""
     manage_url: str = ""
     calendar_url: str = ""
+
+
+class CheckInIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The day a check-in is for; without it, today in the training's time zone."""
+
+    day: str | None = None
+
+
+class RevocationIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Why the secretariat revokes a certificate: one of the reason categories."""
+
+    reason: str
+
+
+class CertificateOut(msgspec.Struct):
+    registration_id: str
+    number: str
+    status: str
+    reason: str | None
+    verification_url: str
 
 
 class CalendarLinkOut(msgspec.Struct):
@@ -136,6 +158,10 @@ class RegistrationExport(RegistrationFacts):
     created_at: datetime
     updated_at: datetime
     language: str = "en"
+    days_attended: list[date] = []
+    # The certificate of attendance's number and status, when one was issued.
+    certificate_number: str | None = None
+    certificate_status: str | None = None
 
 
 class MailExport(msgspec.Struct):

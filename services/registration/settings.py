@@ -1,5 +1,5 @@
-"""The registration service's own settings: how long personal data is kept, and when
-participants hear of their training (programme changes, the reminder)."""
+"""The registration service's own settings: how long personal data and certificates' records
+are kept, and when participants hear of their training (programme changes, the reminder)."""
 
 from __future__ import annotations
 
@@ -14,18 +14,22 @@ from shared.settings import Settings, duration
 @dataclass(frozen=True)
 class RegistrationSettings:
     """REGISTRATION_RETENTION: how long registrations keep personal data after their
-    training. REGISTRATION_CHANGE_QUIET_PERIOD: how long the programme must stay unchanged
-    before confirmed participants get one mail summing up the changes.
+    training. CERTIFICATE_RETENTION: how long a certificate keeps its verification record.
+    REGISTRATION_CHANGE_QUIET_PERIOD: how long the programme must stay unchanged before
+    confirmed participants get one mail summing up the changes.
     REGISTRATION_REMINDER_BEFORE: how long before the training's first day the reminder
     goes out."""
 
     NAMES: ClassVar[tuple[str, ...]] = (
         "REGISTRATION_RETENTION",
+        "CERTIFICATE_RETENTION",
         "REGISTRATION_CHANGE_QUIET_PERIOD",
         "REGISTRATION_REMINDER_BEFORE",
     )
 
     retention: timedelta
+    # About five years (durations are counted in days: years vary in length).
+    certificate_retention: timedelta = timedelta(days=1826)
     change_quiet_period: timedelta = timedelta(minutes=10)
     reminder_before: timedelta = timedelta(days=3)
 
@@ -34,6 +38,7 @@ class RegistrationSettings:
         """Read the settings; SettingError names a bad one."""
         return cls(
             retention=duration(env, "REGISTRATION_RETENTION", "P365D"),
+            certificate_retention=duration(env, "CERTIFICATE_RETENTION", "P1826D"),
             change_quiet_period=duration(env, "REGISTRATION_CHANGE_QUIET_PERIOD", "PT10M"),
             reminder_before=duration(env, "REGISTRATION_REMINDER_BEFORE", "P3D"),
         )

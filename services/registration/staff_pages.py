@@ -18,7 +18,7 @@ from litestar.params import FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlmodel import select
 
-from services.registration import commands, domain, intake, queries, views
+from services.registration import attendance, commands, domain, intake, queries, views
 from services.registration.jobs import Intake
 from services.registration.pages import read_form
 from services.registration.tables import RegistrationRow, TrainingRow
@@ -97,7 +97,8 @@ def _back_to(training_id: str, form: dict[str, str]) -> str:
 async def summary_of(db: Any, row: TrainingRow) -> views.StaffTraining:
     async with db.session() as session:
         counts = await queries.status_counts(session, [row.id])
-    return views.staff_training(row, counts[row.id], clock.now())
+        attended = await attendance.per_day(session, [row.id])
+    return views.staff_training(row, counts[row.id], clock.now(), attended[row.id])
 
 
 @get("/staff/", operation_id="registrationStaffHome")
@@ -110,7 +111,8 @@ async def staff_home(request: Request_, db: DB) -> Template | Redirect:
     async with db.session() as session:
         rows = await queries.managed_trainings(session, staff)
         counts = await queries.status_counts(session, [row.id for row in rows])
-    trainings = [views.staff_training(row, counts[row.id], now) for row in rows]
+        attended = await attendance.per_day(session, [row.id for row in rows])
+    trainings = [views.staff_training(row, counts[row.id], now, attended[row.id]) for row in rows]
     return Template(
         template_name="staff_home.html", context={"trainings": trainings, "staff": staff}
     )
@@ -160,7 +162,9 @@ async def _training_page(
         status_code=status_code,
         context={
             "summary": await summary_of(db, row),
-            "items": [views.registration_out(r, position) for r, position in listed],
+            "items": [
+                views.registration_out(r, position, days=days) for r, position, days in listed
+            ],
             "total": total,
             "offset": offset,
             "page": PAGE,

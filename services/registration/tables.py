@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, text
@@ -37,7 +37,8 @@ class TrainingRow(Row, TrainingColumns, table=True):
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     cancelled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     # The programme as scheduling last published it (its sessions, as in the event), for
-    # the catalogue and the form, and to tell participants what changed.
+    # the catalogue and the form, to tell participants what changed, and for the hours a
+    # certificate of attendance states.
     sessions: list[dict[str, Any]] | None = Field(
         default=None, sa_column=Column(JSON(none_as_null=True))
     )
@@ -121,6 +122,37 @@ class RegistrationRow(Row, table=True):
     erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
+class AttendanceRow(Row, table=True):
+    """One day of its training a registration's participant attended (checked in)."""
+
+    __tablename__ = "attendance"
+
+    registration_id: str = Field(foreign_key="registration.id", primary_key=True, max_length=36)
+    day: date = Field(primary_key=True)
+    checked_in_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class CertificateRow(Row, table=True):
+    """A certificate of attendance and its verification record, one per registration.
+
+    The name it certifies is read from the registration when it is shown or printed, so a
+    corrected name re-issues it under the same number; erasing the registration's personal
+    data turns the record into "existed, erased".
+    """
+
+    __tablename__ = "certificate"
+
+    registration_id: str = Field(foreign_key="registration.id", primary_key=True, max_length=36)
+    number: str = Field(max_length=32, unique=True)
+    training_id: str = Field(foreign_key="training.id", index=True, max_length=36)
+    status: str = Field(max_length=16)  # valid, revoked, withdrawn or erased
+    reason: str | None = Field(default=None, max_length=32)  # the revocation's category
+    issued_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    revision: int = 1
+
+
 class QuotaRow(Row, table=True):
     """At most `maximum` confirmed seats for participants representing `country`."""
 
@@ -191,3 +223,5 @@ training = TrainingRow.__table__  # type: ignore[attr-defined]
 participant = ParticipantRow.__table__  # type: ignore[attr-defined]
 registration = RegistrationRow.__table__  # type: ignore[attr-defined]
 quota = QuotaRow.__table__  # type: ignore[attr-defined]
+attendance = AttendanceRow.__table__  # type: ignore[attr-defined]
+certificate = CertificateRow.__table__  # type: ignore[attr-defined]

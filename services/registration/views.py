@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import msgspec
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.registration import domain, programme, queries, visa_commands
+from services.registration import (
+    attendance,
+    attendance_days,
+    domain,
+    programme,
+    queries,
+    visa_commands,
+)
 from services.registration.schemas import CatalogueEntry, LetterOut, Needs, RegistrationOut
-from services.registration.tables import TrainingRow
+from services.registration.tables import CertificateRow, TrainingRow
 from shared.settings import Settings
 
 
@@ -58,6 +65,7 @@ def registration_out(
     values: Any,
     position: int | None,
     cls: type[RegistrationOut] = RegistrationOut,
+    days: Sequence[date] = (),
     **extra: Any,
 ) -> RegistrationOut:
     """The API view of a registration row (ORM row or dict of its columns)."""
@@ -84,6 +92,7 @@ def registration_out(
         updated_at=get("updated_at"),
         language=get("language") or "en",
         check_in_code=get("check_in_code"),
+        days_attended=list(days),
         **extra,
     )
 
@@ -97,6 +106,8 @@ class ManageView:
     calendar_url: str | None
     active: bool
     letter: LetterOut | None = None
+    # Whether a valid certificate of attendance can be downloaded.
+    certified: bool = False
 
 
 async def manage_view(
@@ -108,14 +119,17 @@ async def manage_view(
         return None
     training = await session.get(TrainingRow, row.training_id)
     position = await queries.waitlist_position(session, row)
+    days = await attendance.days_of(session, row.id)
     calendar = await queries.participant_calendar_url(session, settings, row.participant_id)
     letter = await visa_commands.letter_of(session, row.id)
+    certificate = await session.get(CertificateRow, row.id)
     return ManageView(
-        registration=registration_out(row, position),
+        registration=registration_out(row, position, days=days),
         training=catalogue_entry(training, now) if training else None,
         calendar_url=calendar,
         active=row.status in domain.ACTIVE,
         letter=visa_commands.letter_out(settings, letter) if letter is not None else None,
+        certified=certificate is not None and certificate.status == "valid",
     )
 
 
@@ -128,17 +142,26 @@ class StaffTraining:
     waitlisted: int
     pending: int
     checked_in: int
+    # (day, confirmed participants checked in that day) for every day of the training.
+    per_day: list[tuple[date, int]]
 
     @property
     def seats_left(self) -> int:
         return self.training.seats_left
 
 
-def staff_training(row: TrainingRow, counts: Mapping[str, int], now: datetime) -> StaffTraining:
+def staff_training(
+    row: TrainingRow,
+    counts: Mapping[str, int],
+    now: datetime,
+    attended: Mapping[date, int] | None = None,
+) -> StaffTraining:
+    attended = attended or {}
     return StaffTraining(
         training=catalogue_entry(row, now),
         confirmed=counts.get("confirmed", 0),
         waitlisted=counts.get("waitlisted", 0),
         pending=counts.get("pending", 0),
         checked_in=counts.get("checked_in", 0),
+        per_day=[(day, attended.get(day, 0)) for day in attendance_days.training_days(row)],
     )

@@ -13,8 +13,7 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.registration import sealing, visa
-from services.registration.commands import facts_of
+from services.registration import mails, sealing, visa
 from services.registration.mails import letter_decided
 from services.registration.schemas import LetterheadOut, LetterOut
 from services.registration.seats import locked
@@ -169,7 +168,7 @@ async def _decide(
     uow.session.add(letter)
     _announce(uow, letter)
     if row.erased_at is None:
-        facts = await facts_of(uow, settings, training, row)
+        facts = await mails.facts_of(uow.session, settings, training, row)
         uow.send_mail(letter_decided(facts, letter.status))
     return letter_out(settings, letter, row)
 

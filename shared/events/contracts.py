@@ -142,12 +142,17 @@ class RegistrationCancelled(RegistrationData, kw_only=True):
 
 
 class RegistrationCheckedIn(RegistrationData, kw_only=True):
-    """Carries what the evaluation invitation needs: the attendee's name, e-mail, language."""
+    """Carries what the evaluation invitation needs: the attendee's name, e-mail, language.
+
+    Attendance is per day: `day` is the day checked in, `days_attended` every day the
+    registration counts after this change (empty in events older than per-day check-in)."""
 
     subject = "registration.registration.checked_in"
     name: str
     email: str
     language: str = "en"
+    day: date | None = None
+    days_attended: list[date] = []
 
 
 class RegistrationUpdated(RegistrationData, kw_only=True):
@@ -161,9 +166,46 @@ class RegistrationUpdated(RegistrationData, kw_only=True):
 
 
 class RegistrationCheckInUndone(Payload, kw_only=True):
+    """One day's check-in undone. While `days_attended` still lists a day the person
+    attended; it then carries the person's name, e-mail and language as the check-in did."""
+
     subject = "registration.registration.check_in_undone"
     training_id: str
     participant_id: str
+    day: date | None = None
+    days_attended: list[date] = []
+    name: str = ""
+    email: str = ""
+    language: str = "en"
+
+
+class CertificateData(Payload, kw_only=True):
+    """A certificate of attendance; `id` is its registration's id. Ids only: the number,
+    name and reason stay in registration."""
+
+    training_id: str
+    participant_id: str
+    status: str
+
+
+class CertificateIssued(CertificateData, kw_only=True):
+    """Issued after completion to someone who attended every day (or issued again after a
+    correction of attendance)."""
+
+    subject = "registration.certificate.issued"
+
+
+class CertificateRevoked(CertificateData, kw_only=True):
+    """Revoked by the secretariat; `reason` is the reason's category."""
+
+    subject = "registration.certificate.revoked"
+    reason: str
+
+
+class CertificateWithdrawn(CertificateData, kw_only=True):
+    """Withdrawn because corrected attendance no longer covers every day."""
+
+    subject = "registration.certificate.withdrawn"
 
 
 class LetterData(Payload, kw_only=True):
@@ -240,6 +282,9 @@ register(
     LetterRequested,
     LetterApproved,
     LetterDeclined,
+    CertificateIssued,
+    CertificateRevoked,
+    CertificateWithdrawn,
     ParticipantFeedTokenSet,
     ParticipantErased,
     ResponseSubmitted,

@@ -1,0 +1,260 @@
+"""Routes of attendance and certificates: check-in per day (API; the door page is in
+door_pages.py), the certificate PDF (API and manage link), the public verification page,
+and revocation by the secretariat (API and staff page)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Response, Router, delete, get, post
+from litestar.params import FromPath, JSONBody, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from services.registration import (
+    attendance_days,
+    certificate_pdf,
+    certificates,
+    commands,
+    links,
+    queries,
+)
+from services.registration.api import Text, decide
+from services.registration.guards import holder_or_host, host_of_registration
+from services.registration.schemas import CertificateOut, CheckInIn, RegistrationOut, RevocationIn
+from services.registration.staff_pages import Request_, back_with, of_registration, refused
+from services.registration.tables import CertificateRow
+from shared import languages
+from shared.auth import require_secretariat
+from shared.commands import execute
+from shared.errors import DomainError, NotFound
+from shared.i18n import speaking
+from shared.params import DB, AppSettings, ManageToken, StaffMember
+from shared.problems import problems, status_of
+
+
+async def _pdf(db: Any, settings: Any, registration_id: str) -> Response[bytes]:
+    async with db.session() as session:
+        found = await certificates.printable(session, registration_id)
+    with speaking(found.language):
+        body = certificate_pdf.render(
+            number=found.number,
+            name=found.name,
+            training=found.training,
+            days=found.days,
+            verification_url=links.verification_url(settings, found.number),
+        )
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="certificate-{found.number}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@post(
+    "/registrations/{registration_id:str}/check-in",
+    operation_id="checkIn",
+    responses=problems(403, 404, 409, 413, 422),
+    status_code=200,
+    guards=[host_of_registration],
+)
+async def check_in(
+    registration_id: FromPath[str],
+    db: DB,
+    settings: AppSettings,
+    who: StaffMember,
+    data: JSONBody[CheckInIn | None] = None,
+) -> RegistrationOut:
+    """Record that a confirmed participant came on `day` (default: today in the training's
+    zone, or its last day once it is over): from the training's first day until it is
+    completed, the secretariat also after (certificates follow). A day outside the
+    training's dates or in the future is 422."""
+    day = attendance_days.parse_day(data.day if data is not None else None)
+    command = commands.CheckIn(registration_id, day)
+    return await decide(db, commands.check_in, settings, who, command)
+
+
+@delete(
+    "/registrations/{registration_id:str}/check-in",
+    operation_id="undoCheckIn",
+    responses=problems(403, 404, 409, 422),
+    status_code=200,
+    guards=[host_of_registration],
+)
+async def undo_check_in(
+    registration_id: FromPath[str],
+    db: DB,
+    settings: AppSettings,
+    who: StaffMember,
+    day: Text = None,
+) -> RegistrationOut:
+    """Undo one day's check-in (`day`, default today in the training's zone)."""
+    command = commands.UndoCheckIn(registration_id, attendance_days.parse_day(day))
+    return await decide(db, commands.undo_check_in, settings, who, command)
+
+
+def _out(settings: Any, cert: CertificateRow) -> CertificateOut:
+    return CertificateOut(
+        registration_id=cert.registration_id,
+        number=cert.number,
+        status=cert.status,
+        reason=cert.reason,
+        verification_url=links.verification_url(settings, cert.number),
+    )
+
+
+@get(
+    "/registrations/{registration_id:str}/certificate.pdf",
+    operation_id="getCertificate",
+    responses=problems(403, 404, 409),
+    guards=[holder_or_host],
+    media_type="application/pdf",
+)
+async def certificate_pdf_route(
+    registration_id: FromPath[str], db: DB, settings: AppSettings, manage_token: ManageToken = None
+) -> Response[bytes]:
+    """The certificate of attendance (X-Manage-Token, or staff of the host country): 409
+    while the training is not completed or when days are missing."""
+    return await _pdf(db, settings, registration_id)
+
+
+@get(
+    "/registrations/{registration_id:str}/certificate",
+    operation_id="getCertificateRecord",
+    responses=problems(403, 404),
+    guards=[holder_or_host],
+)
+async def certificate_record(
+    registration_id: FromPath[str], db: DB, settings: AppSettings, manage_token: ManageToken = None
+) -> CertificateOut:
+    """The certificate's number, status and verification link; 404 before it is issued."""
+    async with db.session() as session:
+        cert = await session.get(CertificateRow, registration_id)
+    if cert is None:
+        raise NotFound(f"no certificate for registration {registration_id}")
+    return _out(settings, cert)
+
+
+@post(
+    "/registrations/{registration_id:str}/certificate/revoke",
+    operation_id="revokeCertificate",
+    responses=problems(403, 404, 409, 413, 422),
+    status_code=200,
+    guards=[require_secretariat],
+)
+async def revoke_certificate(
+    registration_id: FromPath[str],
+    data: JSONBody[RevocationIn],
+    db: DB,
+    settings: AppSettings,
+    who: StaffMember,
+) -> CertificateOut:
+    """Revoke a certificate (secretariat), naming the reason's category
+    (`issued_in_error`, `attendance_not_met`, `identity_disputed`, `other`)."""
+    command = certificates.RevokeCertificate(registration_id, data.reason)
+    cert = await execute(db, certificates.revoke, settings, who, command)
+    return _out(settings, cert)
+
+
+# --- pages -----------------------------------------------------------------------------
+
+
+@get("/manage/{token:str}/certificate.pdf", operation_id="certificateByManageLink")
+async def certificate_by_manage_link(
+    token: FromPath[str], db: DB, settings: AppSettings
+) -> Response[bytes]:
+    """The link the certificate mail carries."""
+    async with db.session() as session:
+        row = await queries.by_manage_token(session, token)
+    if row is None:
+        raise NotFound("no such link")
+    return await _pdf(db, settings, row.id)
+
+
+@get("/certificates/{number:str}", operation_id="verifyCertificate")
+async def verify_certificate(number: FromPath[str], db: DB) -> Template:
+    """Whether a certificate is genuine: valid (200) with name, training and dates; revoked
+    (410) with the reason's category; erased (410); unknown (404). Nothing more."""
+    async with db.session() as session:
+        found = await certificates.verification(session, number)
+    if found is None:
+        status, code = "unknown", 404
+    else:
+        status, code = found.status, 200 if found.status == "valid" else 410
+    return Template(
+        template_name="certificate.html",
+        context={"status": status, "found": found, "number": number[:40]},
+        status_code=code,
+    )
+
+
+@get("/staff/registrations/{registration_id:str}/certificate", operation_id="certificatePage")
+async def certificate_page(
+    registration_id: FromPath[str], request: Request_, db: DB
+) -> Template | Redirect:
+    """A certificate as staff see it; the secretariat may revoke it."""
+    found = await of_registration(request, db, registration_id)
+    if not isinstance(found, tuple):
+        return found
+    staff, training_row = found
+    async with db.session() as session:
+        cert = await session.get(CertificateRow, registration_id)
+        row = await queries.get_registration(session, registration_id)
+    return Template(
+        template_name="staff_certificate.html",
+        context={
+            "cert": cert,
+            "registration": row,
+            "training": training_row,
+            "staff": staff,
+            "reasons": certificates.REVOCATION_REASONS,
+            "done": request.query_params.get("done"),
+        },
+    )
+
+
+@post(
+    "/staff/registrations/{registration_id:str}/certificate/revoke",
+    operation_id="revokeCertificateByPage",
+)
+async def revoke_by_page(
+    registration_id: FromPath[str],
+    request: Request_,
+    data: URLEncodedBody[dict[str, str]],
+    db: DB,
+    settings: AppSettings,
+) -> Response[Any]:
+    found = await of_registration(request, db, registration_id)
+    if not isinstance(found, tuple):
+        return found
+    staff, _training = found
+    back = f"/staff/registrations/{registration_id}/certificate"
+    if not staff.is_secretariat:
+        return refused("Only the secretariat may revoke a certificate.", 403, back)
+    command = certificates.RevokeCertificate(registration_id, data.get("reason", ""))
+    try:
+        await execute(db, certificates.revoke, settings, staff, command)
+    except DomainError as refusal:
+        return refused(refusal.message, status_of(refusal), back)
+    return back_with(back, "revoked")
+
+
+API_ROUTES = [
+    check_in,
+    undo_check_in,
+    certificate_pdf_route,
+    certificate_record,
+    revoke_certificate,
+]
+PAGE_ROUTES: list[Any] = [
+    # The participant's and the public's: in their language (shared.languages).
+    Router(
+        path="/",
+        route_handlers=[certificate_by_manage_link, verify_certificate],
+        middleware=[languages.SpeakingMiddleware],
+    ),
+    certificate_page,
+    revoke_by_page,
+]
