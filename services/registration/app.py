@@ -7,7 +7,16 @@ from pathlib import Path
 from litestar import Litestar, Router
 from litestar.di import Provide
 
-from services.registration import api, door_pages, jobs, pages, staff_pages, statistics_routes
+from services.registration import (
+    api,
+    door_pages,
+    jobs,
+    nomination_api,
+    nomination_pages,
+    pages,
+    staff_pages,
+    statistics_routes,
+)
 from services.registration.handlers import HANDLERS
 from services.registration.settings import RegistrationSettings
 from shared.service import Runtime, ServiceSpec, create_app
@@ -28,7 +37,11 @@ def spec() -> ServiceSpec:
         route_handlers=[
             Router(
                 path="/",
-                route_handlers=[*api.ROUTES, *statistics_routes.API_ROUTES],
+                route_handlers=[
+                    *api.ROUTES,
+                    *statistics_routes.API_ROUTES,
+                    *nomination_api.ROUTES,
+                ],
                 opt={"exclude_from_csrf": True},
                 tags=["registration"],
             ),
@@ -40,12 +53,13 @@ def spec() -> ServiceSpec:
                     *staff_pages.ROUTES,
                     *door_pages.ROUTES,
                     *statistics_routes.PAGE_ROUTES,
+                    *nomination_pages.ROUTES,
                 ],
                 include_in_schema=False,
             ),
         ],
         handlers=HANDLERS,
-        jobs=[write_registrations, jobs.retention],
+        jobs=[write_registrations, jobs.retention, jobs.nomination_offers],
         templates=Path(__file__).parent / "templates",
         dependencies={"registrations": Provide(lambda: intake, sync_to_thread=False)},
         settings=RegistrationSettings,

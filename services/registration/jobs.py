@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 from services.registration.batching import GroupCommit
 from services.registration.intake import Register, register_batch
+from services.registration.nominations import offer_waiting
 from services.registration.privacy import erase_expired
 from services.registration.schemas import RegisteredOut
-from shared.jobs import periodic
+from shared.jobs import on_change, periodic
 
 if TYPE_CHECKING:
     from shared.service import Runtime
@@ -35,3 +36,8 @@ async def _apply_retention(runtime: Runtime) -> None:
 
 
 retention = periodic("retention", RETENTION_CHECK_EVERY, _apply_retention)
+
+
+# Offers are due when a place frees up or nominations close: a pass after a commit of this
+# process or a move of the clock (tests), else once a minute.
+nomination_offers = on_change("nomination offers", offer_waiting, spacing=0.5, idle=60.0)

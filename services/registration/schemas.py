@@ -90,6 +90,7 @@ class CatalogueEntry(msgspec.Struct):
     language: str
     status: str
     description: str | None = None
+    by_nomination: bool = False
 
 
 class EmailIn(msgspec.Struct, forbid_unknown_fields=True):

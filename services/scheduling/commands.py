@@ -156,6 +156,10 @@ async def create_training(
         registration_opens_at=opens,
         registration_closes_at=closes,
         moderated=input.moderated,
+        by_nomination=input.by_nomination,
+        nominations_close_at=domain.window_utc(
+            input.nominations_close_at, timezone, "nominations_close_at"
+        ),
         language=input.language,
         description=input.description,
         status="draft",

@@ -28,6 +28,8 @@ EDITABLE = ("draft", "published")
 LISTED = ("published", "completed", "cancelled")
 # The registration window, in the order a training names it.
 WINDOW = ("registration_opens_at", "registration_closes_at")
+# Every moment a training names, wall-clock in its zone on the way in, UTC when stored.
+MOMENTS = (*WINDOW, "nominations_close_at")
 # Fields every session's calendar event repeats (summary context, location, description).
 FEED_FIELDS = frozenset({"title", "venue", "city", "description", "timezone"})
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
@@ -239,7 +241,7 @@ def training_changes(current: Mapping[str, Any], provided: Mapping[str, Any]) ->
     old_zone = current["timezone"]
     new_zone = provided.get("timezone", old_zone)
     zone(new_zone)
-    for name in WINDOW:
+    for name in MOMENTS:
         if name in provided:
             provided[name] = window_utc(provided[name], new_zone, name)
         elif new_zone != old_zone and current[name] is not None:

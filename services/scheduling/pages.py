@@ -142,6 +142,10 @@ def registration_state(training: TrainingRow, now: datetime) -> tuple[str, str]:
     zone = ZoneInfo(training.timezone)
     if training.status != "published":
         return "none", ""
+    if training.by_nomination:
+        return "nomination", (
+            "By nomination: participants are named by their country's national focal point."
+        )
     first_day = datetime.combine(training.starts_on, datetime.min.time(), zone)
     closes = training.registration_closes_at or first_day
     if training.registration_opens_at and now < training.registration_opens_at:
@@ -194,6 +198,7 @@ async def series_page(slug: FromPath[str], db: DB, settings: AppSettings) -> Tem
             "starts_on": t.starts_on.isoformat(),
             "status": t.status,
             "status_label": STATUS_LABELS[t.status],
+            "by_nomination": t.by_nomination,
             "url": links.training_page_url(settings, t.id),
         }
         for t in trainings
