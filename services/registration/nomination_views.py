@@ -100,7 +100,7 @@ async def country_nominations(
     return CountryNominations(
         training_id=training.id,
         country=country,
-        quota=maximum[0] if maximum is not None else None,
+        quota=maximum,
         holding=sum(1 for row in rows if row.status in rules.HOLDING),
         closes_at=closes,
         open=training.status == "published" and clock.now() < closes,

@@ -82,6 +82,8 @@ async def name_focal_point(
 ) -> FocalPointRow:
     """A national focal point for one country of a training by nomination, mailed their link."""
     data = input.data
+    if not data.name.strip():
+        raise Invalid("name must not be blank", field="name")
     code = data.country.upper()
     if not is_country(code):
         raise Invalid(f"{data.country!r} is not an ISO 3166-1 country code", field="country")
@@ -194,6 +196,9 @@ async def nominate(
     training = await training_for_update(uow, point.training_id)
     rules.check_nominating(training.status, training.by_nomination, now, closes_at(training))
     data = input.data
+    for name in ("name", "organisation"):
+        if not getattr(data, name).strip():
+            raise Invalid(f"{name} must not be blank", field=name)
     again = (
         await uow.session.exec(
             select(NominationRow.id)
