@@ -151,8 +151,8 @@ async def holding(uow: UnitOfWork, training_id: str) -> dict[str, int]:
     }
 
 
-def _changed(
-    uow: UnitOfWork, settings: Settings, training: TrainingRow, row: NominationRow, now: datetime
+def announce(
+    uow: UnitOfWork, settings: Settings, training: TrainingRow, row: NominationRow
 ) -> None:
     """Announce a nomination's new state; an offer or a wait is mailed to the nominee."""
     uow.emit(
@@ -228,7 +228,7 @@ async def nominate(
     )
     uow.session.add(row)
     await uow.session.flush()
-    _changed(uow, settings, training, row, now)
+    announce(uow, settings, training, row)
     return row
 
 
@@ -255,7 +255,7 @@ async def withdraw(
     _revise(row, rules.WITHDRAWN, now)
     uow.session.add(row)
     await uow.session.flush()
-    _changed(uow, settings, training, row, now)
+    announce(uow, settings, training, row)
     await offer_places(uow, settings, training, now)
     return row
 
@@ -309,7 +309,7 @@ async def offer_places(
     for row in sorted(offered, key=lambda r: r.number or 0):
         _revise(row, rules.OFFERED, now)
         uow.session.add(row)
-        _changed(uow, settings, training, row, now)
+        announce(uow, settings, training, row)
     await uow.session.flush()
     return len(offered)
 

@@ -9,7 +9,7 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.registration import audits, commands, domain
+from services.registration import audits, commands, domain, nomination_privacy
 from services.registration.schemas import (
     ErasureOut,
     MailExport,
@@ -129,6 +129,7 @@ async def erase(uow: UnitOfWork, settings: Settings, who: Staff | None, input: s
         )
     )
     erased, cancelled = await _erase_registrations(uow, settings, ids)
+    nominated, named = await nomination_privacy.erase_person(uow, settings, address)
     if person is not None:
         await _erase_participant(uow, settings, person)
     else:
@@ -138,6 +139,8 @@ async def erase(uow: UnitOfWork, settings: Settings, who: Staff | None, input: s
         participant_id=person.id if person else None,
         registrations_erased=erased,
         registrations_cancelled=cancelled,
+        nominations_erased=nominated,
+        focal_points_erased=named,
     )
 
 
@@ -197,6 +200,8 @@ async def erase_expired(db: Database, settings: Settings) -> int:
     """
     cutoff = clock.now() - own(settings).retention
     erased = 0
+    async with db.unit() as uow:
+        await nomination_privacy.erase_ended(uow, settings, cutoff)
     while True:
         async with db.unit() as uow:
             ids = list(

@@ -141,6 +141,8 @@ class ErasureOut(msgspec.Struct):
     participant_id: str | None
     registrations_erased: int
     registrations_cancelled: int
+    nominations_erased: int = 0
+    focal_points_erased: int = 0
 
 
 class RegistrationList(msgspec.Struct):
