@@ -99,7 +99,7 @@ async def test_a_focal_point_nominates_two_people_and_one_confirms_in_the_browse
                 assert await tab.get_by_role("button", name="Confirm my place").count() == 0
                 assert await accessibility_violations(tab, impacts=()) == []
             (subject, text), *_ = sink.to("janis.ozols@mfa.gov.lv")
-            assert subject.startswith("You are nominated")
+            assert subject.startswith("You are nominated") and nominee_url in text
             assert any(
                 s.startswith("Registration confirmed") for s, _ in sink.to("janis.ozols@mfa.gov.lv")
             )
