@@ -47,7 +47,7 @@ class NomineeIn(msgspec.Struct, forbid_unknown_fields=True):
 @post(
     "/trainings/{training_id:str}/focal-points",
     operation_id="nameFocalPoint",
-    responses=problems(403, 404, 409, 422),
+    responses=problems(403, 404, 409, 413, 422),
     status_code=201,
     guards=[host_of_training],
 )
@@ -117,7 +117,7 @@ async def list_country_nominations(token: FromPath[str], db: DB) -> CountryNomin
 @post(
     "/focal-points/{token:str}/nominations",
     operation_id="nominate",
-    responses=problems(404, 409, 422, 429),
+    responses=problems(404, 409, 413, 422, 429),
     status_code=201,
     middleware=[THROTTLE],
 )
@@ -132,7 +132,7 @@ async def nominate(
 @post(
     "/focal-points/{token:str}/nominations/{nomination_id:str}/withdraw",
     operation_id="withdrawNomination",
-    responses=problems(404, 409),
+    responses=problems(404, 409, 413),
     status_code=200,
 )
 async def withdraw(
@@ -172,7 +172,7 @@ async def take_place(
 @post(
     "/nominees/{token:str}/registration",
     operation_id="confirmNomination",
-    responses=problems(404, 409, 422, 429, 503),
+    responses=problems(404, 409, 413, 422, 429, 503),
     status_code=201,
     middleware=[THROTTLE],
 )
