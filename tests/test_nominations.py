@@ -4,6 +4,7 @@ quotas released at the nomination deadline; over a real broker, database and SMT
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from services.registration.nominations import offer_waiting
 from shared.clock import clock
 from tests.registration_support import open_training, person, registration_events
 from tests.support import SmtpSink, System, eventually, running_system
@@ -335,3 +337,66 @@ async def test_a_focal_point_refused_names_the_field(system: System) -> None:
     )
     assert not_nominated.status_code == 409
     assert not_nominated.json()["errors"][0]["field"] == "training"
+
+
+async def test_naming_a_focal_point_is_audited_by_id_and_country_only(
+    system: System, sink: SmtpSink
+) -> None:
+    training = await by_nomination(system)
+    named = await system.registration.post(
+        f"/trainings/{training.id}/focal-points",
+        json={"country": "LT", "name": "Rūta Kazlauskienė", "email": "ruta@urm.lt"},
+        headers=system.token("organiser", ["EE"]),
+    )
+    assert named.status_code == 201, named.text
+    log = await system.registration.get(
+        "/audit", params={"action": "focal_point.named"}, headers=system.token()
+    )
+    assert log.status_code == 200, log.text
+    (entry,) = log.json()["items"]
+    assert entry["object_id"] == named.json()["id"]
+    assert entry["training_id"] == training.id and entry["detail"] == {"country": "LT"}
+    assert "ruta" not in log.text.lower() and "Kazlauskien" not in log.text
+
+
+async def test_release_passes_side_by_side_offer_each_place_once(
+    system: System, sink: SmtpSink
+) -> None:
+    """Instances of the service each run the release job: passes at the same moment (and
+    the app's own) still give each unused place to one nominee, with one event each."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    clock.set(now)
+    training = await by_nomination(system, nominations_close_at=now + timedelta(hours=1))
+    await system.registration.put(
+        f"/trainings/{training.id}/quotas", json={"EE": 1, "LV": 2}, headers=system.token()
+    )
+    ee = await focal_point(system, sink, training.id, "EE", "fp.ee@mfa.ee")
+    for number in (1, 2, 3, 4):
+        await nominate(system, ee, number)
+    clock.set(now + timedelta(hours=2))
+    runtime = system.runtime("registration")
+
+    async def passes() -> list[int]:
+        return list(await asyncio.gather(*(offer_waiting(runtime) for _ in range(3))))
+
+    await system.on_service_loop("registration", passes)
+
+    async def released() -> list[str]:
+        found = [s for _, s in await states(system, ee)]
+        assert found == ["offered", "offered", "offered", "waiting"], found
+        return found
+
+    await eventually(released, timeout=15)
+    offers = [
+        event.data["id"]
+        for event in await registration_events(system.nats.url)
+        if event.subject == "registration.nomination.offered"
+    ]
+    assert len(offers) == len(set(offers)) == 3
+    for number in (2, 3):
+        link = await link_in_mail(sink, f"participant{number}@example.org", NOMINEE_LINK, nth=1)
+        taken = await system.registration.post(
+            f"/nominees/{link}/registration", json={"consent": True}
+        )
+        # The places moved with LV's quota: registration confirms them.
+        assert taken.status_code == 201 and taken.json()["status"] == "confirmed", taken.text
