@@ -270,7 +270,7 @@ async def _staff_page(
             "training": training,
             "focal_points": points,
             "nominations": rows,
-            "closes_at": nominations.closes_at(training),
+            "closes_at": views.closes_at(training),
             "form": form,
             "errors": errors,
             "notice": notice,

@@ -3,6 +3,9 @@ sees them, a training's focal points and nominations as its organisers see them.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TypeVar
+
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,10 +16,11 @@ from services.registration.nomination_schemas import (
     FocalPointOut,
     NominationOut,
 )
-from services.registration.nominations import closes_at
 from services.registration.tables import FocalPointRow, NominationRow, TrainingRow, quota
 from shared import tokens
 from shared.clock import clock
+
+L = TypeVar("L", FocalPointRow, NominationRow)
 
 
 def nomination_out(row: NominationRow) -> NominationOut:
@@ -46,22 +50,29 @@ def focal_point_out(row: FocalPointRow) -> FocalPointOut:
     )
 
 
-async def focal_point(session: AsyncSession, token: str) -> FocalPointRow | None:
+def closes_at(training: TrainingRow) -> datetime:
+    return rules.deadline(
+        training.nominations_close_at,
+        training.registration_closes_at,
+        training.starts_on,
+        training.timezone,
+    )
+
+
+async def _holding_link(session: AsyncSession, table: type[L], token: str) -> L | None:
+    """The row whose link this token is; an erased one's link no longer works."""
     row = (
-        await session.exec(
-            select(FocalPointRow).where(FocalPointRow.token_sha256 == tokens.digest(token))
-        )
+        await session.exec(select(table).where(col(table.token_sha256) == tokens.digest(token)))
     ).first()
     return row if row is not None and row.erased_at is None else None
+
+
+async def focal_point(session: AsyncSession, token: str) -> FocalPointRow | None:
+    return await _holding_link(session, FocalPointRow, token)
 
 
 async def nominee(session: AsyncSession, token: str) -> NominationRow | None:
-    row = (
-        await session.exec(
-            select(NominationRow).where(NominationRow.token_sha256 == tokens.digest(token))
-        )
-    ).first()
-    return row if row is not None and row.erased_at is None else None
+    return await _holding_link(session, NominationRow, token)
 
 
 async def nominations(

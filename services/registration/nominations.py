@@ -17,7 +17,9 @@ from sqlmodel import col, select
 
 from services.registration import audits, nomination_mails
 from services.registration import nomination_rules as rules
+from services.registration import nomination_views as views
 from services.registration.nomination_schemas import FocalPointIn, NominationIn
+from services.registration.nomination_views import closes_at
 from services.registration.seats import training_for_update
 from services.registration.tables import FocalPointRow, NominationRow, TrainingRow, quota
 from shared import tokens
@@ -55,23 +57,10 @@ class Withdraw:
     nomination_id: str
 
 
-def closes_at(training: TrainingRow) -> datetime:
-    return rules.deadline(
-        training.nominations_close_at,
-        training.registration_closes_at,
-        training.starts_on,
-        training.timezone,
-    )
-
-
 async def focal_point_by_token(uow: UnitOfWork, token: str) -> FocalPointRow:
     """The focal point holding this link; any other token learns nothing (404)."""
-    row = (
-        await uow.session.exec(
-            select(FocalPointRow).where(FocalPointRow.token_sha256 == tokens.digest(token))
-        )
-    ).first()
-    if row is None or row.erased_at is not None:
+    row = await views.focal_point(uow.session, token)
+    if row is None:
         raise NotFound("no such nomination link", field="token")
     return row
 
