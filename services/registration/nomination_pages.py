@@ -5,6 +5,7 @@ Forms carry the CSRF token; errors are shown next to their field."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -70,6 +71,21 @@ def _read(data: dict[str, str], names: tuple[str, ...], kind: type[Any]) -> Any:
         raise Invalid(_("Please check this field."), field=field) from None
 
 
+async def _refused(
+    refusal: DomainError,
+    fields: tuple[str, ...],
+    page: Callable[[dict[str, str], int, str | None], Awaitable[Any]],
+) -> Any:
+    """The form again with the refusal beside its field, or above the form; a link that is
+    not (or no longer) valid gets the page that says so."""
+    if refusal.field == "token":
+        return _unknown_link()
+    status = status_of(refusal)
+    if refusal.field in fields:
+        return await page({refusal.field: refusal.message}, status, None)
+    return await page({}, status, refusal.message)
+
+
 async def _nominate_page(
     db: Any,
     token: str,
@@ -124,12 +140,9 @@ async def nominate_by_form(
             db, nominations.nominate, settings, None, nominations.Nominate(token, nominee)
         )
     except DomainError as refusal:
-        if refusal.field == "token":
-            return _unknown_link()
-        status = status_of(refusal)
-        if refusal.field in NOMINEE_FIELDS:
-            return await _nominate_page(db, token, data, {refusal.field: refusal.message}, status)
-        return await _nominate_page(db, token, data, {}, status, notice=refusal.message)
+        return await _refused(
+            refusal, NOMINEE_FIELDS, lambda *shown: _nominate_page(db, token, data, *shown)
+        )
     return Redirect(path=f"/nominate/{token}?done=nominated", status_code=303)
 
 
@@ -146,9 +159,7 @@ async def withdraw_by_form(
             db, nominations.withdraw, settings, None, nominations.Withdraw(token, nomination_id)
         )
     except DomainError as refusal:
-        if refusal.field == "token":
-            return _unknown_link()
-        return await _nominate_page(db, token, {}, {}, status_of(refusal), notice=refusal.message)
+        return await _refused(refusal, (), lambda *shown: _nominate_page(db, token, {}, *shown))
     return Redirect(path=f"/nominate/{token}?done=withdrawn", status_code=303)
 
 
@@ -220,14 +231,11 @@ async def confirm_by_form(
                 raise Invalid(_("This field is required."), field=name)
         done = await take_place(db, registrations, token, answers)
     except DomainError as refusal:
-        if refusal.field == "token":
-            return _unknown_link()
-        status = status_of(refusal)
-        if refusal.field in ("name", "organisation", "position", "consent"):
-            return await _nominee_page(
-                db, settings, token, data, {refusal.field: refusal.message}, status
-            )
-        return await _nominee_page(db, settings, token, data, {}, status, notice=refusal.message)
+        return await _refused(
+            refusal,
+            ("name", "organisation", "position", "consent"),
+            lambda *shown: _nominee_page(db, settings, token, data, *shown),
+        )
     except msgspec.ValidationError:
         return await _nominee_page(
             db, settings, token, data, {}, 422, notice=_("Please check the fields below.")
@@ -319,12 +327,11 @@ async def name_focal_point_by_form(
             nominations.NameFocalPoint(training_id, point),
         )
     except DomainError as refusal:
-        status = status_of(refusal)
-        if refusal.field in ("country", "name", "email"):
-            return await _staff_page(
-                request, db, training_id, data, {refusal.field: refusal.message}, status
-            )
-        return await _staff_page(request, db, training_id, data, {}, status, notice=refusal.message)
+        return await _refused(
+            refusal,
+            ("country", "name", "email"),
+            lambda *shown: _staff_page(request, db, training_id, data, *shown),
+        )
     return Redirect(path=f"/staff/trainings/{training_id}/nominations?done=named", status_code=303)
 
 
