@@ -52,6 +52,7 @@ async def test_the_organisers_page_names_focal_points_for_the_host_country_only(
     assert (await system.registration.get(path, headers=stranger)).status_code == 403
     page = await system.registration.get(path, headers=host)
     assert page.status_code == 200 and "No focal point named yet" in page.text
+    assert page.headers["content-type"].startswith("text/html")
     listing = await system.registration.get(f"/staff/trainings/{training.id}", headers=host)
     assert f'href="{path}"' in listing.text
 

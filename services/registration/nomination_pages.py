@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
@@ -117,7 +117,7 @@ async def _nominate_page(
     )
 
 
-@get("/nominate/{token:str}", operation_id="nominationPage")
+@get("/nominate/{token:str}", operation_id="nominationPage", media_type=MediaType.HTML)
 async def nomination_page(
     token: FromPath[str], db: DB, done: FromQuery[str | None] = None
 ) -> Template:
@@ -129,7 +129,11 @@ async def nomination_page(
 
 
 @post(
-    "/nominate/{token:str}", operation_id="nominateByForm", status_code=303, middleware=[THROTTLE]
+    "/nominate/{token:str}",
+    operation_id="nominateByForm",
+    media_type=MediaType.HTML,
+    status_code=303,
+    middleware=[THROTTLE],
 )
 async def nominate_by_form(
     token: FromPath[str], data: URLEncodedBody[dict[str, str]], db: DB, settings: AppSettings
@@ -149,6 +153,7 @@ async def nominate_by_form(
 @post(
     "/nominate/{token:str}/withdraw/{nomination_id:str}",
     operation_id="withdrawByForm",
+    media_type=MediaType.HTML,
     status_code=303,
 )
 async def withdraw_by_form(
@@ -201,7 +206,7 @@ async def _nominee_page(
     )
 
 
-@get("/nominee/{token:str}", operation_id="nomineePage")
+@get("/nominee/{token:str}", operation_id="nomineePage", media_type=MediaType.HTML)
 async def nominee_page(token: FromPath[str], db: DB, settings: AppSettings) -> Template:
     return await _nominee_page(db, settings, token, {}, {})
 
@@ -209,6 +214,7 @@ async def nominee_page(token: FromPath[str], db: DB, settings: AppSettings) -> T
 @post(
     "/nominee/{token:str}",
     operation_id="confirmNominationByForm",
+    media_type=MediaType.HTML,
     status_code=200,
     middleware=[THROTTLE],
 )
@@ -290,7 +296,11 @@ async def _staff_page(
     )
 
 
-@get("/staff/trainings/{training_id:str}/nominations", operation_id="staffNominationsPage")
+@get(
+    "/staff/trainings/{training_id:str}/nominations",
+    operation_id="staffNominationsPage",
+    media_type=MediaType.HTML,
+)
 async def staff_nominations(
     request: Request[Any, Any, Any],
     training_id: FromPath[str],
@@ -304,6 +314,7 @@ async def staff_nominations(
 @post(
     "/staff/trainings/{training_id:str}/focal-points",
     operation_id="nameFocalPointByForm",
+    media_type=MediaType.HTML,
     status_code=303,
 )
 async def name_focal_point_by_form(
