@@ -61,6 +61,16 @@ async def test_erasure_of_a_nominee_and_a_focal_point_leaves_no_trace(
         needles = (*focal[0].split(), focal[1].split("@")[0], *nominee[0].split())
         needles += (nominee[1].split("@")[0],)
         assert await rows_holding(url, *needles)
+        exported = await system.registration.post(
+            "/privacy/export", json={"email": nominee[1]}, headers=system.token()
+        )
+        assert exported.status_code == 200, exported.text
+        (nomination,) = exported.json()["nominations"]
+        assert nomination["name"] == nominee[0] and nomination["status"] == "registered"
+        roles = await system.registration.post(
+            "/privacy/export", json={"email": focal[1]}, headers=system.token()
+        )
+        assert [p["country"] for p in roles.json()["focal_points"]] == ["EE"]
         for address in (nominee[1], focal[1]):
             erased = await system.registration.post(
                 "/privacy/erase", json={"email": address}, headers=system.token()

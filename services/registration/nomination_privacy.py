@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.registration import nomination_rules as rules
+from services.registration import nomination_views as views
 from services.registration import nominations
 from services.registration.seats import training_for_update
 from services.registration.tables import FocalPointRow, NominationRow, TrainingRow
@@ -72,6 +75,24 @@ async def _erase(
         _anonymise_focal_point(point, now)
         uow.session.add(point)
     await uow.session.flush()
+
+
+async def export_person(session: AsyncSession, address: str) -> dict[str, Any]:
+    """The nominations of `address` and its focal point roles, for the privacy export."""
+    nominated = await session.exec(
+        select(NominationRow)
+        .where(NominationRow.email == address)
+        .order_by(col(NominationRow.number))
+    )
+    roles = await session.exec(
+        select(FocalPointRow)
+        .where(FocalPointRow.email == address)
+        .order_by(col(FocalPointRow.created_at))
+    )
+    return {
+        "nominations": [views.nomination_out(row) for row in nominated],
+        "focal_points": [views.focal_point_out(row) for row in roles],
+    }
 
 
 async def erase_person(uow: UnitOfWork, settings: Settings, address: str) -> tuple[int, int]:

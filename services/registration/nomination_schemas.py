@@ -6,8 +6,7 @@ from datetime import datetime
 
 import msgspec
 
-from services.registration.schemas import CountryCode
-from shared.inputs import Email, Name, email_address
+from shared.inputs import CountryCode, Email, Name, email_address
 from shared.inputs import Line as OptionalText
 
 

@@ -92,6 +92,7 @@ async def export(session: AsyncSession, email: str) -> PrivacyExport:
             MailExport(subject=subject, queued_at=queued, sent_at=sent_at)
             for subject, queued, sent_at in sent
         ],
+        **await nomination_privacy.export_person(session, address),
     )
 
 
