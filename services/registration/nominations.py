@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, update
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.registration import audits, nomination_mails
 from services.registration import nomination_rules as rules
@@ -127,11 +128,11 @@ async def _quota_of(uow: UnitOfWork, training_id: str, country: str) -> int | No
     ).scalar_one_or_none()
 
 
-async def holding(uow: UnitOfWork, training_id: str) -> dict[str, int]:
+async def holding(session: AsyncSession, training_id: str) -> dict[str, int]:
     """Per country, the nominations that use one of its places."""
     return {
         country: count
-        for country, count in await uow.execute(
+        for country, count in await session.exec(
             select(NominationRow.country, func.count())
             .where(NominationRow.training_id == training_id)
             .where(col(NominationRow.status).in_(rules.HOLDING))
@@ -199,7 +200,7 @@ async def nominate(
     if again is not None:
         raise Conflict("this person is already nominated for this training", field="email")
     quota_now = await _quota_of(uow, training.id, point.country)
-    held = (await holding(uow, training.id)).get(point.country, 0)
+    held = (await holding(uow.session, training.id)).get(point.country, 0)
     nomination_id = str(uuid.uuid4())
     row = NominationRow(
         id=nomination_id,
@@ -249,58 +250,71 @@ async def withdraw(
     return row
 
 
-async def _waiting(uow: UnitOfWork, training_id: str) -> list[NominationRow]:
-    return list(
-        await uow.session.exec(
+@dataclass(frozen=True)
+class Offers:
+    """Who is offered a place now, and the quota each released place moves with."""
+
+    nominees: list[NominationRow]
+    moves: list[tuple[str, str]]  # (from country, to country), one per released place
+
+
+async def offers_due(session: AsyncSession, training: TrainingRow, now: datetime) -> Offers:
+    """Each country's free places for its waiting nominees in nomination order; after the
+    deadline, unused quotas for other countries' waiting nominees. Read only."""
+    none = Offers([], [])
+    if training.status != "published":
+        return none
+    waiting = list(
+        await session.exec(
             select(NominationRow)
-            .where(NominationRow.training_id == training_id)
+            .where(NominationRow.training_id == training.id)
             .where(NominationRow.status == rules.WAITING)
             .order_by(col(NominationRow.number))
             .execution_options(populate_existing=True)
         )
     )
-
-
-async def offer_places(
-    uow: UnitOfWork, settings: Settings, training: TrainingRow, now: datetime
-) -> int:
-    """Offer each country's free places to its waiting nominees in nomination order; after
-    the deadline, give unused quotas to other countries' waiting nominees. The training's
-    row is locked by the caller, so instances side by side do this once. Returns the offers."""
-    if training.status != "published":
-        return 0
-    waiting = await _waiting(uow, training.id)
     if not waiting:
-        return 0
+        return none
     quotas = {
         country: maximum
-        for country, maximum in await uow.execute(
+        for country, maximum in await session.exec(
             select(quota.c.country, quota.c.maximum).where(quota.c.training_id == training.id)
         )
     }
-    held = await holding(uow, training.id)
+    held = await holding(session, training.id)
     offered: list[NominationRow] = []
     for country in sorted({row.country for row in waiting}):
         own = [row for row in waiting if row.country == country]
         count = rules.offers_within_quota(quotas.get(country), held.get(country, 0), len(own))
         offered.extend(own[:count])
         held[country] = held.get(country, 0) + count
+    moves: list[tuple[str, str]] = []
     if now >= closes_at(training):
         chosen = {row.id for row in offered}
         still = [(row.id, row.country) for row in waiting if row.id not in chosen]
         by_id = {row.id: row for row in waiting}
         for nomination_id, donor in rules.released(quotas, held, still):
-            receiver = by_id[nomination_id]
-            # The place moves with its quota, so that registration confirms the nominee.
-            await _move_quota(uow, training.id, donor, -1)
-            await _move_quota(uow, training.id, receiver.country, +1)
-            offered.append(receiver)
-    for row in sorted(offered, key=lambda r: r.number or 0):
+            offered.append(by_id[nomination_id])
+            moves.append((donor, by_id[nomination_id].country))
+    return Offers(sorted(offered, key=lambda r: r.number or 0), moves)
+
+
+async def offer_places(
+    uow: UnitOfWork, settings: Settings, training: TrainingRow, now: datetime
+) -> int:
+    """Make the offers due. The training's row is locked by the caller, so instances side
+    by side do this once. Returns the offers."""
+    due = await offers_due(uow.session, training, now)
+    for donor, receiver in due.moves:
+        # The place moves with its quota, so that registration confirms the nominee.
+        await _move_quota(uow, training.id, donor, -1)
+        await _move_quota(uow, training.id, receiver, +1)
+    for row in due.nominees:
         _revise(row, rules.OFFERED, now)
         uow.session.add(row)
         announce(uow, settings, training, row)
     await uow.session.flush()
-    return len(offered)
+    return len(due.nominees)
 
 
 async def _move_quota(uow: UnitOfWork, training_id: str, country: str, delta: int) -> None:
@@ -359,8 +373,14 @@ async def offer_waiting(runtime: Runtime) -> int:
                 .order_by(col(NominationRow.training_id))
             )
         )
+        # Most passes find nothing due: they say so without a write transaction.
+        due = []
+        for training_id in training_ids:
+            training = await session.get(TrainingRow, training_id)
+            if training is not None and (await offers_due(session, training, clock.now())).nominees:
+                due.append(training_id)
     offered = 0
-    for training_id in training_ids:
+    for training_id in due:
         async with runtime.db.unit() as uow:
             training = await training_for_update(uow, training_id)
             offered += await offer_places(uow, runtime.settings, training, clock.now())
