@@ -1,6 +1,7 @@
 """Trainings by nomination: the public form closed, national focal points nominating within
 their country's quota, nominees confirming through the registration intake, and unused
-quotas released at the nomination deadline; over a real broker, database and SMTP server."""
+quotas released at the nomination deadline, and the pages of nominations; over a real
+broker, database and SMTP server."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 
 from services.registration.nominations import offer_waiting
 from shared.clock import clock
+from tests.browser import csrf_of
 from tests.registration_support import open_training, person, registration_events
 from tests.support import SmtpSink, System, eventually, running_system
 
@@ -400,3 +402,73 @@ async def test_release_passes_side_by_side_offer_each_place_once(
         )
         # The places moved with LV's quota: registration confirms them.
         assert taken.status_code == 201 and taken.json()["status"] == "confirmed", taken.text
+
+
+# --- pages -----------------------------------------------------------------------------
+
+
+async def test_the_organisers_page_names_focal_points_for_the_host_country_only(
+    system: System, sink: SmtpSink
+) -> None:
+    training = await open_training(system.nats.url, system.registration, by_nomination=True)
+    path = f"/staff/trainings/{training.id}/nominations"
+    host = system.token("organiser", ["EE"])
+    stranger = system.token("organiser", ["LV"])
+    assert (await system.registration.get(path, follow_redirects=False)).status_code == 303
+    assert (await system.registration.get(path, headers=stranger)).status_code == 403
+    page = await system.registration.get(path, headers=host)
+    assert page.status_code == 200 and "No focal point named yet" in page.text
+    assert page.headers["content-type"].startswith("text/html")
+    listing = await system.registration.get(f"/staff/trainings/{training.id}", headers=host)
+    assert f'href="{path}"' in listing.text
+
+    action = f"/staff/trainings/{training.id}/focal-points"
+    form = {"_csrf_token": csrf_of(page.text), "country": "FI", "name": "Mikko Laine"}
+    bad = await system.registration.post(action, data={**form, "email": "mikko@"}, headers=host)
+    assert bad.status_code == 422 and 'id="fp-email-error"' in bad.text
+    assert 'value="Mikko Laine"' in bad.text
+    refused = await system.registration.post(
+        action, data={**form, "email": "mikko@um.fi"}, headers=stranger
+    )
+    assert refused.status_code == 403
+    named = await system.registration.post(
+        action, data={**form, "email": "mikko@um.fi"}, headers=host, follow_redirects=False
+    )
+    assert named.status_code == 303, named.text
+    page = await system.registration.get(path, headers=host)
+    assert "mikko@um.fi" in page.text
+    assert await link_in_mail(sink, "mikko@um.fi", NOMINATE_LINK)
+
+
+async def test_the_nomination_forms_name_the_field_they_refuse(
+    system: System, sink: SmtpSink
+) -> None:
+    training = await open_training(system.nats.url, system.registration, by_nomination=True)
+    named = await system.registration.post(
+        f"/trainings/{training.id}/focal-points",
+        json={"country": "EE", "name": "Kadri Saar", "email": "kadri@mfa.ee"},
+        headers=system.token(),
+    )
+    assert named.status_code == 201
+    token = await link_in_mail(sink, "kadri@mfa.ee", NOMINATE_LINK)
+    path = f"/nominate/{token}"
+    page = await system.registration.get(path)
+    assert "Nominations of Estonia" in page.text and "no quota of its own" in page.text
+    form = {"_csrf_token": csrf_of(page.text), "email": "jaan@mfa.ee", "organisation": "MFA"}
+    blank = await system.registration.post(path, data={**form, "name": " "})
+    assert blank.status_code == 422 and 'id="name-error"' in blank.text
+    done = await system.registration.post(path, data={**form, "name": "Jaan Kask"})
+    assert done.status_code == 200 and "Jaan Kask" in done.text and "Place offered" in done.text
+    again = await system.registration.post(path, data={**form, "name": "Jaan Kask"})
+    assert again.status_code == 409 and 'id="email-error"' in again.text
+
+    nominee = await link_in_mail(sink, "jaan@mfa.ee", NOMINEE_LINK)
+    offer = await system.registration.get(f"/nominee/{nominee}")
+    assert offer.status_code == 200 and 'value="Jaan Kask"' in offer.text
+    answers = {"_csrf_token": csrf_of(offer.text), "name": "Jaan Kask", "organisation": " "}
+    refused = await system.registration.post(f"/nominee/{nominee}", data=answers)
+    assert refused.status_code == 422 and 'id="organisation-error"' in refused.text
+
+    for unknown in ("/nominate/not-a-real-link-at-all", "/nominee/not-a-real-link-at-all"):
+        gone = await system.registration.get(unknown)
+        assert gone.status_code == 404 and "This link does not work" in gone.text

@@ -5,7 +5,8 @@ Forms carry the CSRF token; errors are shown next to their field."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -71,6 +72,17 @@ def _read(data: dict[str, str], names: tuple[str, ...], kind: type[Any]) -> Any:
         raise Invalid(_("Please check this field."), field=field) from None
 
 
+@dataclass(frozen=True)
+class Shown:
+    """What a form page shows besides its object: the answers as typed, refusals beside
+    their field, the status and a notice above the form."""
+
+    form: Mapping[str, str] = field(default_factory=dict)
+    errors: Mapping[str, str] = field(default_factory=dict)
+    status_code: int = 200
+    notice: str | None = None
+
+
 async def _refused(
     refusal: DomainError,
     fields: tuple[str, ...],
@@ -89,10 +101,7 @@ async def _refused(
 async def _nominate_page(
     db: Any,
     token: str,
-    form: dict[str, str],
-    errors: dict[str, str],
-    status_code: int = 200,
-    notice: str | None = None,
+    shown: Shown = Shown(),
 ) -> Template:
     async with db.session() as session:
         point = await views.focal_point(session, token)
@@ -107,13 +116,13 @@ async def _nominate_page(
             "training": training,
             "country_name": country_of(point.country).name,
             "country": country,
-            "form": form,
-            "errors": errors,
-            "notice": notice,
+            "form": shown.form,
+            "errors": shown.errors,
+            "notice": shown.notice,
             "status_words": _status_words(),
             "lang": training.language,
         },
-        status_code=status_code,
+        status_code=shown.status_code,
     )
 
 
@@ -125,7 +134,7 @@ async def nomination_page(
         "nominated": _("Nominated; the nominee is mailed."),
         "withdrawn": _("Withdrawn."),
     }
-    return await _nominate_page(db, token, {}, {}, notice=notices.get(done or ""))
+    return await _nominate_page(db, token, Shown(notice=notices.get(done or "")))
 
 
 @post(
@@ -145,7 +154,7 @@ async def nominate_by_form(
         )
     except DomainError as refusal:
         return await _refused(
-            refusal, NOMINEE_FIELDS, lambda *shown: _nominate_page(db, token, data, *shown)
+            refusal, NOMINEE_FIELDS, lambda *shown: _nominate_page(db, token, Shown(data, *shown))
         )
     return Redirect(path=f"/nominate/{token}?done=nominated", status_code=303)
 
@@ -164,7 +173,9 @@ async def withdraw_by_form(
             db, nominations.withdraw, settings, None, nominations.Withdraw(token, nomination_id)
         )
     except DomainError as refusal:
-        return await _refused(refusal, (), lambda *shown: _nominate_page(db, token, {}, *shown))
+        return await _refused(
+            refusal, (), lambda *shown: _nominate_page(db, token, Shown({}, *shown))
+        )
     return Redirect(path=f"/nominate/{token}?done=withdrawn", status_code=303)
 
 
@@ -172,17 +183,14 @@ async def _nominee_page(
     db: Any,
     settings: Any,
     token: str,
-    form: dict[str, str],
-    errors: dict[str, str],
-    status_code: int = 200,
-    notice: str | None = None,
+    shown: Shown = Shown(),
 ) -> Template:
     async with db.session() as session:
         row = await views.nominee(session, token)
         training = await session.get(TrainingRow, row.training_id) if row else None
     if row is None or training is None:
         return _unknown_link()
-    shown = form or {
+    form = shown.form or {
         "name": row.name,
         "organisation": row.organisation,
         "position": row.position or "",
@@ -194,21 +202,21 @@ async def _nominee_page(
             "nomination": row,
             "training": training,
             "country_name": country_of(row.country).name,
-            "form": shown,
-            "errors": errors,
-            "notice": notice,
+            "form": form,
+            "errors": shown.errors,
+            "notice": shown.notice,
             "manage_url": links.manage_url(settings, row.registration_id)
             if row.registration_id
             else None,
             "lang": training.language,
         },
-        status_code=status_code,
+        status_code=shown.status_code,
     )
 
 
 @get("/nominee/{token:str}", operation_id="nomineePage", media_type=MediaType.HTML)
 async def nominee_page(token: FromPath[str], db: DB, settings: AppSettings) -> Template:
-    return await _nominee_page(db, settings, token, {}, {})
+    return await _nominee_page(db, settings, token)
 
 
 @post(
@@ -240,12 +248,11 @@ async def confirm_by_form(
         return await _refused(
             refusal,
             ("name", "organisation", "position", "consent"),
-            lambda *shown: _nominee_page(db, settings, token, data, *shown),
+            lambda *shown: _nominee_page(db, settings, token, Shown(data, *shown)),
         )
     except msgspec.ValidationError:
-        return await _nominee_page(
-            db, settings, token, data, {}, 422, notice=_("Please check the fields below.")
-        )
+        checked = Shown(data, {}, 422, _("Please check the fields below."))
+        return await _nominee_page(db, settings, token, checked)
     async with db.session() as session:
         training = await session.get(TrainingRow, done.training_id)
     return Template(
@@ -266,10 +273,7 @@ async def _staff_page(
     request: Request[Any, Any, Any],
     db: Any,
     training_id: str,
-    form: dict[str, str],
-    errors: dict[str, str],
-    status_code: int = 200,
-    notice: str | None = None,
+    shown: Shown = Shown(),
 ) -> Any:
     found = await managed_training(request, db, training_id)
     if not isinstance(found, tuple):
@@ -285,14 +289,14 @@ async def _staff_page(
             "focal_points": points,
             "nominations": rows,
             "closes_at": views.closes_at(training),
-            "form": form,
-            "errors": errors,
-            "notice": notice,
+            "form": shown.form,
+            "errors": shown.errors,
+            "notice": shown.notice,
             "countries": [(c.code, c.name) for c in all_countries()],
             "staff": staff,
             "now": clock.now(),
         },
-        status_code=status_code,
+        status_code=shown.status_code,
     )
 
 
@@ -308,7 +312,7 @@ async def staff_nominations(
     done: FromQuery[str | None] = None,
 ) -> Any:
     notice = "Focal point named; their link is mailed to them." if done == "named" else None
-    return await _staff_page(request, db, training_id, {}, {}, notice=notice)
+    return await _staff_page(request, db, training_id, Shown(notice=notice))
 
 
 @post(
@@ -341,7 +345,7 @@ async def name_focal_point_by_form(
         return await _refused(
             refusal,
             ("country", "name", "email"),
-            lambda *shown: _staff_page(request, db, training_id, data, *shown),
+            lambda *shown: _staff_page(request, db, training_id, Shown(data, *shown)),
         )
     return Redirect(path=f"/staff/trainings/{training_id}/nominations?done=named", status_code=303)
 
