@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from capitals import demo_staff
+from capitals import demo_nominations, demo_staff
 from capitals.demo_staff import mail_text
 from shared.auth import issue_token
 from shared.settings import Settings
@@ -31,6 +31,8 @@ class Edition:
     venue: str
     state: str  # completed, open or upcoming
     exhibition: bool = False
+    # National focal points name the participants; no public form.
+    by_nomination: bool = False
 
 
 def editions(today: date) -> list[Edition]:
@@ -51,6 +53,7 @@ def editions(today: date) -> list[Edition]:
             days=1,
             venue=f"Ministry of Foreign Affairs, {city}",
             state="open" if n == 0 else "upcoming",
+            by_nomination=code == "LV",
         )
         for n, (code, city) in enumerate(upcoming)
     ]
@@ -218,6 +221,8 @@ class Demo:
             "capacity": 8 if edition.state == "open" else 24,
             "description": "Identifying and referring victims of trafficking: a one-day training.",
         }
+        if edition.by_nomination:
+            body["by_nomination"] = True
         if edition.state == "upcoming":
             body["registration_opens_at"] = f"{edition.starts_on - timedelta(days=40)}T09:00:00"
         host = self.organiser(edition.country)
@@ -443,7 +448,11 @@ class Demo:
             else:
                 if edition.country == "PL":
                     self.reschedule(training)
-                print(f"  {edition.title}: upcoming")
+                if edition.by_nomination:
+                    demo_nominations.name_focal_points(self, training)
+                    print(f"  {edition.title}: upcoming, by nomination (focal points named)")
+                else:
+                    print(f"  {edition.title}: upcoming")
         if not mail_to_files:
             print(
                 "  (SMTP_URL is set: the evaluation invitations went out by mail, "

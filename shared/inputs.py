@@ -29,6 +29,8 @@ Line = Annotated[str, msgspec.Meta(max_length=200, pattern=LINE_PATTERN)]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=LINE_PATTERN)]
 Name = Title
 FreeText = Annotated[str, msgspec.Meta(max_length=5000, pattern=TEXT_PATTERN)]
+# An ISO 3166-1 alpha-2 code (or EU) as sent; which codes are known is checked by the rules.
+CountryCode = Annotated[str, msgspec.Meta(min_length=2, max_length=2)]
 # Checked by `email_address` after decoding (a pattern cannot say what an address is);
 # the length bound keeps the check cheap.
 Email = Annotated[

@@ -169,3 +169,8 @@ class TrainingColumns(SQLModel):
     registration_closes_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     moderated: bool = False
     language: str = Field(default="en", max_length=16)
+    # Seats go to people named by national focal points, not to the public form.
+    by_nomination: bool = False
+    # When countries' unused quotas go to other countries' waiting nominees; None: when
+    # registration closes.
+    nominations_close_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -60,6 +60,14 @@ def test_demo_loads_the_seed_series_into_a_running_system(tmp_path: Path) -> Non
 
         catalogue = httpx.get(f"http://127.0.0.1:{ports['registration']}/trainings").json()
         assert sum(1 for entry in catalogue["items"] if entry["registration_open"]) == 1
+        # One upcoming edition is by nomination, with focal points for three countries.
+        (riga,) = [t for t in trainings["items"] if t["by_nomination"]]
+        assert riga["host_country"] == "LV" and riga["status"] == "published"
+        points = httpx.get(
+            f"http://127.0.0.1:{ports['registration']}/trainings/{riga['id']}/focal-points",
+            headers=staff,
+        ).json()
+        assert sorted(p["country"] for p in points["items"]) == ["EE", "FI", "LT"]
 
         # Every completed edition has the answers the demo said it loaded (the public rate
         # limit once refused most of them while the demo reported success).

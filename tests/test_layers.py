@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PURE = (
     "services.registration.domain",
     "services.registration.statistics",
+    "services.registration.nomination_rules",
     "services.scheduling.domain",
     "shared.calendar",
     "services.scheduling.conflicts",

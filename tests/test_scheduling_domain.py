@@ -4,6 +4,8 @@ visibility, patches and personal-feed listings."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -211,15 +213,24 @@ def test_dates_lie_within_the_century_in_order_and_at_most_31_days_apart() -> No
         assert refused.value.field == field
 
 
-def test_the_registration_window_is_wall_clock_time_and_closes_after_it_opens() -> None:
-    opens, closes = domain.window(
-        datetime(2031, 4, 1, 9, 0), datetime(2031, 4, 20, 17, 0), "Europe/Tallinn"
+def test_the_registration_window_and_nomination_deadline_are_wall_clock_times() -> None:
+    def moments(opens: Any, closes: Any, nominations: Any = None) -> list[Any]:
+        given = SimpleNamespace(
+            registration_opens_at=opens,
+            registration_closes_at=closes,
+            nominations_close_at=nominations,
+        )
+        return domain.moments(given, "Europe/Tallinn")
+
+    opens, closes, nominations = moments(
+        datetime(2031, 4, 1, 9, 0), datetime(2031, 4, 20, 17, 0), datetime(2031, 4, 15, 12, 0)
     )
     assert opens == datetime(2031, 4, 1, 6, 0, tzinfo=UTC)
     assert closes == datetime(2031, 4, 20, 14, 0, tzinfo=UTC)
-    assert domain.window(None, None, "Europe/Tallinn") == (None, None)
+    assert nominations == datetime(2031, 4, 15, 9, 0, tzinfo=UTC)
+    assert moments(None, None) == [None, None, None]
     with pytest.raises(Invalid) as refused:
-        domain.window(datetime(2031, 4, 20, 9, 0), datetime(2031, 4, 1, 9, 0), "Europe/Tallinn")
+        moments(datetime(2031, 4, 20, 9, 0), datetime(2031, 4, 1, 9, 0))
     assert refused.value.field == "registration_closes_at"
 
 

@@ -92,3 +92,9 @@ async def export(uow: UnitOfWork, input: str, result: PrivacyExport) -> Target:
     detail = {"registrations": len(result.registrations), "mails": len(result.mails)}
     known = result.participant.id if result.participant is not None else "unknown"
     return Target("participant", known, detail=detail)
+
+
+async def focal_point(uow: UnitOfWork, input: Any, result: Any) -> Target:
+    """A focal point named, by id and country: their name and address stay in their row."""
+    host = await _host(uow, result.training_id)
+    return Target("focal_point", result.id, result.training_id, host, {"country": result.country})

@@ -35,6 +35,8 @@ CATALOGUE_FIELDS = (
     "language",
     "description",
     "status",
+    "by_nomination",
+    "nominations_close_at",
 )
 
 

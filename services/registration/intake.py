@@ -13,7 +13,15 @@ import msgspec
 from sqlalchemy import insert
 from sqlmodel import select
 
-from services.registration import domain, links, mails, participant_links, sessions, views
+from services.registration import (
+    domain,
+    links,
+    mails,
+    nominations,
+    participant_links,
+    sessions,
+    views,
+)
 from services.registration.membership import category
 from services.registration.schemas import RegisteredOut, RegistrationIn
 from services.registration.seats import move_seats, padded, seats_for_batch
@@ -36,6 +44,9 @@ class Register:
     training_id: str
     data: RegistrationIn
     who: Staff | None
+    # A nominee taking the place offered to them (nominations.py): the public form of a
+    # training by nomination is closed to everyone else but staff.
+    nomination_id: str | None = None
     # The submitting request's trace context (none when tracing is off): the writer task
     # applies the item outside that request.
     trace: dict[str, str] = field(default_factory=tracing.carrier, compare=False)
@@ -59,6 +70,10 @@ def in_language(
         raise Invalid(f"language must be one of {', '.join(offered)}", field="language")
     return data
 
+
+BY_NOMINATION = (
+    "this training is by nomination: participants are named by their country's national focal point"
+)
 
 ALREADY_REGISTERED = (
     "this e-mail address is already registered for this training: we have sent your links "
@@ -133,8 +148,16 @@ async def register_batch(
             data = item.data
             staff = item.who
             by_staff = staff is not None and staff.may_manage(training_row.host_country)
+            nominee = None
             try:
-                domain.check_open(domain.window_of(training_row), now, by_staff=by_staff)
+                if item.nomination_id is not None:
+                    nominee = await nominations.claim(uow, item.nomination_id, training_row.id)
+                elif training_row.by_nomination and not by_staff:
+                    raise Conflict(BY_NOMINATION, field="training")
+                # A nominee may take their place after the window, as staff may register.
+                domain.check_open(
+                    domain.window_of(training_row), now, by_staff=by_staff or nominee is not None
+                )
             except DomainError as refusal:
                 results.append(refusal)
                 continue
@@ -166,6 +189,8 @@ async def register_batch(
             )
             new_rows.append(values)
             results.append(answer)
+            if nominee is not None:
+                await nominations.mark_registered(uow, nominee, values["id"], now)
             if staff is not None:
                 # A walk-in, by id: the name and address stay in the registration.
                 target = Target(

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 from services.registration import certificates
 from services.registration.batching import GroupCommit
 from services.registration.intake import Register, register_batch
+from services.registration.nominations import offer_waiting
 from services.registration.privacy import erase_expired
 from services.registration.schemas import RegisteredOut
 from services.registration.visa_commands import erase_expired_letters
-from shared.jobs import periodic
+from shared.jobs import on_change, periodic
 
 if TYPE_CHECKING:
     from shared.service import Runtime
@@ -51,3 +52,8 @@ async def _apply_letter_retention(runtime: Runtime) -> None:
 
 # Passport details go 30 days after the training's last day (checked hourly, like the rest).
 letter_retention = periodic("letter retention", RETENTION_CHECK_EVERY, _apply_letter_retention)
+
+
+# Offers are due when a place frees up or nominations close: a pass after a commit of this
+# process or a move of the clock (tests), else once a minute.
+nomination_offers = on_change("nomination offers", offer_waiting, spacing=0.5, idle=60.0)

@@ -15,6 +15,7 @@ from services.registration import (
     certificates,
     commands,
     domain,
+    nomination_privacy,
     visa_commands,
 )
 from services.registration.schemas import (
@@ -127,6 +128,7 @@ async def export(session: AsyncSession, settings: Settings, email: str) -> Priva
             for subject, queued, sent_at in sent
         ],
         letters=letters,
+        **await nomination_privacy.export_person(session, address),
     )
 
 
@@ -164,6 +166,7 @@ async def erase(uow: UnitOfWork, settings: Settings, who: Staff | None, input: s
         )
     )
     erased, cancelled = await _erase_registrations(uow, settings, ids)
+    nominated, named = await nomination_privacy.erase_person(uow, settings, address)
     if person is not None:
         await _erase_participant(uow, settings, person)
     else:
@@ -173,6 +176,8 @@ async def erase(uow: UnitOfWork, settings: Settings, who: Staff | None, input: s
         participant_id=person.id if person else None,
         registrations_erased=erased,
         registrations_cancelled=cancelled,
+        nominations_erased=nominated,
+        focal_points_erased=named,
     )
 
 
@@ -234,6 +239,8 @@ async def erase_expired(db: Database, settings: Settings) -> int:
     """
     cutoff = clock.now() - own(settings).retention
     erased = 0
+    async with db.unit() as uow:
+        await nomination_privacy.erase_ended(uow, settings, cutoff)
     while True:
         async with db.unit() as uow:
             ids = list(

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
 
 import msgspec
 
-from shared.inputs import Email, FreeText, Name, email_address
+from services.registration.nomination_schemas import FocalPointOut, NominationOut
+from shared.inputs import CountryCode, Email, FreeText, Name, email_address
 from shared.inputs import Line as OptionalText
 
 Need = FreeText
-CountryCode = Annotated[str, msgspec.Meta(min_length=2, max_length=2)]
 
 
 class Needs(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -129,6 +128,7 @@ class CatalogueEntry(msgspec.Struct):
     language: str
     status: str
     description: str | None = None
+    by_nomination: bool = False
 
 
 class EmailIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -170,14 +170,17 @@ class MailExport(msgspec.Struct):
     sent_at: datetime | None
 
 
-class PrivacyExport(msgspec.Struct):
-    """Everything the registration service holds about one e-mail address."""
+class PrivacyExport(msgspec.Struct, omit_defaults=True):
+    """Everything the registration service holds about one e-mail address (nominations and
+    focal point roles only where there are some)."""
 
     email: str
     participant: ParticipantExport | None
     registrations: list[RegistrationExport]
     mails: list[MailExport]
     letters: list[LetterOut] = []
+    nominations: list[NominationOut] = []
+    focal_points: list[FocalPointOut] = []
 
 
 class ErasureOut(msgspec.Struct):
@@ -185,6 +188,8 @@ class ErasureOut(msgspec.Struct):
     participant_id: str | None
     registrations_erased: int
     registrations_cancelled: int
+    nominations_erased: int = 0
+    focal_points_erased: int = 0
 
 
 class RegistrationList(msgspec.Struct):

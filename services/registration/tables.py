@@ -219,6 +219,52 @@ class VisaLetterRow(Row, table=True):
     decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
+class FocalPointRow(Row, table=True):
+    """A national focal point: who names the people of one country for a training by
+    nomination. Their link's token is derived from the secret; only its hash is stored."""
+
+    __tablename__ = "focal_point"
+    __table_args__ = (Index("ix_focal_point_token", "token_sha256", unique=True),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    training_id: str = Field(foreign_key="training.id", max_length=36, index=True)
+    country: str = Field(max_length=2)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320)
+    token_sha256: str = Field(max_length=64)
+    revision: int = 1
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class NominationRow(Row, table=True):
+    """A person a focal point nominated. `number` is the nomination order, across countries:
+    waiting nominees are offered seats in it."""
+
+    __tablename__ = "nomination"
+    __table_args__ = (
+        Index("ix_nomination_training_status", "training_id", "status", "number"),
+        Index("ix_nomination_token", "token_sha256", unique=True),
+    )
+
+    number: int | None = Field(default=None, primary_key=True)
+    id: str = Field(max_length=36, unique=True)
+    training_id: str = Field(foreign_key="training.id", max_length=36)
+    country: str = Field(max_length=2)
+    focal_point_id: str = Field(foreign_key="focal_point.id", max_length=36, index=True)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320)
+    organisation: str = Field(max_length=200)
+    position: str | None = Field(default=None, max_length=200)
+    status: str = Field(max_length=16)
+    token_sha256: str = Field(max_length=64)
+    registration_id: str | None = Field(default=None, max_length=36)
+    revision: int = 1
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
 training = TrainingRow.__table__  # type: ignore[attr-defined]
 participant = ParticipantRow.__table__  # type: ignore[attr-defined]
 registration = RegistrationRow.__table__  # type: ignore[attr-defined]

@@ -35,13 +35,14 @@ def catalogue_entry(training: TrainingRow, now: datetime) -> CatalogueEntry:
         timezone=training.timezone,
         capacity=training.capacity,
         seats_left=max(0, training.capacity - training.taken),
-        registration_open=domain.window_of(training).is_open(now),
+        registration_open=domain.window_of(training).is_open(now) and not training.by_nomination,
         registration_opens_at=training.registration_opens_at,
         registration_closes_at=training.registration_closes_at,
         moderated=training.moderated,
         language=training.language,
         status=training.status,
         description=training.description,
+        by_nomination=training.by_nomination,
     )
 
 

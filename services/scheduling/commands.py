@@ -131,9 +131,7 @@ async def create_training(
         raise Forbidden(f"your token does not cover host country {code}", field="host_country")
     city, timezone = domain.place(code, input.city or capital, input.timezone or default_zone)
     domain.check_dates(input.starts_on, input.ends_on)
-    opens, closes = domain.window(
-        input.registration_opens_at, input.registration_closes_at, timezone
-    )
+    opens, closes, nominations_close = domain.moments(input, timezone)
     now = clock.now()
     if await uow.session.get(SeriesRow, input.series) is None:
         uow.session.add(
@@ -156,6 +154,8 @@ async def create_training(
         registration_opens_at=opens,
         registration_closes_at=closes,
         moderated=input.moderated,
+        by_nomination=input.by_nomination,
+        nominations_close_at=nominations_close,
         language=input.language,
         description=input.description,
         status="draft",

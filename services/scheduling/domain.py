@@ -28,6 +28,8 @@ EDITABLE = ("draft", "published")
 LISTED = ("published", "completed", "cancelled")
 # The registration window, in the order a training names it.
 WINDOW = ("registration_opens_at", "registration_closes_at")
+# Every moment a training names, wall-clock in its zone on the way in, UTC when stored.
+MOMENTS = (*WINDOW, "nominations_close_at")
 # Fields every session's calendar event repeats (summary context, location, description).
 FEED_FIELDS = frozenset({"title", "venue", "city", "description", "timezone"})
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
@@ -220,14 +222,11 @@ def place(code: str, city: str | None, timezone: str | None) -> tuple[str, str]:
     return city, timezone
 
 
-def window(
-    opens: datetime | None, closes: datetime | None, zone_name: str
-) -> tuple[datetime | None, datetime | None]:
-    """A new training's registration window in UTC."""
-    opens = window_utc(opens, zone_name, WINDOW[0])
-    closes = window_utc(closes, zone_name, WINDOW[1])
-    check_window(opens, closes)
-    return opens, closes
+def moments(training: Any, zone_name: str) -> list[datetime | None]:
+    """A new training's registration window and nomination deadline (`MOMENTS`) in UTC."""
+    found = [window_utc(getattr(training, name), zone_name, name) for name in MOMENTS]
+    check_window(found[0], found[1])
+    return found
 
 
 def training_changes(current: Mapping[str, Any], provided: Mapping[str, Any]) -> dict[str, Any]:
@@ -239,10 +238,10 @@ def training_changes(current: Mapping[str, Any], provided: Mapping[str, Any]) ->
     old_zone = current["timezone"]
     new_zone = provided.get("timezone", old_zone)
     zone(new_zone)
-    for name in WINDOW:
+    for name in MOMENTS:
         if name in provided:
             provided[name] = window_utc(provided[name], new_zone, name)
-        elif new_zone != old_zone and current[name] is not None:
+        elif new_zone != old_zone and current.get(name) is not None:
             provided[name] = relocalised(current[name], old_zone, new_zone, name)
     changes = {name: value for name, value in provided.items() if value != current[name]}
     if changes:

@@ -39,9 +39,9 @@ def _filled(form: Mapping[str, str], names: tuple[str, ...]) -> dict[str, Any]:
 
 def training_values(form: Mapping[str, str]) -> dict[str, Any]:
     values = _filled(form, TRAINING_FIELDS)
-    values.pop("moderated", None)
-    values["moderated"] = form.get("moderated") == "on"
-    for name in ("registration_opens_at", "registration_closes_at"):
+    for name in ("moderated", "by_nomination"):
+        values[name] = form.get(name) == "on"
+    for name in ("registration_opens_at", "registration_closes_at", "nominations_close_at"):
         if name in values and len(values[name]) == 16:
             values[name] += ":00"  # a datetime-local input sends no seconds
     if "host_country" in values:
@@ -57,7 +57,12 @@ def training_patch(form: Mapping[str, str]) -> TrainingPatch:
     values = training_values(form)
     for name in ("series", "host_country"):
         values.pop(name, None)
-    for name in ("registration_opens_at", "registration_closes_at", "description"):
+    for name in (
+        "registration_opens_at",
+        "registration_closes_at",
+        "nominations_close_at",
+        "description",
+    ):
         values.setdefault(name, None)
     values["shift_sessions"] = form.get("shift_sessions") == "on"
     return _convert(values, TrainingPatch)

@@ -133,6 +133,10 @@ def registration_state(training: TrainingRow, now: datetime) -> tuple[str, str]:
     zone = ZoneInfo(training.timezone)
     if training.status != "published":
         return "none", ""
+    if training.by_nomination:
+        return "nomination", (
+            "By nomination: participants are named by their country's national focal point."
+        )
     first_day = datetime.combine(training.starts_on, datetime.min.time(), zone)
     closes = training.registration_closes_at or first_day
     if training.registration_opens_at and now < training.registration_opens_at:
@@ -207,8 +211,11 @@ async def series_page(slug: FromPath[str], db: DB, settings: AppSettings) -> Tem
                 "status": t.status,
                 "state": state,
                 "status_label": label,
+                "by_nomination": t.by_nomination,
                 "url": links.training_page_url(settings, t.id),
-                "register_url": links.register_url(settings, t.id) if state == "open" else None,
+                "register_url": links.register_url(settings, t.id)
+                if state == "open" and not t.by_nomination
+                else None,
             }
         )
     return Template(

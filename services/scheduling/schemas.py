@@ -45,6 +45,8 @@ class TrainingIn(msgspec.Struct, forbid_unknown_fields=True):
     moderated: bool = False
     language: Language = "en"
     description: Text | None = None
+    by_nomination: bool = False
+    nominations_close_at: datetime | None = None
 
 
 class TrainingPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -66,6 +68,8 @@ class TrainingPatch(msgspec.Struct, forbid_unknown_fields=True):
     moderated: bool | msgspec.UnsetType = msgspec.UNSET
     language: Language | msgspec.UnsetType = msgspec.UNSET
     description: Text | msgspec.UnsetType | None = msgspec.UNSET
+    by_nomination: bool | msgspec.UnsetType = msgspec.UNSET
+    nominations_close_at: datetime | msgspec.UnsetType | None = msgspec.UNSET
     shift_sessions: bool = False
 
 
@@ -144,6 +148,8 @@ class TrainingOut(msgspec.Struct):
     status: str
     revision: int
     sessions: list[SessionOut]
+    by_nomination: bool
+    nominations_close_at: datetime | None
     calendar_url: str
     webcal_url: str
     page_url: str

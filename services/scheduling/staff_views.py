@@ -203,12 +203,21 @@ def details(training: TrainingRow) -> dict[str, Any]:
     zone = ZoneInfo(training.timezone)
     values: dict[str, Any] = {
         name: getattr(training, name)
-        for name in ("title", "venue", "city", "timezone", "capacity", "language", "moderated")
+        for name in (
+            "title",
+            "venue",
+            "city",
+            "timezone",
+            "capacity",
+            "language",
+            "moderated",
+            "by_nomination",
+        )
     }
     values["description"] = training.description or ""
     values["starts_on"] = training.starts_on.isoformat()
     values["ends_on"] = training.ends_on.isoformat()
-    for name in ("registration_opens_at", "registration_closes_at"):
+    for name in ("registration_opens_at", "registration_closes_at", "nominations_close_at"):
         moment = getattr(training, name)
         values[name] = "" if moment is None else f"{moment.astimezone(zone):%Y-%m-%dT%H:%M}"
     return values

@@ -97,7 +97,7 @@ def training_values(training: TrainingRow) -> dict[str, Any]:
 
     Times are in the training's zone."""
     values = {name: getattr(training, name) for name in TRAINING_FIELDS}
-    for name in domain.WINDOW:
+    for name in domain.MOMENTS:
         values[name] = local(values[name], training.timezone)
     return values
 

@@ -63,6 +63,8 @@ class TrainingData(Payload, kw_only=True):
     language: str = "en"
     description: str | None = None
     status: str = "published"
+    by_nomination: bool = False
+    nominations_close_at: datetime | None = None
     sessions: list[SessionData] = []
 
 
@@ -240,6 +242,40 @@ class ParticipantErased(Payload, kw_only=True):
     subject = "registration.participant.erased"
 
 
+class NominationData(Payload, kw_only=True):
+    """A nomination's new state (`offered`, `waiting`, `registered`, `withdrawn`); ids only:
+    who was nominated stays in registration."""
+
+    training_id: str
+    country: str
+    status: str
+    registration_id: str | None = None
+
+
+class NominationOffered(NominationData, kw_only=True):
+    subject = "registration.nomination.offered"
+
+
+class NominationWaiting(NominationData, kw_only=True):
+    subject = "registration.nomination.waiting"
+
+
+class NominationRegistered(NominationData, kw_only=True):
+    subject = "registration.nomination.registered"
+
+
+class NominationWithdrawn(NominationData, kw_only=True):
+    subject = "registration.nomination.withdrawn"
+
+
+class FocalPointNamed(Payload, kw_only=True):
+    """`id` is the focal point's id; who they are stays in registration."""
+
+    subject = "registration.focal_point.named"
+    training_id: str
+    country: str
+
+
 # --- evaluation -------------------------------------------------------------
 
 
@@ -287,6 +323,11 @@ register(
     CertificateWithdrawn,
     ParticipantFeedTokenSet,
     ParticipantErased,
+    NominationOffered,
+    NominationWaiting,
+    NominationRegistered,
+    NominationWithdrawn,
+    FocalPointNamed,
     ResponseSubmitted,
     CampaignClosed,
 )
@@ -303,4 +344,11 @@ REGISTRATION_STATUS_EVENTS: dict[str, type[RegistrationData]] = {
     "pending": RegistrationPending,
     "declined": RegistrationDeclined,
     "cancelled": RegistrationCancelled,
+}
+
+NOMINATION_EVENTS: dict[str, type[NominationData]] = {
+    "offered": NominationOffered,
+    "waiting": NominationWaiting,
+    "registered": NominationRegistered,
+    "withdrawn": NominationWithdrawn,
 }

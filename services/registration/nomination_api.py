@@ -1,0 +1,197 @@
+"""JSON routes of nominations: organisers name focal points and see the nominations of their
+trainings; a focal point (by the token of their link) nominates and withdraws; a nominee (by
+theirs) takes the place offered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from services.registration import intake, nominations
+from services.registration import nomination_views as views
+from services.registration.guards import host_of_training
+from services.registration.jobs import Intake
+from services.registration.nomination_schemas import (
+    CountryNominations,
+    FocalPointIn,
+    FocalPointOut,
+    NominationIn,
+    NominationOut,
+)
+from services.registration.schemas import Needs, RegisteredOut, RegistrationIn
+from services.registration.tables import TrainingRow
+from shared import i18n
+from shared.commands import execute
+from shared.errors import NotFound
+from shared.inputs import Line, Name
+from shared.params import DB, AppSettings, StaffMember
+from shared.problems import problems
+from shared.throttle import THROTTLE
+
+Registrations = NamedDependency[Intake]
+
+
+class NomineeIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The nominee's consent, and their details where they correct what was nominated."""
+
+    consent: bool
+    name: Name | None = None
+    organisation: Name | None = None
+    position: Line | None = None
+    needs: Needs | None = None
+
+
+@post(
+    "/trainings/{training_id:str}/focal-points",
+    operation_id="nameFocalPoint",
+    responses=problems(403, 404, 409, 413, 422),
+    status_code=201,
+    guards=[host_of_training],
+)
+async def name_focal_point(
+    training_id: FromPath[str],
+    data: JSONBody[FocalPointIn],
+    db: DB,
+    settings: AppSettings,
+    who: StaffMember,
+) -> FocalPointOut:
+    """Name a national focal point of one country (organisers of the host country, the
+    secretariat); they are mailed the link to their nomination page."""
+    row = await execute(
+        db,
+        nominations.name_focal_point,
+        settings,
+        who,
+        nominations.NameFocalPoint(training_id, data),
+    )
+    return views.focal_point_out(row)
+
+
+@get(
+    "/trainings/{training_id:str}/focal-points",
+    operation_id="listFocalPoints",
+    responses=problems(403, 404),
+    guards=[host_of_training],
+)
+async def list_focal_points(training_id: FromPath[str], db: DB) -> dict[str, list[FocalPointOut]]:
+    async with db.session() as session:
+        rows = await views.focal_points(session, training_id)
+    return {"items": [views.focal_point_out(row) for row in rows]}
+
+
+@get(
+    "/trainings/{training_id:str}/nominations",
+    operation_id="listNominations",
+    responses=problems(403, 404),
+    guards=[host_of_training],
+)
+async def list_nominations(training_id: FromPath[str], db: DB) -> dict[str, list[NominationOut]]:
+    """Every nomination of the training, in nomination order."""
+    async with db.session() as session:
+        rows = await views.nominations(session, training_id)
+    return {"items": [views.nomination_out(row) for row in rows]}
+
+
+async def _country_view(db: Any, token: str) -> CountryNominations:
+    async with db.session() as session:
+        point = await views.focal_point(session, token)
+        training = await session.get(TrainingRow, point.training_id) if point else None
+        if point is None or training is None:
+            raise NotFound("no such nomination link", field="token")
+        return await views.country_nominations(session, training, point.country)
+
+
+@get(
+    "/focal-points/{token:str}/nominations",
+    operation_id="listCountryNominations",
+    responses=problems(404),
+)
+async def list_country_nominations(token: FromPath[str], db: DB) -> CountryNominations:
+    """The focal point's country: its quota and its nominations (no other country's)."""
+    return await _country_view(db, token)
+
+
+@post(
+    "/focal-points/{token:str}/nominations",
+    operation_id="nominate",
+    responses=problems(404, 409, 413, 422, 429),
+    status_code=201,
+    middleware=[THROTTLE],
+)
+async def nominate(
+    token: FromPath[str], data: JSONBody[NominationIn], db: DB, settings: AppSettings
+) -> NominationOut:
+    """Offered a place while the country's quota has room, else waiting in nomination order."""
+    row = await execute(db, nominations.nominate, settings, None, nominations.Nominate(token, data))
+    return views.nomination_out(row)
+
+
+@post(
+    "/focal-points/{token:str}/nominations/{nomination_id:str}/withdraw",
+    operation_id="withdrawNomination",
+    responses=problems(404, 409, 413),
+    status_code=200,
+)
+async def withdraw(
+    token: FromPath[str], nomination_id: FromPath[str], db: DB, settings: AppSettings
+) -> NominationOut:
+    row = await execute(
+        db, nominations.withdraw, settings, None, nominations.Withdraw(token, nomination_id)
+    )
+    return views.nomination_out(row)
+
+
+async def take_place(
+    db: Any, registrations: Intake, token: str, answers: dict[str, Any]
+) -> RegisteredOut:
+    """The nominee's registration, through the intake like any other: confirmed, waitlisted
+    or pending by the usual rules."""
+    async with db.session() as session:
+        row = await views.nominee(session, token)
+    if row is None:
+        raise NotFound("no such nomination link", field="token")
+    data = msgspec.convert(
+        {
+            "name": answers.get("name") or row.name,
+            "email": row.email,
+            "organisation": answers.get("organisation") or row.organisation,
+            "position": answers.get("position") or row.position,
+            "country": row.country,
+            "consent": answers.get("consent", False),
+            "needs": answers.get("needs"),
+            # The language of the page the nominee confirmed on (English from the API).
+            "language": i18n.language(),
+        },
+        RegistrationIn,
+    )
+    intake.check_submission(data)
+    return await registrations.submit(intake.Register(row.training_id, data, None, row.id))
+
+
+@post(
+    "/nominees/{token:str}/registration",
+    operation_id="confirmNomination",
+    responses=problems(404, 409, 413, 422, 429, 503),
+    status_code=201,
+    middleware=[THROTTLE],
+)
+async def confirm_nomination(
+    token: FromPath[str], data: JSONBody[NomineeIn], db: DB, registrations: Registrations
+) -> RegisteredOut:
+    """The nominee gives their consent (and corrects their details): their registration."""
+    return await take_place(db, registrations, token, msgspec.to_builtins(data))
+
+
+ROUTES = [
+    name_focal_point,
+    list_focal_points,
+    list_nominations,
+    list_country_nominations,
+    nominate,
+    withdraw,
+    confirm_nomination,
+]
