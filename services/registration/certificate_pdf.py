@@ -9,11 +9,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
-
 from services.registration import pdf
+from shared import i18n
 from shared.countries import country
-from shared.i18n import _, language
+from shared.i18n import _
 
 # Who runs the series with each host country.
 SECRETARIAT = "Council of the Baltic Sea States Secretariat"
@@ -44,14 +43,6 @@ def _hours(duration: timedelta) -> str:
     return _("%(hours)s hours", hours=shown)
 
 
-def _dates(starts_on: date, ends_on: date) -> str:
-    locale = language()
-    if starts_on == ends_on:
-        return format_date(starts_on, "long", locale=locale)
-    first = format_date(starts_on, "long", locale=locale)
-    return f"{first} \u2013 {format_date(ends_on, 'long', locale=locale)}"
-
-
 def render(
     *,
     number: str,
@@ -78,7 +69,7 @@ def render(
             _("held in %(city)s, %(country)s", city=training.city, country=host.name),
             0,
         ),
-        (13, False, 8, _dates(training.starts_on, training.ends_on), 0),
+        (13, False, 8, i18n.dates(training.starts_on, training.ends_on), 0),
         (13, False, 8, _("Sessions attended: %(hours)s", hours=_hours(hours)), 10),
         (
             13,

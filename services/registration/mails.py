@@ -42,11 +42,16 @@ class MailFacts:
 
     @property
     def when(self) -> str:
-        """The training, its capital (unless its title names it already) and its date."""
-        day = i18n.date(self.starts_on)
-        if self.city.casefold() in self.title.casefold():
-            return _("%(training)s (%(date)s)", training=self.title, date=day)
-        return _("%(training)s (%(city)s, %(date)s)", training=self.title, city=self.city, date=day)
+        return training_when(self.title, self.starts_on, self.city)
+
+
+def training_when(title: str, starts_on: date, city: str) -> str:
+    """The training, its capital (unless its title names it already) and its first day, as
+    every participant mail names it."""
+    day = i18n.date(starts_on)
+    if city.casefold() in title.casefold():
+        return _("%(training)s (%(date)s)", training=title, date=day)
+    return _("%(training)s (%(city)s, %(date)s)", training=title, city=city, date=day)
 
 
 def in_language(

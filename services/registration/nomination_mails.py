@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from services.registration.mails import training_when
 from shared import tokens
 from shared.i18n import _, speaking
 from shared.mail import Mail
@@ -29,10 +30,6 @@ def nominee_url(settings: Settings, nomination_id: str) -> str:
     return f"{settings.public_url('registration')}/nominee/{token}"
 
 
-def _when(title: str, starts_on: date, city: str) -> str:
-    return _("%(title)s, %(day)s in %(city)s", title=title, day=f"{starts_on:%d %B %Y}", city=city)
-
-
 def focal_point_named(
     settings: Settings,
     *,
@@ -54,7 +51,7 @@ def focal_point_named(
             "whoever holds it can nominate for your country.\n",
             name=name,
             country=country,
-            when=_when(title, starts_on, city),
+            when=training_when(title, starts_on, city),
             url=nominate_url(settings, focal_point_id),
         )
         subject = _("Nominations for %(title)s", title=title)
@@ -75,7 +72,7 @@ def nominee_mail(
 ) -> Mail:
     """An offer (`offered`): confirm from the link; or the news that the nominee waits."""
     with speaking(language):
-        when = _when(title, starts_on, city)
+        when = training_when(title, starts_on, city)
         url = nominee_url(settings, nomination_id)
         if status == "offered":
             subject = _("You are nominated: %(title)s", title=title)
