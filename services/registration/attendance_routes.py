@@ -21,15 +21,15 @@ from services.registration import (
 from services.registration.api import Text, decide
 from services.registration.guards import holder_or_host, host_of_registration
 from services.registration.schemas import CertificateOut, CheckInIn, RegistrationOut, RevocationIn
-from services.registration.staff_pages import Request_, back_with, of_registration, refused
+from services.registration.staff_pages import Request_, act, of_registration, refused
 from services.registration.tables import CertificateRow
 from shared import languages
 from shared.auth import require_secretariat
 from shared.commands import execute
-from shared.errors import DomainError, NotFound
+from shared.errors import NotFound
 from shared.i18n import speaking
 from shared.params import DB, AppSettings, ManageToken, StaffMember
-from shared.problems import problems, status_of
+from shared.problems import problems
 
 
 async def _pdf(db: Any, settings: Any, registration_id: str) -> Response[bytes]:
@@ -234,11 +234,7 @@ async def revoke_by_page(
     if not staff.is_secretariat:
         return refused("Only the secretariat may revoke a certificate.", 403, back)
     command = certificates.RevokeCertificate(registration_id, data.get("reason", ""))
-    try:
-        await execute(db, certificates.revoke, settings, staff, command)
-    except DomainError as refusal:
-        return refused(refusal.message, status_of(refusal), back)
-    return back_with(back, "revoked")
+    return await act(db, settings, staff, certificates.revoke, command, back, "revoked")
 
 
 API_ROUTES = [
