@@ -3,8 +3,7 @@ nominee's offer (with the link to confirm) or news that they wait for a place.""
 
 from __future__ import annotations
 
-from datetime import date
-
+from services.registration.tables import TrainingRow
 from shared import tokens
 from shared.i18n import _, speaking
 from shared.mail import Mail
@@ -29,23 +28,22 @@ def nominee_url(settings: Settings, nomination_id: str) -> str:
     return f"{settings.public_url('registration')}/nominee/{token}"
 
 
-def _when(title: str, starts_on: date, city: str) -> str:
-    return _("%(title)s, %(day)s in %(city)s", title=title, day=f"{starts_on:%d %B %Y}", city=city)
+def _when(training: TrainingRow) -> str:
+    day = f"{training.starts_on:%d %B %Y}"
+    return _("%(title)s, %(day)s in %(city)s", title=training.title, day=day, city=training.city)
 
 
 def focal_point_named(
     settings: Settings,
+    training: TrainingRow,
     *,
-    language: str,
     focal_point_id: str,
     name: str,
     email: str,
     country: str,
-    title: str,
-    starts_on: date,
-    city: str,
 ) -> Mail:
-    with speaking(language):
+    """The focal point's link to their page, in the training's language."""
+    with speaking(training.language):
         text = _(
             "Dear %(name)s,\n\nYou have been named national focal point of %(country)s for "
             "%(when)s. Participants of this training are nominated: please nominate the "
@@ -54,28 +52,25 @@ def focal_point_named(
             "whoever holds it can nominate for your country.\n",
             name=name,
             country=country,
-            when=_when(title, starts_on, city),
+            when=_when(training),
             url=nominate_url(settings, focal_point_id),
         )
-        subject = _("Nominations for %(title)s", title=title)
+        subject = _("Nominations for %(title)s", title=training.title)
     return Mail(to=email, subject=subject, text=text)
 
 
 def nominee_mail(
     settings: Settings,
+    training: TrainingRow,
     *,
-    language: str,
     nomination_id: str,
     status: str,
     name: str,
     email: str,
-    title: str,
-    starts_on: date,
-    city: str,
 ) -> Mail:
     """An offer (`offered`): confirm from the link; or the news that the nominee waits."""
-    with speaking(language):
-        when = _when(title, starts_on, city)
+    with speaking(training.language):
+        title, when = training.title, _when(training)
         url = nominee_url(settings, nomination_id)
         if status == "offered":
             subject = _("You are nominated: %(title)s", title=title)
