@@ -19,6 +19,7 @@ from services.registration import (
     queries,
 )
 from services.registration.api import Text, decide
+from services.registration.documents_api import pdf_response
 from services.registration.guards import holder_or_host, host_of_registration
 from services.registration.schemas import CertificateOut, CheckInIn, RegistrationOut, RevocationIn
 from services.registration.staff_pages import Request_, act, of_registration, refused
@@ -43,14 +44,7 @@ async def _pdf(db: Any, settings: Any, registration_id: str) -> Response[bytes]:
             days=found.days,
             verification_url=links.verification_url(settings, found.number),
         )
-    return Response(
-        body,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'inline; filename="certificate-{found.number}.pdf"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return pdf_response(body, f"certificate-{found.number}.pdf")
 
 
 @post(
