@@ -3,7 +3,7 @@ nominee's offer (with the link to confirm) or news that they wait for a place.""
 
 from __future__ import annotations
 
-from services.registration.tables import TrainingRow
+from services.registration.tables import FocalPointRow, NominationRow, TrainingRow
 from shared import tokens
 from shared.i18n import _, speaking
 from shared.mail import Mail
@@ -36,10 +36,7 @@ def _when(training: TrainingRow) -> str:
 def focal_point_named(
     settings: Settings,
     training: TrainingRow,
-    *,
-    focal_point_id: str,
-    name: str,
-    email: str,
+    point: FocalPointRow,
     country: str,
 ) -> Mail:
     """The focal point's link to their page, in the training's language."""
@@ -50,29 +47,25 @@ def focal_point_named(
             "people of your country on this page, where you also see the places your country "
             "has and the state of each nomination:\n%(url)s\n\nKeep this link to yourself: "
             "whoever holds it can nominate for your country.\n",
-            name=name,
+            name=point.name,
             country=country,
             when=_when(training),
-            url=nominate_url(settings, focal_point_id),
+            url=nominate_url(settings, point.id),
         )
         subject = _("Nominations for %(title)s", title=training.title)
-    return Mail(to=email, subject=subject, text=text)
+    return Mail(to=point.email, subject=subject, text=text)
 
 
 def nominee_mail(
     settings: Settings,
     training: TrainingRow,
-    *,
-    nomination_id: str,
-    status: str,
-    name: str,
-    email: str,
+    nomination: NominationRow,
 ) -> Mail:
     """An offer (`offered`): confirm from the link; or the news that the nominee waits."""
     with speaking(training.language):
         title, when = training.title, _when(training)
-        url = nominee_url(settings, nomination_id)
-        if status == "offered":
+        name, url = nomination.name, nominee_url(settings, nomination.id)
+        if nomination.status == "offered":
             subject = _("You are nominated: %(title)s", title=title)
             text = _(
                 "Dear %(name)s,\n\nYou have been nominated for %(when)s, and a place is "
@@ -93,4 +86,4 @@ def nominee_mail(
                 when=when,
                 url=url,
             )
-    return Mail(to=email, subject=subject, text=text)
+    return Mail(to=nomination.email, subject=subject, text=text)

@@ -103,14 +103,7 @@ async def name_focal_point(
     uow.session.add(row)
     uow.emit(ev.FocalPointNamed(id=row.id, revision=1, training_id=training.id, country=code))
     uow.send_mail(
-        nomination_mails.focal_point_named(
-            settings,
-            training,
-            focal_point_id=row.id,
-            name=row.name,
-            email=row.email,
-            country=country_of(code).name,
-        )
+        nomination_mails.focal_point_named(settings, training, row, country_of(code).name)
     )
     return row
 
@@ -144,16 +137,7 @@ def announce(
     """Announce a nomination's new state; an offer or a wait is mailed to the nominee."""
     _emit(uow, row)
     if row.status in (rules.OFFERED, rules.WAITING) and row.erased_at is None:
-        uow.send_mail(
-            nomination_mails.nominee_mail(
-                settings,
-                training,
-                nomination_id=row.id,
-                status=row.status,
-                name=row.name,
-                email=row.email,
-            )
-        )
+        uow.send_mail(nomination_mails.nominee_mail(settings, training, row))
 
 
 def _emit(uow: UnitOfWork, row: NominationRow) -> None:
