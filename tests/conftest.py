@@ -48,6 +48,13 @@ async def any_evaluation(tmp_path: Path, db_kind: str) -> AsyncIterator[System]:
 
 
 @pytest.fixture
+async def any_registration(tmp_path: Path, db_kind: str) -> AsyncIterator[System]:
+    """Registration alone, on SQLite and again on PostgreSQL (CI=1)."""
+    async with running_system(tmp_path, db_kind, services=("registration",)) as running:
+        yield running
+
+
+@pytest.fixture
 async def any_system(tmp_path: Path, db_kind: str) -> AsyncIterator[System]:
     """The system on SQLite and again on PostgreSQL."""
     async with running_system(tmp_path, db_kind) as running:

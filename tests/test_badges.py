@@ -7,7 +7,6 @@ import asyncio
 import io
 import re
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,18 +24,11 @@ from shared.migrations import upgrade
 from tests import test_registration_staff_pages as staff_page_tests
 from tests.browser import accessibility_violations, browser_page, csrf_of, sign_in_with_token
 from tests.registration_support import open_training, person, register
-from tests.support import System, create_pg_database, drop_pg_database, running_system
+from tests.support import System, create_pg_database, drop_pg_database
 
 pytestmark = pytest.mark.services("registration")
 # Registration served on a port for the browser, and a staff sign-in there.
 served = staff_page_tests.served
-
-
-@pytest.fixture
-async def any_registration(tmp_path: Path, db_kind: str) -> AsyncIterator[System]:
-    """Registration alone, on SQLite and again on PostgreSQL (CI=1)."""
-    async with running_system(tmp_path, db_kind, services=("registration",)) as running:
-        yield running
 
 
 def codes_in(content: bytes) -> list[str]:

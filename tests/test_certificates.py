@@ -104,6 +104,16 @@ async def record_of(system: System, registration: dict[str, Any]) -> dict[str, A
     return await eventually(issued)
 
 
+async def certified(system: System, number: int) -> tuple[ev.TrainingData, dict[str, Any], str]:
+    """A completed two-day training that `person(number)` attended on both days: the
+    training, the registration and its certificate's number."""
+    training = await two_day_training(system.nats.url, system.registration)
+    full = await register(system.registration, training.id, person(number))
+    await check_in(system, full, training.starts_on, training.ends_on)
+    await complete(system, training)
+    return training, full, (await record_of(system, full))["number"]
+
+
 def pdf_of(body: bytes) -> tuple[str, str]:
     """The text of a one-page PDF and what its QR code holds."""
     page = pypdf.PdfReader(io.BytesIO(body)).pages[0]
@@ -166,11 +176,7 @@ async def test_the_certificate_needs_completion_and_every_day_and_is_the_holders
 
 
 async def test_the_secretariat_revokes_naming_a_reason_and_it_is_audited(system: System) -> None:
-    training = await two_day_training(system.nats.url, system.registration)
-    full = await register(system.registration, training.id, person(3))
-    await check_in(system, full, training.starts_on, training.ends_on)
-    await complete(system, training)
-    number = (await record_of(system, full))["number"]
+    training, full, number = await certified(system, 3)
     url = f"/registrations/{full['id']}/certificate/revoke"
 
     organiser = on(system, training.ends_on + timedelta(days=2))
@@ -211,11 +217,7 @@ async def test_a_correction_withdraws_the_certificate_and_another_issues_it_agai
     tmp_path: Path, sink: SmtpSink
 ) -> None:
     async with running_system(tmp_path, services=("registration",), SMTP_URL=sink.url) as system:
-        training = await two_day_training(system.nats.url, system.registration)
-        full = await register(system.registration, training.id, person(4))
-        await check_in(system, full, training.starts_on, training.ends_on)
-        await complete(system, training)
-        number = (await record_of(system, full))["number"]
+        training, full, number = await certified(system, 4)
         url = f"/registrations/{full['id']}/check-in"
 
         secretariat = on(system, training.ends_on + timedelta(days=2), "secretariat")
@@ -243,11 +245,7 @@ async def test_a_correction_withdraws_the_certificate_and_another_issues_it_agai
 async def test_certificate_records_are_erased_at_the_end_of_their_retention(
     system: System,
 ) -> None:
-    training = await two_day_training(system.nats.url, system.registration)
-    full = await register(system.registration, training.id, person(5))
-    await check_in(system, full, training.starts_on, training.ends_on)
-    await complete(system, training)
-    number = (await record_of(system, full))["number"]
+    _, _, number = await certified(system, 5)
     valid = await system.registration.get(f"/certificates/{number}")
     assert valid.status_code == 200 and "Participant 5" in valid.text
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -25,7 +24,7 @@ from tests.browser import (
 )
 from tests.registration_support import open_training, person, register
 from tests.servers import served_alone
-from tests.support import System, eventually, publish, running_system
+from tests.support import System, eventually, publish
 
 HTML = {"Accept": "text/html"}
 
@@ -133,14 +132,8 @@ def _by(items: list[dict[str, Any]], key: str) -> dict[Any, dict[str, Any]]:
     return {item[key]: item for item in items}
 
 
-@pytest.fixture
-async def registration_alone(tmp_path: Path, db_kind: str) -> AsyncIterator[System]:
-    async with running_system(tmp_path, db_kind, services=("registration",)) as running:
-        yield running
-
-
-async def test_figures_per_year_country_and_category(registration_alone: System) -> None:
-    system = registration_alone
+async def test_figures_per_year_country_and_category(any_registration: System) -> None:
+    system = any_registration
     series = await a_known_series(system)
 
     every = (await system.registration.get("/statistics", headers=system.token())).json()
@@ -210,8 +203,8 @@ async def test_figures_per_year_country_and_category(registration_alone: System)
     assert riga["label"] == "'" + series.riga.title
 
 
-async def test_only_the_secretariat_sees_the_statistics(registration_alone: System) -> None:
-    system = registration_alone
+async def test_only_the_secretariat_sees_the_statistics(any_registration: System) -> None:
+    system = any_registration
     await a_known_series(system)
     organiser = system.token("organiser", ["EE"])
     for path in ("/statistics", "/statistics.csv"):
@@ -226,8 +219,8 @@ async def test_only_the_secretariat_sees_the_statistics(registration_alone: Syst
     assert "/staff/statistics" not in page.text  # nor is it in an organiser's navigation
 
 
-async def test_the_statistics_page_shows_the_figures(registration_alone: System) -> None:
-    system = registration_alone
+async def test_the_statistics_page_shows_the_figures(any_registration: System) -> None:
+    system = any_registration
     series = await a_known_series(system)
     page = await system.registration.get(
         "/staff/statistics?year=2009", headers={**HTML, **system.token()}

@@ -6,7 +6,6 @@ and erased with the person, and erased 30 days after the training."""
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from shared.errors import Conflict
 from tests import test_registration_staff_pages as staff_page_tests
 from tests.browser import accessibility_violations, browser_page, csrf_of, sign_in_with_token
 from tests.registration_support import open_training, person, register, registration_events
-from tests.support import System, eventually, running_system
+from tests.support import System, eventually
 from tests.test_erasure import files_holding, read, rows_holding
 
 pytestmark = pytest.mark.services("registration")
@@ -41,12 +40,6 @@ LETTERHEAD = {
     "signatory_name": "Kadri Kask",
     "signatory_title": "Director, Consular Department",
 }
-
-
-@pytest.fixture
-async def any_registration(tmp_path: Path, db_kind: str) -> AsyncIterator[System]:
-    async with running_system(tmp_path, db_kind, services=("registration",)) as running:
-        yield running
 
 
 def owner(registration: dict[str, Any]) -> dict[str, str]:

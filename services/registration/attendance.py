@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.registration.tables import AttendanceRow, RegistrationRow, TrainingRow
+from services.registration.tables import AttendanceRow, RegistrationRow
 from shared.db import UnitOfWork
 from shared.events import contracts as ev
 
@@ -61,7 +62,6 @@ async def per_day(session: AsyncSession, training_ids: Sequence[str]) -> dict[st
 async def record(
     uow: UnitOfWork,
     row: RegistrationRow,
-    training_row: TrainingRow,
     day: date,
     attended: Sequence[date],
     now: datetime,
@@ -71,8 +71,20 @@ async def record(
     days = sorted({*attended, day})
     # `checked_in_at` keeps meaning "attended at least once", when first seen.
     row.checked_in_at = row.checked_in_at or now
+    announce_person(uow, ev.RegistrationCheckedIn, row, day=day, days_attended=days)
+    return days
+
+
+def announce_person(
+    uow: UnitOfWork,
+    event: type[ev.RegistrationCheckedIn] | type[ev.RegistrationUpdated],
+    row: RegistrationRow,
+    **extra: Any,
+) -> None:
+    """Emit an event that carries what other services hold of the person (name, e-mail,
+    language): marked with the participant, so that erasing them reaches the streams."""
     uow.emit(
-        ev.RegistrationCheckedIn(
+        event(
             id=row.id,
             revision=row.revision,
             training_id=row.training_id,
@@ -81,18 +93,15 @@ async def record(
             name=row.name,
             email=row.email,
             language=row.language,
-            day=day,
-            days_attended=days,
+            **extra,
         ),
         person=row.participant_id,
     )
-    return days
 
 
 async def remove(
     uow: UnitOfWork,
     row: RegistrationRow,
-    training_row: TrainingRow,
     day: date,
     attended: Sequence[date],
     now: datetime,

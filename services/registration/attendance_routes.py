@@ -19,17 +19,18 @@ from services.registration import (
     queries,
 )
 from services.registration.api import Text, decide
+from services.registration.documents_api import pdf_response
 from services.registration.guards import holder_or_host, host_of_registration
 from services.registration.schemas import CertificateOut, CheckInIn, RegistrationOut, RevocationIn
-from services.registration.staff_pages import Request_, back_with, of_registration, refused
+from services.registration.staff_pages import Request_, act, of_registration, refused
 from services.registration.tables import CertificateRow
 from shared import languages
 from shared.auth import require_secretariat
 from shared.commands import execute
-from shared.errors import DomainError, NotFound
+from shared.errors import NotFound
 from shared.i18n import speaking
 from shared.params import DB, AppSettings, ManageToken, StaffMember
-from shared.problems import problems, status_of
+from shared.problems import problems
 
 
 async def _pdf(db: Any, settings: Any, registration_id: str) -> Response[bytes]:
@@ -43,14 +44,7 @@ async def _pdf(db: Any, settings: Any, registration_id: str) -> Response[bytes]:
             days=found.days,
             verification_url=links.verification_url(settings, found.number),
         )
-    return Response(
-        body,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'inline; filename="certificate-{found.number}.pdf"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return pdf_response(body, f"certificate-{found.number}.pdf")
 
 
 @post(
@@ -234,11 +228,7 @@ async def revoke_by_page(
     if not staff.is_secretariat:
         return refused("Only the secretariat may revoke a certificate.", 403, back)
     command = certificates.RevokeCertificate(registration_id, data.get("reason", ""))
-    try:
-        await execute(db, certificates.revoke, settings, staff, command)
-    except DomainError as refusal:
-        return refused(refusal.message, status_of(refusal), back)
-    return back_with(back, "revoked")
+    return await act(db, settings, staff, certificates.revoke, command, back, "revoked")
 
 
 API_ROUTES = [

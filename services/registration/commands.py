@@ -101,28 +101,6 @@ def revise(uow: UnitOfWork, row: RegistrationRow, now: datetime) -> None:
     uow.session.add(row)
 
 
-def announce_person(
-    uow: UnitOfWork,
-    event: type[ev.RegistrationCheckedIn] | type[ev.RegistrationUpdated],
-    row: RegistrationRow,
-) -> None:
-    """Emit an event that carries what other services hold of the person (name, e-mail,
-    language): marked with the participant, so that erasing them reaches the streams."""
-    uow.emit(
-        event(
-            id=row.id,
-            revision=row.revision,
-            training_id=row.training_id,
-            participant_id=row.participant_id,
-            status=row.status,
-            name=row.name,
-            email=row.email,
-            language=row.language,
-        ),
-        person=row.participant_id,
-    )
-
-
 async def _announce(
     uow: UnitOfWork,
     settings: Settings,
@@ -276,17 +254,7 @@ async def check_in(
 ) -> Decided:
     """Record that a confirmed participant came on a day of the training; after completion
     (a correction) the certificate follows."""
-    now = clock.now()
-    row, training_row = await locked(uow, input.registration_id)
-    attended = await attendance.days_of(uow.session, row.id)
-    day = attendance_days.day_checked_in(
-        row.status, training_row, attended, input.day, now, correcting=_corrects(who)
-    )
-    if day is not None:
-        revise(uow, row, now)
-        days = await attendance.record(uow, row, training_row, day, attended, now)
-        await certificates.follow_attendance(uow, settings, training_row, row, days, now)
-    return await _decided(uow, row)
+    return await _attendance(uow, settings, who, input.registration_id, input.day, undo=False)
 
 
 @audited("registration.check_in_undone", audits.registration)
@@ -294,15 +262,34 @@ async def undo_check_in(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: UndoCheckIn
 ) -> Decided:
     """Undo one day's check-in; after completion (a correction) the certificate follows."""
+    return await _attendance(uow, settings, who, input.registration_id, input.day, undo=True)
+
+
+async def _attendance(
+    uow: UnitOfWork,
+    settings: Settings,
+    who: Staff | None,
+    registration_id: str,
+    asked: date | None,
+    *,
+    undo: bool,
+) -> Decided:
+    """Add or remove one day of attendance; nothing changes when the day already is, or is
+    not, recorded."""
     now = clock.now()
-    row, training_row = await locked(uow, input.registration_id)
+    row, training_row = await locked(uow, registration_id)
     attended = await attendance.days_of(uow.session, row.id)
-    day = attendance_days.day_undone(
-        training_row, attended, input.day, now, correcting=_corrects(who)
-    )
+    correcting = _corrects(who)
+    if undo:
+        day = attendance_days.day_undone(training_row, attended, asked, now, correcting=correcting)
+    else:
+        day = attendance_days.day_checked_in(
+            row.status, training_row, attended, asked, now, correcting=correcting
+        )
     if day is not None:
         revise(uow, row, now)
-        days = await attendance.remove(uow, row, training_row, day, attended, now)
+        change = attendance.remove if undo else attendance.record
+        days = await change(uow, row, day, attended, now)
         await certificates.follow_attendance(uow, settings, training_row, row, days, now)
     return await _decided(uow, row)
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.registration import audits, corrections, domain, queries
-from services.registration.commands import Decided, announce_person, revise
+from services.registration.attendance import announce_person
+from services.registration.commands import Decided, revise
 from services.registration.seats import locked
 from services.registration.tables import ParticipantRow
 from shared.audit import audited

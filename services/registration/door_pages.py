@@ -19,7 +19,7 @@ from services.registration.staff_pages import (
     NOTICES,
     Request_,
     Text,
-    back_with,
+    act,
     managed_training,
     of_registration,
     refused,
@@ -27,7 +27,6 @@ from services.registration.staff_pages import (
 )
 from services.registration.tables import TrainingRow
 from shared.clock import clock
-from shared.commands import execute
 from shared.errors import DomainError
 from shared.params import DB, AppSettings
 from shared.problems import status_of
@@ -142,11 +141,12 @@ async def _door(
     make: Any = commands.UndoCheckIn if undo else commands.CheckIn
     try:
         day = attendance_days.parse_day(form.get("day"))
-        await execute(db, command, settings, staff, make(registration_id, day))
     except DomainError as refusal:
         return refused(refusal.message, status_of(refusal), back)
     done = "undone" if undo else "checked_in"
-    return back_with(back, done, q=form.get("q"), day=form.get("day"))
+    change = make(registration_id, day)
+    query = {"q": form.get("q"), "day": form.get("day")}
+    return await act(db, settings, staff, command, change, back, done, **query)
 
 
 @post("/staff/registrations/{registration_id:str}/check-in", operation_id="checkInByPage")

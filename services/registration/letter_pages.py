@@ -15,10 +15,10 @@ from services.registration.documents_api import pdf_response
 from services.registration.staff_pages import (
     Request_,
     Text,
+    act,
     back_with,
     managed_training,
     of_registration,
-    refused,
     summary_of,
 )
 from shared import languages
@@ -27,7 +27,6 @@ from shared.commands import execute
 from shared.errors import DomainError
 from shared.i18n import _
 from shared.params import DB, AppSettings
-from shared.problems import status_of
 
 # What the participant is told beside a refused field, in their language.
 LETTER_ERRORS = {
@@ -164,11 +163,7 @@ async def _decide(
     approving = verdict == visa.APPROVED
     command = visa_commands.approve_letter if approving else visa_commands.decline_letter
     decision = visa_commands.DecideLetter(registration_id, verdict)
-    try:
-        await execute(db, command, settings, staff, decision)
-    except DomainError as refusal:
-        return refused(refusal.message, status_of(refusal), back)
-    return back_with(back, verdict)
+    return await act(db, settings, staff, command, decision, back, verdict)
 
 
 @post(

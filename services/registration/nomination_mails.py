@@ -3,9 +3,8 @@ nominee's offer (with the link to confirm) or news that they wait for a place.""
 
 from __future__ import annotations
 
-from datetime import date
-
 from services.registration.mails import training_when
+from services.registration.tables import FocalPointRow, NominationRow, TrainingRow
 from shared import tokens
 from shared.i18n import _, speaking
 from shared.mail import Mail
@@ -32,49 +31,40 @@ def nominee_url(settings: Settings, nomination_id: str) -> str:
 
 def focal_point_named(
     settings: Settings,
-    *,
-    language: str,
-    focal_point_id: str,
-    name: str,
-    email: str,
+    training: TrainingRow,
+    point: FocalPointRow,
     country: str,
-    title: str,
-    starts_on: date,
-    city: str,
 ) -> Mail:
-    with speaking(language):
+    """The focal point's link to their page, in the training's language."""
+    with speaking(training.language):
         text = _(
             "Dear %(name)s,\n\nYou have been named national focal point of %(country)s for "
             "%(when)s. Participants of this training are nominated: please nominate the "
             "people of your country on this page, where you also see the places your country "
             "has and the state of each nomination:\n%(url)s\n\nKeep this link to yourself: "
             "whoever holds it can nominate for your country.\n",
-            name=name,
+            name=point.name,
             country=country,
-            when=training_when(title, starts_on, city),
-            url=nominate_url(settings, focal_point_id),
+            when=training_when(training.title, training.starts_on, training.city),
+            url=nominate_url(settings, point.id),
         )
-        subject = _("Nominations for %(title)s", title=title)
-    return Mail(to=email, subject=subject, text=text)
+        subject = _("Nominations for %(title)s", title=training.title)
+    return Mail(to=point.email, subject=subject, text=text)
 
 
 def nominee_mail(
     settings: Settings,
-    *,
-    language: str,
-    nomination_id: str,
-    status: str,
-    name: str,
-    email: str,
-    title: str,
-    starts_on: date,
-    city: str,
+    training: TrainingRow,
+    nomination: NominationRow,
 ) -> Mail:
     """An offer (`offered`): confirm from the link; or the news that the nominee waits."""
-    with speaking(language):
-        when = training_when(title, starts_on, city)
-        url = nominee_url(settings, nomination_id)
-        if status == "offered":
+    with speaking(training.language):
+        title, when = (
+            training.title,
+            training_when(training.title, training.starts_on, training.city),
+        )
+        name, url = nomination.name, nominee_url(settings, nomination.id)
+        if nomination.status == "offered":
             subject = _("You are nominated: %(title)s", title=title)
             text = _(
                 "Dear %(name)s,\n\nYou have been nominated for %(when)s, and a place is "
@@ -95,4 +85,4 @@ def nominee_mail(
                 when=when,
                 url=url,
             )
-    return Mail(to=email, subject=subject, text=text)
+    return Mail(to=nomination.email, subject=subject, text=text)

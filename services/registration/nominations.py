@@ -103,17 +103,7 @@ async def name_focal_point(
     uow.session.add(row)
     uow.emit(ev.FocalPointNamed(id=row.id, revision=1, training_id=training.id, country=code))
     uow.send_mail(
-        nomination_mails.focal_point_named(
-            settings,
-            language=training.language,
-            focal_point_id=row.id,
-            name=row.name,
-            email=row.email,
-            country=country_of(code).name,
-            title=training.title,
-            starts_on=training.starts_on,
-            city=training.city,
-        )
+        nomination_mails.focal_point_named(settings, training, row, country_of(code).name)
     )
     return row
 
@@ -145,6 +135,12 @@ def announce(
     uow: UnitOfWork, settings: Settings, training: TrainingRow, row: NominationRow
 ) -> None:
     """Announce a nomination's new state; an offer or a wait is mailed to the nominee."""
+    _emit(uow, row)
+    if row.status in (rules.OFFERED, rules.WAITING) and row.erased_at is None:
+        uow.send_mail(nomination_mails.nominee_mail(settings, training, row))
+
+
+def _emit(uow: UnitOfWork, row: NominationRow) -> None:
     uow.emit(
         ev.NOMINATION_EVENTS[row.status](
             id=row.id,
@@ -155,20 +151,6 @@ def announce(
             registration_id=row.registration_id,
         )
     )
-    if row.status in (rules.OFFERED, rules.WAITING) and row.erased_at is None:
-        uow.send_mail(
-            nomination_mails.nominee_mail(
-                settings,
-                language=training.language,
-                nomination_id=row.id,
-                status=row.status,
-                name=row.name,
-                email=row.email,
-                title=training.title,
-                starts_on=training.starts_on,
-                city=training.city,
-            )
-        )
 
 
 def _revise(row: NominationRow, status: str, now: datetime) -> None:
@@ -349,16 +331,7 @@ async def mark_registered(
     row.registration_id = registration_id
     _revise(row, rules.REGISTERED, now)
     uow.session.add(row)
-    uow.emit(
-        ev.NominationRegistered(
-            id=row.id,
-            revision=row.revision,
-            training_id=row.training_id,
-            country=row.country,
-            status=row.status,
-            registration_id=registration_id,
-        )
-    )
+    _emit(uow, row)
 
 
 async def offer_waiting(runtime: Runtime) -> int:

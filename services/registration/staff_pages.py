@@ -88,6 +88,25 @@ def back_with(path: str, done: str, **query: str | None) -> Redirect:
     return Redirect(path=f"{path}?{urlencode({**kept, 'done': done})}", status_code=303)
 
 
+async def act(
+    db: Any,
+    settings: Any,
+    staff: Staff,
+    command: Any,
+    input: Any,
+    back: str,
+    done: str,
+    **query: str | None,
+) -> Response[Any]:
+    """Run a staff command from a page: back to `back` noting what was `done`, or the
+    refusal shown with a link back there."""
+    try:
+        await execute(db, command, settings, staff, input)
+    except DomainError as refusal:
+        return refused(refusal.message, status_of(refusal), back)
+    return back_with(back, done, **query)
+
+
 def _back_to(training_id: str, form: dict[str, str]) -> str:
     """Where an action returns: the page (list or door) and view it was taken from."""
     page = "check-in" if form.get("from") == "check-in" else ""
@@ -217,11 +236,10 @@ async def _decide(
         if verb == "approve"
         else (commands.decline, commands.DeclineRegistration)
     )
-    try:
-        await execute(db, command, settings, staff, make(registration_id, form.get("message")))
-    except DomainError as refusal:
-        return refused(refusal.message, status_of(refusal), back)
-    return back_with(back, f"{verb}d", status=form.get("status"))
+    decision = make(registration_id, form.get("message"))
+    return await act(
+        db, settings, staff, command, decision, back, f"{verb}d", status=form.get("status")
+    )
 
 
 @post("/staff/registrations/{registration_id:str}/approve", operation_id="approveByPage")
