@@ -106,7 +106,7 @@ async def test_an_approved_letter_holds_the_passport_details_and_the_letterhead(
         "MARI TAMM",
         "Estonia",
         "KF0123456",
-        "March 9, 1984",
+        "9 March 1984",
         training.title,
         "Tallinn",
         training.starts_on.strftime("%B"),

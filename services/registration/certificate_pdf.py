@@ -9,14 +9,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
-
 from services.registration import pdf
+from shared import i18n
 from shared.countries import country
-from shared.i18n import _, language
+from shared.i18n import _
 
-# Who runs the series with each host country.
-SECRETARIAT = "Council of the Baltic Sea States Secretariat"
 MARGIN = 20  # mm
 
 
@@ -45,11 +42,7 @@ def _hours(duration: timedelta) -> str:
 
 
 def _dates(starts_on: date, ends_on: date) -> str:
-    locale = language()
-    if starts_on == ends_on:
-        return format_date(starts_on, "long", locale=locale)
-    first = format_date(starts_on, "long", locale=locale)
-    return f"{first} \u2013 {format_date(ends_on, 'long', locale=locale)}"
+    return i18n.dates(starts_on, ends_on)
 
 
 def render(
@@ -61,7 +54,8 @@ def render(
     verification_url: str,
 ) -> bytes:
     """The certificate of `name` for `training` (a catalogue row with sessions)."""
-    host = country(training.host_country)
+    found = country(training.host_country)
+    host = i18n.country_name(found.code, found.name)
     hours = hours_attended(training.sessions or [], days, training.timezone)
     heading = _("Certificate of attendance")
     # (size, bold, line height, text, space after): the page top to bottom.
@@ -75,7 +69,7 @@ def render(
             13,
             False,
             8,
-            _("held in %(city)s, %(country)s", city=training.city, country=host.name),
+            _("held in %(city)s, %(country)s", city=training.city, country=host),
             0,
         ),
         (13, False, 8, _dates(training.starts_on, training.ends_on), 0),
@@ -86,8 +80,9 @@ def render(
             8,
             _(
                 "Organised by %(host)s and the %(secretariat)s",
-                host=host.name,
-                secretariat=SECRETARIAT,
+                host=host,
+                # Who runs the series with each host country.
+                secretariat=_("Council of the Baltic Sea States Secretariat"),
             ),
             0,
         ),

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from shared import tokens
+from shared import i18n, tokens
+from shared.countries import country as country_of
 from shared.i18n import _, speaking
 from shared.mail import Mail
 from shared.settings import Settings
@@ -30,7 +31,7 @@ def nominee_url(settings: Settings, nomination_id: str) -> str:
 
 
 def _when(title: str, starts_on: date, city: str) -> str:
-    return _("%(title)s, %(day)s in %(city)s", title=title, day=f"{starts_on:%d %B %Y}", city=city)
+    return _("%(title)s, %(day)s in %(city)s", title=title, day=i18n.date(starts_on), city=city)
 
 
 def focal_point_named(
@@ -40,7 +41,7 @@ def focal_point_named(
     focal_point_id: str,
     name: str,
     email: str,
-    country: str,
+    country: str,  # its code
     title: str,
     starts_on: date,
     city: str,
@@ -53,7 +54,7 @@ def focal_point_named(
             "has and the state of each nomination:\n%(url)s\n\nKeep this link to yourself: "
             "whoever holds it can nominate for your country.\n",
             name=name,
-            country=country,
+            country=i18n.country_name(country, country_of(country).name),
             when=_when(title, starts_on, city),
             url=nominate_url(settings, focal_point_id),
         )

@@ -22,7 +22,7 @@ from services.registration.nomination_api import take_place
 from services.registration.nomination_schemas import FocalPointIn, NominationIn
 from services.registration.staff_pages import managed_training
 from services.registration.tables import TrainingRow
-from shared import languages
+from shared import i18n, languages
 from shared.clock import clock
 from shared.commands import execute
 from shared.countries import all_countries
@@ -114,7 +114,7 @@ async def _nominate_page(
         context={
             "token": token,
             "training": training,
-            "country_name": country_of(point.country).name,
+            "country_name": i18n.country_name(point.country, country_of(point.country).name),
             "country": country,
             "form": shown.form,
             "errors": shown.errors,
@@ -201,7 +201,7 @@ async def _nominee_page(
             "token": token,
             "nomination": row,
             "training": training,
-            "country_name": country_of(row.country).name,
+            "country_name": i18n.country_name(row.country, country_of(row.country).name),
             "form": form,
             "errors": shown.errors,
             "notice": shown.notice,

@@ -26,7 +26,6 @@ from services.registration.tables import FocalPointRow, NominationRow, TrainingR
 from shared import tokens
 from shared.audit import audited
 from shared.clock import clock
-from shared.countries import country as country_of
 from shared.countries import is_country
 from shared.db import UnitOfWork
 from shared.errors import Conflict, Invalid, NotFound
@@ -109,7 +108,7 @@ async def name_focal_point(
             focal_point_id=row.id,
             name=row.name,
             email=row.email,
-            country=country_of(code).name,
+            country=code,
             title=training.title,
             starts_on=training.starts_on,
             city=training.city,

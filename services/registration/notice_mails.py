@@ -10,13 +10,14 @@ from zoneinfo import ZoneInfo
 
 from services.registration import programme
 from services.registration.mails import MailFacts
+from shared import i18n
 from shared.i18n import _
 from shared.mail import Mail
 
 
 def _moment(value: Any, timezone: str) -> str:
     moment = datetime.fromisoformat(str(value)).astimezone(ZoneInfo(timezone))
-    return f"{moment:%d %B %Y, %H:%M}"
+    return f"{i18n.date(moment.date())}, {i18n.time(moment)}"
 
 
 def change_line(change: Mapping[str, Any], timezone: str) -> str:
@@ -53,7 +54,8 @@ def change_line(change: Mapping[str, Any], timezone: str) -> str:
 
 def _programme(sessions: Any, timezone: str, starts_on: Any) -> str:
     lines = [
-        f"{item.starts_at:%d %B, %H:%M}-{item.ends_at:%H:%M}  {item.title}"
+        f"{i18n.date(item.starts_at.date())}, {i18n.time(item.starts_at)}"
+        f"{i18n.DASH}{i18n.time(item.ends_at)}  {item.title}"
         + (f" ({item.room})" if item.room else "")
         for item in programme.items(sessions, timezone)
         if not item.cancelled
