@@ -41,10 +41,12 @@ def _english_phrases() -> frozenset[str]:
     return frozenset(phrases)
 
 
-# An English month or weekday in a translated text is a date written by strftime, not Babel.
+# An English date (7 December 2009, December 7) or weekday in a translated text was written
+# by strftime, not Babel; German shares four month names, but writes "7. September".
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 ENGLISH_CALENDAR = re.compile(
-    r"\b(January|February|March|April|June|July|August|September|October|November|December"
-    r"|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+    rf"\b\d{{1,2}} (?:{_MONTHS})\b|\b(?:{_MONTHS}) \d{{1,2}}\b"
+    r"|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
 )
 
 
