@@ -309,6 +309,7 @@ async def nomination_tokens(system: System) -> tuple[str, str]:
 async def test_the_nomination_pages_come_in_every_language(system: System) -> None:
     client = system.registration
     focal, offered = await nomination_tokens(system)
+    nominee = {k: person(3)[k] for k in ("name", "email", "organisation")}
     for language in LANGUAGES:
         asked = {"lang": language}
         nominate = await client.get(f"/nominate/{focal}", params=asked)
@@ -318,11 +319,14 @@ async def test_the_nomination_pages_come_in_every_language(system: System) -> No
             nominate,
             confirm,
             await client.post(f"/nominate/{focal}", data={"_csrf_token": token}),
+            # The same person again: the rules refuse, and the page says so in its language.
+            await client.post(f"/nominate/{focal}", data={"_csrf_token": token, **nominee}),
             await client.post(f"/nominee/{offered}", data={"_csrf_token": token}),
             await client.get("/nominate/not-a-token", params=asked),
             await client.get("/nominee/not-a-token", params=asked),
         ]
-        assert [page.status_code for page in pages[2:4]] == [422, 422]
+        assert [page.status_code for page in pages[2:5]] == [422, 409, 422]
+        assert 'id="email-error"' in pages[3].text
         assert 'id="nominations"' in nominate.text and 'id="consent"' in confirm.text
         for page in pages:
             assert_in_language(page, language)

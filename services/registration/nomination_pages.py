@@ -72,6 +72,15 @@ def _read(data: dict[str, str], names: tuple[str, ...], kind: type[Any]) -> Any:
         raise Invalid(_("Please check this field."), field=field) from None
 
 
+# What a participant's page says of a refusal of the rules, in the page's language (the
+# domain's own message is the API's, in English).
+REFUSALS: dict[str | None, Callable[[], str]] = {
+    "email": lambda: _("This person is already nominated for this training."),
+    "training": lambda: _("Nominations for this training are closed."),
+    "nomination": lambda: _("This nomination can no longer be changed; its state is shown here."),
+}
+
+
 @dataclass(frozen=True)
 class Shown:
     """What a form page shows besides its object: the answers as typed, refusals beside
@@ -93,9 +102,10 @@ async def _refused(
     if refusal.field == "token":
         return _unknown_link()
     status = status_of(refusal)
+    told = REFUSALS[refusal.field]() if refusal.field in REFUSALS else refusal.message
     if refusal.field in fields:
-        return await page({refusal.field: refusal.message}, status, None)
-    return await page({}, status, refusal.message)
+        return await page({refusal.field: told}, status, None)
+    return await page({}, status, told)
 
 
 async def _nominate_page(
