@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.evaluation import mails as evaluation_mails
-from services.registration import mails
+from services.registration import mails, nomination_mails, notice_mails
 from shared import catalogues, i18n
 from shared.languages import best_match, choose
 from shared.mail import Mail, build_message
+from shared.settings import load_settings
 
 LANGUAGES = ("en", "de", "pl", "ru")
 TRANSLATED = ("de", "pl", "ru")
@@ -40,8 +41,19 @@ def _english_phrases() -> frozenset[str]:
     return frozenset(phrases)
 
 
+# An English date (7 December 2009, December 7) or weekday in a translated text was written
+# by strftime, not Babel; German shares four month names, but writes "7. September".
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+ENGLISH_CALENDAR = re.compile(
+    rf"\b\d{{1,2}} (?:{_MONTHS})\b|\b(?:{_MONTHS}) \d{{1,2}}\b"
+    r"|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+)
+
+
 def english_left(text: str) -> list[str]:
-    return sorted(phrase for phrase in _english_phrases() if phrase in text)
+    """The English source phrases, months and weekdays left in `text`."""
+    left = {phrase for phrase in _english_phrases() if phrase in text}
+    return sorted(left | set(ENGLISH_CALENDAR.findall(text)))
 
 
 # --- catalogues ---------------------------------------------------------------------------
@@ -176,7 +188,69 @@ def _every_mail(language: str) -> dict[str, Mail]:
         "follow-up": evaluation_mails.invitation(training, follow_up, *args),
         "reminder": evaluation_mails.reminder(training, evaluation, *args),
         "follow-up reminder": evaluation_mails.reminder(training, follow_up, *args),
+        "letter approved": mails.letter_decided(facts, "approved"),
+        "letter declined": mails.letter_decided(facts, "declined"),
+        "certificate issued": mails.certificate_issued(facts, "http://127.0.0.1:8001/c.pdf"),
+        "certificate withdrawn": mails.certificate_withdrawn(facts),
+        **_notice_mails(language),
+        **_nomination_mails(language),
     }
+
+
+SESSION = {
+    "id": "s1",
+    "title": "Identifying victims",
+    "starts_at": "2009-12-07T08:00:00+00:00",
+    "ends_at": "2009-12-07T10:00:00+00:00",
+    "room": "Hall A",
+    "status": "scheduled",
+    "kind": "lecture",
+}
+
+
+def _notice_mails(language: str) -> dict[str, Mail]:
+    """The programme's change summary and the reminder (written inside `speaking`, as
+    services.registration.notices does)."""
+    facts, zone, page = _facts(language), "Europe/Stockholm", "http://127.0.0.1:8002/t/page"
+    before, after = "2009-12-07T08:00:00+00:00", "2009-12-07T13:00:00+00:00"
+    changes = [
+        {"what": "moved", "title": "Identifying victims", "before": before, "after": after},
+        {"what": "cancelled", "title": "Panel", "before": before},
+        {"what": "added", "title": "Case study", "after": after},
+        {"what": "room", "title": "Case study", "after": None},
+        {"what": "venue", "before": "Old Town Hall", "after": "City Hall"},
+    ]
+    with i18n.speaking(language):
+        return {
+            "programme changed": notice_mails.changes_summary(facts, changes, zone, page),
+            "reminder before the training": notice_mails.reminder(
+                facts, venue="City Hall", sessions=[SESSION], timezone=zone, training_page=page
+            ),
+            "reminder without a programme": notice_mails.reminder(
+                facts, venue="City Hall", sessions=[], timezone=zone, training_page=page
+            ),
+        }
+
+
+def _nomination_mails(language: str) -> dict[str, Mail]:
+    settings = load_settings({"CAPITALS_DATA_DIR": "/nonexistent"})
+    training = SimpleNamespace(
+        title="Trafficking in human beings",
+        starts_on=date(2009, 12, 7),
+        city="Riga",
+        language=language,
+    )
+    person = {"name": "Anna Nowak", "email": "anna@msz.example"}
+    written = {
+        f"nominee {status}": nomination_mails.nominee_mail(
+            settings, training, SimpleNamespace(id="n1", status=status, **person)
+        )
+        for status in ("offered", "waiting")
+    }
+    written["focal point named"] = nomination_mails.focal_point_named(
+        settings, training, SimpleNamespace(id="f1", **person), "PL"
+    )
+    return written
 
 
 @pytest.mark.parametrize("language", TRANSLATED)

@@ -16,6 +16,7 @@ from tests.scheduling_support import published_training
 from tests.servers import serve_app
 from tests.support import SmtpSink, System, eventually
 from tests.test_languages import LANGUAGES, english_left
+from tests.test_languages_pages import certificate_numbers, nomination_tokens
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
@@ -104,11 +105,14 @@ async def test_registration_pages_have_no_accessibility_violations_in_any_langua
             )
             assert answer.status_code == 201, answer.text
         async with browser_page(viewport=PHONE) as tab:
+            manage = f"/manage/{answer.json()['manage_token']}"
             for path in (
                 "/",
                 f"/register/{training.id}",
                 "/resend-link",
-                f"/manage/{answer.json()['manage_token']}",
+                manage,
+                f"{manage}/cancel",
+                f"{manage}/registered",
                 "/manage/unknown",
             ):
                 await _no_violations_in_any_language(tab, f"{served.url}{path}")
@@ -124,7 +128,28 @@ async def test_public_scheduling_pages_have_no_accessibility_violations_in_any_l
         serve_app(system.apps["scheduling"], free_port(), lifespan="off") as url,
         browser_page(viewport=PHONE) as tab,
     ):
-        for path in ("/", "/series/axe-series/page", f"/trainings/{training['id']}/page"):
+        for path in (
+            "/",
+            "/series/axe-series/page",
+            f"/trainings/{training['id']}/page",
+            "/trainings/no-such-training/page",  # the error page
+        ):
+            await _no_violations_in_any_language(tab, f"{url}{path}")
+
+
+@pytest.mark.services("registration")
+async def test_certificate_and_nomination_pages_have_no_accessibility_violations(
+    system: System,
+) -> None:
+    numbers = await certificate_numbers(system)
+    focal, offered = await nomination_tokens(system)
+    async with (
+        serve_app(system.apps["registration"], free_port(), lifespan="off") as url,
+        browser_page(viewport=PHONE) as tab,
+    ):
+        for number in numbers.values():
+            await _no_violations_in_any_language(tab, f"{url}/certificates/{number}")
+        for path in (f"/nominate/{focal}", f"/nominee/{offered}"):
             await _no_violations_in_any_language(tab, f"{url}{path}")
 
 

@@ -5,18 +5,27 @@ cookie, the registration's own language behind a manage or invitation link, and 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
 import pytest
 
+from services.registration import certificates, nomination_mails
+from services.registration.settings import own
 from shared.clock import clock
 from tests.browser import csrf_of
 from tests.evaluation_support import Training, attendee, completed_training, deliver, mails
-from tests.registration_support import events_about, open_training, person, register
+from tests.registration_support import (
+    events_about,
+    open_training,
+    person,
+    register,
+    two_day_training,
+)
 from tests.scheduling_support import published_training
 from tests.support import System, eventually, plain_text, staff_headers
+from tests.test_certificates import check_in, complete, record_of
 from tests.test_languages import LANGUAGES, TRANSLATED, english_left
 
 SWITCHER = re.compile(r'<nav class="languages" aria-label="[^"]+"><ul>(.*?)</ul></nav>', re.S)
@@ -64,6 +73,15 @@ async def test_every_registration_page_comes_in_every_language(system: System) -
         registered = await client.post(f"/register/{training.id}", data=body)
         pages.append(registered)
         pages.append(await client.post("/resend-link", data={"_csrf_token": token, "email": "x"}))
+        # The manage page's own pages and forms refused: details, then the visa letter.
+        manage = f"/manage/{taken['manage_token']}"
+        pages.append(await client.get(f"{manage}/cancel"))
+        pages.append(await client.get(f"{manage}/registered"))
+        refused = {"_csrf_token": token, "name": "", "organisation": "", "language": "xx"}
+        pages.append(await client.post(f"{manage}/details", data=refused))
+        letter = {"_csrf_token": token, "nationality": "ZZ", "date_of_birth": "2999-01-01"}
+        pages.append(await client.post(f"{manage}/letter", data=letter))
+        assert [page.status_code for page in pages[-2:]] == [422, 422]
         for page in pages:
             assert_in_language(page, language)
         assert f'id="position">{n + 1}<' in registered.text
@@ -224,3 +242,103 @@ async def test_a_check_in_tells_evaluation_the_attendees_own_language(system: Sy
 
     event = await eventually(emitted)
     assert event.data["language"] == "ru"
+
+
+async def certificate_numbers(system: System) -> dict[str, str]:
+    """A valid certificate's number, a revoked one's and an unknown one."""
+    client = system.registration
+    training = await two_day_training(system.nats.url, client)
+    kept, revoked = [await register(client, training.id, person(n)) for n in (1, 2)]
+    for registration in (kept, revoked):
+        await check_in(system, registration, training.starts_on, training.ends_on)
+    await complete(system, training)
+    numbers = {"valid": (await record_of(system, kept))["number"]}
+    numbers["revoked"] = (await record_of(system, revoked))["number"]
+    revoking = await client.post(
+        f"/registrations/{revoked['id']}/certificate/revoke",
+        json={"reason": "attendance_not_met"},
+        headers=system.token(),
+    )
+    assert revoking.status_code == 200, revoking.text
+    clock.reset()  # back from the training's days
+    return {**numbers, "unknown": "0000-0000-0000-0000"}
+
+
+@pytest.mark.services("registration")
+async def test_every_certificate_verdict_comes_in_every_language(system: System) -> None:
+    client = system.registration
+    numbers = await certificate_numbers(system)
+
+    async def every_verdict() -> None:
+        for language in LANGUAGES:
+            for verdict, number in numbers.items():
+                page = await client.get(f"/certificates/{number}", params={"lang": language})
+                assert 'id="verdict"' in page.text, (verdict, page.text[:300])
+                assert_in_language(page, language)
+
+    await every_verdict()
+    # Past the retention counted from the training's days (a month from now).
+    clock.advance(own(system.settings).certificate_retention + timedelta(days=60))
+    runtime = system.runtime("registration")
+    await system.on_service_loop(
+        "registration", certificates.erase_expired, runtime.db, system.settings
+    )
+    numbers = {"erased": numbers["valid"]}
+    assert (await client.get(f"/certificates/{numbers['erased']}")).status_code == 410
+    await every_verdict()
+
+
+async def nomination_tokens(system: System) -> tuple[str, str]:
+    """A focal point's token for a training by nomination, and their nominee's (offered)."""
+    client = system.registration
+    training = await open_training(system.nats.url, client, by_nomination=True)
+    named = await client.post(
+        f"/trainings/{training.id}/focal-points",
+        json={"country": "PL", "name": "Focal point PL", "email": "fp@msz.example"},
+        headers=system.token(),
+    )
+    assert named.status_code == 201, named.text
+    focal = nomination_mails.focal_point_token(system.settings, named.json()["id"])
+    nominee = {k: person(3)[k] for k in ("name", "email", "organisation", "position")}
+    nominated = await client.post(f"/focal-points/{focal}/nominations", json=nominee)
+    assert nominated.status_code == 201, nominated.text
+    return focal, nomination_mails.nominee_token(system.settings, nominated.json()["id"])
+
+
+@pytest.mark.services("registration")
+async def test_the_nomination_pages_come_in_every_language(system: System) -> None:
+    client = system.registration
+    focal, offered = await nomination_tokens(system)
+    nominee = {k: person(3)[k] for k in ("name", "email", "organisation")}
+    for language in LANGUAGES:
+        asked = {"lang": language}
+        nominate = await client.get(f"/nominate/{focal}", params=asked)
+        confirm = await client.get(f"/nominee/{offered}", params=asked)
+        token = csrf_of(nominate.text)
+        pages = [
+            nominate,
+            confirm,
+            await client.post(f"/nominate/{focal}", data={"_csrf_token": token}),
+            # The same person again: the rules refuse, and the page says so in its language.
+            await client.post(f"/nominate/{focal}", data={"_csrf_token": token, **nominee}),
+            await client.post(f"/nominee/{offered}", data={"_csrf_token": token}),
+            await client.get("/nominate/not-a-token", params=asked),
+            await client.get("/nominee/not-a-token", params=asked),
+        ]
+        assert [page.status_code for page in pages[2:5]] == [422, 409, 422]
+        assert 'id="email-error"' in pages[3].text
+        assert 'id="nominations"' in nominate.text and 'id="consent"' in confirm.text
+        for page in pages:
+            assert_in_language(page, language)
+
+
+@pytest.mark.services("scheduling")
+async def test_an_error_page_on_a_participant_route_comes_in_every_language(
+    system: System,
+) -> None:
+    # (A path no route answers skips the routes' middleware, and with it the languages.)
+    for language in LANGUAGES:
+        for path in ("/trainings/no-such-training/page", "/series/no-such-series/page"):
+            missing = await system.scheduling.get(path, params={"lang": language}, headers=HTML)
+            assert missing.status_code == 404 and 'id="error-sentence"' in missing.text
+            assert_in_language(missing, language)

@@ -14,8 +14,6 @@ from shared import i18n
 from shared.countries import country
 from shared.i18n import _
 
-# Who runs the series with each host country.
-SECRETARIAT = "Council of the Baltic Sea States Secretariat"
 MARGIN = 20  # mm
 
 
@@ -52,7 +50,8 @@ def render(
     verification_url: str,
 ) -> bytes:
     """The certificate of `name` for `training` (a catalogue row with sessions)."""
-    host = country(training.host_country)
+    found = country(training.host_country)
+    host = i18n.country_name(found.code, found.name)
     hours = hours_attended(training.sessions or [], days, training.timezone)
     heading = _("Certificate of attendance")
     # (size, bold, line height, text, space after): the page top to bottom.
@@ -66,7 +65,7 @@ def render(
             13,
             False,
             8,
-            _("held in %(city)s, %(country)s", city=training.city, country=host.name),
+            _("held in %(city)s, %(country)s", city=training.city, country=host),
             0,
         ),
         (13, False, 8, i18n.dates(training.starts_on, training.ends_on), 0),
@@ -77,8 +76,9 @@ def render(
             8,
             _(
                 "Organised by %(host)s and the %(secretariat)s",
-                host=host.name,
-                secretariat=SECRETARIAT,
+                host=host,
+                # Who runs the series with each host country.
+                secretariat=_("Council of the Baltic Sea States Secretariat"),
             ),
             0,
         ),

@@ -7,11 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from babel.dates import format_date
-
 from services.registration import pdf
 from services.registration.visa import PassportDetails
-from shared.i18n import _, language, speaking
+from shared import i18n
+from shared.i18n import _, speaking
 
 MARGIN = 25.0
 WIDTH = 210.0 - 2 * MARGIN
@@ -31,7 +30,7 @@ class LetterFacts:
 
 
 def _day(day: date) -> str:
-    return format_date(day, format="long", locale=language())
+    return i18n.date(day)
 
 
 def invitation_letter(facts: LetterFacts, passport: PassportDetails, lang: str) -> bytes:
@@ -75,7 +74,7 @@ def invitation_letter(facts: LetterFacts, passport: PassportDetails, lang: str) 
         document.ln(4)
         rows = (
             (_("Name (as in the passport)"), passport.passport_name),
-            (_("Nationality"), passport.nationality_name),
+            (_("Nationality"), i18n.country_name(passport.nationality, passport.nationality_name)),
             (_("Passport number"), passport.passport_number),
             (_("Date of birth"), _day(passport.date_of_birth)),
         )

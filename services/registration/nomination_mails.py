@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from services.registration.mails import training_when
 from services.registration.tables import FocalPointRow, NominationRow, TrainingRow
-from shared import tokens
+from shared import i18n, tokens
+from shared.countries import country as country_of
 from shared.i18n import _, speaking
 from shared.mail import Mail
 from shared.settings import Settings
@@ -33,7 +34,7 @@ def focal_point_named(
     settings: Settings,
     training: TrainingRow,
     point: FocalPointRow,
-    country: str,
+    country: str,  # its code
 ) -> Mail:
     """The focal point's link to their page, in the training's language."""
     with speaking(training.language):
@@ -44,7 +45,7 @@ def focal_point_named(
             "has and the state of each nomination:\n%(url)s\n\nKeep this link to yourself: "
             "whoever holds it can nominate for your country.\n",
             name=point.name,
-            country=country,
+            country=i18n.country_name(country, country_of(country).name),
             when=training_when(training.title, training.starts_on, training.city),
             url=nominate_url(settings, point.id),
         )

@@ -22,7 +22,7 @@ from services.registration.nomination_api import take_place
 from services.registration.nomination_schemas import FocalPointIn, NominationIn
 from services.registration.staff_pages import managed_training
 from services.registration.tables import TrainingRow
-from shared import languages
+from shared import i18n, languages
 from shared.clock import clock
 from shared.commands import execute
 from shared.countries import all_countries
@@ -72,6 +72,15 @@ def _read(data: dict[str, str], names: tuple[str, ...], kind: type[Any]) -> Any:
         raise Invalid(_("Please check this field."), field=field) from None
 
 
+# What a participant's page says of a refusal of the rules, in the page's language (the
+# domain's own message is the API's, in English).
+REFUSALS: dict[str | None, Callable[[], str]] = {
+    "email": lambda: _("This person is already nominated for this training."),
+    "training": lambda: _("Nominations for this training are closed."),
+    "nomination": lambda: _("This nomination can no longer be changed; its state is shown here."),
+}
+
+
 @dataclass(frozen=True)
 class Shown:
     """What a form page shows besides its object: the answers as typed, refusals beside
@@ -93,9 +102,10 @@ async def _refused(
     if refusal.field == "token":
         return _unknown_link()
     status = status_of(refusal)
+    told = REFUSALS[refusal.field]() if refusal.field in REFUSALS else refusal.message
     if refusal.field in fields:
-        return await page({refusal.field: refusal.message}, status, None)
-    return await page({}, status, refusal.message)
+        return await page({refusal.field: told}, status, None)
+    return await page({}, status, told)
 
 
 async def _nominate_page(
@@ -114,7 +124,7 @@ async def _nominate_page(
         context={
             "token": token,
             "training": training,
-            "country_name": country_of(point.country).name,
+            "country_name": i18n.country_name(point.country, country_of(point.country).name),
             "country": country,
             "form": shown.form,
             "errors": shown.errors,
@@ -201,7 +211,7 @@ async def _nominee_page(
             "token": token,
             "nomination": row,
             "training": training,
-            "country_name": country_of(row.country).name,
+            "country_name": i18n.country_name(row.country, country_of(row.country).name),
             "form": form,
             "errors": shown.errors,
             "notice": shown.notice,

@@ -26,7 +26,6 @@ from services.registration.tables import FocalPointRow, NominationRow, TrainingR
 from shared import tokens
 from shared.audit import audited
 from shared.clock import clock
-from shared.countries import country as country_of
 from shared.countries import is_country
 from shared.db import UnitOfWork
 from shared.errors import Conflict, Invalid, NotFound
@@ -102,9 +101,7 @@ async def name_focal_point(
     row.token_sha256 = tokens.digest(nomination_mails.focal_point_token(settings, row.id))
     uow.session.add(row)
     uow.emit(ev.FocalPointNamed(id=row.id, revision=1, training_id=training.id, country=code))
-    uow.send_mail(
-        nomination_mails.focal_point_named(settings, training, row, country_of(code).name)
-    )
+    uow.send_mail(nomination_mails.focal_point_named(settings, training, row, code))
     return row
 
 

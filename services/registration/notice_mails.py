@@ -55,7 +55,8 @@ def change_line(change: Mapping[str, Any], timezone: str) -> str:
 def _programme(sessions: Any, timezone: str, starts_on: Any) -> str:
     lines = [
         f"{i18n.date(item.starts_at.date())}, {i18n.time(item.starts_at)}"
-        f"\u2013{i18n.time(item.ends_at)}  {item.title}" + (f" ({item.room})" if item.room else "")
+        f"{i18n.DASH}{i18n.time(item.ends_at)}  {item.title}"
+        + (f" ({item.room})" if item.room else "")
         for item in programme.items(sessions, timezone)
         if not item.cancelled
     ]
