@@ -94,7 +94,6 @@ async def test_erasure_removes_personal_data_frees_the_seat_and_tells_the_others
         "participant": None,
         "registrations": [],
         "mails": [],
-        "letters": [],
     }
     # The seat went to the next in line, who was told.
     promoted = await system.registration.get(
