@@ -363,7 +363,10 @@ async def test_an_event_the_poll_publishes_later_carries_the_trace_that_wrote_it
             try:
 
                 async def published() -> bool:
-                    return bool(messages)
+                    # The message can arrive before the relay has ended its span (it ends
+                    # once the broker acknowledges): wait for both, under load too.
+                    ended = {span.name for span in memory.get_finished_spans()}
+                    return bool(messages) and "scheduling.training.completed publish" in ended
 
                 await eventually(published, timeout=10)
             finally:
