@@ -17,7 +17,7 @@ SERVICES = ("registration", "scheduling", "evaluation")
 DEFAULT_PORTS = {"registration": 8001, "scheduling": 8002, "evaluation": 8003}
 
 _DURATION = re.compile(
-    r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
     r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
 )
 
@@ -56,12 +56,14 @@ class SettingError(ValueError):
 
 
 def parse_duration(name: str, text: str) -> timedelta:
-    """Parse an ISO 8601 duration such as `P30D` or `PT12H` (no years or months: they vary)."""
+    """Parse an ISO 8601 duration such as `P5Y`, `P30D` or `PT12H`. Years and months vary in
+    length; a retention period needs no calendar, so a year counts 365 days and a month 30."""
     match = _DURATION.match(text.strip())
     if not match or text.strip() in ("P", "PT"):
         raise SettingError(f"{name}: {text!r} is not an ISO 8601 duration such as P30D or PT12H")
     parts = {key: int(value) for key, value in match.groupdict().items() if value}
-    return timedelta(**parts)
+    days = parts.pop("years", 0) * 365 + parts.pop("months", 0) * 30 + parts.pop("days", 0)
+    return timedelta(days=days, **parts)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from services.evaluation.settings import own as evaluation_settings
 from services.registration.settings import RegistrationSettings
 from services.registration.settings import own as registration_settings
 from shared.service import ServiceSpec, create_app
-from shared.settings import SettingError, load_settings
+from shared.settings import SettingError, load_settings, parse_duration
 
 
 def test_a_section_reads_its_own_variables(tmp_path: Path) -> None:
@@ -33,13 +33,22 @@ def test_a_section_reads_its_own_variables(tmp_path: Path) -> None:
     [
         ("EVALUATION_OPEN_FOR", "two weeks"),
         ("EVALUATION_MAX_REMINDERS", "-1"),
-        ("REGISTRATION_RETENTION", "P1Y"),
+        ("REGISTRATION_RETENTION", "P1.5D"),
+        ("CERTIFICATE_RETENTION", "5 years"),
     ],
 )
 def test_a_bad_section_setting_is_named_in_one_line(tmp_path: Path, name: str, value: str) -> None:
     with pytest.raises(SettingError, match=f"^{name}: ") as refused:
         load_settings({"CAPITALS_DATA_DIR": str(tmp_path), name: value}, sections=SECTIONS)
     assert "\n" not in str(refused.value)
+
+
+def test_years_and_months_count_365_and_30_days() -> None:
+    # DESIGN.md gives CERTIFICATE_RETENTION as P5Y: a retention period needs no calendar.
+    assert parse_duration("X", "P5Y") == timedelta(days=1825)
+    assert parse_duration("X", "P1Y2M3DT4H") == timedelta(days=365 + 60 + 3, hours=4)
+    settings = load_settings({"CAPITALS_DATA_DIR": "/nonexistent"})
+    assert registration_settings(settings).certificate_retention == timedelta(days=1825)
 
 
 def test_a_service_whose_own_settings_are_bad_is_not_made(tmp_path: Path) -> None:

@@ -28,8 +28,8 @@ class RegistrationSettings:
     )
 
     retention: timedelta
-    # About five years (durations are counted in days: years vary in length).
-    certificate_retention: timedelta = timedelta(days=1826)
+    # Five years (P5Y; shared.settings counts a year as 365 days).
+    certificate_retention: timedelta = timedelta(days=5 * 365)
     change_quiet_period: timedelta = timedelta(minutes=10)
     reminder_before: timedelta = timedelta(days=3)
 
@@ -38,7 +38,7 @@ class RegistrationSettings:
         """Read the settings; SettingError names a bad one."""
         return cls(
             retention=duration(env, "REGISTRATION_RETENTION", "P365D"),
-            certificate_retention=duration(env, "CERTIFICATE_RETENTION", "P1826D"),
+            certificate_retention=duration(env, "CERTIFICATE_RETENTION", "P5Y"),
             change_quiet_period=duration(env, "REGISTRATION_CHANGE_QUIET_PERIOD", "PT10M"),
             reminder_before=duration(env, "REGISTRATION_REMINDER_BEFORE", "P3D"),
         )
