@@ -148,12 +148,19 @@ async def stream_leader(url: str, stream: str, timeout: float = 5) -> str | None
         await connection.close()
 
 
-async def new_leader(url: str, stream: str, old: str) -> float:
+async def new_leader(url: str, stream: str, old: str, settled: float = 10.0) -> float:
     """Wait until a node other than `old` leads the stream; when (time.monotonic).
     nats-server's Raft followers wait 4-9 s for a lost leader before they campaign
-    (minElectionTimeoutDefault..maxElectionTimeoutDefault in server/raft.go)."""
+    (minElectionTimeoutDefault..maxElectionTimeoutDefault in server/raft.go). The killed
+    node is started again a second later and may win that election itself: any leader
+    seen once `settled` seconds have passed (longer than the longest wait) was elected
+    after the kill."""
+    waiting_since = time.monotonic()
     while True:
-        if (await stream_leader(url, stream, timeout=0.5)) not in (None, old):
+        leader = await stream_leader(url, stream, timeout=0.5)
+        if leader not in (None, old) or (
+            leader is not None and time.monotonic() - waiting_since > settled
+        ):
             return time.monotonic()
         await asyncio.sleep(0.05)
 
