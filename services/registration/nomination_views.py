@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -117,14 +116,3 @@ async def country_nominations(
         open=training.status == "published" and clock.now() < closes,
         items=[nomination_out(row) for row in rows],
     )
-
-
-async def counts_by_country(session: AsyncSession, training_id: str) -> dict[str, dict[str, int]]:
-    found: dict[str, dict[str, int]] = {}
-    for country, status, count in await session.exec(
-        select(NominationRow.country, NominationRow.status, func.count())
-        .where(NominationRow.training_id == training_id)
-        .group_by(col(NominationRow.country), col(NominationRow.status))
-    ):
-        found.setdefault(country, {})[status] = count
-    return found
