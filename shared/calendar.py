@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from icalendar.prop import vDuration, vUTCOffset
 
 from shared.i18n import N_
+from shared.structs import carried
 
 __all__ = [
     "KIND_LABELS",
@@ -111,6 +112,18 @@ class Feed:
     method: str | None = None
 
 
+# The fields of `FeedSession` read from the training, by the training's name for each; the
+# others (bar those `session_of` is given) are the session's own.
+_FROM_TRAINING = {
+    "training_id": "id",
+    "timezone": "timezone",
+    "training_title": "title",
+    "venue": "venue",
+    "city": "city",
+    "training_description": "description",
+}
+
+
 def session_of(
     session: Any,
     training: Any,
@@ -123,28 +136,18 @@ def session_of(
     """A session as a calendar shows it, from a service's stored session (id, title, kind,
     starts_at, ends_at, room, speakers as dicts, description) and training (id, timezone,
     title, venue, city, description); what differs by calendar is given."""
-    return FeedSession(
-        id=session.id,
-        training_id=training.id,
-        title=session.title,
-        kind=session.kind,
-        starts_at=session.starts_at,
-        ends_at=session.ends_at,
-        timezone=training.timezone,
+    return carried(
+        FeedSession,
+        session,
         status=status,
         sequence=sequence,
         revised_at=revised_at,
-        room=session.room,
         speakers=tuple(
             FeedSpeaker(name=s["name"], organisation=s.get("organisation"))
             for s in session.speakers
         ),
-        description=session.description,
-        training_title=training.title,
-        venue=training.venue,
-        city=training.city,
-        training_description=training.description,
         training_url=training_url,
+        **{field: getattr(training, name) for field, name in _FROM_TRAINING.items()},
     )
 
 

@@ -14,9 +14,10 @@ from contextvars import ContextVar
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Receive, Scope, Send
 
 from shared import i18n
+from shared.asgi import HttpMiddleware
 
 COOKIE = "capitals_lang"
 COOKIE_AGE = 365 * 24 * 3600
@@ -103,17 +104,11 @@ def _offered_by(scope: Scope) -> tuple[str, ...]:
     return languages
 
 
-class SpeakingMiddleware:
+class SpeakingMiddleware(HttpMiddleware):
     """Speaks the page's language for the request, remembers a switcher choice in a cookie,
     and says that the answer varies with `Accept-Language` and the cookie."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {name.lower(): value.decode("latin-1") for name, value in scope["headers"]}
         query = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang", [None])[0]
         cookies = SimpleCookie()

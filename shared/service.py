@@ -23,10 +23,11 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Receive, Scope, Send
 
 from shared import auth, templating
 from shared.apidocs import ApiReference
+from shared.asgi import HttpMiddleware
 from shared.audit_pages import ROUTES as AUDIT_ROUTES
 from shared.bodies import CapitalsRequest, NoNulMiddleware
 from shared.broker import Broker
@@ -194,17 +195,11 @@ def _report_crash(task: asyncio.Task[None]) -> None:
         log.error("background task stopped", exc_info=task.exception())
 
 
-class CorrelationMiddleware:
+class CorrelationMiddleware(HttpMiddleware):
     """Takes X-Correlation-ID from the request (or makes one) and echoes it in the response,
     with the headers every answer carries (security, caching)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         given = dict(scope["headers"]).get(b"x-correlation-id", b"").decode("latin-1")
         cid = given[:100] if given else str(uuid.uuid4())
         token = correlation_id.set(cid)

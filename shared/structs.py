@@ -1,9 +1,10 @@
 """Structs and their fields: a Struct or dataclass built from an object holding most of its
-fields, the fields a patch sets."""
+fields, a row built from every field of a request body, the fields a patch sets."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import msgspec
@@ -23,6 +24,16 @@ def carried(target: type[T], source: object, **given: Any) -> T:
         fields = getattr(target, "__struct_fields__")  # noqa: B009 (a Struct's, not the type's)
     values = {name: getattr(source, name) for name in fields if name not in given}
     return target(**given, **values)
+
+
+def filled(target: Callable[..., T], source: msgspec.Struct, **given: Any) -> T:
+    """A `target` (a row, Struct or dataclass) with every field of the Struct `source` (a
+    request body), and the fields `given` over or beside them.
+
+    The other way round from `carried`: the source's fields all go, so a field added to the
+    body later reaches the row (or fails at once where the row has no such column).
+    """
+    return target(**(msgspec.structs.asdict(source) | given))
 
 
 def provided(patch: msgspec.Struct) -> dict[str, Any]:

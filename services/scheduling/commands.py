@@ -24,7 +24,7 @@ from shared.errors import Forbidden
 from shared.events import contracts as ev
 from shared.settings import Settings
 from shared.staff import Staff
-from shared.structs import provided
+from shared.structs import filled, provided
 
 
 @dataclass(frozen=True)
@@ -140,24 +140,16 @@ async def create_training(
             )
         )
         await uow.session.flush()
-    training = TrainingRow(
+    training = filled(
+        TrainingRow,
+        input,
         id=str(uuid.uuid4()),
-        series=input.series,
-        title=input.title,
         host_country=code,
         city=city,
-        venue=input.venue,
         timezone=timezone,
-        starts_on=input.starts_on,
-        ends_on=input.ends_on,
-        capacity=input.capacity,
         registration_opens_at=opens,
         registration_closes_at=closes,
-        moderated=input.moderated,
-        by_nomination=input.by_nomination,
         nominations_close_at=nominations_close,
-        language=input.language,
-        description=input.description,
         status="draft",
         created_by=who.sub,
         created_at=now,
@@ -240,16 +232,14 @@ async def add_session(
     domain.check_session_within(
         training.starts_on, training.ends_on, training.timezone, starts_at, ends_at
     )
-    session = SessionRow(
+    session = filled(
+        SessionRow,
+        data,
         id=str(uuid.uuid4()),
         training_id=training.id,
-        title=data.title,
-        kind=data.kind,
         starts_at=starts_at,
         ends_at=ends_at,
-        room=data.room,
         speakers=[msgspec.to_builtins(s) for s in data.speakers],
-        description=data.description,
         revised_at=now,
     )
     uow.session.add(session)

@@ -26,7 +26,7 @@ from litestar.params import HeaderParameter
 from sqlmodel import and_, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.scheduling import domain
+from services.scheduling import domain, queries
 from services.scheduling.tables import (
     CalendarEntryRow,
     FeedTokenRow,
@@ -36,8 +36,8 @@ from services.scheduling.tables import (
 )
 from shared.calendar import Feed, FeedSession, build_feed, calendar_name, feed_etag, session_of
 from shared.db import Database
-from shared.errors import NotFound
 from shared.problems import problems
+from shared.rows import row_or_404
 
 PERSONAL_NAME = "My Capitals trainings"
 # Feeds this large are built in a worker thread so the event loop keeps serving.
@@ -184,9 +184,8 @@ async def training_feed(
 
     async def load() -> Source:
         async with db.session() as session:
-            training = await session.get(TrainingRow, training_id)
-            if training is None:
-                raise NotFound(f"no published training {training_id}")
+            missing = f"no published training {training_id}"
+            training = await row_or_404(session, TrainingRow, training_id, missing)
             return Source(
                 calendar_name(training.title, training.city),
                 [training],
@@ -217,9 +216,7 @@ async def series_feed(db: Database, cache: FeedCache, base: str, slug: str) -> B
 
     async def load() -> Source:
         async with db.session() as session:
-            series = await session.get(SeriesRow, slug)
-            if series is None:
-                raise NotFound(f"no series {slug}")
+            series = await queries.series(session, slug)
             trainings = list(await session.exec(select(TrainingRow).where(listed)))
             return Source(series.title, trainings, await _sessions(session, trainings))
 

@@ -18,20 +18,18 @@ from services.scheduling.tables import (
     TrainingRow,
 )
 from shared.errors import NotFound
+from shared.rows import row_or_404
 from shared.staff import Staff
 
 
 async def training(reading: AsyncSession, training_id: str) -> TrainingRow:
-    found = await reading.get(TrainingRow, training_id)
-    if found is None:
-        raise NotFound(f"no training {training_id}")
-    return found
+    return await row_or_404(reading, TrainingRow, training_id, f"no training {training_id}")
 
 
 async def training_for(reading: AsyncSession, training_id: str, who: Staff | None) -> TrainingRow:
     """The training if the caller may see it; NotFound otherwise (drafts are staff-only)."""
-    found = await reading.get(TrainingRow, training_id)
-    if found is None or not domain.visible_to(found.status, found.host_country, who):
+    found = await training(reading, training_id)
+    if not domain.visible_to(found.status, found.host_country, who):
         raise NotFound(f"no training {training_id}")
     return found
 
@@ -138,10 +136,7 @@ async def tallies(reading: AsyncSession, ids: list[str]) -> dict[str, dict[str, 
 
 
 async def series(reading: AsyncSession, slug: str) -> SeriesRow:
-    found = await reading.get(SeriesRow, slug)
-    if found is None:
-        raise NotFound(f"no series {slug}")
-    return found
+    return await row_or_404(reading, SeriesRow, slug, f"no series {slug}")
 
 
 async def hosts_of_series(reading: AsyncSession, slug: str) -> set[str]:
