@@ -201,13 +201,7 @@ def install(environment: Any) -> None:
             context, singular, plural, n
         ),
     )
-    environment.filters.update(
-        date=date,
-        weekday_date=weekday_date,
-        dates=dates,
-        time=time,
-        zone=zone,
-        moment=moment,
-        local=local,
-    )
+    # Each filter is named as its function.
+    filters = (date, weekday_date, dates, time, zone, moment, local)
+    environment.filters.update({f.__name__: f for f in filters})
     environment.globals.update(language=language, language_name=name_of)

@@ -99,6 +99,11 @@ class Settings:
     def public_url(self, service: str) -> str:
         return self.public_urls[service]
 
+    def link(self, service: str, path: str) -> str:
+        """A link to `path` (it begins with "/") on a service's public site: every service
+        builds its links and the others' by this one rule."""
+        return self.public_urls[service].rstrip("/") + path
+
     def prefix(self, service: str) -> str:
         """The path of the service's public URL ("" or "/registration"), under which it
         serves every route and which every link it renders carries."""

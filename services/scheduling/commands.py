@@ -131,7 +131,7 @@ async def create_training(
         raise Forbidden(f"your token does not cover host country {code}", field="host_country")
     city, timezone = domain.place(code, input.city or capital, input.timezone or default_zone)
     domain.check_dates(input.starts_on, input.ends_on)
-    opens, closes, nominations_close = domain.moments(input, timezone)
+    moments = dict(zip(domain.MOMENTS, domain.moments(input, timezone), strict=True))
     now = clock.now()
     if await uow.session.get(SeriesRow, input.series) is None:
         uow.session.add(
@@ -147,14 +147,12 @@ async def create_training(
         host_country=code,
         city=city,
         timezone=timezone,
-        registration_opens_at=opens,
-        registration_closes_at=closes,
-        nominations_close_at=nominations_close,
         status="draft",
         created_by=who.sub,
         created_at=now,
         updated_at=now,
         feed_revised_at=now,
+        **moments,
     )
     uow.session.add(training)
     return training

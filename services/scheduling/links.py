@@ -6,28 +6,27 @@ from shared.settings import Settings
 
 
 def base_url(settings: Settings) -> str:
-    return str(settings.public_url("scheduling")).rstrip("/")
+    return settings.link("scheduling", "")
 
 
 def register_url(settings: Settings, training_id: str) -> str:
-    base = str(settings.public_url("registration")).rstrip("/")
-    return f"{base}/register/{training_id}"
+    return settings.link("registration", f"/register/{training_id}")
 
 
 def training_page_url(settings: Settings, training_id: str) -> str:
-    return f"{base_url(settings)}/trainings/{training_id}/page"
+    return settings.link("scheduling", f"/trainings/{training_id}/page")
 
 
 def training_calendar_url(settings: Settings, training_id: str) -> str:
-    return f"{base_url(settings)}/trainings/{training_id}/calendar.ics"
+    return settings.link("scheduling", f"/trainings/{training_id}/calendar.ics")
 
 
 def series_page_url(settings: Settings, slug: str) -> str:
-    return f"{base_url(settings)}/series/{slug}/page"
+    return settings.link("scheduling", f"/series/{slug}/page")
 
 
 def series_calendar_url(settings: Settings, slug: str) -> str:
-    return f"{base_url(settings)}/series/{slug}/calendar.ics"
+    return settings.link("scheduling", f"/series/{slug}/calendar.ics")
 
 
 def webcal(url: str) -> str:
@@ -36,4 +35,4 @@ def webcal(url: str) -> str:
 
 
 def sign_in_url(settings: Settings, token: str) -> str:
-    return f"{base_url(settings)}/sign-in/{token}"
+    return settings.link("scheduling", f"/sign-in/{token}")

@@ -22,6 +22,7 @@ from services.scheduling.tables import ChangeRow, SeriesRow, SessionRow, Trainin
 from shared.events import contracts as ev
 from shared.settings import Settings
 from shared.staff import Staff
+from shared.structs import carried
 
 # What the change log keeps of a new session.
 LOGGED_SESSION_FIELDS = (
@@ -156,12 +157,4 @@ async def session_written(
 
 
 def change_out(row: ChangeRow) -> ChangeOut:
-    return ChangeOut(
-        id=row.id or 0,
-        what=row.what,
-        session_id=row.session_id,
-        before=row.before,
-        after=row.after,
-        who=row.who,
-        at=row.at,
-    )
+    return carried(ChangeOut, row, id=row.id or 0)
