@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import msgspec
 
@@ -37,6 +37,33 @@ class Envelope(msgspec.Struct, kw_only=True):
     correlation_id: str
     version: int
     data: msgspec.Raw
+
+
+P = TypeVar("P", bound=Payload)
+
+
+def by_status(
+    base: type[P], aggregate: str, statuses: tuple[str, ...], module: str
+) -> dict[str, type[P]]:
+    """One event per status an aggregate moves to, each `base` under the subject
+    `<aggregate>.<status>` and named after both: "registration.letter" and "approved" give
+    `LetterApproved`. A family of events that differ in subject alone is data, not code."""
+    noun = aggregate.split(".")[1].title()
+    return {
+        # A subclass of `base`, which defstruct's typing cannot say.
+        status: cast(
+            "type[P]",
+            msgspec.defstruct(
+                noun + status.title(),
+                (),
+                bases=(base,),
+                module=module,
+                namespace={"subject": f"{aggregate}.{status}"},
+                kw_only=True,
+            ),
+        )
+        for status in statuses
+    }
 
 
 REGISTRY: dict[str, type[Payload]] = {}

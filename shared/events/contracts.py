@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import msgspec
 
-from shared.events import Payload, register
+from shared.events import Payload, by_status, register
 
 
 class Speaker(msgspec.Struct, kw_only=True):
@@ -85,18 +85,6 @@ class TrainingCompleted(Payload, kw_only=True):
     subject = "scheduling.training.completed"
 
 
-class SessionScheduled(SessionData, kw_only=True):
-    subject = "scheduling.session.scheduled"
-
-
-class SessionUpdated(SessionData, kw_only=True):
-    subject = "scheduling.session.updated"
-
-
-class SessionCancelled(SessionData, kw_only=True):
-    subject = "scheduling.session.cancelled"
-
-
 class StaffChanged(Payload, kw_only=True):
     """`id` is the staff member's e-mail (the `sub` of their tokens). Every service keeps
     the latest in its staff directory and refuses or narrows tokens by it."""
@@ -114,33 +102,18 @@ class StaffChanged(Payload, kw_only=True):
 # --- registration -----------------------------------------------------------
 
 
-class RegistrationData(Payload, kw_only=True):
-    """A registration's new status; `id` is the registration id."""
+class StatusData(Payload, kw_only=True):
+    """Ids and a new status, for what registration holds of one participant in a training."""
 
     training_id: str
     participant_id: str
     status: str
+
+
+class RegistrationData(StatusData, kw_only=True):
+    """A registration's new status; `id` is the registration id."""
+
     waitlist_position: int | None = None
-
-
-class RegistrationConfirmed(RegistrationData, kw_only=True):
-    subject = "registration.registration.confirmed"
-
-
-class RegistrationWaitlisted(RegistrationData, kw_only=True):
-    subject = "registration.registration.waitlisted"
-
-
-class RegistrationPending(RegistrationData, kw_only=True):
-    subject = "registration.registration.pending"
-
-
-class RegistrationDeclined(RegistrationData, kw_only=True):
-    subject = "registration.registration.declined"
-
-
-class RegistrationCancelled(RegistrationData, kw_only=True):
-    subject = "registration.registration.cancelled"
 
 
 class RegistrationCheckedIn(RegistrationData, kw_only=True):
@@ -181,13 +154,9 @@ class RegistrationCheckInUndone(Payload, kw_only=True):
     language: str = "en"
 
 
-class CertificateData(Payload, kw_only=True):
+class CertificateData(StatusData, kw_only=True):
     """A certificate of attendance; `id` is its registration's id. Ids only: the number,
     name and reason stay in registration."""
-
-    training_id: str
-    participant_id: str
-    status: str
 
 
 class CertificateIssued(CertificateData, kw_only=True):
@@ -210,25 +179,9 @@ class CertificateWithdrawn(CertificateData, kw_only=True):
     subject = "registration.certificate.withdrawn"
 
 
-class LetterData(Payload, kw_only=True):
+class LetterData(StatusData, kw_only=True):
     """A visa invitation letter's new status; `id` is the registration id. Ids only: the
     passport details never travel."""
-
-    training_id: str
-    participant_id: str
-    status: str
-
-
-class LetterRequested(LetterData, kw_only=True):
-    subject = "registration.letter.requested"
-
-
-class LetterApproved(LetterData, kw_only=True):
-    subject = "registration.letter.approved"
-
-
-class LetterDeclined(LetterData, kw_only=True):
-    subject = "registration.letter.declined"
 
 
 class ParticipantFeedTokenSet(Payload, kw_only=True):
@@ -252,22 +205,6 @@ class NominationData(Payload, kw_only=True):
     registration_id: str | None = None
 
 
-class NominationOffered(NominationData, kw_only=True):
-    subject = "registration.nomination.offered"
-
-
-class NominationWaiting(NominationData, kw_only=True):
-    subject = "registration.nomination.waiting"
-
-
-class NominationRegistered(NominationData, kw_only=True):
-    subject = "registration.nomination.registered"
-
-
-class NominationWithdrawn(NominationData, kw_only=True):
-    subject = "registration.nomination.withdrawn"
-
-
 class FocalPointNamed(Payload, kw_only=True):
     """`id` is the focal point's id; who they are stays in registration."""
 
@@ -279,10 +216,9 @@ class FocalPointNamed(Payload, kw_only=True):
 # --- evaluation -------------------------------------------------------------
 
 
-class ResponseSubmitted(Payload, kw_only=True):
-    """`id` is the campaign id; counts only, never who answered."""
+class CampaignCounts(Payload, kw_only=True):
+    """How many an evaluation campaign invited and how many answered; `id` is the campaign."""
 
-    subject = "evaluation.response.submitted"
     training_id: str
     invited: int
     answered: int
@@ -290,13 +226,50 @@ class ResponseSubmitted(Payload, kw_only=True):
     stage: str = "evaluation"
 
 
-class CampaignClosed(Payload, kw_only=True):
-    subject = "evaluation.campaign.closed"
-    training_id: str
-    invited: int
-    answered: int
-    stage: str = "evaluation"
+class ResponseSubmitted(CampaignCounts, kw_only=True):
+    """`id` is the campaign id; counts only, never who answered."""
 
+    subject = "evaluation.response.submitted"
+
+
+class CampaignClosed(CampaignCounts, kw_only=True):
+    subject = "evaluation.campaign.closed"
+
+
+# --- one event per status ----------------------------------------------------
+# Events that differ in subject alone, in the order of `by_status`'s statuses.
+
+SESSION_EVENTS = by_status(
+    SessionData, "scheduling.session", ("scheduled", "updated", "cancelled"), __name__
+)
+REGISTRATION_STATUS_EVENTS = by_status(
+    RegistrationData,
+    "registration.registration",
+    ("confirmed", "waitlisted", "pending", "declined", "cancelled"),
+    __name__,
+)
+LETTER_STATUS_EVENTS = by_status(
+    LetterData, "registration.letter", ("requested", "approved", "declined"), __name__
+)
+NOMINATION_EVENTS = by_status(
+    NominationData,
+    "registration.nomination",
+    ("offered", "waiting", "registered", "withdrawn"),
+    __name__,
+)
+
+SessionScheduled, SessionUpdated, SessionCancelled = SESSION_EVENTS.values()
+(
+    RegistrationConfirmed,
+    RegistrationWaitlisted,
+    RegistrationPending,
+    RegistrationDeclined,
+    RegistrationCancelled,
+) = REGISTRATION_STATUS_EVENTS.values()
+LetterRequested, LetterApproved, LetterDeclined = LETTER_STATUS_EVENTS.values()
+NominationOffered, NominationWaiting, NominationRegistered, NominationWithdrawn = (
+    NOMINATION_EVENTS.values()
+)
 
 register(
     TrainingPublished,
@@ -331,24 +304,3 @@ register(
     ResponseSubmitted,
     CampaignClosed,
 )
-
-LETTER_STATUS_EVENTS: dict[str, type[LetterData]] = {
-    "requested": LetterRequested,
-    "approved": LetterApproved,
-    "declined": LetterDeclined,
-}
-
-REGISTRATION_STATUS_EVENTS: dict[str, type[RegistrationData]] = {
-    "confirmed": RegistrationConfirmed,
-    "waitlisted": RegistrationWaitlisted,
-    "pending": RegistrationPending,
-    "declined": RegistrationDeclined,
-    "cancelled": RegistrationCancelled,
-}
-
-NOMINATION_EVENTS: dict[str, type[NominationData]] = {
-    "offered": NominationOffered,
-    "waiting": NominationWaiting,
-    "registered": NominationRegistered,
-    "withdrawn": NominationWithdrawn,
-}
