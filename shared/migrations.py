@@ -184,57 +184,57 @@ def drop_outbox_erasure_columns() -> None:
         batch.drop_column("person")
 
 
+def _add_column(table: str, column: Any) -> None:
+    """A column more on one of the shared tables, in a batch (SQLite copies the table)."""
+    from alembic import op
+
+    with op.batch_alter_table(table) as batch:
+        batch.add_column(column)
+
+
+def _drop_column(table: str, name: str) -> None:
+    from alembic import op
+
+    with op.batch_alter_table(table) as batch:
+        batch.drop_column(name)
+
+
 def add_outbox_traceparent() -> None:
     """outbox.traceparent: the W3C trace context of the change that wrote the event, sent
     with it as a NATS header (shared.tracing; every service's migration calls this)."""
     import sqlalchemy as sa
-    from alembic import op
 
-    with op.batch_alter_table("outbox") as batch:
-        batch.add_column(sa.Column("traceparent", sa.String(length=64), nullable=True))
+    _add_column("outbox", sa.Column("traceparent", sa.String(length=64), nullable=True))
 
 
 def drop_outbox_traceparent() -> None:
-    from alembic import op
-
-    with op.batch_alter_table("outbox") as batch:
-        batch.drop_column("traceparent")
+    _drop_column("outbox", "traceparent")
 
 
 def add_dead_mail_column() -> None:
     """mail_queue.dead_at: a mail that failed its last attempt (every service's migration
     calls this)."""
     import sqlalchemy as sa
-    from alembic import op
 
     from shared.db import UTCDateTime
 
-    with op.batch_alter_table("mail_queue") as batch:
-        batch.add_column(sa.Column("dead_at", UTCDateTime(timezone=True), nullable=True))
+    _add_column("mail_queue", sa.Column("dead_at", UTCDateTime(timezone=True), nullable=True))
 
 
 def drop_dead_mail_column() -> None:
-    from alembic import op
-
-    with op.batch_alter_table("mail_queue") as batch:
-        batch.drop_column("dead_at")
+    _drop_column("mail_queue", "dead_at")
 
 
 def add_mail_attachments_column() -> None:
     """mail_queue.attachments: files sent with a mail, as JSON (every service's migration
     calls this)."""
     import sqlalchemy as sa
-    from alembic import op
 
-    with op.batch_alter_table("mail_queue") as batch:
-        batch.add_column(sa.Column("attachments", sa.Text(), nullable=True))
+    _add_column("mail_queue", sa.Column("attachments", sa.Text(), nullable=True))
 
 
 def drop_mail_attachments_column() -> None:
-    from alembic import op
-
-    with op.batch_alter_table("mail_queue") as batch:
-        batch.drop_column("attachments")
+    _drop_column("mail_queue", "attachments")
 
 
 def create_staff_directory() -> None:
