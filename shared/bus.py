@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,6 +78,7 @@ async def lock_aggregate(uow: UnitOfWork, aggregate_id: str) -> None:
 Handler = Callable[[UnitOfWork, Settings, Any, Envelope], Awaitable[None]]
 
 
+@dataclass(eq=False)
 class Consumer:
     """A durable pull consumer: inbox in the effect's transaction, ack after commit.
 
@@ -85,34 +87,21 @@ class Consumer:
     Event types it does not know are acked and logged.
     """
 
-    def __init__(
-        self,
-        db: Database,
-        broker: Broker,
-        *,
-        name: str,
-        stream: str,
-        settings: Settings,
-        handlers: Mapping[str, Handler],
-        max_deliver: int = 5,
-        backoff: tuple[float, ...] = (0.2, 1.0, 5.0, 15.0),
-        # Short, so a message whose ack died with a node is delivered again within seconds;
-        # a handler that runs longer keeps its message with in-progress acks (`_working`).
-        ack_wait: float = 5.0,
-        tracer: Tracer | None = None,
-    ) -> None:
-        self.db = db
-        self.broker = broker
-        self.name = name
-        self.stream = stream
-        self.settings = settings
-        self.handlers = handlers
-        self.max_deliver = max_deliver
-        self.backoff = backoff
-        self.ack_wait = ack_wait
-        self.handled = 0
-        # Set when the service traces: each event is handled in a consumer span.
-        self.tracer = tracer
+    db: Database
+    broker: Broker
+    _: KW_ONLY
+    name: str
+    stream: str
+    settings: Settings
+    handlers: Mapping[str, Handler]
+    max_deliver: int = 5
+    backoff: tuple[float, ...] = (0.2, 1.0, 5.0, 15.0)
+    # Short, so a message whose ack died with a node is delivered again within seconds;
+    # a handler that runs longer keeps its message with in-progress acks (`_working`).
+    ack_wait: float = 5.0
+    # Set when the service traces: each event is handled in a consumer span.
+    tracer: Tracer | None = None
+    handled: int = field(default=0, init=False)
 
     def config(self) -> ConsumerConfig:
         return ConsumerConfig(
