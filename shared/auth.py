@@ -202,7 +202,7 @@ SIGN_IN_PAGE = "/staff/sign-in"
 def sign_in_url(settings: Any) -> str:
     """Where staff without a session ask for a sign-in link by e-mail: scheduling's page,
     at its public address (the staff home; `/login` with a pasted token stays for API users)."""
-    return f"{settings.public_url('scheduling')}{SIGN_IN_PAGE}"
+    return str(settings.link("scheduling", SIGN_IN_PAGE))
 
 
 def sign_in_again(connection: ASGIConnection[Any, Any, Any, Any]) -> Redirect:

@@ -62,9 +62,7 @@ def _home(request: Request[Any, Any, Any]) -> str:
     (whose front page is for staff), the list of trainings on scheduling."""
     settings = request.app.state.settings
     service = request.app.state.service
-    if service == "evaluation":
-        return str(settings.public_url("scheduling")).rstrip("/") + "/"
-    return str(settings.public_url(service)).rstrip("/") + "/"
+    return str(settings.link("scheduling" if service == "evaluation" else service, "/"))
 
 
 def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

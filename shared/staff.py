@@ -45,7 +45,7 @@ STAFF_AREA_LABELS = {
 def staff_areas(settings: Settings) -> list[StaffArea]:
     """The three staff areas, at each service's public address (shared/templates/staff.html)."""
     return [
-        StaffArea(service, label, f"{settings.public_url(service)}/staff/")
+        StaffArea(service, label, settings.link(service, "/staff/"))
         for service, label in STAFF_AREA_LABELS.items()
     ]
 
@@ -54,9 +54,7 @@ def secretariat_areas(settings: Settings) -> list[StaffArea]:
     """What the staff navigation adds for the secretariat: the series statistics, which
     registration serves."""
     return [
-        StaffArea(
-            "statistics", "Statistics", f"{settings.public_url('registration')}/staff/statistics"
-        )
+        StaffArea("statistics", "Statistics", settings.link("registration", "/staff/statistics"))
     ]
 
 
