@@ -30,8 +30,9 @@ def filled(target: Callable[..., T], source: msgspec.Struct, **given: Any) -> T:
     """A `target` (a row, Struct or dataclass) with every field of the Struct `source` (a
     request body), and the fields `given` over or beside them.
 
-    The other way round from `carried`: the source's fields all go, so a field added to the
-    body later reaches the row (or fails at once where the row has no such column).
+    The other way round from `carried`: the source's fields all go, so a field added later to
+    the body and the row needs no change here. (A SQLModel row ignores a field it has no
+    column for.)
     """
     return target(**(msgspec.structs.asdict(source) | given))
 
