@@ -180,20 +180,22 @@ async def attendance_per_day(session: AsyncSession, training: TrainingRow) -> li
     return [DayAttendance(day=day, attended=counted[day]) for day in sorted(counted)]
 
 
-# The figures of a training whose evaluation has not opened yet.
-NOT_OPENED: dict[str, Any] = {
-    "status": "not_opened",
-    "questionnaire_version": None,
-    "invited": 0,
-    "answered": 0,
-    "response_rate": 0.0,
-    "withheld": True,
-    "questions": [],
-    "recommendation": None,
-    "sessions": [],
-    "learning": None,
-    "comments": [],
-}
+def _not_opened() -> dict[str, Any]:
+    """The figures of a training whose evaluation has not opened yet (new lists each time:
+    a report is the caller's to change)."""
+    return {
+        "status": "not_opened",
+        "questionnaire_version": None,
+        "invited": 0,
+        "answered": 0,
+        "response_rate": 0.0,
+        "withheld": True,
+        "questions": [],
+        "recommendation": None,
+        "sessions": [],
+        "learning": None,
+        "comments": [],
+    }
 
 
 async def training_report(
@@ -216,7 +218,7 @@ async def training_report(
     )
     campaign = by_stage.get(EVALUATION)
     if campaign is None:
-        return TrainingReport(**facts, **NOT_OPENED, follow_up=follow_up, attendance=attendance)
+        return TrainingReport(**facts, **_not_opened(), follow_up=follow_up, attendance=attendance)
     stage, questions, by_question = await stage_report(session, campaign)
     sessions = [
         carried(SessionResult, r, title=q.about or q.text)
