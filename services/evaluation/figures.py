@@ -142,6 +142,10 @@ class Tally:
         return dict(chosen)
 
 
+# What a result repeats of its question, under the same names, so it can be told which.
+NAMED = ("id", "kind", "text", "level", "session_id", "objective_id")
+
+
 @dataclass
 class Counts:
     invited: int = 0
@@ -163,14 +167,9 @@ def result(question: Question, tally: Tally | None, *, withheld: bool) -> Questi
     tally = tally or Tally()
     n = answer_count(question, tally)
     out = QuestionResult(
-        id=question.id,
-        kind=question.kind,
-        text=question.text,
-        level=question.level,
+        **{field: getattr(question, field) for field in NAMED},
         n=n,
         withheld=withheld or not reportable(n),
-        session_id=question.session_id,
-        objective_id=question.objective_id,
     )
     if out.withheld:
         return out

@@ -18,6 +18,20 @@ from shared.revisions import held, upsert_if_newer
 from shared.settings import Settings
 from shared.staff_directory import staff_changed
 
+# What evaluation keeps of a training's data, under the same names.
+TRAINING_FIELDS = (
+    "revision",
+    "series",
+    "series_title",
+    "title",
+    "host_country",
+    "city",
+    "starts_on",
+    "ends_on",
+    "timezone",
+    "language",
+)
+
 
 async def keep_session(uow: UnitOfWork, data: ev.SessionData) -> None:
     await upsert_if_newer(
@@ -49,24 +63,11 @@ async def training_changed(
     before = None if row is None else row.status
     outcome = await uow.session.get(TrainingOutcomeRow, data.id)
     status = domain.status_after(before, data.status, outcome.status if outcome else None)
+    values = {name: getattr(data, name) for name in TRAINING_FIELDS} | {"status": status}
     if row is None:
-        row = TrainingRow(
-            id=data.id,
-            revision=data.revision,
-            series=data.series,
-            title=data.title,
-            host_country=data.host_country,
-            city=data.city,
-            starts_on=data.starts_on,
-            ends_on=data.ends_on,
-            timezone=data.timezone,
-            status=status,
-        )
-    row.status = status
-    row.revision, row.series, row.series_title = data.revision, data.series, data.series_title
-    row.title, row.host_country, row.city = data.title, data.host_country, data.city
-    row.starts_on, row.ends_on = data.starts_on, data.ends_on
-    row.timezone, row.language = data.timezone, data.language
+        row = TrainingRow(id=data.id, **values)
+    else:
+        row.sqlmodel_update(values)
     uow.session.add(row)
     await uow.session.flush()
     if row.status == "completed" and before != "completed":

@@ -30,6 +30,11 @@ from shared.settings import Settings
 from shared.staff import Staff
 
 P = TypeVar("P", AttendeeRow, InvitationRow)
+# What an invitation keeps of the person invited (an attendee, or for the follow-up the
+# one invited before), under the same names.
+INVITED = ("registration_id", "participant_id", "name", "email", "language")
+# What on an invitation could tell whose it is: erasure empties these.
+IDENTIFYING = ("participant_id", "registration_id", "name", "email", "draft")
 
 
 @dataclass(frozen=True)
@@ -157,11 +162,7 @@ async def _invite(
         InvitationRow(
             id=invitation_id,
             campaign_id=campaign.id,
-            registration_id=person.registration_id,
-            participant_id=person.participant_id,
-            name=name,
-            email=email,
-            language=person.language,
+            **{field: getattr(person, field) for field in INVITED},
             token_sha256=tokens.digest(links.invitation_token(settings, invitation_id)),
             invited_at=now,
             last_mailed_at=now,
@@ -248,11 +249,7 @@ async def erase_participant(
             update(InvitationRow)
             .where(col(InvitationRow.id) == invitation_id)
             .values(
-                participant_id=None,
-                registration_id=None,
-                name=None,
-                email=None,
-                draft=None,
+                **dict.fromkeys(IDENTIFYING),
                 erased=True,
                 # A hash of nothing anyone holds: the old link stops working.
                 token_sha256=tokens.digest(secrets.token_urlsafe(32)),

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
@@ -174,36 +175,47 @@ async def _training_page(
     )
 
 
-Save = Callable[[Staff, dict[str, str]], Awaitable[object]]
+# Saves a posted form of a training's questions, as the staff member, through its command.
+Save = Callable[[DB, AppSettings, Staff, str, dict[str, str]], Awaitable[object]]
 # What the page shows again after a refusal: the objectives' text and the question
 # drafts as posted (None: as stored), and the errors by form field.
 Again = tuple[str | None, list[Draft] | None, dict[str, str]]
 Refuse = Callable[[dict[str, str], DomainError], Again]
 
 
-async def _edit(
-    request: Request[Any, Any, Any], db: DB, training_id: str, what: str, save: Save, refuse: Refuse
-) -> Response[Any]:
-    """Save the form the caller posted, then back to the questions page saying `what` was
-    saved; a refusal shows the page again as `refuse` says, with why."""
-    found = await managed(request, db, training_id)
-    if not isinstance(found, tuple):
-        return found
-    staff, training = found
-    form = _form_values(await request.form())
-    try:
-        await save(staff, form)
-    except DomainError as refusal:
-        objectives, drafts, errors = refuse(form, refusal)
-        return await _training_page(
-            db,
-            training,
-            objectives=objectives,
-            drafts=drafts,
-            errors=errors,
-            status_code=status_of(refusal),
-        )
-    return Redirect(path=f"/reports/{training_id}/questions?saved={what}", status_code=303)
+def _editor(
+    path: str, operation_id: str, what: str, save: Save, refuse: Refuse
+) -> HTTPRouteHandler:
+    """The page route that saves one form of a training's questions, then goes back to the
+    questions page saying `what` was saved; a refusal shows the page again as `refuse`
+    says, with why."""
+
+    @post(
+        f"/reports/{{training_id:str}}/{path}", operation_id=operation_id, include_in_schema=False
+    )
+    async def edit(
+        training_id: FromPath[str], request: Request[Any, Any, Any], db: DB, settings: AppSettings
+    ) -> Response[Any]:
+        found = await managed(request, db, training_id)
+        if not isinstance(found, tuple):
+            return found
+        staff, training = found
+        form = _form_values(await request.form())
+        try:
+            await save(db, settings, staff, training_id, form)
+        except DomainError as refusal:
+            objectives, drafts, errors = refuse(form, refusal)
+            return await _training_page(
+                db,
+                training,
+                objectives=objectives,
+                drafts=drafts,
+                errors=errors,
+                status_code=status_of(refusal),
+            )
+        return Redirect(path=f"/reports/{training_id}/questions?saved={what}", status_code=303)
+
+    return edit
 
 
 @get(
@@ -225,44 +237,42 @@ async def training_questions_page(
     return await _training_page(db, training, saved=saved)
 
 
-@post(
-    "/reports/{training_id:str}/objectives",
-    operation_id="setObjectivesPage",
-    include_in_schema=False,
+async def _save_objectives(
+    db: DB, settings: AppSettings, staff: Staff, training_id: str, form: dict[str, str]
+) -> None:
+    body = question_forms.objectives_in(form)
+    change = commands.SetObjectives(training_id, body.objectives)
+    await execute(db, commands.set_objectives, settings, staff, change)
+
+
+def _refuse_objectives(form: dict[str, str], why: DomainError) -> Again:
+    return form.get("objectives", ""), None, {"objectives": why.message}
+
+
+async def _save_extra_questions(
+    db: DB, settings: AppSettings, staff: Staff, training_id: str, form: dict[str, str]
+) -> None:
+    body, _ = question_forms.extra_questions_in(form)
+    questions = [q.to_question() for q in body.questions]
+    change = commands.SetExtraQuestions(training_id, questions)
+    await execute(db, commands.set_extra_questions, settings, staff, change)
+
+
+def _refuse_extra_questions(form: dict[str, str], why: DomainError) -> Again:
+    groups = {"questions": question_forms.read_drafts(form, "questions")}
+    return None, groups["questions"], _refusal(why, groups)
+
+
+objectives_page = _editor(
+    "objectives", "setObjectivesPage", "objectives", _save_objectives, _refuse_objectives
 )
-async def objectives_page(
-    training_id: FromPath[str], request: Request[Any, Any, Any], db: DB, settings: AppSettings
-) -> Response[Any]:
-    async def save(staff: Staff, form: dict[str, str]) -> None:
-        body = question_forms.objectives_in(form)
-        change = commands.SetObjectives(training_id, body.objectives)
-        await execute(db, commands.set_objectives, settings, staff, change)
-
-    def refuse(form: dict[str, str], why: DomainError) -> Again:
-        return form.get("objectives", ""), None, {"objectives": why.message}
-
-    return await _edit(request, db, training_id, "objectives", save, refuse)
-
-
-@post(
-    "/reports/{training_id:str}/extra-questions",
-    operation_id="setExtraQuestionsPage",
-    include_in_schema=False,
+extra_questions_page = _editor(
+    "extra-questions",
+    "setExtraQuestionsPage",
+    "questions",
+    _save_extra_questions,
+    _refuse_extra_questions,
 )
-async def extra_questions_page(
-    training_id: FromPath[str], request: Request[Any, Any, Any], db: DB, settings: AppSettings
-) -> Response[Any]:
-    async def save(staff: Staff, form: dict[str, str]) -> None:
-        body, _ = question_forms.extra_questions_in(form)
-        questions = [q.to_question() for q in body.questions]
-        change = commands.SetExtraQuestions(training_id, questions)
-        await execute(db, commands.set_extra_questions, settings, staff, change)
-
-    def refuse(form: dict[str, str], why: DomainError) -> Again:
-        groups = {"questions": question_forms.read_drafts(form, "questions")}
-        return None, groups["questions"], _refusal(why, groups)
-
-    return await _edit(request, db, training_id, "questions", save, refuse)
 
 
 question_pages = Router(

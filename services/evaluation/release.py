@@ -27,6 +27,7 @@ from services.evaluation.tables import (
 )
 from shared.db import UnitOfWork
 from shared.events import contracts as ev
+from shared.structs import carried
 
 INVITATION = metadata.tables["invitation"]
 
@@ -103,16 +104,7 @@ async def emit_counts(
 ) -> None:
     """Tell the other services how many were invited and answered, at this revision."""
     invited, answered = await queries.counts(uow.session, campaign.id)
-    uow.emit(
-        event(
-            id=campaign.id,
-            revision=campaign.revision,
-            training_id=campaign.training_id,
-            invited=invited,
-            answered=answered,
-            stage=campaign.stage,
-        )
-    )
+    uow.emit(carried(event, campaign, invited=invited, answered=answered))
 
 
 async def blur_invitations(

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import msgspec
 from sqlalchemy import case, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession as SQLAlchemyAsyncSession
@@ -33,6 +34,7 @@ from services.evaluation.schemas import (
     SeriesTrend,
     SessionResult,
     StageReport,
+    TrainingFacts,
     TrainingReport,
 )
 from services.evaluation.tables import (
@@ -178,6 +180,24 @@ async def attendance_per_day(session: AsyncSession, training: TrainingRow) -> li
     return [DayAttendance(day=day, attended=counted[day]) for day in sorted(counted)]
 
 
+def _not_opened() -> dict[str, Any]:
+    """The figures of a training whose evaluation has not opened yet (new lists each time:
+    a report is the caller's to change)."""
+    return {
+        "status": "not_opened",
+        "questionnaire_version": None,
+        "invited": 0,
+        "answered": 0,
+        "response_rate": 0.0,
+        "withheld": True,
+        "questions": [],
+        "recommendation": None,
+        "sessions": [],
+        "learning": None,
+        "comments": [],
+    }
+
+
 async def training_report(
     session: AsyncSession, training: TrainingRow, campaigns: Sequence[CampaignRow]
 ) -> TrainingReport:
@@ -187,53 +207,34 @@ async def training_report(
         follow_up, _, _ = await stage_report(session, by_stage[FOLLOW_UP])
     attendance = await attendance_per_day(session, training)
 
-    def report(**figures: Any) -> TrainingReport:
-        return TrainingReport(
+    facts = msgspec.structs.asdict(
+        carried(
+            TrainingFacts,
+            training,
             training_id=training.id,
-            title=training.title,
-            series=training.series,
-            host_country=training.host_country,
-            city=training.city,
             starts_on=training.starts_on.isoformat(),
             ends_on=training.ends_on.isoformat(),
-            follow_up=follow_up,
-            attendance=attendance,
-            **figures,
         )
-
+    )
     campaign = by_stage.get(EVALUATION)
     if campaign is None:
-        return report(
-            status="not_opened",
-            questionnaire_version=None,
-            invited=0,
-            answered=0,
-            response_rate=0.0,
-            withheld=True,
-            questions=[],
-            recommendation=None,
-            sessions=[],
-            learning=None,
-            comments=[],
-        )
+        return TrainingReport(**facts, **_not_opened(), follow_up=follow_up, attendance=attendance)
     stage, questions, by_question = await stage_report(session, campaign)
     sessions = [
         carried(SessionResult, r, title=q.about or q.text)
         for q, r in zip(questions, stage.questions, strict=True)
         if r.session_id is not None
     ]
-    return report(
-        status=stage.status,
-        questionnaire_version=stage.questionnaire_version,
-        invited=stage.invited,
-        answered=stage.answered,
-        response_rate=stage.response_rate,
-        withheld=stage.withheld,
-        questions=stage.questions,
+    # The rest (status, counts, questions and comments) is the evaluation's stage report.
+    return carried(
+        TrainingReport,
+        stage,
+        **facts,
+        follow_up=follow_up,
+        attendance=attendance,
         recommendation=figures.recommendation_of(questions, by_question, stage.withheld),
         sessions=sessions,
         learning=figures.learning_of(questions, by_question, stage.withheld),
-        comments=stage.comments,
     )
 
 
@@ -301,11 +302,11 @@ async def series_trend(db: Database, series: str, current_bank: domain.Bank) -> 
         learning = figures.learning_of(assessed[campaign.id], mine, withheld[campaign.id])
         c = counts[campaign.id]
         editions.append(
-            Edition(
+            # The title, city and host country are the training's; the counts the campaign's.
+            carried(
+                Edition,
+                training,
                 training_id=training.id,
-                title=training.title,
-                city=training.city,
-                host_country=training.host_country,
                 starts_on=training.starts_on.isoformat(),
                 status=campaign.status,
                 invited=c.invited,

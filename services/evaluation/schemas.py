@@ -245,7 +245,9 @@ class DayAttendance(msgspec.Struct, kw_only=True):
     attended: int
 
 
-class TrainingReport(msgspec.Struct, kw_only=True):
+class TrainingFacts(msgspec.Struct, kw_only=True):
+    """The training a report is about, as the report opens."""
+
     training_id: str
     title: str
     series: str
@@ -253,6 +255,9 @@ class TrainingReport(msgspec.Struct, kw_only=True):
     city: str
     starts_on: str
     ends_on: str
+
+
+class TrainingReport(TrainingFacts, kw_only=True):
     status: str
     questionnaire_version: int | None
     invited: int

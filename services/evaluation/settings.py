@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from shared.settings import Settings, count, duration
+
+# Each setting: the field it fills, its variable, how that is read, and its default. The
+# variables are named once, here, for both `NAMES` and `load`.
+_READ: tuple[tuple[str, str, Callable[[Mapping[str, str], str, str], Any], str], ...] = (
+    ("open_for", "EVALUATION_OPEN_FOR", duration, "P30D"),
+    ("reminder_after", "EVALUATION_REMINDER_AFTER", duration, "P7D"),
+    ("max_reminders", "EVALUATION_MAX_REMINDERS", count, "2"),
+    ("follow_up_after", "EVALUATION_FOLLOW_UP_AFTER", duration, "P90D"),
+)
 
 
 @dataclass(frozen=True)
 class EvaluationSettings:
     """Periods of an evaluation campaign, from EVALUATION_* variables."""
 
-    NAMES: ClassVar[tuple[str, ...]] = (
-        "EVALUATION_OPEN_FOR",
-        "EVALUATION_REMINDER_AFTER",
-        "EVALUATION_MAX_REMINDERS",
-        "EVALUATION_FOLLOW_UP_AFTER",
-    )
+    NAMES: ClassVar[tuple[str, ...]] = tuple(name for _, name, _, _ in _READ)
 
     open_for: timedelta
     reminder_after: timedelta
@@ -29,12 +33,7 @@ class EvaluationSettings:
     @classmethod
     def load(cls, env: Mapping[str, str]) -> Self:
         """Read the EVALUATION_* variables; SettingError names a bad one."""
-        return cls(
-            open_for=duration(env, "EVALUATION_OPEN_FOR", "P30D"),
-            reminder_after=duration(env, "EVALUATION_REMINDER_AFTER", "P7D"),
-            max_reminders=count(env, "EVALUATION_MAX_REMINDERS", "2"),
-            follow_up_after=duration(env, "EVALUATION_FOLLOW_UP_AFTER", "P90D"),
-        )
+        return cls(**{field: read(env, name, default) for field, name, read, default in _READ})
 
 
 def own(settings: Settings) -> EvaluationSettings:

@@ -32,13 +32,19 @@ class Row(SQLModel, registry=registry()):
 metadata = Row.metadata
 
 
-class TrainingRow(Row, table=True):
+class Copy(Row):
+    """A table kept from another service's events: `revision` is the owner's, and the row
+    only moves forward by it (shared/revisions.py), as events arrive in any order."""
+
+    revision: int
+
+
+class TrainingRow(Copy, table=True):
     """What evaluation knows of a training, from scheduling events, plus its own questions."""
 
     __tablename__ = "training"
 
     id: str = Field(primary_key=True, max_length=36)
-    revision: int
     series: str = Field(max_length=80, index=True)
     series_title: str | None = Field(default=None, max_length=200)
     title: str = Field(max_length=200)
@@ -58,7 +64,7 @@ class TrainingRow(Row, table=True):
     )
 
 
-class TrainingOutcomeRow(Row, table=True):
+class TrainingOutcomeRow(Copy, table=True):
     """How a training ended (cancelled or completed), as scheduling announced it.
 
     Kept apart from the training because the event can arrive before the training's
@@ -70,10 +76,9 @@ class TrainingOutcomeRow(Row, table=True):
 
     training_id: str = Field(primary_key=True, max_length=36)
     status: str = Field(max_length=16)
-    revision: int
 
 
-class SessionRow(Row, table=True):
+class SessionRow(Copy, table=True):
     """A session of a training, from scheduling events, for its rating question."""
 
     __tablename__ = "session"
@@ -84,10 +89,9 @@ class SessionRow(Row, table=True):
     kind: str = Field(max_length=32)
     starts_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     status: str = Field(max_length=16)
-    revision: int
 
 
-class AttendeeRow(Row, table=True):
+class AttendeeRow(Copy, table=True):
     """A checked-in registration, from registration events: who may be invited."""
 
     __tablename__ = "attendee"
@@ -99,7 +103,6 @@ class AttendeeRow(Row, table=True):
     email: str = Field(max_length=320)
     language: str = Field(default="en", max_length=16)
     checked_in: bool = True
-    revision: int
     # The days attended (ISO dates), from the check-in events; None before attendance was
     # per day, when a check-in counted for the training's first day.
     days: list[str] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
