@@ -164,6 +164,7 @@ def told(facts: MailFacts, kind: str) -> Mail:
     return _to(facts, _(said.subject), text, seat=said.seat)
 
 
+# Each by the name its callers know it by.
 confirmed = partial(told, kind="confirmed")
 promoted = partial(told, kind="promoted")
 pending = partial(told, kind="pending")
