@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.registration.tables import AttendanceRow, RegistrationRow
 from shared.db import UnitOfWork
 from shared.events import contracts as ev
+from shared.structs import carried
 
 
 async def days_of(session: AsyncSession, registration_id: str) -> list[date]:
@@ -83,28 +84,11 @@ def announce_person(
 ) -> None:
     """Emit an event that carries what other services hold of the person (name, e-mail,
     language): marked with the participant, so that erasing them reaches the streams."""
-    uow.emit(
-        event(
-            id=row.id,
-            revision=row.revision,
-            training_id=row.training_id,
-            participant_id=row.participant_id,
-            status=row.status,
-            name=row.name,
-            email=row.email,
-            language=row.language,
-            **extra,
-        ),
-        person=row.participant_id,
-    )
+    uow.emit(carried(event, row, waitlist_position=None, **extra), person=row.participant_id)
 
 
 async def remove(
-    uow: UnitOfWork,
-    row: RegistrationRow,
-    day: date,
-    attended: Sequence[date],
-    now: datetime,
+    uow: UnitOfWork, row: RegistrationRow, day: date, attended: Sequence[date]
 ) -> list[date]:
     """Undo a day's check-in of a revised registration and announce it; the days left."""
     await uow.execute(
@@ -118,18 +102,13 @@ async def remove(
     # While a day remains the person still attended: the event carries what the evaluation
     # invitation needs, as a check-in does, so it holds whichever event arrives first.
     person = row.participant_id if days else None
-    uow.emit(
-        ev.RegistrationCheckInUndone(
-            id=row.id,
-            revision=row.revision,
-            training_id=row.training_id,
-            participant_id=row.participant_id,
-            day=day,
-            days_attended=days,
-            name=row.name if days else "",
-            email=row.email if days else "",
-            language=row.language,
-        ),
-        person=person,
+    undone = carried(
+        ev.RegistrationCheckInUndone,
+        row,
+        day=day,
+        days_attended=days,
+        name=row.name if days else "",
+        email=row.email if days else "",
     )
+    uow.emit(undone, person=person)
     return days

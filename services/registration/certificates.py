@@ -30,6 +30,7 @@ from shared.errors import Conflict, Invalid, NotFound
 from shared.events import contracts as ev
 from shared.settings import Settings
 from shared.staff import Staff
+from shared.structs import carried
 
 # Why the secretariat revokes a certificate; the public verification page names the category.
 REVOCATION_REASONS = {
@@ -71,14 +72,7 @@ def _emit(
     **extra: str,
 ) -> None:
     uow.emit(
-        event(
-            id=cert.registration_id,
-            revision=cert.revision,
-            training_id=cert.training_id,
-            participant_id=row.participant_id,
-            status=cert.status,
-            **extra,
-        )
+        carried(event, cert, id=cert.registration_id, participant_id=row.participant_id, **extra)
     )
 
 

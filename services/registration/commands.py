@@ -31,6 +31,7 @@ from shared.errors import Invalid
 from shared.events import contracts as ev
 from shared.settings import Settings
 from shared.staff import Staff
+from shared.structs import carried
 
 
 @dataclass(frozen=True)
@@ -68,16 +69,21 @@ class UndoCheckIn(CheckIn): ...
 
 
 @dataclass(frozen=True)
-class SetQuotas:
+class OneTraining:
+    """The input of a command on one training, named by its id."""
+
     training_id: str
+
+
+@dataclass(frozen=True)
+class SetQuotas(OneTraining):
     quotas: Mapping[str, int]
 
 
 @dataclass(frozen=True)
-class MessageConfirmed:
+class MessageConfirmed(OneTraining):
     """The organisers write to every confirmed participant of a training."""
 
-    training_id: str
     subject: str
     message: str
 
@@ -112,16 +118,7 @@ async def _announce(
     message: str | None = None,
 ) -> None:
     """Emit the registration's new status and mail the participant about it."""
-    uow.emit(
-        ev.REGISTRATION_STATUS_EVENTS[row.status](
-            id=row.id,
-            revision=row.revision,
-            training_id=row.training_id,
-            participant_id=row.participant_id,
-            status=row.status,
-            waitlist_position=position,
-        )
-    )
+    uow.emit(carried(ev.REGISTRATION_STATUS_EVENTS[row.status], row, waitlist_position=position))
     if row.erased_at is not None:
         return
     if mail is None:
@@ -288,8 +285,10 @@ async def _attendance(
         )
     if day is not None:
         revise(uow, row, now)
-        change = attendance.remove if undo else attendance.record
-        days = await change(uow, row, day, attended, now)
+        if undo:
+            days = await attendance.remove(uow, row, day, attended)
+        else:
+            days = await attendance.record(uow, row, day, attended, now)
         await certificates.follow_attendance(uow, settings, training_row, row, days, now)
     return await _decided(uow, row)
 

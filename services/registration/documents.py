@@ -17,6 +17,7 @@ from services.registration.visa_commands import details_of
 from shared.clock import clock
 from shared.errors import NotFound
 from shared.settings import Settings
+from shared.structs import carried
 
 
 async def badge_sheet_of(session: AsyncSession, training: TrainingRow) -> bytes:
@@ -66,10 +67,9 @@ async def letter_pdf_of(session: AsyncSession, settings: Settings, registration_
     letterhead = await session.get(LetterheadRow, letter.training_id)
     if training is None or letterhead is None:
         raise NotFound(f"no letter for registration {registration_id}", field="registration_id")
-    facts = LetterFacts(
-        ministry=letterhead.ministry,
-        signatory_name=letterhead.signatory_name,
-        signatory_title=letterhead.signatory_title,
+    facts = carried(
+        LetterFacts,
+        letterhead,
         training_title=training.title,
         city=training.city,
         starts_on=training.starts_on,

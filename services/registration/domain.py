@@ -14,6 +14,7 @@ from shared.countries import UnknownCountry, is_country
 from shared.errors import Conflict, Invalid
 from shared.events import contracts as ev
 from shared.inputs import REFUSED_TEXT, is_line, is_text
+from shared.structs import carried
 
 ACTIVE = ("confirmed", "waitlisted", "pending")
 STATUSES = (*ACTIVE, "declined", "cancelled")
@@ -75,12 +76,11 @@ class Window:
 
 
 def window_of(training: TrainingFacts) -> Window:
-    return Window(
+    return carried(
+        Window,
+        training,
         opens_at=training.registration_opens_at,
         closes_at=training.registration_closes_at,
-        status=training.status,
-        starts_on=training.starts_on,
-        timezone=training.timezone,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from functools import wraps
+from functools import partial, wraps
 from typing import TYPE_CHECKING, Concatenate, ParamSpec
 
 from services.registration import links as urls
@@ -13,9 +13,10 @@ from services.registration import sessions
 from services.registration.domain import TrainingFacts
 from services.registration.tables import ParticipantRow, RegistrationRow
 from shared import i18n
-from shared.i18n import _
+from shared.i18n import N_, _
 from shared.mail import Attachment, Mail
 from shared.settings import Settings
+from shared.structs import carried
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -94,35 +95,81 @@ def _to(facts: MailFacts, subject: str, text: str, *, seat: bool = False) -> Mai
     )
 
 
-@in_language
-def confirmed(facts: MailFacts) -> Mail:
-    return _to(
-        facts,
-        _("Registration confirmed"),
-        _("Your seat at %(when)s is confirmed.", when=facts.when)
-        + f"\n\n{_calendar(facts)}\n{_manage(facts)}",
-        seat=True,
-    )
+def _paragraphs(text: str, *more: str) -> str:
+    """The text, then each further paragraph (each ending its own line) after a blank line."""
+    return f"{text}\n" + "".join(f"\n{paragraph}" for paragraph in more)
 
 
-@in_language
-def promoted(facts: MailFacts) -> Mail:
-    return _to(
-        facts,
-        _("A seat is yours"),
-        _(
+@dataclass(frozen=True)
+class _Told:
+    """What a mail about a registration's new status says: its subject, its text (naming
+    the training as `%(when)s`), the calendar when it gives a seat, the link to manage the
+    registration while it lives on, and a last word."""
+
+    subject: str
+    text: str
+    seat: bool = False
+    manage: bool = True
+    closing: str | None = None
+
+
+_TOLD = {
+    "confirmed": _Told(
+        N_("Registration confirmed"), N_("Your seat at %(when)s is confirmed."), seat=True
+    ),
+    "promoted": _Told(
+        N_("A seat is yours"),
+        N_(
             "A seat has become free at %(when)s, and it is now yours: your registration is "
-            "confirmed.",
-            when=facts.when,
-        )
-        + f"\n\n{_calendar(facts)}\n{_manage(facts)}\n"
-        + _(
+            "confirmed."
+        ),
+        seat=True,
+        closing=N_(
             "If you can no longer come, please cancel, so that the next person on the "
             "waiting list gets the seat."
-        )
-        + "\n",
-        seat=True,
-    )
+        ),
+    ),
+    "pending": _Told(
+        N_("Registration received"),
+        N_(
+            "Thank you for registering for %(when)s. The organisers review each registration; "
+            "we will write as soon as yours is decided."
+        ),
+    ),
+    "declined": _Told(
+        N_("Registration declined"),
+        N_("We are sorry: the organisers of %(when)s could not offer you a seat this time."),
+        manage=False,
+    ),
+    "cancelled": _Told(
+        N_("Registration cancelled"),
+        N_(
+            "Your registration for %(when)s is cancelled. If this was not you, please contact "
+            "the organisers."
+        ),
+        manage=False,
+    ),
+}
+
+
+@in_language
+def told(facts: MailFacts, kind: str) -> Mail:
+    """The mail telling the participant their registration became `kind` (a status other
+    than waitlisted, or `promoted` from the waiting list)."""
+    said = _TOLD[kind]
+    more = [_calendar(facts)] if said.seat else []
+    more += [_manage(facts)] if said.manage else []
+    more += [_(said.closing) + "\n"] if said.closing else []
+    text = _paragraphs(_(said.text, when=facts.when), *more)
+    return _to(facts, _(said.subject), text, seat=said.seat)
+
+
+# Each by the name its callers know it by.
+confirmed = partial(told, kind="confirmed")
+promoted = partial(told, kind="promoted")
+pending = partial(told, kind="pending")
+declined = partial(told, kind="declined")
+cancelled = partial(told, kind="cancelled")
 
 
 @in_language
@@ -139,72 +186,25 @@ def waitlisted(facts: MailFacts, position: int | None, reason: str | None) -> Ma
         if position
         else ""
     )
-    return _to(
-        facts,
-        _("On the waiting list"),
-        f"{full}{place} "
-        + _("Seats are given in the order of registration: we will write as soon as one is yours.")
-        + f"\n\n{_manage(facts)}",
+    seats = _(
+        "Seats are given in the order of registration: we will write as soon as one is yours."
     )
-
-
-@in_language
-def pending(facts: MailFacts) -> Mail:
     return _to(
-        facts,
-        _("Registration received"),
-        _(
-            "Thank you for registering for %(when)s. The organisers review each registration; "
-            "we will write as soon as yours is decided.",
-            when=facts.when,
-        )
-        + f"\n\n{_manage(facts)}",
-    )
-
-
-@in_language
-def declined(facts: MailFacts) -> Mail:
-    return _to(
-        facts,
-        _("Registration declined"),
-        _(
-            "We are sorry: the organisers of %(when)s could not offer you a seat this time.",
-            when=facts.when,
-        )
-        + "\n",
-    )
-
-
-@in_language
-def cancelled(facts: MailFacts) -> Mail:
-    return _to(
-        facts,
-        _("Registration cancelled"),
-        _(
-            "Your registration for %(when)s is cancelled. If this was not you, please contact "
-            "the organisers.",
-            when=facts.when,
-        )
-        + "\n",
+        facts, _("On the waiting list"), _paragraphs(f"{full}{place} {seats}", _manage(facts))
     )
 
 
 def _organisers_wrote(message: str) -> str:
-    return "\n" + _("The organisers wrote:") + f"\n{message}\n"
+    return _("The organisers wrote:") + f"\n{message}\n"
 
 
 @in_language
 def training_cancelled(facts: MailFacts, reason: str | None) -> Mail:
-    said = _organisers_wrote(reason) if reason else ""
-    return _to(
-        facts,
-        _("Training cancelled"),
-        _(
-            "We are sorry: %(when)s has been cancelled, and your registration with it.",
-            when=facts.when,
-        )
-        + f"\n{said}",
+    text = _(
+        "We are sorry: %(when)s has been cancelled, and your registration with it.", when=facts.when
     )
+    said = [_organisers_wrote(reason)] if reason else []
+    return _to(facts, _("Training cancelled"), _paragraphs(text, *said))
 
 
 def links(
@@ -239,26 +239,21 @@ def links(
 def facts_for(
     settings: Settings,
     training: TrainingFacts,
-    *,
-    name: str,
-    email: str,
-    registration_id: str,
-    participant_id: str,
+    row: RegistrationRow,
     generation: int,
     calendar: Attachment | None = None,
-    language: str = i18n.DEFAULT,
 ) -> MailFacts:
-    """What a mail about this registration says, with the participant's links."""
-    return MailFacts(
-        name=name,
-        email=email,
+    """What a mail about this registration says (to whom, in which language), with the
+    participant's links: `generation` is their calendar link's."""
+    return carried(
+        MailFacts,
+        row,
         title=training.title,
         starts_on=training.starts_on,
         city=training.city,
-        manage_url=urls.manage_url(settings, registration_id),
-        calendar_url=urls.calendar_url(settings, participant_id, generation),
+        manage_url=urls.manage_url(settings, row.id),
+        calendar_url=urls.calendar_url(settings, row.participant_id, generation),
         calendar=calendar,
-        language=language,
     )
 
 
@@ -270,17 +265,7 @@ async def facts_of(
     person = await session.get(ParticipantRow, row.participant_id)
     generation = person.feed_generation if person is not None else 1
     calendar = sessions.calendar_of(settings, training) if row.status == "confirmed" else None
-    return facts_for(
-        settings,
-        training,
-        name=row.name,
-        email=row.email,
-        registration_id=row.id,
-        participant_id=row.participant_id,
-        generation=generation,
-        calendar=calendar,
-        language=row.language,
-    )
+    return facts_for(settings, training, row, generation, calendar)
 
 
 def status_mail(
@@ -292,16 +277,10 @@ def status_mail(
 ) -> Mail:
     """The mail that tells the participant their registration's new status, with the
     organisers' own words when they wrote some (approving or declining)."""
-    if status == "confirmed":
-        mail = confirmed(facts)
-    elif status == "waitlisted":
+    if status == "waitlisted":
         mail = waitlisted(facts, position, reason)
-    elif status == "pending":
-        mail = pending(facts)
-    elif status == "declined":
-        mail = declined(facts)
     else:
-        mail = cancelled(facts)
+        mail = told(facts, status if status in _TOLD else "cancelled")
     return with_message(facts, mail, message)
 
 
@@ -310,7 +289,7 @@ def with_message(facts: MailFacts, mail: Mail, message: str | None) -> Mail:
     """The mail unchanged without a message; else with the message after its text."""
     if not message:
         return mail
-    return replace(mail, text=mail.text + _organisers_wrote(message))
+    return replace(mail, text=mail.text + "\n" + _organisers_wrote(message))
 
 
 @in_language

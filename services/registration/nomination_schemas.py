@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -10,13 +11,21 @@ from shared.inputs import CountryCode, Email, Name, email_address
 from shared.inputs import Line as OptionalText
 
 
-class FocalPointIn(msgspec.Struct, forbid_unknown_fields=True):
-    country: CountryCode
-    name: Name
-    email: Email
+class EmailChecked(msgspec.Struct, forbid_unknown_fields=True):
+    """A request body with an `email` field, the address checked and normalised: refused
+    here (422 naming `email`) before anything is stored or mailed."""
+
+    if TYPE_CHECKING:
+        email: str  # each body declares it where its fields have it
 
     def __post_init__(self) -> None:
         self.email = email_address(self.email)
+
+
+class FocalPointIn(EmailChecked):
+    country: CountryCode
+    name: Name
+    email: Email
 
 
 class FocalPointOut(msgspec.Struct):
@@ -28,14 +37,16 @@ class FocalPointOut(msgspec.Struct):
     created_at: datetime
 
 
-class NominationIn(msgspec.Struct, forbid_unknown_fields=True):
+class PersonIn(EmailChecked):
+    """Who a person is, as they give it registering or as a focal point nominates them."""
+
     name: Name
     email: Email
     organisation: Name
-    position: OptionalText | None = None
 
-    def __post_init__(self) -> None:
-        self.email = email_address(self.email)
+
+class NominationIn(PersonIn):
+    position: OptionalText | None = None
 
 
 class NominationOut(msgspec.Struct):

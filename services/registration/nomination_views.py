@@ -18,35 +18,17 @@ from services.registration.nomination_schemas import (
 from services.registration.tables import FocalPointRow, NominationRow, TrainingRow, quota
 from shared import tokens
 from shared.clock import clock
+from shared.structs import carried
 
 L = TypeVar("L", FocalPointRow, NominationRow)
 
 
 def nomination_out(row: NominationRow) -> NominationOut:
-    return NominationOut(
-        id=row.id,
-        training_id=row.training_id,
-        country=row.country,
-        number=row.number or 0,
-        name=row.name,
-        email=row.email,
-        organisation=row.organisation,
-        position=row.position,
-        status=row.status,
-        registration_id=row.registration_id,
-        created_at=row.created_at,
-    )
+    return carried(NominationOut, row, number=row.number or 0)
 
 
 def focal_point_out(row: FocalPointRow) -> FocalPointOut:
-    return FocalPointOut(
-        id=row.id,
-        training_id=row.training_id,
-        country=row.country,
-        name=row.name,
-        email=row.email,
-        created_at=row.created_at,
-    )
+    return carried(FocalPointOut, row)
 
 
 def closes_at(training: TrainingRow) -> datetime:

@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.registration import audits, nomination_mails
 from services.registration import nomination_rules as rules
 from services.registration import nomination_views as views
+from services.registration.commands import OneTraining
 from services.registration.nomination_schemas import FocalPointIn, NominationIn
 from services.registration.nomination_views import closes_at
 from services.registration.seats import training_for_update
@@ -32,28 +33,33 @@ from shared.errors import Conflict, Invalid, NotFound
 from shared.events import contracts as ev
 from shared.settings import Settings
 from shared.staff import Staff
+from shared.structs import carried
 
 if TYPE_CHECKING:
     from shared.service import Runtime
 
 
 @dataclass(frozen=True)
-class NameFocalPoint:
-    training_id: str
+class NameFocalPoint(OneTraining):
     data: FocalPointIn
 
 
 @dataclass(frozen=True)
-class Nominate:
-    """A focal point (known by their link's token) nominates one person."""
+class ByFocalPoint:
+    """The input of a command by a focal point, known by their link's token."""
 
     token: str
+
+
+@dataclass(frozen=True)
+class Nominate(ByFocalPoint):
+    """A focal point nominates one person."""
+
     data: NominationIn
 
 
 @dataclass(frozen=True)
-class Withdraw:
-    token: str
+class Withdraw(ByFocalPoint):
     nomination_id: str
 
 
@@ -138,16 +144,7 @@ def announce(
 
 
 def _emit(uow: UnitOfWork, row: NominationRow) -> None:
-    uow.emit(
-        ev.NOMINATION_EVENTS[row.status](
-            id=row.id,
-            revision=row.revision,
-            training_id=row.training_id,
-            country=row.country,
-            status=row.status,
-            registration_id=row.registration_id,
-        )
-    )
+    uow.emit(carried(ev.NOMINATION_EVENTS[row.status], row))
 
 
 def _revise(row: NominationRow, status: str, now: datetime) -> None:

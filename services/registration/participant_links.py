@@ -69,16 +69,7 @@ async def mail_links(uow: UnitOfWork, settings: Settings, who: Staff | None, inp
         )
     ).all()
     held = [
-        mails.facts_for(
-            settings,
-            training_row,
-            name=row.name,
-            email=address,
-            registration_id=row.id,
-            participant_id=person.id,
-            generation=person.feed_generation,
-            language=row.language,
-        )
+        mails.facts_for(settings, training_row, row, person.feed_generation)
         for row, training_row in rows
     ]
     # In the language of the person's latest registration (the list runs by date).

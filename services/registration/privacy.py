@@ -42,6 +42,7 @@ from shared.db import Database, UnitOfWork
 from shared.events import contracts as ev
 from shared.settings import Settings
 from shared.staff import Staff
+from shared.structs import carried
 from shared.tables import mail_queue
 
 log = logging.getLogger(__name__)
@@ -74,24 +75,12 @@ async def export(session: AsyncSession, settings: Settings, email: str) -> Priva
         )
     }
     registrations = [
-        RegistrationExport(
-            id=row.id,
-            training_id=row.training_id,
+        carried(
+            RegistrationExport,
+            row,
             training_title=training.title,
             training_starts_on=training.starts_on,
-            status=row.status,
-            name=row.name,
-            email=row.email,
-            organisation=row.organisation,
-            position=row.position,
-            country=row.country,
-            category=row.category,
             needs=Needs(**row.needs) if row.needs else None,
-            consent_at=row.consent_at,
-            checked_in_at=row.checked_in_at,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            language=row.language,
             days_attended=days[row.id],
             certificate_number=held[row.id].number if row.id in held else None,
             certificate_status=held[row.id].status if row.id in held else None,
@@ -113,12 +102,8 @@ async def export(session: AsyncSession, settings: Settings, email: str) -> Priva
     )
     return PrivacyExport(
         email=address,
-        participant=ParticipantExport(
-            id=person.id,
-            email=person.email,
-            name=person.name,
-            created_at=person.created_at,
-            calendar_feed_generation=person.feed_generation,
+        participant=carried(
+            ParticipantExport, person, calendar_feed_generation=person.feed_generation
         )
         if person
         else None,

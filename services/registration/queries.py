@@ -22,6 +22,7 @@ from shared.countries import all_countries
 from shared.errors import NotFound
 from shared.settings import Settings
 from shared.staff import Staff
+from shared.structs import carried
 
 
 async def training(session: AsyncSession, training_id: str) -> TrainingRow:
@@ -206,16 +207,7 @@ async def statistics_facts(
     """What the series statistics are made of: the trainings, the confirmed registrations
     (checked in or not) and evaluation's counts per training, right after the training."""
     trainings = [
-        statistics.TrainingFacts(
-            id=row.id,
-            title=row.title,
-            series=row.series,
-            host_country=row.host_country,
-            city=row.city,
-            starts_on=row.starts_on,
-            status=row.status,
-        )
-        for row in await session.exec(select(TrainingRow))
+        carried(statistics.TrainingFacts, row) for row in await session.exec(select(TrainingRow))
     ]
     seats = [
         statistics.Seat(training_id, participant_id, country, checked_in_at is not None)

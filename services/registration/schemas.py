@@ -6,8 +6,13 @@ from datetime import date, datetime
 
 import msgspec
 
-from services.registration.nomination_schemas import FocalPointOut, NominationOut
-from shared.inputs import CountryCode, Email, FreeText, Name, email_address
+from services.registration.nomination_schemas import (
+    EmailChecked,
+    FocalPointOut,
+    NominationOut,
+    PersonIn,
+)
+from shared.inputs import CountryCode, Email, FreeText
 from shared.inputs import Line as OptionalText
 
 Need = FreeText
@@ -20,20 +25,13 @@ class Needs(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     diet: Need | None = None
 
 
-class RegistrationIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: Name
-    email: Email
-    organisation: Name
+class RegistrationIn(PersonIn):
     country: CountryCode
     consent: bool
     position: OptionalText | None = None
     needs: Needs | None = None
     # One of CAPITALS_LANGUAGES; unset: the best match of Accept-Language (intake).
     language: str | None = None
-
-    def __post_init__(self) -> None:
-        # Refused here (422 naming `email`) before anything is stored or mailed.
-        self.email = email_address(self.email)
 
 
 class DetailsIn(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -131,11 +129,8 @@ class CatalogueEntry(msgspec.Struct):
     by_nomination: bool = False
 
 
-class EmailIn(msgspec.Struct, forbid_unknown_fields=True):
+class EmailIn(EmailChecked):
     email: Email
-
-    def __post_init__(self) -> None:
-        self.email = email_address(self.email)
 
 
 # {country: maximum}; keys and values are checked by the domain, to name the bad country.

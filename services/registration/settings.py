@@ -20,12 +20,14 @@ class RegistrationSettings:
     REGISTRATION_REMINDER_BEFORE: how long before the training's first day the reminder
     goes out."""
 
-    NAMES: ClassVar[tuple[str, ...]] = (
-        "REGISTRATION_RETENTION",
-        "CERTIFICATE_RETENTION",
-        "REGISTRATION_CHANGE_QUIET_PERIOD",
-        "REGISTRATION_REMINDER_BEFORE",
-    )
+    # Each field's variable and its default (an ISO 8601 duration), named once.
+    VARIABLES: ClassVar[dict[str, tuple[str, str]]] = {
+        "retention": ("REGISTRATION_RETENTION", "P365D"),
+        "certificate_retention": ("CERTIFICATE_RETENTION", "P5Y"),
+        "change_quiet_period": ("REGISTRATION_CHANGE_QUIET_PERIOD", "PT10M"),
+        "reminder_before": ("REGISTRATION_REMINDER_BEFORE", "P3D"),
+    }
+    NAMES: ClassVar[tuple[str, ...]] = tuple(name for name, _ in VARIABLES.values())
 
     retention: timedelta
     # Five years (P5Y; shared.settings counts a year as 365 days).
@@ -36,12 +38,8 @@ class RegistrationSettings:
     @classmethod
     def load(cls, env: Mapping[str, str]) -> Self:
         """Read the settings; SettingError names a bad one."""
-        return cls(
-            retention=duration(env, "REGISTRATION_RETENTION", "P365D"),
-            certificate_retention=duration(env, "CERTIFICATE_RETENTION", "P5Y"),
-            change_quiet_period=duration(env, "REGISTRATION_CHANGE_QUIET_PERIOD", "PT10M"),
-            reminder_before=duration(env, "REGISTRATION_REMINDER_BEFORE", "P3D"),
-        )
+        read = {field: duration(env, *variable) for field, variable in cls.VARIABLES.items()}
+        return cls(**read)
 
 
 def own(settings: Settings) -> RegistrationSettings:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
@@ -168,16 +168,7 @@ def statistics(
             per_category[kind].attendance(CategoryFigures, category=kind) for kind in CATEGORIES
         ],
         trainings=[
-            per_training[t.id].figures(
-                TrainingFigures,
-                id=t.id,
-                title=t.title,
-                series=t.series,
-                host_country=t.host_country,
-                city=t.city,
-                starts_on=t.starts_on,
-                status=t.status,
-            )
+            per_training[t.id].figures(TrainingFigures, **asdict(t))
             for t in sorted(chosen.values(), key=lambda t: (t.starts_on, t.title))
         ],
     )

@@ -19,6 +19,17 @@ class Row(SQLModel, registry=registry()):
 
 metadata = Row.metadata
 
+
+class PersonColumns(SQLModel):
+    """Who a person is, as they gave it: a registration and a nomination hold these columns
+    and their own."""
+
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320)
+    organisation: str = Field(max_length=200)
+    position: str | None = Field(default=None, max_length=200)
+
+
 # A registration in one of these statuses holds or waits for a seat.
 ACTIVE_SQL = "status IN ('confirmed', 'waitlisted', 'pending')"
 
@@ -74,7 +85,7 @@ class ParticipantRow(Row, table=True):
     erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
-class RegistrationRow(Row, table=True):
+class RegistrationRow(Row, PersonColumns, table=True):
     __tablename__ = "registration"
     __table_args__ = (
         Index("ix_registration_training_status", "training_id", "status", "arrival"),
@@ -97,10 +108,6 @@ class RegistrationRow(Row, table=True):
     id: str = Field(max_length=36, unique=True)
     training_id: str = Field(foreign_key="training.id", max_length=36)
     participant_id: str = Field(foreign_key="participant.id", index=True, max_length=36)
-    name: str = Field(max_length=200)
-    email: str = Field(max_length=320)
-    organisation: str = Field(max_length=200)
-    position: str | None = Field(default=None, max_length=200)
     country: str = Field(max_length=2)
     category: str = Field(max_length=16)
     # The language the person registered in: every mail about the registration uses it.
@@ -237,7 +244,7 @@ class FocalPointRow(Row, table=True):
     erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
-class NominationRow(Row, table=True):
+class NominationRow(Row, PersonColumns, table=True):
     """A person a focal point nominated. `number` is the nomination order, across countries:
     waiting nominees are offered seats in it."""
 
@@ -252,10 +259,6 @@ class NominationRow(Row, table=True):
     training_id: str = Field(foreign_key="training.id", max_length=36)
     country: str = Field(max_length=2)
     focal_point_id: str = Field(foreign_key="focal_point.id", max_length=36, index=True)
-    name: str = Field(max_length=200)
-    email: str = Field(max_length=320)
-    organisation: str = Field(max_length=200)
-    position: str | None = Field(default=None, max_length=200)
     status: str = Field(max_length=16)
     token_sha256: str = Field(max_length=64)
     registration_id: str | None = Field(default=None, max_length=36)

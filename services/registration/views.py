@@ -21,28 +21,15 @@ from services.registration import (
 from services.registration.schemas import CatalogueEntry, LetterOut, Needs, RegistrationOut
 from services.registration.tables import CertificateRow, TrainingRow
 from shared.settings import Settings
+from shared.structs import carried
 
 
 def catalogue_entry(training: TrainingRow, now: datetime) -> CatalogueEntry:
-    return CatalogueEntry(
-        id=training.id,
-        title=training.title,
-        host_country=training.host_country,
-        city=training.city,
-        venue=training.venue,
-        starts_on=training.starts_on,
-        ends_on=training.ends_on,
-        timezone=training.timezone,
-        capacity=training.capacity,
+    return carried(
+        CatalogueEntry,
+        training,
         seats_left=max(0, training.capacity - training.taken),
         registration_open=domain.window_of(training).is_open(now) and not training.by_nomination,
-        registration_opens_at=training.registration_opens_at,
-        registration_closes_at=training.registration_closes_at,
-        moderated=training.moderated,
-        language=training.language,
-        status=training.status,
-        description=training.description,
-        by_nomination=training.by_nomination,
     )
 
 

@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.registration import mails, sealing, visa
+from services.registration.commands import OneRegistration
 from services.registration.mails import letter_decided
 from services.registration.schemas import LetterheadOut, LetterOut
 from services.registration.seats import locked
@@ -25,20 +26,19 @@ from shared.errors import Invalid, NotFound
 from shared.events import contracts as ev
 from shared.settings import Settings
 from shared.staff import Staff
+from shared.structs import carried
 
 # Passport details are kept this long after the training's last day.
 LETTER_RETENTION = timedelta(days=30)
 
 
 @dataclass(frozen=True)
-class RequestLetter:
-    registration_id: str
+class RequestLetter(OneRegistration):
     details: Mapping[str, object]
 
 
 @dataclass(frozen=True)
-class DecideLetter:
-    registration_id: str
+class DecideLetter(OneRegistration):
     verdict: str  # visa.APPROVED or visa.DECLINED
 
 
@@ -59,16 +59,11 @@ def letter_out(
     settings: Settings, letter: VisaLetterRow, registration: RegistrationRow | None = None
 ) -> LetterOut:
     details = details_of(settings, letter)
-    return LetterOut(
-        registration_id=letter.registration_id,
-        training_id=letter.training_id,
-        status=letter.status,
-        passport_name=details.passport_name,
-        nationality=details.nationality,
-        passport_number=details.passport_number,
-        date_of_birth=details.date_of_birth,
-        requested_at=letter.requested_at,
-        decided_at=letter.decided_at,
+    # What the participant wrote into the request, as unsealed, next to the letter's state.
+    return carried(
+        LetterOut,
+        letter,
+        **msgspec.structs.asdict(details),
         name=registration.name if registration is not None else "",
         organisation=registration.organisation if registration is not None else "",
     )
@@ -96,15 +91,7 @@ async def letterhead_of(session: AsyncSession, training_id: str) -> LetterheadRo
 
 
 def _announce(uow: UnitOfWork, letter: VisaLetterRow) -> None:
-    uow.emit(
-        ev.LETTER_STATUS_EVENTS[letter.status](
-            id=letter.registration_id,
-            revision=letter.revision,
-            training_id=letter.training_id,
-            participant_id=letter.participant_id,
-            status=letter.status,
-        )
-    )
+    uow.emit(carried(ev.LETTER_STATUS_EVENTS[letter.status], letter, id=letter.registration_id))
 
 
 async def request_letter(
