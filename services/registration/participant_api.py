@@ -11,9 +11,9 @@ from litestar.params import FromPath, JSONBody
 from services.registration import details, views
 from services.registration.guards import holder_or_host
 from services.registration.schemas import DetailsIn, RegistrationOut
-from shared.commands import execute
-from shared.params import DB, AppSettings, Caller, ManageToken
+from shared.params import ManageToken
 from shared.problems import problems
+from shared.routes import OpenCall, guarded
 
 
 @patch(
@@ -21,14 +21,11 @@ from shared.problems import problems
     operation_id="changeRegistrationDetails",
     responses=problems(403, 404, 409, 413, 422),
     status_code=200,
-    guards=[holder_or_host],
 )
 async def change_details(
     registration_id: FromPath[str],
     data: JSONBody[DetailsIn],
-    db: DB,
-    settings: AppSettings,
-    staff: Caller,
+    open_call: OpenCall,
     manage_token: ManageToken = None,
 ) -> RegistrationOut:
     """Correct name, organisation, position, needs or language; only the fields sent change.
@@ -38,10 +35,9 @@ async def change_details(
         for name, value in msgspec.structs.asdict(data).items()
         if value is not msgspec.UNSET
     }
-    done = await execute(
-        db, details.change_details, settings, staff, details.ChangeDetails(registration_id, changes)
-    )
+    command = details.ChangeDetails(registration_id, changes)
+    done = await open_call.run(details.change_details, command)
     return views.registration_out(done.row, done.position)
 
 
-ROUTES = [change_details]
+ROUTES = [guarded(holder_or_host, change_details)]

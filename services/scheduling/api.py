@@ -28,19 +28,19 @@ from services.scheduling.schemas import (
     TrainingOut,
     TrainingPatch,
 )
-from shared.auth import Staff, require_staff
-from shared.commands import Command, execute
-from shared.db import Database
+from shared.auth import require_staff
+from shared.commands import Command
 from shared.errors import Invalid, NotFound
 from shared.params import DB, AppSettings, Caller, Offset, StaffMember
 from shared.problems import problems
-from shared.settings import Settings
+from shared.routes import Call, CommandCall, guarded, guarded_get, items
 from shared.tokens import digest
 
 # --- trainings ----------------------------------------------------------------
 
-# A state change of one training: its hosts' alone, answered 200 with the training.
-training_action = partial(post, status_code=200, guards=[guards.manages_training])
+# A state change of one training (its hosts' alone, `guards.manages_training` where it is
+# listed), answered 200.
+training_action = partial(post, status_code=200)
 
 
 @post(
@@ -48,15 +48,11 @@ training_action = partial(post, status_code=200, guards=[guards.manages_training
     operation_id="createTraining",
     responses=problems(403, 409, 413, 422),
     status_code=201,
-    guards=[require_staff],
 )
-async def create_training(
-    data: JSONBody[TrainingIn], db: DB, who: StaffMember, settings: AppSettings
-) -> TrainingOut:
+async def create_training(data: JSONBody[TrainingIn], call: Call) -> TrainingOut:
     """Create a draft training in a capital the caller is responsible for."""
-    training = await execute(db, commands.create_training, settings, who, data)
-    async with db.session() as reading:
-        return await views.training_view(reading, settings, training.id)
+    training = await call.run(commands.create_training, data)
+    return await _training_view(call, training.id)
 
 
 @get("/trainings", operation_id="listTrainings", responses=problems(422))
@@ -94,14 +90,9 @@ async def get_training(
     "/trainings/{training_id:str}",
     operation_id="updateTraining",
     responses=problems(403, 404, 409, 413, 422),
-    guards=[guards.manages_training],
 )
 async def update_training(
-    training_id: FromPath[str],
-    data: JSONBody[TrainingPatch],
-    db: DB,
-    who: StaffMember,
-    settings: AppSettings,
+    training_id: FromPath[str], data: JSONBody[TrainingPatch], call: Call
 ) -> TrainingOut:
     """Change a draft or published training; a new zone keeps the sessions' wall-clock hours.
 
@@ -109,7 +100,7 @@ async def update_training(
     under `sessions`) unless `shift_sessions: true` moves every session along by as many
     days as `starts_on` moved, at the same wall-clock time."""
     change = commands.UpdateTraining(training_id, data)
-    return await _training_after(db, settings, who, commands.update_training, change)
+    return await _training_after(call, commands.update_training, change)
 
 
 @training_action(
@@ -119,16 +110,14 @@ async def update_training(
 )
 async def publish_training(
     training_id: FromPath[str],
-    db: DB,
-    who: StaffMember,
-    settings: AppSettings,
+    call: Call,
     override_conflicts: FromQuery[bool] = False,
     data: JSONBody[PublishIn | None] = None,
 ) -> TrainingOut:
     """Publish a draft; a room or speaker clash needs override_conflicts (409 otherwise)."""
     override = override_conflicts or (data is not None and data.override_conflicts)
     change = commands.PublishTraining(training_id, override)
-    return await _training_after(db, settings, who, commands.publish, change)
+    return await _training_after(call, commands.publish, change)
 
 
 @training_action(
@@ -136,12 +125,10 @@ async def publish_training(
     operation_id="completeTraining",
     responses=problems(403, 404, 409),
 )
-async def complete_training(
-    training_id: FromPath[str], db: DB, who: StaffMember, settings: AppSettings
-) -> TrainingOut:
+async def complete_training(training_id: FromPath[str], call: Call) -> TrainingOut:
     """Mark a published training completed, once its first day has begun in its own zone."""
     change = commands.CompleteTraining(training_id)
-    return await _training_after(db, settings, who, commands.complete, change)
+    return await _training_after(call, commands.complete, change)
 
 
 @training_action(
@@ -150,32 +137,27 @@ async def complete_training(
     responses=problems(403, 404, 409, 413, 422),
 )
 async def cancel_training(
-    training_id: FromPath[str],
-    db: DB,
-    who: StaffMember,
-    settings: AppSettings,
-    data: JSONBody[CancelIn | None] = None,
+    training_id: FromPath[str], call: Call, data: JSONBody[CancelIn | None] = None
 ) -> TrainingOut:
     """Cancel a draft or published training and every session in it."""
     change = commands.CancelTraining(training_id, data.reason if data else None)
-    return await _training_after(db, settings, who, commands.cancel, change)
+    return await _training_after(call, commands.cancel, change)
 
 
 async def _training_after(
-    db: Database, settings: Settings, who: Staff, command: Command[Any], change: OnTraining
+    call: CommandCall, command: Command[Any], change: OnTraining
 ) -> TrainingOut:
     """Run one change to a training in its own unit of work; answer the training as it is now."""
-    await execute(db, command, settings, who, change)
-    async with db.session() as reading:
-        return await views.training_view(reading, settings, change.training_id)
+    await call.run(command, change)
+    return await _training_view(call, change.training_id)
 
 
-@get(
-    "/trainings/{training_id:str}/conflicts",
-    operation_id="listConflicts",
-    responses=problems(403, 404),
-    guards=[guards.manages_training],
-)
+async def _training_view(call: CommandCall, training_id: str) -> TrainingOut:
+    async with call.db.session() as reading:
+        return await views.training_view(reading, call.settings, training_id)
+
+
+@guarded_get("/trainings/{training_id:str}/conflicts", operation_id="listConflicts")
 async def list_conflicts(
     training_id: FromPath[str], db: DB, who: StaffMember
 ) -> dict[str, list[ConflictOut]]:
@@ -186,17 +168,10 @@ async def list_conflicts(
     return {"items": [views.conflict_out(c) for c in found]}
 
 
-@get(
-    "/trainings/{training_id:str}/changes",
-    operation_id="listChanges",
-    responses=problems(403, 404),
-    guards=[guards.manages_training],
-)
+@guarded_get("/trainings/{training_id:str}/changes", operation_id="listChanges")
 async def list_changes(training_id: FromPath[str], db: DB) -> dict[str, list[ChangeOut]]:
     """What changed after publication: what, before and after, who and when."""
-    async with db.session() as reading:
-        rows = await queries.changes_of(reading, training_id)
-    return {"items": [views.change_out(row) for row in rows]}
+    return await items(db, queries.changes_of, training_id, views.change_out)
 
 
 # --- sessions -----------------------------------------------------------------
@@ -207,41 +182,33 @@ async def list_changes(training_id: FromPath[str], db: DB) -> dict[str, list[Cha
     operation_id="addSession",
     responses=problems(403, 404, 409, 413, 422),
     status_code=201,
-    guards=[guards.manages_training],
 )
 async def add_session(
-    training_id: FromPath[str],
-    data: JSONBody[SessionIn],
-    db: DB,
-    who: StaffMember,
-    settings: AppSettings,
+    training_id: FromPath[str], data: JSONBody[SessionIn], call: Call
 ) -> SessionWritten:
     """Add a session within the training's days (else 422 naming `starts_at`), local time."""
-    command = commands.AddSession(training_id, data)
-    session = await execute(db, commands.add_session, settings, who, command)
-    async with db.session() as reading:
-        return await views.session_written(reading, training_id, session.id, who)
+    session = await call.run(commands.add_session, commands.AddSession(training_id, data))
+    return await _session_written(call, training_id, session.id)
 
 
 @patch(
     "/trainings/{training_id:str}/sessions/{session_id:str}",
     operation_id="updateSession",
     responses=problems(403, 404, 409, 413, 422),
-    guards=[guards.manages_training],
 )
 async def update_session(
-    training_id: FromPath[str],
-    session_id: FromPath[str],
-    data: JSONBody[SessionPatch],
-    db: DB,
-    who: StaffMember,
-    settings: AppSettings,
+    training_id: FromPath[str], session_id: FromPath[str], data: JSONBody[SessionPatch], call: Call
 ) -> SessionWritten:
     """Change a session; a new start or end raises its SEQUENCE."""
     command = commands.UpdateSession(training_id, session_id, data)
-    await execute(db, commands.update_session, settings, who, command)
-    async with db.session() as reading:
-        return await views.session_written(reading, training_id, session_id, who)
+    await call.run(commands.update_session, command)
+    return await _session_written(call, training_id, session_id)
+
+
+async def _session_written(call: CommandCall, training_id: str, session_id: str) -> SessionWritten:
+    """The session as written, with the conflicts it now has that the caller may see."""
+    async with call.db.session() as reading:
+        return await views.session_written(reading, training_id, session_id, call.who)
 
 
 @training_action(
@@ -250,16 +217,11 @@ async def update_session(
     responses=problems(403, 404, 409),
 )
 async def cancel_session(
-    training_id: FromPath[str],
-    session_id: FromPath[str],
-    db: DB,
-    who: StaffMember,
-    settings: AppSettings,
+    training_id: FromPath[str], session_id: FromPath[str], call: Call
 ) -> SessionOut:
     """Cancel a session; it stays in every feed, cancelled, with a higher SEQUENCE."""
-    command = commands.CancelSession(training_id, session_id)
-    await execute(db, commands.cancel_session, settings, who, command)
-    async with db.session() as reading:
+    await call.run(commands.cancel_session, commands.CancelSession(training_id, session_id))
+    async with call.db.session() as reading:
         return await views.session_view(reading, training_id, session_id)
 
 
@@ -280,23 +242,12 @@ async def get_series(slug: FromPath[str], db: DB, settings: AppSettings) -> Seri
     return views.series_out(settings, series)
 
 
-@put(
-    "/series/{slug:str}",
-    operation_id="setSeries",
-    responses=problems(403, 413, 422),
-    guards=[require_staff],
-)
-async def set_series(
-    slug: FromPath[str],
-    data: JSONBody[SeriesIn],
-    db: DB,
-    who: StaffMember,
-    settings: AppSettings,
-) -> SeriesOut:
+@put("/series/{slug:str}", operation_id="setSeries", responses=problems(403, 413, 422))
+async def set_series(slug: FromPath[str], data: JSONBody[SeriesIn], call: Call) -> SeriesOut:
     """Name a series (creating it if new); a series spanning countries is the secretariat's."""
     command = series_commands.NameSeries(slug, data.title)
-    series = await execute(db, series_commands.set_series_title, settings, who, command)
-    return views.series_out(settings, series)
+    series = await call.run(series_commands.set_series_title, command)
+    return views.series_out(call.settings, series)
 
 
 # --- calendar feeds -----------------------------------------------------------
@@ -363,21 +314,24 @@ async def personal_calendar(
 api = Router(
     path="/",
     route_handlers=[
-        create_training,
+        guarded(require_staff, create_training),
         list_trainings,
         get_training,
-        update_training,
-        publish_training,
-        complete_training,
-        cancel_training,
-        list_conflicts,
-        list_changes,
-        add_session,
-        update_session,
-        cancel_session,
+        guarded(
+            guards.manages_training,
+            update_training,
+            publish_training,
+            complete_training,
+            cancel_training,
+            list_conflicts,
+            list_changes,
+            add_session,
+            update_session,
+            cancel_session,
+        ),
         list_series,
         get_series,
-        set_series,
+        guarded(require_staff, set_series),
         training_calendar,
         series_calendar,
         personal_calendar,

@@ -1,0 +1,93 @@
+"""What a route that runs a command needs, as one dependency: the database, the settings and
+who calls; and running a command with them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeAlias, TypeVar
+
+from litestar import Router, get
+from litestar.di import NamedDependency, Provide
+from litestar.types import ControllerRouterHandler, Guard
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.commands import Command, execute
+from shared.db import Database
+from shared.params import DB, AppSettings, Caller, StaffMember
+from shared.problems import problems
+from shared.settings import Settings
+from shared.staff import Staff
+
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CommandCall:
+    """One call of a route: where its commands run, with which settings, for whom (None: the
+    holder of a link token)."""
+
+    db: Database
+    settings: Settings
+    who: Staff | None
+
+    async def run(self, command: Command[R], input: Any) -> R:
+        """Run `command` in its own unit of work for this caller (shared.commands)."""
+        return await execute(self.db, command, self.settings, self.who, input)
+
+
+def provide_call(db: DB, settings: AppSettings, who: StaffMember) -> CommandCall:
+    return CommandCall(db, settings, who)
+
+
+def provide_open_call(db: DB, settings: AppSettings, staff: Caller) -> CommandCall:
+    return CommandCall(db, settings, staff)
+
+
+def provide_link_call(db: DB, settings: AppSettings) -> CommandCall:
+    return CommandCall(db, settings, None)
+
+
+# A router's `dependencies`: its handlers may then ask for `call: Call`, a staff member's
+# call (like `who`, it answers 401 to anyone else); `open_call: OpenCall`, the call of
+# whoever the route's guards let through; or `link_call: LinkCall`, the call of the holder
+# of a link token, whose commands run for nobody (`who` None) even if staff send it.
+CALLS = {
+    "call": Provide(provide_call, sync_to_thread=False),
+    "open_call": Provide(provide_open_call, sync_to_thread=False),
+    "link_call": Provide(provide_link_call, sync_to_thread=False),
+}
+Call: TypeAlias = NamedDependency[CommandCall]
+OpenCall: TypeAlias = NamedDependency[CommandCall]
+LinkCall: TypeAlias = NamedDependency[CommandCall]
+
+
+# A read behind a guard: 403 for a caller it refuses, 404 where there is nothing to read.
+guarded_get = partial(get, responses=problems(403, 404))
+
+
+def guarded(guard: Guard, *handlers: ControllerRouterHandler) -> Router:
+    """Routes that `guard` lets through first, before any body is read; they may ask for
+    `call` or `open_call`."""
+    return Router(path="/", guards=[guard], route_handlers=list(handlers), dependencies=CALLS)
+
+
+def unguarded(*handlers: ControllerRouterHandler) -> Router:
+    """Routes anyone may call (a link token in the path says whose they are); they may ask
+    for `link_call`."""
+    return Router(path="/", route_handlers=list(handlers), dependencies=CALLS)
+
+
+async def items(
+    db: Database,
+    read: Callable[[AsyncSession, str], Awaitable[Iterable[T]]],
+    key: str,
+    out: Callable[[T], R],
+) -> dict[str, list[R]]:
+    """The answer of a list route, `{"items": [...]}`: the rows `read` for `key` (the id in
+    the path) in one session, each presented by `out`."""
+    async with db.session() as session:
+        rows = await read(session, key)
+    return {"items": [out(row) for row in rows]}
