@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeAlias, TypeVar
 
-from litestar import Router, get
+from litestar import Router, get, patch, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.types import ControllerRouterHandler, Guard
+from litestar.types import ControllerRouterHandler, Guard, ParametersMap
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.commands import Command, execute
@@ -64,14 +64,33 @@ OpenCall: TypeAlias = NamedDependency[CommandCall]
 LinkCall: TypeAlias = NamedDependency[CommandCall]
 
 
+# A POST that acts on something there already (Litestar's default for a POST is 201).
+action = partial(post, status_code=200)
 # A read behind a guard: 403 for a caller it refuses, 404 where there is nothing to read.
 guarded_get = partial(get, responses=problems(403, 404))
+# An action behind a guard: besides, 409 where the state does not allow it.
+guarded_action = partial(action, responses=problems(403, 404, 409))
+# A change with a body behind a guard: 403, 404, 409, and 413 for a body too large, 422
+# for an invalid one.
+CHANGE = problems(403, 404, 409, 413, 422)
+guarded_post = partial(post, responses=CHANGE)
+guarded_put = partial(put, responses=CHANGE)
+guarded_patch = partial(patch, responses=CHANGE)
 
 
-def guarded(guard: Guard, *handlers: ControllerRouterHandler) -> Router:
+def guarded(
+    guard: Guard, *handlers: ControllerRouterHandler, parameters: ParametersMap | None = None
+) -> Router:
     """Routes that `guard` lets through first, before any body is read; they may ask for
-    `call` or `open_call`."""
-    return Router(path="/", guards=[guard], route_handlers=list(handlers), dependencies=CALLS)
+    `call` or `open_call`. `parameters`: what the guard reads (a header), declared for each
+    route in the OpenAPI description."""
+    return Router(
+        path="/",
+        guards=[guard],
+        route_handlers=list(handlers),
+        dependencies=CALLS,
+        parameters=parameters,
+    )
 
 
 def unguarded(*handlers: ControllerRouterHandler) -> Router:

@@ -28,7 +28,16 @@ from shared.commands import Command
 from shared.downloads import csv_download
 from shared.params import DB, INT32_MAX
 from shared.problems import problems
-from shared.routes import CALLS, Call, CommandCall, LinkCall, guarded, guarded_get
+from shared.routes import (
+    CALLS,
+    Call,
+    CommandCall,
+    LinkCall,
+    guarded,
+    guarded_action,
+    guarded_get,
+    guarded_put,
+)
 from shared.throttle import THROTTLE
 
 # --- answering ---------------------------------------------------------------------------
@@ -94,12 +103,7 @@ async def list_invitations(training_id: FromPath[str], db: DB) -> Invitations:
     return Invitations(items=[views.invitation_out(row, stage) for row, stage in rows])
 
 
-@post(
-    "/trainings/{training_id:str}/reminders",
-    operation_id="sendReminders",
-    responses=problems(403, 404, 409),
-    status_code=200,
-)
+@guarded_action("/trainings/{training_id:str}/reminders", operation_id="sendReminders")
 async def send_reminders(training_id: FromPath[str], call: Call) -> Reminded:
     """Remind now everyone who has not answered an open campaign of the training."""
     sent = await call.run(invitations.send_reminders_now, invitations.RemindNow(training_id))
@@ -141,11 +145,7 @@ async def _training_questions_after(
     return await views.training_questions_of(call.db, change.training_id)
 
 
-@put(
-    "/trainings/{training_id:str}/objectives",
-    operation_id="setLearningObjectives",
-    responses=problems(403, 404, 409, 413, 422),
-)
+@guarded_put("/trainings/{training_id:str}/objectives", operation_id="setLearningObjectives")
 async def set_objectives(
     training_id: FromPath[str], data: JSONBody[ObjectivesIn], call: Call
 ) -> TrainingQuestions:
@@ -154,11 +154,7 @@ async def set_objectives(
     return await _training_questions_after(call, commands.set_objectives, change)
 
 
-@put(
-    "/trainings/{training_id:str}/questions",
-    operation_id="setExtraQuestions",
-    responses=problems(403, 404, 409, 413, 422),
-)
+@guarded_put("/trainings/{training_id:str}/questions", operation_id="setExtraQuestions")
 async def set_extra_questions(
     training_id: FromPath[str], data: JSONBody[ExtraQuestionsIn], call: Call
 ) -> TrainingQuestions:

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Annotated, Any
 
-from litestar import Request, Response, get, post, put
+from litestar import Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency, Provide
 from litestar.handlers import HTTPRouteHandler
@@ -23,7 +23,7 @@ from services.registration import (
     queries,
     views,
 )
-from services.registration.guards import holder_or_host, host_of_registration, host_of_training
+from services.registration.guards import for_holder_or_host, host_of_registration, host_of_training
 from services.registration.jobs import Intake
 from services.registration.schemas import (
     CalendarLinkOut,
@@ -40,9 +40,20 @@ from services.registration.schemas import (
 from shared.auth import require_secretariat, staff_of
 from shared.clock import clock
 from shared.downloads import csv_download
-from shared.params import DB, ManageToken, Offset
+from shared.params import DB, Offset
 from shared.problems import problems
-from shared.routes import Call, CommandCall, LinkCall, OpenCall, guarded, guarded_get, unguarded
+from shared.routes import (
+    Call,
+    CommandCall,
+    LinkCall,
+    OpenCall,
+    action,
+    guarded,
+    guarded_action,
+    guarded_get,
+    guarded_put,
+    unguarded,
+)
 from shared.throttle import THROTTLE
 
 Registrations = NamedDependency[Intake]
@@ -93,12 +104,7 @@ def decision_route(
     # return annotation.
     decision.__name__ = name
     decision.__annotations__["return"] = answer
-    return post(
-        path,
-        operation_id=operation_id,
-        responses=problems(403, 404, 409),
-        status_code=200,
-    )(decision)
+    return guarded_action(path, operation_id=operation_id)(decision)
 
 
 def _decision(
@@ -143,9 +149,7 @@ async def register(
 
 
 @guarded_get("/registrations/{registration_id:str}", operation_id="getRegistration")
-async def get_registration(
-    registration_id: FromPath[str], db: DB, manage_token: ManageToken = None
-) -> RegistrationOut:
+async def get_registration(registration_id: FromPath[str], db: DB) -> RegistrationOut:
     """The participant (X-Manage-Token) or staff of the host country."""
     async with db.session() as session:
         row = await queries.get_registration(session, registration_id)
@@ -154,28 +158,22 @@ async def get_registration(
     return views.registration_out(row, position, days=days)
 
 
-@post(
-    "/registrations/{registration_id:str}/cancel",
-    operation_id="cancelRegistration",
-    responses=problems(403, 404, 409),
-    status_code=200,
-)
+@guarded_action("/registrations/{registration_id:str}/cancel", operation_id="cancelRegistration")
 async def cancel_registration(
-    registration_id: FromPath[str], open_call: OpenCall, manage_token: ManageToken = None
+    registration_id: FromPath[str], open_call: OpenCall
 ) -> RegistrationOut:
     """Cancel (participant or staff); a freed seat goes to the first on the waitlist."""
     cancel = commands.CancelRegistration(registration_id)
     return decided(await open_call.run(commands.cancel, cancel))
 
 
-@post(
+@action(
     "/registrations/{registration_id:str}/calendar-link",
     operation_id="renewCalendarLink",
     responses=problems(403, 404),
-    status_code=200,
 )
 async def renew_calendar_link(
-    registration_id: FromPath[str], open_call: OpenCall, manage_token: ManageToken = None
+    registration_id: FromPath[str], open_call: OpenCall
 ) -> CalendarLinkOut:
     """A new personal calendar link; the old one stops working."""
     renew = participant_links.RenewCalendarLink(registration_id)
@@ -283,11 +281,7 @@ async def get_quotas(training_id: FromPath[str], db: DB) -> dict[str, int]:
         return await queries.quotas_of(session, training_id)
 
 
-@put(
-    "/trainings/{training_id:str}/quotas",
-    operation_id="setQuotas",
-    responses=problems(403, 404, 409, 413, 422),
-)
+@guarded_put("/trainings/{training_id:str}/quotas", operation_id="setQuotas")
 async def set_quotas(
     training_id: FromPath[str], data: JSONBody[Quotas], call: Call
 ) -> dict[str, int]:
@@ -298,23 +292,13 @@ async def set_quotas(
 # --- privacy --------------------------------------------------------------------------
 
 
-@post(
-    "/privacy/export",
-    operation_id="exportPersonalData",
-    responses=problems(403, 413, 422),
-    status_code=200,
-)
+@action("/privacy/export", operation_id="exportPersonalData", responses=problems(403, 413, 422))
 async def export_personal_data(data: JSONBody[EmailIn], call: Call) -> PrivacyExport:
     """Everything held about one person (secretariat)."""
     return await call.run(privacy.export_for_staff, data.email)
 
 
-@post(
-    "/privacy/erase",
-    operation_id="erasePersonalData",
-    responses=problems(403, 409, 413, 422),
-    status_code=200,
-)
+@action("/privacy/erase", operation_id="erasePersonalData", responses=problems(403, 409, 413, 422))
 async def erase_personal_data(data: JSONBody[EmailIn], call: Call) -> ErasureOut:
     """Erase one person's data (secretariat); seats they held go to the waitlist."""
     return await call.run(privacy.erase, data.email)
@@ -325,7 +309,7 @@ ROUTES: list[ControllerRouterHandler] = [
     unguarded(mail_manage_link),
     list_catalogue,
     get_catalogue_entry,
-    guarded(holder_or_host, get_registration, cancel_registration, renew_calendar_link),
+    for_holder_or_host(get_registration, cancel_registration, renew_calendar_link),
     guarded(host_of_training, list_registrations, export_registrations),
     guarded(host_of_registration, approve, decline),
     guarded(host_of_training, get_quotas, set_quotas),

@@ -20,7 +20,7 @@ from services.registration import (
 )
 from services.registration.api import Text, decided
 from services.registration.documents_api import pdf_response, pdf_route
-from services.registration.guards import holder_or_host, host_of_registration
+from services.registration.guards import for_holder_or_host, host_of_registration
 from services.registration.schemas import CertificateOut, CheckInIn, RegistrationOut, RevocationIn
 from services.registration.staff_pages import Request_, act, of_registration, refused
 from services.registration.tables import CertificateRow
@@ -28,9 +28,9 @@ from shared import languages
 from shared.auth import require_secretariat
 from shared.errors import NotFound
 from shared.i18n import speaking
-from shared.params import DB, AppSettings, ManageToken
+from shared.params import DB, AppSettings
 from shared.problems import problems
-from shared.routes import Call, guarded, guarded_get
+from shared.routes import Call, guarded, guarded_get, guarded_post
 from shared.structs import carried
 
 
@@ -48,11 +48,8 @@ async def _pdf(db: Any, settings: Any, registration_id: str) -> Response[bytes]:
     return pdf_response(body, f"certificate-{found.number}.pdf")
 
 
-@post(
-    "/registrations/{registration_id:str}/check-in",
-    operation_id="checkIn",
-    responses=problems(403, 404, 409, 413, 422),
-    status_code=200,
+@guarded_post(
+    "/registrations/{registration_id:str}/check-in", operation_id="checkIn", status_code=200
 )
 async def check_in(
     registration_id: FromPath[str], call: Call, data: JSONBody[CheckInIn | None] = None
@@ -91,7 +88,7 @@ def _out(settings: Any, cert: CertificateRow) -> CertificateOut:
     responses=problems(403, 404, 409),
 )
 async def certificate_pdf_route(
-    registration_id: FromPath[str], db: DB, settings: AppSettings, manage_token: ManageToken = None
+    registration_id: FromPath[str], db: DB, settings: AppSettings
 ) -> Response[bytes]:
     """The certificate of attendance (X-Manage-Token, or staff of the host country): 409
     while the training is not completed or when days are missing."""
@@ -102,7 +99,7 @@ async def certificate_pdf_route(
     "/registrations/{registration_id:str}/certificate", operation_id="getCertificateRecord"
 )
 async def certificate_record(
-    registration_id: FromPath[str], db: DB, settings: AppSettings, manage_token: ManageToken = None
+    registration_id: FromPath[str], db: DB, settings: AppSettings
 ) -> CertificateOut:
     """The certificate's number, status and verification link; 404 before it is issued."""
     async with db.session() as session:
@@ -112,10 +109,9 @@ async def certificate_record(
     return _out(settings, cert)
 
 
-@post(
+@guarded_post(
     "/registrations/{registration_id:str}/certificate/revoke",
     operation_id="revokeCertificate",
-    responses=problems(403, 404, 409, 413, 422),
     status_code=200,
 )
 async def revoke_certificate(
@@ -208,7 +204,7 @@ async def revoke_by_page(
 
 API_ROUTES = [
     guarded(host_of_registration, check_in, undo_check_in),
-    guarded(holder_or_host, certificate_pdf_route, certificate_record),
+    for_holder_or_host(certificate_pdf_route, certificate_record),
     guarded(require_secretariat, revoke_certificate),
 ]
 PAGE_ROUTES: list[Any] = [

@@ -14,8 +14,8 @@ from litestar.params import FromPath, JSONBody
 from services.registration import documents, queries, views, visa_commands
 from services.registration.api import decision_route
 from services.registration.guards import (
-    holder,
-    holder_or_host,
+    for_holder,
+    for_holder_or_host,
     host_of_registration,
     host_of_training,
 )
@@ -28,7 +28,7 @@ from services.registration.schemas import (
     RegistrationOut,
 )
 from shared.errors import NotFound
-from shared.params import DB, AppSettings, ManageToken
+from shared.params import DB, AppSettings
 from shared.problems import problems
 from shared.routes import Call, CommandCall, LinkCall, guarded, guarded_get
 from shared.structs import carried
@@ -85,7 +85,6 @@ async def request_letter(
     registration_id: FromPath[str],
     data: JSONBody[LetterIn],
     link_call: LinkCall,
-    manage_token: ManageToken = None,
 ) -> LetterOut:
     """A confirmed participant asks for an invitation letter for their visa application
     (X-Manage-Token); asking again corrects a request not yet decided."""
@@ -94,9 +93,7 @@ async def request_letter(
 
 
 @guarded_get("/registrations/{registration_id:str}/letter", operation_id="getLetter")
-async def get_letter(
-    registration_id: FromPath[str], db: DB, settings: AppSettings, manage_token: ManageToken = None
-) -> LetterOut:
+async def get_letter(registration_id: FromPath[str], db: DB, settings: AppSettings) -> LetterOut:
     """The request and its status: the participant, or staff of the host country."""
     async with db.session() as session:
         letter = await visa_commands.letter_of(session, registration_id)
@@ -112,7 +109,7 @@ async def get_letter(
     responses=problems(403, 404, 409),
 )
 async def download_letter(
-    registration_id: FromPath[str], db: DB, settings: AppSettings, manage_token: ManageToken = None
+    registration_id: FromPath[str], db: DB, settings: AppSettings
 ) -> Response[bytes]:
     """The approved letter (409 while it is requested or declined)."""
     async with db.session() as session:
@@ -173,8 +170,8 @@ async def set_letterhead(
 
 ROUTES = [
     guarded(host_of_training, badge_sheet, find_by_check_in_code),
-    guarded(holder, request_letter),
-    guarded(holder_or_host, get_letter, download_letter),
+    for_holder(request_letter),
+    for_holder_or_host(get_letter, download_letter),
     guarded(host_of_training, list_letters),
     guarded(host_of_registration, approve_letter, decline_letter),
     guarded(host_of_training, get_letterhead, set_letterhead),

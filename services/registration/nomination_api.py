@@ -31,7 +31,16 @@ from shared.errors import NotFound
 from shared.inputs import Line, Name
 from shared.params import DB
 from shared.problems import problems
-from shared.routes import Call, LinkCall, guarded, guarded_get, items, unguarded
+from shared.routes import (
+    Call,
+    LinkCall,
+    action,
+    guarded,
+    guarded_get,
+    guarded_post,
+    items,
+    unguarded,
+)
 from shared.throttle import THROTTLE
 
 Registrations = NamedDependency[Intake]
@@ -47,11 +56,8 @@ class NomineeIn(msgspec.Struct, forbid_unknown_fields=True):
     needs: Needs | None = None
 
 
-@post(
-    "/trainings/{training_id:str}/focal-points",
-    operation_id="nameFocalPoint",
-    responses=problems(403, 404, 409, 413, 422),
-    status_code=201,
+@guarded_post(
+    "/trainings/{training_id:str}/focal-points", operation_id="nameFocalPoint", status_code=201
 )
 async def name_focal_point(
     training_id: FromPath[str], data: JSONBody[FocalPointIn], call: Call
@@ -107,11 +113,10 @@ async def nominate(
     return views.nomination_out(row)
 
 
-@post(
+@action(
     "/focal-points/{token:str}/nominations/{nomination_id:str}/withdraw",
     operation_id="withdrawNomination",
     responses=problems(404, 409, 413),
-    status_code=200,
 )
 async def withdraw(
     token: FromPath[str], nomination_id: FromPath[str], link_call: LinkCall

@@ -5,28 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import patch
 from litestar.params import FromPath, JSONBody
 
 from services.registration import details, views
-from services.registration.guards import holder_or_host
+from services.registration.guards import for_holder_or_host
 from services.registration.schemas import DetailsIn, RegistrationOut
-from shared.params import ManageToken
-from shared.problems import problems
-from shared.routes import OpenCall, guarded
+from shared.routes import OpenCall, guarded_patch
 
 
-@patch(
+@guarded_patch(
     "/registrations/{registration_id:str}",
     operation_id="changeRegistrationDetails",
-    responses=problems(403, 404, 409, 413, 422),
     status_code=200,
 )
 async def change_details(
     registration_id: FromPath[str],
     data: JSONBody[DetailsIn],
     open_call: OpenCall,
-    manage_token: ManageToken = None,
 ) -> RegistrationOut:
     """Correct name, organisation, position, needs or language; only the fields sent change.
     A bad value answers 422 naming the field and changes nothing."""
@@ -40,4 +35,4 @@ async def change_details(
     return views.registration_out(done.row, done.position)
 
 
-ROUTES = [guarded(holder_or_host, change_details)]
+ROUTES = [for_holder_or_host(change_details)]

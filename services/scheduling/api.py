@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from litestar import Request, Response, Router, get, patch, post, put, route
+from litestar import Request, Response, Router, get, post, put, route
 from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from services.scheduling import commands, feeds, guards, links, queries, views
@@ -30,17 +33,23 @@ from services.scheduling.schemas import (
 )
 from shared.auth import require_staff
 from shared.commands import Command
+from shared.db import Database
 from shared.errors import Invalid, NotFound
 from shared.params import DB, AppSettings, Caller, Offset, StaffMember
 from shared.problems import problems
-from shared.routes import Call, CommandCall, guarded, guarded_get, items
+from shared.routes import (
+    Call,
+    CommandCall,
+    guarded,
+    guarded_action,
+    guarded_get,
+    guarded_patch,
+    guarded_post,
+    items,
+)
 from shared.tokens import digest
 
 # --- trainings ----------------------------------------------------------------
-
-# A state change of one training (its hosts' alone, `guards.manages_training` where it is
-# listed), answered 200.
-training_action = partial(post, status_code=200)
 
 
 @post(
@@ -86,11 +95,7 @@ async def get_training(
         )
 
 
-@patch(
-    "/trainings/{training_id:str}",
-    operation_id="updateTraining",
-    responses=problems(403, 404, 409, 413, 422),
-)
+@guarded_patch("/trainings/{training_id:str}", operation_id="updateTraining")
 async def update_training(
     training_id: FromPath[str], data: JSONBody[TrainingPatch], call: Call
 ) -> TrainingOut:
@@ -103,10 +108,8 @@ async def update_training(
     return await _training_after(call, commands.update_training, change)
 
 
-@training_action(
-    "/trainings/{training_id:str}/publish",
-    operation_id="publishTraining",
-    responses=problems(403, 404, 409, 413, 422),
+@guarded_post(
+    "/trainings/{training_id:str}/publish", operation_id="publishTraining", status_code=200
 )
 async def publish_training(
     training_id: FromPath[str],
@@ -120,22 +123,14 @@ async def publish_training(
     return await _training_after(call, commands.publish, change)
 
 
-@training_action(
-    "/trainings/{training_id:str}/complete",
-    operation_id="completeTraining",
-    responses=problems(403, 404, 409),
-)
+@guarded_action("/trainings/{training_id:str}/complete", operation_id="completeTraining")
 async def complete_training(training_id: FromPath[str], call: Call) -> TrainingOut:
     """Mark a published training completed, once its first day has begun in its own zone."""
     change = commands.CompleteTraining(training_id)
     return await _training_after(call, commands.complete, change)
 
 
-@training_action(
-    "/trainings/{training_id:str}/cancel",
-    operation_id="cancelTraining",
-    responses=problems(403, 404, 409, 413, 422),
-)
+@guarded_post("/trainings/{training_id:str}/cancel", operation_id="cancelTraining", status_code=200)
 async def cancel_training(
     training_id: FromPath[str], call: Call, data: JSONBody[CancelIn | None] = None
 ) -> TrainingOut:
@@ -177,12 +172,7 @@ async def list_changes(training_id: FromPath[str], db: DB) -> dict[str, list[Cha
 # --- sessions -----------------------------------------------------------------
 
 
-@post(
-    "/trainings/{training_id:str}/sessions",
-    operation_id="addSession",
-    responses=problems(403, 404, 409, 413, 422),
-    status_code=201,
-)
+@guarded_post("/trainings/{training_id:str}/sessions", operation_id="addSession", status_code=201)
 async def add_session(
     training_id: FromPath[str], data: JSONBody[SessionIn], call: Call
 ) -> SessionWritten:
@@ -191,10 +181,8 @@ async def add_session(
     return await _session_written(call, training_id, session.id)
 
 
-@patch(
-    "/trainings/{training_id:str}/sessions/{session_id:str}",
-    operation_id="updateSession",
-    responses=problems(403, 404, 409, 413, 422),
+@guarded_patch(
+    "/trainings/{training_id:str}/sessions/{session_id:str}", operation_id="updateSession"
 )
 async def update_session(
     training_id: FromPath[str], session_id: FromPath[str], data: JSONBody[SessionPatch], call: Call
@@ -211,10 +199,8 @@ async def _session_written(call: CommandCall, training_id: str, session_id: str)
         return await views.session_written(reading, training_id, session_id, call.who)
 
 
-@training_action(
-    "/trainings/{training_id:str}/sessions/{session_id:str}/cancel",
-    operation_id="cancelSession",
-    responses=problems(403, 404, 409),
+@guarded_action(
+    "/trainings/{training_id:str}/sessions/{session_id:str}/cancel", operation_id="cancelSession"
 )
 async def cancel_session(
     training_id: FromPath[str], session_id: FromPath[str], call: Call
@@ -252,63 +238,77 @@ async def set_series(slug: FromPath[str], data: JSONBody[SeriesIn], call: Call) 
 
 # --- calendar feeds -----------------------------------------------------------
 
-feed_route = partial(route, http_method=FEED_METHODS, media_type=CALENDAR, responses=FEED_RESPONSES)
+
+@dataclass(frozen=True)
+class FeedCall:
+    """A calendar feed's request, and what answering it takes."""
+
+    request: Request[Any, Any, Any]
+    db: Database
+    cache: feeds.FeedCache
+    base: str
+    if_none_match: str | None
+
+    async def answer(
+        self,
+        build: Callable[[Database, feeds.FeedCache, str, str], Awaitable[feeds.Built | None]],
+        key: str,
+        cache_control: str,
+        missing: str,
+    ) -> Response[bytes]:
+        """The feed `build` makes for `key` (304 if the client has it), or 404 `missing`."""
+        built = await build(self.db, self.cache, self.base, key)
+        if built is None:
+            raise NotFound(missing)
+        return feeds.calendar_response(self.request, built, cache_control, self.if_none_match)
+
+
+def provide_feed_call(
+    request: Request[Any, Any, Any],
+    db: DB,
+    state: State,
+    settings: AppSettings,
+    if_none_match: IfNoneMatch = None,
+) -> FeedCall:
+    base = links.base_url(settings)
+    return FeedCall(request, db, feeds.feed_cache(state), base, if_none_match)
+
+
+Feed = NamedDependency[FeedCall]
+feed_route = partial(
+    route,
+    http_method=FEED_METHODS,
+    media_type=CALENDAR,
+    responses=FEED_RESPONSES,
+    dependencies={"feed": Provide(provide_feed_call, sync_to_thread=False)},
+)
+PUBLIC_FEED = "public, max-age=300"
 
 
 @feed_route(
     "/trainings/{training_id:str}/calendar.ics",
     operation_id=feeds.feed_operation("trainingCalendar"),
 )
-async def training_calendar(
-    request: Request[Any, Any, Any],
-    training_id: FromPath[str],
-    db: DB,
-    state: State,
-    settings: AppSettings,
-    if_none_match: IfNoneMatch = None,
-) -> Response[bytes]:
+async def training_calendar(training_id: FromPath[str], feed: Feed) -> Response[bytes]:
     """The training's sessions as an iCalendar feed (public once published)."""
-    base = links.base_url(settings)
-    built = await feeds.training_feed(db, feeds.feed_cache(state), base, training_id)
-    if built is None:
-        raise NotFound(f"no published training {training_id}")
-    return feeds.calendar_response(request, built, "public, max-age=300", if_none_match)
+    missing = f"no published training {training_id}"
+    return await feed.answer(feeds.training_feed, training_id, PUBLIC_FEED, missing)
 
 
 @feed_route("/series/{slug:str}/calendar.ics", operation_id=feeds.feed_operation("seriesCalendar"))
-async def series_calendar(
-    request: Request[Any, Any, Any],
-    slug: FromPath[str],
-    db: DB,
-    state: State,
-    settings: AppSettings,
-    if_none_match: IfNoneMatch = None,
-) -> Response[bytes]:
+async def series_calendar(slug: FromPath[str], feed: Feed) -> Response[bytes]:
     """Every published training of the series in one feed."""
-    built = await feeds.series_feed(db, feeds.feed_cache(state), links.base_url(settings), slug)
-    if built is None:
-        raise NotFound(f"no series {slug}")
-    return feeds.calendar_response(request, built, "public, max-age=300", if_none_match)
+    return await feed.answer(feeds.series_feed, slug, PUBLIC_FEED, f"no series {slug}")
 
 
 @feed_route("/calendars/{feed_file:str}", operation_id=feeds.feed_operation("personalCalendar"))
-async def personal_calendar(
-    request: Request[Any, Any, Any],
-    db: DB,
-    state: State,
-    settings: AppSettings,
-    feed_file: FromPath[str],
-    if_none_match: IfNoneMatch = None,
-) -> Response[bytes]:
+async def personal_calendar(feed_file: FromPath[str], feed: Feed) -> Response[bytes]:
     """A participant's own trainings; the token is known here only by its SHA-256."""
     token = feed_file.removesuffix(".ics")
     if not token or token == feed_file:
         raise NotFound("no such calendar")
-    base = links.base_url(settings)
-    built = await feeds.personal_feed(db, feeds.feed_cache(state), base, digest(token))
-    if built is None:
-        raise NotFound("no such calendar")
-    return feeds.calendar_response(request, built, "private, max-age=300", if_none_match)
+    private = "private, max-age=300"
+    return await feed.answer(feeds.personal_feed, digest(token), private, "no such calendar")
 
 
 api = Router(
