@@ -1,5 +1,6 @@
-"""What a route that runs a command needs, as one dependency: the database, the settings and
-who calls; and running a command with them."""
+"""What the services' JSON routes share: a command's call (database, settings, who calls) as
+one dependency, routes grouped by their guard, the kinds of route with the answers each
+documents, and the `{"items": [...]}` answer of a list."""
 
 from __future__ import annotations
 
@@ -82,8 +83,8 @@ def guarded(
     guard: Guard, *handlers: ControllerRouterHandler, parameters: ParametersMap | None = None
 ) -> Router:
     """Routes that `guard` lets through first, before any body is read; they may ask for
-    `call` or `open_call`. `parameters`: what the guard reads (a header), declared for each
-    route in the OpenAPI description."""
+    `call`, `open_call` or `link_call`. `parameters`: what the guard reads (a header),
+    declared for each route in the OpenAPI description."""
     return Router(
         path="/",
         guards=[guard],

@@ -1,4 +1,5 @@
-"""HTTP routes of the registration service (JSON); app.py groups them into routers."""
+"""HTTP routes of the registration service (JSON), grouped by their guard; app.py mounts
+them."""
 
 from __future__ import annotations
 
@@ -304,6 +305,7 @@ async def erase_personal_data(data: JSONBody[EmailIn], call: Call) -> ErasureOut
     return await call.run(privacy.erase, data.email)
 
 
+# In the order the API reference lists them (so a guard may head two groups).
 ROUTES: list[ControllerRouterHandler] = [
     register,
     unguarded(mail_manage_link),

@@ -19,7 +19,7 @@ from services.registration import (
     queries,
 )
 from services.registration.api import Text, decided
-from services.registration.documents_api import pdf_response, pdf_route
+from services.registration.documents_api import participant_pdf, pdf_response
 from services.registration.guards import for_holder_or_host, host_of_registration
 from services.registration.schemas import CertificateOut, CheckInIn, RegistrationOut, RevocationIn
 from services.registration.staff_pages import Request_, act, of_registration, refused
@@ -82,17 +82,11 @@ def _out(settings: Any, cert: CertificateRow) -> CertificateOut:
     )
 
 
-@pdf_route(
-    "/registrations/{registration_id:str}/certificate.pdf",
-    operation_id="getCertificate",
-    responses=problems(403, 404, 409),
+# The certificate of attendance (X-Manage-Token, or staff of the host country): 409 while
+# the training is not completed or when days are missing.
+certificate_pdf_route = participant_pdf(
+    "certificate.pdf", "getCertificate", "certificate_pdf_route", _pdf
 )
-async def certificate_pdf_route(
-    registration_id: FromPath[str], db: DB, settings: AppSettings
-) -> Response[bytes]:
-    """The certificate of attendance (X-Manage-Token, or staff of the host country): 409
-    while the training is not completed or when days are missing."""
-    return await _pdf(db, settings, registration_id)
 
 
 @guarded_get(

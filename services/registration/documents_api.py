@@ -4,6 +4,7 @@ review (the host country's staff) and the letter itself."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 import msgspec
@@ -27,10 +28,12 @@ from services.registration.schemas import (
     LetterOut,
     RegistrationOut,
 )
+from shared.db import Database
 from shared.errors import NotFound
 from shared.params import DB, AppSettings
 from shared.problems import problems
 from shared.routes import Call, CommandCall, LinkCall, guarded, guarded_get
+from shared.settings import Settings
 from shared.structs import carried
 
 # A route answering a PDF document.
@@ -43,6 +46,26 @@ def pdf_response(content: bytes, filename: str) -> Response[bytes]:
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{filename}"'},
     )
+
+
+def participant_pdf(
+    file: str,
+    operation_id: str,
+    name: str,
+    make: Callable[[Database, Settings, str], Awaitable[Response[bytes]]],
+) -> HTTPRouteHandler:
+    """`GET /registrations/{registration_id}/{file}`: a participant's document, made by
+    `make`, for them or their host country's staff (`for_holder_or_host`); 409 while it
+    cannot be made."""
+
+    async def document(
+        registration_id: FromPath[str], db: DB, settings: AppSettings
+    ) -> Response[bytes]:
+        return await make(db, settings, registration_id)
+
+    document.__name__ = name  # the OpenAPI summary is made from it
+    path = f"/registrations/{{registration_id:str}}/{file}"
+    return pdf_route(path, operation_id=operation_id, responses=problems(403, 404, 409))(document)
 
 
 @pdf_route(
@@ -103,18 +126,14 @@ async def get_letter(registration_id: FromPath[str], db: DB, settings: AppSettin
     return visa_commands.letter_out(settings, letter, row)
 
 
-@pdf_route(
-    "/registrations/{registration_id:str}/letter.pdf",
-    operation_id="downloadLetter",
-    responses=problems(403, 404, 409),
-)
-async def download_letter(
-    registration_id: FromPath[str], db: DB, settings: AppSettings
-) -> Response[bytes]:
+async def _letter_pdf(db: Database, settings: Settings, registration_id: str) -> Response[bytes]:
     """The approved letter (409 while it is requested or declined)."""
     async with db.session() as session:
         content = await documents.letter_pdf_of(session, settings, registration_id)
     return pdf_response(content, "invitation-letter.pdf")
+
+
+download_letter = participant_pdf("letter.pdf", "downloadLetter", "download_letter", _letter_pdf)
 
 
 @guarded_get("/trainings/{training_id:str}/letters", operation_id="listLetters")
@@ -168,6 +187,7 @@ async def set_letterhead(
     return await call.run(visa_commands.set_letterhead, command)
 
 
+# In the order the API reference lists them (so a guard may head two groups).
 ROUTES = [
     guarded(host_of_training, badge_sheet, find_by_check_in_code),
     for_holder(request_letter),

@@ -313,6 +313,7 @@ async def personal_calendar(feed_file: FromPath[str], feed: Feed) -> Response[by
 
 api = Router(
     path="/",
+    # In the order the API reference lists them.
     route_handlers=[
         guarded(require_staff, create_training),
         list_trainings,
