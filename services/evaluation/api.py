@@ -71,6 +71,8 @@ async def submit(token: FromPath[str], data: JSONBody[AnswersIn], link_call: Lin
 
 # --- reports -------------------------------------------------------------------------
 
+# Who may call a route is declared once for its group, in `api` at the end.
+
 
 @guarded_get("/trainings/{training_id:str}/report", operation_id="trainingReport")
 async def training_report(training_id: FromPath[str], db: DB) -> TrainingReport:

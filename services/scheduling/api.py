@@ -51,6 +51,8 @@ from shared.tokens import digest
 
 # --- trainings ----------------------------------------------------------------
 
+# Who may call a route is declared once for its group, in `api` at the end.
+
 
 @post(
     "/trainings",
