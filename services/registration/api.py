@@ -1,13 +1,18 @@
-"""HTTP routes of the registration service (JSON); app.py groups them into routers."""
+"""HTTP routes of the registration service (JSON), grouped by their guard; app.py mounts
+them."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Annotated, Any
 
-from litestar import Request, Response, get, post, put
+from litestar import Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.types import ControllerRouterHandler
 
 from services.registration import (
     attendance,
@@ -19,7 +24,7 @@ from services.registration import (
     queries,
     views,
 )
-from services.registration.guards import holder_or_host, host_of_registration, host_of_training
+from services.registration.guards import for_holder_or_host, host_of_registration, host_of_training
 from services.registration.jobs import Intake
 from services.registration.schemas import (
     CalendarLinkOut,
@@ -35,13 +40,28 @@ from services.registration.schemas import (
 )
 from shared.auth import require_secretariat, staff_of
 from shared.clock import clock
-from shared.commands import execute
 from shared.downloads import csv_download
-from shared.params import DB, AppSettings, Caller, ManageToken, Offset, StaffMember
+from shared.params import DB, Offset
 from shared.problems import problems
+from shared.routes import (
+    Call,
+    CommandCall,
+    LinkCall,
+    OpenCall,
+    action,
+    guarded,
+    guarded_action,
+    guarded_get,
+    guarded_put,
+    unguarded,
+)
 from shared.throttle import THROTTLE
 
 Registrations = NamedDependency[Intake]
+# A registration handed to the intake: throttled; created, or 503 while the intake is full.
+intake_route = partial(
+    post, responses=problems(404, 409, 413, 422, 429, 503), status_code=201, middleware=[THROTTLE]
+)
 
 
 # --- catalogue ----------------------------------------------------------------------
@@ -63,24 +83,49 @@ async def get_catalogue_entry(training_id: FromPath[str], db: DB) -> CatalogueEn
     return views.catalogue_entry(row, clock.now())
 
 
-async def decide(
-    db: Any, command: Any, settings: Any, who: Any, input: commands.OneRegistration
-) -> RegistrationOut:
-    """Run a command on one registration and answer with the registration as it is now."""
-    done: commands.Decided = await execute(db, command, settings, who, input)
+def decided(done: commands.Decided) -> RegistrationOut:
+    """The answer to a command on one registration: the registration as it is now."""
     return views.registration_out(done.row, done.position, days=done.days)
+
+
+def decision_route(
+    path: str,
+    operation_id: str,
+    name: str,
+    answer: type,
+    act: Callable[[CommandCall, str], Awaitable[Any]],
+) -> HTTPRouteHandler:
+    """`POST path`: staff decide on the registration with `act` (guarded by
+    `host_of_registration` where it is listed); the answer, 200, is an `answer`."""
+
+    async def decision(registration_id: FromPath[str], call: Call) -> Any:
+        return await act(call, registration_id)
+
+    # The OpenAPI summary is made from the handler's name, the answer's schema from its
+    # return annotation.
+    decision.__name__ = name
+    decision.__annotations__["return"] = answer
+    return guarded_action(path, operation_id=operation_id)(decision)
+
+
+def _decision(
+    verb: str,
+    command: Callable[..., Awaitable[commands.Decided]],
+    input: type[commands.OneRegistration],
+) -> HTTPRouteHandler:
+    """`POST /registrations/{registration_id}/{verb}`: `command` on the registration."""
+
+    async def act(call: CommandCall, registration_id: str) -> RegistrationOut:
+        return decided(await call.run(command, input(registration_id)))
+
+    path = f"/registrations/{{registration_id:str}}/{verb}"
+    return decision_route(path, f"{verb}Registration", verb, RegistrationOut, act)
 
 
 # --- participants ---------------------------------------------------------------------
 
 
-@post(
-    "/trainings/{training_id:str}/registrations",
-    operation_id="register",
-    responses=problems(404, 409, 413, 422, 429, 503),
-    status_code=201,
-    middleware=[THROTTLE],
-)
+@intake_route("/trainings/{training_id:str}/registrations", operation_id="register")
 async def register(
     training_id: FromPath[str],
     data: JSONBody[RegistrationIn],
@@ -104,15 +149,8 @@ async def register(
     return await registrations.submit(intake.Register(training_id, data, staff))
 
 
-@get(
-    "/registrations/{registration_id:str}",
-    operation_id="getRegistration",
-    responses=problems(403, 404),
-    guards=[holder_or_host],
-)
-async def get_registration(
-    registration_id: FromPath[str], db: DB, manage_token: ManageToken = None
-) -> RegistrationOut:
+@guarded_get("/registrations/{registration_id:str}", operation_id="getRegistration")
+async def get_registration(registration_id: FromPath[str], db: DB) -> RegistrationOut:
     """The participant (X-Manage-Token) or staff of the host country."""
     async with db.session() as session:
         row = await queries.get_registration(session, registration_id)
@@ -121,48 +159,26 @@ async def get_registration(
     return views.registration_out(row, position, days=days)
 
 
-@post(
-    "/registrations/{registration_id:str}/cancel",
-    operation_id="cancelRegistration",
-    responses=problems(403, 404, 409),
-    status_code=200,
-    guards=[holder_or_host],
-)
+@guarded_action("/registrations/{registration_id:str}/cancel", operation_id="cancelRegistration")
 async def cancel_registration(
-    registration_id: FromPath[str],
-    db: DB,
-    settings: AppSettings,
-    staff: Caller,
-    manage_token: ManageToken = None,
+    registration_id: FromPath[str], open_call: OpenCall
 ) -> RegistrationOut:
     """Cancel (participant or staff); a freed seat goes to the first on the waitlist."""
-    return await decide(
-        db, commands.cancel, settings, staff, commands.CancelRegistration(registration_id)
-    )
+    cancel = commands.CancelRegistration(registration_id)
+    return decided(await open_call.run(commands.cancel, cancel))
 
 
-@post(
+@action(
     "/registrations/{registration_id:str}/calendar-link",
     operation_id="renewCalendarLink",
     responses=problems(403, 404),
-    status_code=200,
-    guards=[holder_or_host],
 )
 async def renew_calendar_link(
-    registration_id: FromPath[str],
-    db: DB,
-    settings: AppSettings,
-    staff: Caller,
-    manage_token: ManageToken = None,
+    registration_id: FromPath[str], open_call: OpenCall
 ) -> CalendarLinkOut:
     """A new personal calendar link; the old one stops working."""
-    url = await execute(
-        db,
-        participant_links.renew_calendar_link,
-        settings,
-        staff,
-        participant_links.RenewCalendarLink(registration_id),
-    )
+    renew = participant_links.RenewCalendarLink(registration_id)
+    url = await open_call.run(participant_links.renew_calendar_link, renew)
     return CalendarLinkOut(calendar_url=url)
 
 
@@ -177,18 +193,13 @@ LINKS_SENT = "If this address holds a registration, its links are on their way t
     middleware=[THROTTLE],
 )
 async def mail_manage_link(
-    data: JSONBody[EmailIn], db: DB, settings: AppSettings
+    data: JSONBody[EmailIn], link_call: LinkCall
 ) -> Response[dict[str, str]]:
     """Mail the links again; the answer is the same whether or not the address is known."""
     # The work happens after the answer, so its time tells nothing about the address;
     # `execute` logs a failure, since no caller is left to see it.
-    return Response(
-        {"detail": LINKS_SENT},
-        status_code=202,
-        background=BackgroundTask(
-            execute, db, participant_links.mail_links, settings, None, data.email
-        ),
-    )
+    mail = BackgroundTask(link_call.run, participant_links.mail_links, data.email)
+    return Response({"detail": LINKS_SENT}, status_code=202, background=mail)
 
 
 # --- staff ----------------------------------------------------------------------------
@@ -198,6 +209,21 @@ Limit = Annotated[int, QueryParameter(ge=1, le=10_000)]
 Text = Annotated[str | None, QueryParameter(max_length=200)]
 CountryFilter = Annotated[str | None, QueryParameter(min_length=2, max_length=2)]
 CheckedInFilter = Annotated[bool | None, QueryParameter(name="checked_in")]
+Filters = NamedDependency[queries.Filters]
+
+
+def provide_filters(
+    status: Text = None,
+    country: CountryFilter = None,
+    checked_in: CheckedInFilter = None,
+    q: Text = None,
+) -> queries.Filters:
+    """The filters of a registration list: `status` (comma-separated), `country`,
+    `checked_in`, `q` (name, e-mail or organisation contains)."""
+    return queries.Filters(status, country, checked_in, q)
+
+
+FILTERED = {"filters": Provide(provide_filters, sync_to_thread=False)}
 
 
 async def _registrations(
@@ -214,21 +240,16 @@ async def _registrations(
     "/trainings/{training_id:str}/registrations",
     operation_id="listRegistrations",
     responses=problems(403, 404, 422),
-    guards=[host_of_training],
+    dependencies=FILTERED,
 )
 async def list_registrations(
     training_id: FromPath[str],
     db: DB,
-    status: Text = None,
-    country: CountryFilter = None,
-    checked_in: CheckedInFilter = None,
-    q: Text = None,
+    filters: Filters,
     limit: Limit = 1000,
     offset: Offset = 0,
 ) -> RegistrationList:
-    """A training's registrations in arrival order. Filters: `status` (comma-separated),
-    `country`, `checked_in`, `q` (name, e-mail or organisation contains)."""
-    filters = queries.Filters(status, country, checked_in, q)
+    """A training's registrations in arrival order, filtered (`provide_filters`)."""
     items, total = await _registrations(db, training_id, filters, limit, offset)
     return RegistrationList(items=items, total=total, limit=limit, offset=offset)
 
@@ -237,131 +258,62 @@ async def list_registrations(
     "/trainings/{training_id:str}/registrations.csv",
     operation_id="exportRegistrations",
     responses=problems(403, 404, 422),
-    guards=[host_of_training],
     media_type="text/csv",
+    dependencies=FILTERED,
 )
 async def export_registrations(
-    training_id: FromPath[str],
-    db: DB,
-    status: Text = None,
-    country: CountryFilter = None,
-    checked_in: CheckedInFilter = None,
-    q: Text = None,
+    training_id: FromPath[str], db: DB, filters: Filters
 ) -> Response[bytes]:
     """The same list as CSV, with a header row; the same filters."""
-    filters = queries.Filters(status, country, checked_in, q)
     items, _ = await _registrations(db, training_id, filters, limit=100_000, offset=0)
     content = await exports.registrations_csv_off_loop(items)
     return csv_download(content, f"registrations-{training_id}.csv")
 
 
-@post(
-    "/registrations/{registration_id:str}/approve",
-    operation_id="approveRegistration",
-    responses=problems(403, 404, 409),
-    status_code=200,
-    guards=[host_of_registration],
-)
-async def approve(
-    registration_id: FromPath[str], db: DB, settings: AppSettings, who: StaffMember
-) -> RegistrationOut:
-    """Pending → confirmed while seats (and the country's quota) allow, else waitlisted."""
-    return await decide(
-        db, commands.approve, settings, who, commands.ApproveRegistration(registration_id)
-    )
+# Pending → confirmed while seats (and the country's quota) allow, else waitlisted.
+approve = _decision("approve", commands.approve, commands.ApproveRegistration)
+# Decline an active registration; a seat it held goes to the waitlist at once.
+decline = _decision("decline", commands.decline, commands.DeclineRegistration)
 
 
-@post(
-    "/registrations/{registration_id:str}/decline",
-    operation_id="declineRegistration",
-    responses=problems(403, 404, 409),
-    status_code=200,
-    guards=[host_of_registration],
-)
-async def decline(
-    registration_id: FromPath[str], db: DB, settings: AppSettings, who: StaffMember
-) -> RegistrationOut:
-    """Decline an active registration; a seat it held goes to the waitlist at once."""
-    return await decide(
-        db, commands.decline, settings, who, commands.DeclineRegistration(registration_id)
-    )
-
-
-@get(
-    "/trainings/{training_id:str}/quotas",
-    operation_id="getQuotas",
-    responses=problems(403, 404),
-    guards=[host_of_training],
-)
+@guarded_get("/trainings/{training_id:str}/quotas", operation_id="getQuotas")
 async def get_quotas(training_id: FromPath[str], db: DB) -> dict[str, int]:
     async with db.session() as session:
         return await queries.quotas_of(session, training_id)
 
 
-@put(
-    "/trainings/{training_id:str}/quotas",
-    operation_id="setQuotas",
-    responses=problems(403, 404, 409, 413, 422),
-    guards=[host_of_training],
-)
+@guarded_put("/trainings/{training_id:str}/quotas", operation_id="setQuotas")
 async def set_quotas(
-    training_id: FromPath[str],
-    data: JSONBody[Quotas],
-    db: DB,
-    settings: AppSettings,
-    who: StaffMember,
+    training_id: FromPath[str], data: JSONBody[Quotas], call: Call
 ) -> dict[str, int]:
     """Replace the training's quotas: `{country: maximum confirmed seats}`; `{}` removes them."""
-    return await execute(
-        db, commands.set_quotas, settings, who, commands.SetQuotas(training_id, data)
-    )
+    return await call.run(commands.set_quotas, commands.SetQuotas(training_id, data))
 
 
 # --- privacy --------------------------------------------------------------------------
 
 
-@post(
-    "/privacy/export",
-    operation_id="exportPersonalData",
-    responses=problems(403, 413, 422),
-    status_code=200,
-    guards=[require_secretariat],
-)
-async def export_personal_data(
-    data: JSONBody[EmailIn], db: DB, settings: AppSettings, who: StaffMember
-) -> PrivacyExport:
+@action("/privacy/export", operation_id="exportPersonalData", responses=problems(403, 413, 422))
+async def export_personal_data(data: JSONBody[EmailIn], call: Call) -> PrivacyExport:
     """Everything held about one person (secretariat)."""
-    return await execute(db, privacy.export_for_staff, settings, who, data.email)
+    return await call.run(privacy.export_for_staff, data.email)
 
 
-@post(
-    "/privacy/erase",
-    operation_id="erasePersonalData",
-    responses=problems(403, 409, 413, 422),
-    status_code=200,
-    guards=[require_secretariat],
-)
-async def erase_personal_data(
-    data: JSONBody[EmailIn], db: DB, settings: AppSettings, who: StaffMember
-) -> ErasureOut:
+@action("/privacy/erase", operation_id="erasePersonalData", responses=problems(403, 409, 413, 422))
+async def erase_personal_data(data: JSONBody[EmailIn], call: Call) -> ErasureOut:
     """Erase one person's data (secretariat); seats they held go to the waitlist."""
-    return await execute(db, privacy.erase, settings, who, data.email)
+    return await call.run(privacy.erase, data.email)
 
 
-ROUTES = [
+# In the order the API reference lists them (so a guard may head two groups).
+ROUTES: list[ControllerRouterHandler] = [
     register,
-    mail_manage_link,
+    unguarded(mail_manage_link),
     list_catalogue,
     get_catalogue_entry,
-    get_registration,
-    cancel_registration,
-    renew_calendar_link,
-    list_registrations,
-    export_registrations,
-    approve,
-    decline,
-    get_quotas,
-    set_quotas,
-    export_personal_data,
-    erase_personal_data,
+    for_holder_or_host(get_registration, cancel_registration, renew_calendar_link),
+    guarded(host_of_training, list_registrations, export_registrations),
+    guarded(host_of_registration, approve, decline),
+    guarded(host_of_training, get_quotas, set_quotas),
+    guarded(require_secretariat, export_personal_data, erase_personal_data),
 ]

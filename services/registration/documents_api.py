@@ -4,16 +4,19 @@ review (the host country's staff) and the letter itself."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from functools import partial
 
 import msgspec
 from litestar import Response, get, post, put
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody
 
 from services.registration import documents, queries, views, visa_commands
+from services.registration.api import decision_route
 from services.registration.guards import (
-    holder,
-    holder_or_host,
+    for_holder,
+    for_holder_or_host,
     host_of_registration,
     host_of_training,
 )
@@ -25,10 +28,16 @@ from services.registration.schemas import (
     LetterOut,
     RegistrationOut,
 )
-from shared.commands import execute
+from shared.db import Database
 from shared.errors import NotFound
-from shared.params import DB, AppSettings, ManageToken, StaffMember
+from shared.params import DB, AppSettings
 from shared.problems import problems
+from shared.routes import Call, CommandCall, LinkCall, guarded, guarded_get
+from shared.settings import Settings
+from shared.structs import carried
+
+# A route answering a PDF document.
+pdf_route = partial(get, media_type="application/pdf")
 
 
 def pdf_response(content: bytes, filename: str) -> Response[bytes]:
@@ -39,12 +48,30 @@ def pdf_response(content: bytes, filename: str) -> Response[bytes]:
     )
 
 
-@get(
+def participant_pdf(
+    file: str,
+    operation_id: str,
+    name: str,
+    make: Callable[[Database, Settings, str], Awaitable[Response[bytes]]],
+) -> HTTPRouteHandler:
+    """`GET /registrations/{registration_id}/{file}`: a participant's document, made by
+    `make`, for them or their host country's staff (`for_holder_or_host`); 409 while it
+    cannot be made."""
+
+    async def document(
+        registration_id: FromPath[str], db: DB, settings: AppSettings
+    ) -> Response[bytes]:
+        return await make(db, settings, registration_id)
+
+    document.__name__ = name  # the OpenAPI summary is made from it
+    path = f"/registrations/{{registration_id:str}}/{file}"
+    return pdf_route(path, operation_id=operation_id, responses=problems(403, 404, 409))(document)
+
+
+@pdf_route(
     "/trainings/{training_id:str}/badges.pdf",
     operation_id="badgeSheet",
     responses=problems(403, 404),
-    guards=[host_of_training],
-    media_type="application/pdf",
 )
 async def badge_sheet(training_id: FromPath[str], db: DB) -> Response[bytes]:
     """Badges of the confirmed participants, eight an A4 page with cut marks; each with a
@@ -55,11 +82,8 @@ async def badge_sheet(training_id: FromPath[str], db: DB) -> Response[bytes]:
     return pdf_response(content, f"badges-{training_id}.pdf")
 
 
-@get(
-    "/trainings/{training_id:str}/check-in-codes/{code:str}",
-    operation_id="findByCheckInCode",
-    responses=problems(403, 404),
-    guards=[host_of_training],
+@guarded_get(
+    "/trainings/{training_id:str}/check-in-codes/{code:str}", operation_id="findByCheckInCode"
 )
 async def find_by_check_in_code(
     training_id: FromPath[str], code: FromPath[str], db: DB
@@ -79,30 +103,20 @@ async def find_by_check_in_code(
     operation_id="requestLetter",
     responses=problems(404, 409, 413, 422),
     status_code=201,
-    guards=[holder],
 )
 async def request_letter(
     registration_id: FromPath[str],
     data: JSONBody[LetterIn],
-    db: DB,
-    settings: AppSettings,
-    manage_token: ManageToken = None,
+    link_call: LinkCall,
 ) -> LetterOut:
     """A confirmed participant asks for an invitation letter for their visa application
     (X-Manage-Token); asking again corrects a request not yet decided."""
     request = visa_commands.RequestLetter(registration_id, msgspec.structs.asdict(data))
-    return await execute(db, visa_commands.request_letter, settings, None, request)
+    return await link_call.run(visa_commands.request_letter, request)
 
 
-@get(
-    "/registrations/{registration_id:str}/letter",
-    operation_id="getLetter",
-    responses=problems(403, 404),
-    guards=[holder_or_host],
-)
-async def get_letter(
-    registration_id: FromPath[str], db: DB, settings: AppSettings, manage_token: ManageToken = None
-) -> LetterOut:
+@guarded_get("/registrations/{registration_id:str}/letter", operation_id="getLetter")
+async def get_letter(registration_id: FromPath[str], db: DB, settings: AppSettings) -> LetterOut:
     """The request and its status: the participant, or staff of the host country."""
     async with db.session() as session:
         letter = await visa_commands.letter_of(session, registration_id)
@@ -112,28 +126,17 @@ async def get_letter(
     return visa_commands.letter_out(settings, letter, row)
 
 
-@get(
-    "/registrations/{registration_id:str}/letter.pdf",
-    operation_id="downloadLetter",
-    responses=problems(403, 404, 409),
-    guards=[holder_or_host],
-    media_type="application/pdf",
-)
-async def download_letter(
-    registration_id: FromPath[str], db: DB, settings: AppSettings, manage_token: ManageToken = None
-) -> Response[bytes]:
+async def _letter_pdf(db: Database, settings: Settings, registration_id: str) -> Response[bytes]:
     """The approved letter (409 while it is requested or declined)."""
     async with db.session() as session:
         content = await documents.letter_pdf_of(session, settings, registration_id)
     return pdf_response(content, "invitation-letter.pdf")
 
 
-@get(
-    "/trainings/{training_id:str}/letters",
-    operation_id="listLetters",
-    responses=problems(403, 404),
-    guards=[host_of_training],
-)
+download_letter = participant_pdf("letter.pdf", "downloadLetter", "download_letter", _letter_pdf)
+
+
+@guarded_get("/trainings/{training_id:str}/letters", operation_id="listLetters")
 async def list_letters(training_id: FromPath[str], db: DB, settings: AppSettings) -> LetterList:
     """The training's letter requests, open ones first (host country's staff)."""
     async with db.session() as session:
@@ -142,91 +145,54 @@ async def list_letters(training_id: FromPath[str], db: DB, settings: AppSettings
     return LetterList(items=items)
 
 
-async def _decide(db: Any, settings: Any, who: Any, registration_id: str, verb: str) -> LetterOut:
+def _letter_decision(verb: str, verdict: str) -> HTTPRouteHandler:
+    """`POST /registrations/{registration_id}/letter/{verb}`: the request decided."""
     command = visa_commands.approve_letter if verb == "approve" else visa_commands.decline_letter
-    verdict = "approved" if verb == "approve" else "declined"
-    return await execute(
-        db, command, settings, who, visa_commands.DecideLetter(registration_id, verdict)
-    )
+
+    async def act(call: CommandCall, registration_id: str) -> LetterOut:
+        return await call.run(command, visa_commands.DecideLetter(registration_id, verdict))
+
+    path = f"/registrations/{{registration_id:str}}/letter/{verb}"
+    return decision_route(path, f"{verb}Letter", f"{verb}_letter", LetterOut, act)
 
 
-@post(
-    "/registrations/{registration_id:str}/letter/approve",
-    operation_id="approveLetter",
-    responses=problems(403, 404, 409),
-    status_code=200,
-    guards=[host_of_registration],
-)
-async def approve_letter(
-    registration_id: FromPath[str], db: DB, settings: AppSettings, who: StaffMember
-) -> LetterOut:
-    """Approve a requested letter (the training's letterhead must be set); the participant
-    is mailed and may download it."""
-    return await _decide(db, settings, who, registration_id, "approve")
+# Approve a requested letter (the training's letterhead must be set); the participant is
+# mailed and may download it.
+approve_letter = _letter_decision("approve", "approved")
+decline_letter = _letter_decision("decline", "declined")
 
 
-@post(
-    "/registrations/{registration_id:str}/letter/decline",
-    operation_id="declineLetter",
-    responses=problems(403, 404, 409),
-    status_code=200,
-    guards=[host_of_registration],
-)
-async def decline_letter(
-    registration_id: FromPath[str], db: DB, settings: AppSettings, who: StaffMember
-) -> LetterOut:
-    return await _decide(db, settings, who, registration_id, "decline")
-
-
-@get(
-    "/trainings/{training_id:str}/letterhead",
-    operation_id="getLetterhead",
-    responses=problems(403, 404),
-    guards=[host_of_training],
-)
+@guarded_get("/trainings/{training_id:str}/letterhead", operation_id="getLetterhead")
 async def get_letterhead(training_id: FromPath[str], db: DB) -> LetterheadOut:
     async with db.session() as session:
         row = await visa_commands.letterhead_of(session, training_id)
     if row is None:
         raise NotFound(f"no letterhead set for training {training_id}", field="training_id")
-    return LetterheadOut(
-        training_id=row.training_id,
-        ministry=row.ministry,
-        signatory_name=row.signatory_name,
-        signatory_title=row.signatory_title,
-    )
+    return carried(LetterheadOut, row)
 
 
 @put(
     "/trainings/{training_id:str}/letterhead",
     operation_id="setLetterhead",
     responses=problems(403, 404, 413, 422),
-    guards=[host_of_training],
 )
 async def set_letterhead(
-    training_id: FromPath[str],
-    data: JSONBody[LetterheadIn],
-    db: DB,
-    settings: AppSettings,
-    who: StaffMember,
+    training_id: FromPath[str], data: JSONBody[LetterheadIn], call: Call
 ) -> LetterheadOut:
     """The host ministry's letterhead (lines of text) and signatory on the training's
     letters."""
     command = visa_commands.SetLetterhead(
         training_id, data.ministry, data.signatory_name, data.signatory_title
     )
-    return await execute(db, visa_commands.set_letterhead, settings, who, command)
+    return await call.run(visa_commands.set_letterhead, command)
 
 
+# In the order the API reference lists them (so a guard may head two groups).
 ROUTES = [
-    badge_sheet,
-    find_by_check_in_code,
-    request_letter,
-    get_letter,
-    download_letter,
-    list_letters,
-    approve_letter,
-    decline_letter,
-    get_letterhead,
-    set_letterhead,
+    guarded(host_of_training, badge_sheet, find_by_check_in_code),
+    for_holder(request_letter),
+    for_holder_or_host(get_letter, download_letter),
+    guarded(host_of_training, list_letters),
+    guarded(host_of_registration, approve_letter, decline_letter),
+    guarded(host_of_training, get_letterhead, set_letterhead),
 ]

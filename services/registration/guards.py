@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar import Router
 from litestar.connection import ASGIConnection
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.params import Parameter
+from litestar.types import ControllerRouterHandler
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.registration import queries
 from shared import tokens
 from shared.auth import host_country_guard, staff_of
 from shared.errors import NotFound
+from shared.routes import guarded
 from shared.staff import Staff
 
 
@@ -75,3 +79,17 @@ async def holder(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHan
         or not tokens.matches(token, row.manage_token_sha256)
     ):
         raise NotFound(f"no registration {registration_id}")
+
+
+# The header `holder` and `holder_or_host` read, in the description of the routes they guard.
+MANAGE_TOKEN = {"manage_token": Parameter(str | None, header="X-Manage-Token", required=False)}
+
+
+def for_holder(*handlers: ControllerRouterHandler) -> Router:
+    """Routes only the holder of the registration's manage token may call (`holder`)."""
+    return guarded(holder, *handlers, parameters=MANAGE_TOKEN)
+
+
+def for_holder_or_host(*handlers: ControllerRouterHandler) -> Router:
+    """Routes of the registration's holder or its host country's staff (`holder_or_host`)."""
+    return guarded(holder_or_host, *handlers, parameters=MANAGE_TOKEN)

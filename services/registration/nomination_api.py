@@ -10,9 +10,11 @@ import msgspec
 from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
+from litestar.types import ControllerRouterHandler
 
 from services.registration import intake, nominations
 from services.registration import nomination_views as views
+from services.registration.api import intake_route
 from services.registration.guards import host_of_training
 from services.registration.jobs import Intake
 from services.registration.nomination_schemas import (
@@ -25,11 +27,20 @@ from services.registration.nomination_schemas import (
 from services.registration.schemas import Needs, RegisteredOut, RegistrationIn
 from services.registration.tables import TrainingRow
 from shared import i18n
-from shared.commands import execute
 from shared.errors import NotFound
 from shared.inputs import Line, Name
-from shared.params import DB, AppSettings, StaffMember
+from shared.params import DB
 from shared.problems import problems
+from shared.routes import (
+    Call,
+    LinkCall,
+    action,
+    guarded,
+    guarded_get,
+    guarded_post,
+    items,
+    unguarded,
+)
 from shared.throttle import THROTTLE
 
 Registrations = NamedDependency[Intake]
@@ -45,55 +56,27 @@ class NomineeIn(msgspec.Struct, forbid_unknown_fields=True):
     needs: Needs | None = None
 
 
-@post(
-    "/trainings/{training_id:str}/focal-points",
-    operation_id="nameFocalPoint",
-    responses=problems(403, 404, 409, 413, 422),
-    status_code=201,
-    guards=[host_of_training],
+@guarded_post(
+    "/trainings/{training_id:str}/focal-points", operation_id="nameFocalPoint", status_code=201
 )
 async def name_focal_point(
-    training_id: FromPath[str],
-    data: JSONBody[FocalPointIn],
-    db: DB,
-    settings: AppSettings,
-    who: StaffMember,
+    training_id: FromPath[str], data: JSONBody[FocalPointIn], call: Call
 ) -> FocalPointOut:
     """Name a national focal point of one country (organisers of the host country, the
     secretariat); they are mailed the link to their nomination page."""
-    row = await execute(
-        db,
-        nominations.name_focal_point,
-        settings,
-        who,
-        nominations.NameFocalPoint(training_id, data),
-    )
-    return views.focal_point_out(row)
+    command = nominations.NameFocalPoint(training_id, data)
+    return views.focal_point_out(await call.run(nominations.name_focal_point, command))
 
 
-@get(
-    "/trainings/{training_id:str}/focal-points",
-    operation_id="listFocalPoints",
-    responses=problems(403, 404),
-    guards=[host_of_training],
-)
+@guarded_get("/trainings/{training_id:str}/focal-points", operation_id="listFocalPoints")
 async def list_focal_points(training_id: FromPath[str], db: DB) -> dict[str, list[FocalPointOut]]:
-    async with db.session() as session:
-        rows = await views.focal_points(session, training_id)
-    return {"items": [views.focal_point_out(row) for row in rows]}
+    return await items(db, views.focal_points, training_id, views.focal_point_out)
 
 
-@get(
-    "/trainings/{training_id:str}/nominations",
-    operation_id="listNominations",
-    responses=problems(403, 404),
-    guards=[host_of_training],
-)
+@guarded_get("/trainings/{training_id:str}/nominations", operation_id="listNominations")
 async def list_nominations(training_id: FromPath[str], db: DB) -> dict[str, list[NominationOut]]:
     """Every nomination of the training, in nomination order."""
-    async with db.session() as session:
-        rows = await views.nominations(session, training_id)
-    return {"items": [views.nomination_out(row) for row in rows]}
+    return await items(db, views.nominations, training_id, views.nomination_out)
 
 
 async def _country_view(db: Any, token: str) -> CountryNominations:
@@ -123,25 +106,22 @@ async def list_country_nominations(token: FromPath[str], db: DB) -> CountryNomin
     middleware=[THROTTLE],
 )
 async def nominate(
-    token: FromPath[str], data: JSONBody[NominationIn], db: DB, settings: AppSettings
+    token: FromPath[str], data: JSONBody[NominationIn], link_call: LinkCall
 ) -> NominationOut:
     """Offered a place while the country's quota has room, else waiting in nomination order."""
-    row = await execute(db, nominations.nominate, settings, None, nominations.Nominate(token, data))
+    row = await link_call.run(nominations.nominate, nominations.Nominate(token, data))
     return views.nomination_out(row)
 
 
-@post(
+@action(
     "/focal-points/{token:str}/nominations/{nomination_id:str}/withdraw",
     operation_id="withdrawNomination",
     responses=problems(404, 409, 413),
-    status_code=200,
 )
 async def withdraw(
-    token: FromPath[str], nomination_id: FromPath[str], db: DB, settings: AppSettings
+    token: FromPath[str], nomination_id: FromPath[str], link_call: LinkCall
 ) -> NominationOut:
-    row = await execute(
-        db, nominations.withdraw, settings, None, nominations.Withdraw(token, nomination_id)
-    )
+    row = await link_call.run(nominations.withdraw, nominations.Withdraw(token, nomination_id))
     return views.nomination_out(row)
 
 
@@ -172,13 +152,7 @@ async def take_place(
     return await registrations.submit(intake.Register(row.training_id, data, None, row.id))
 
 
-@post(
-    "/nominees/{token:str}/registration",
-    operation_id="confirmNomination",
-    responses=problems(404, 409, 413, 422, 429, 503),
-    status_code=201,
-    middleware=[THROTTLE],
-)
+@intake_route("/nominees/{token:str}/registration", operation_id="confirmNomination")
 async def confirm_nomination(
     token: FromPath[str], data: JSONBody[NomineeIn], db: DB, registrations: Registrations
 ) -> RegisteredOut:
@@ -186,12 +160,7 @@ async def confirm_nomination(
     return await take_place(db, registrations, token, msgspec.to_builtins(data))
 
 
-ROUTES = [
-    name_focal_point,
-    list_focal_points,
-    list_nominations,
-    list_country_nominations,
-    nominate,
-    withdraw,
-    confirm_nomination,
+ROUTES: list[ControllerRouterHandler] = [
+    guarded(host_of_training, name_focal_point, list_focal_points, list_nominations),
+    unguarded(list_country_nominations, nominate, withdraw, confirm_nomination),
 ]

@@ -5,31 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import patch
 from litestar.params import FromPath, JSONBody
 
 from services.registration import details, views
-from services.registration.guards import holder_or_host
+from services.registration.guards import for_holder_or_host
 from services.registration.schemas import DetailsIn, RegistrationOut
-from shared.commands import execute
-from shared.params import DB, AppSettings, Caller, ManageToken
-from shared.problems import problems
+from shared.routes import OpenCall, guarded_patch
 
 
-@patch(
+@guarded_patch(
     "/registrations/{registration_id:str}",
     operation_id="changeRegistrationDetails",
-    responses=problems(403, 404, 409, 413, 422),
     status_code=200,
-    guards=[holder_or_host],
 )
 async def change_details(
     registration_id: FromPath[str],
     data: JSONBody[DetailsIn],
-    db: DB,
-    settings: AppSettings,
-    staff: Caller,
-    manage_token: ManageToken = None,
+    open_call: OpenCall,
 ) -> RegistrationOut:
     """Correct name, organisation, position, needs or language; only the fields sent change.
     A bad value answers 422 naming the field and changes nothing."""
@@ -38,10 +30,9 @@ async def change_details(
         for name, value in msgspec.structs.asdict(data).items()
         if value is not msgspec.UNSET
     }
-    done = await execute(
-        db, details.change_details, settings, staff, details.ChangeDetails(registration_id, changes)
-    )
+    command = details.ChangeDetails(registration_id, changes)
+    done = await open_call.run(details.change_details, command)
     return views.registration_out(done.row, done.position)
 
 
-ROUTES = [change_details]
+ROUTES = [for_holder_or_host(change_details)]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from litestar import Request, Response, Router, get, patch, post, put, route
+from litestar import Request, Response, Router, get, post, put, route
 from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from services.scheduling import commands, feeds, guards, links, queries, views
@@ -28,19 +31,27 @@ from services.scheduling.schemas import (
     TrainingOut,
     TrainingPatch,
 )
-from shared.auth import Staff, require_staff
-from shared.commands import Command, execute
+from shared.auth import require_staff
+from shared.commands import Command
 from shared.db import Database
 from shared.errors import Invalid, NotFound
 from shared.params import DB, AppSettings, Caller, Offset, StaffMember
 from shared.problems import problems
-from shared.settings import Settings
+from shared.routes import (
+    Call,
+    CommandCall,
+    guarded,
+    guarded_action,
+    guarded_get,
+    guarded_patch,
+    guarded_post,
+    items,
+)
 from shared.tokens import digest
 
 # --- trainings ----------------------------------------------------------------
 
-# A state change of one training: its hosts' alone, answered 200 with the training.
-training_action = partial(post, status_code=200, guards=[guards.manages_training])
+# Who may call a route is declared once for its group, in `api` at the end.
 
 
 @post(
@@ -48,15 +59,11 @@ training_action = partial(post, status_code=200, guards=[guards.manages_training
     operation_id="createTraining",
     responses=problems(403, 409, 413, 422),
     status_code=201,
-    guards=[require_staff],
 )
-async def create_training(
-    data: JSONBody[TrainingIn], db: DB, who: StaffMember, settings: AppSettings
-) -> TrainingOut:
+async def create_training(data: JSONBody[TrainingIn], call: Call) -> TrainingOut:
     """Create a draft training in a capital the caller is responsible for."""
-    training = await execute(db, commands.create_training, settings, who, data)
-    async with db.session() as reading:
-        return await views.training_view(reading, settings, training.id)
+    training = await call.run(commands.create_training, data)
+    return await _training_view(call, training.id)
 
 
 @get("/trainings", operation_id="listTrainings", responses=problems(422))
@@ -90,18 +97,9 @@ async def get_training(
         )
 
 
-@patch(
-    "/trainings/{training_id:str}",
-    operation_id="updateTraining",
-    responses=problems(403, 404, 409, 413, 422),
-    guards=[guards.manages_training],
-)
+@guarded_patch("/trainings/{training_id:str}", operation_id="updateTraining")
 async def update_training(
-    training_id: FromPath[str],
-    data: JSONBody[TrainingPatch],
-    db: DB,
-    who: StaffMember,
-    settings: AppSettings,
+    training_id: FromPath[str], data: JSONBody[TrainingPatch], call: Call
 ) -> TrainingOut:
     """Change a draft or published training; a new zone keeps the sessions' wall-clock hours.
 
@@ -109,73 +107,54 @@ async def update_training(
     under `sessions`) unless `shift_sessions: true` moves every session along by as many
     days as `starts_on` moved, at the same wall-clock time."""
     change = commands.UpdateTraining(training_id, data)
-    return await _training_after(db, settings, who, commands.update_training, change)
+    return await _training_after(call, commands.update_training, change)
 
 
-@training_action(
-    "/trainings/{training_id:str}/publish",
-    operation_id="publishTraining",
-    responses=problems(403, 404, 409, 413, 422),
+@guarded_post(
+    "/trainings/{training_id:str}/publish", operation_id="publishTraining", status_code=200
 )
 async def publish_training(
     training_id: FromPath[str],
-    db: DB,
-    who: StaffMember,
-    settings: AppSettings,
+    call: Call,
     override_conflicts: FromQuery[bool] = False,
     data: JSONBody[PublishIn | None] = None,
 ) -> TrainingOut:
     """Publish a draft; a room or speaker clash needs override_conflicts (409 otherwise)."""
     override = override_conflicts or (data is not None and data.override_conflicts)
     change = commands.PublishTraining(training_id, override)
-    return await _training_after(db, settings, who, commands.publish, change)
+    return await _training_after(call, commands.publish, change)
 
 
-@training_action(
-    "/trainings/{training_id:str}/complete",
-    operation_id="completeTraining",
-    responses=problems(403, 404, 409),
-)
-async def complete_training(
-    training_id: FromPath[str], db: DB, who: StaffMember, settings: AppSettings
-) -> TrainingOut:
+@guarded_action("/trainings/{training_id:str}/complete", operation_id="completeTraining")
+async def complete_training(training_id: FromPath[str], call: Call) -> TrainingOut:
     """Mark a published training completed, once its first day has begun in its own zone."""
     change = commands.CompleteTraining(training_id)
-    return await _training_after(db, settings, who, commands.complete, change)
+    return await _training_after(call, commands.complete, change)
 
 
-@training_action(
-    "/trainings/{training_id:str}/cancel",
-    operation_id="cancelTraining",
-    responses=problems(403, 404, 409, 413, 422),
-)
+@guarded_post("/trainings/{training_id:str}/cancel", operation_id="cancelTraining", status_code=200)
 async def cancel_training(
-    training_id: FromPath[str],
-    db: DB,
-    who: StaffMember,
-    settings: AppSettings,
-    data: JSONBody[CancelIn | None] = None,
+    training_id: FromPath[str], call: Call, data: JSONBody[CancelIn | None] = None
 ) -> TrainingOut:
     """Cancel a draft or published training and every session in it."""
     change = commands.CancelTraining(training_id, data.reason if data else None)
-    return await _training_after(db, settings, who, commands.cancel, change)
+    return await _training_after(call, commands.cancel, change)
 
 
 async def _training_after(
-    db: Database, settings: Settings, who: Staff, command: Command[Any], change: OnTraining
+    call: CommandCall, command: Command[Any], change: OnTraining
 ) -> TrainingOut:
     """Run one change to a training in its own unit of work; answer the training as it is now."""
-    await execute(db, command, settings, who, change)
-    async with db.session() as reading:
-        return await views.training_view(reading, settings, change.training_id)
+    await call.run(command, change)
+    return await _training_view(call, change.training_id)
 
 
-@get(
-    "/trainings/{training_id:str}/conflicts",
-    operation_id="listConflicts",
-    responses=problems(403, 404),
-    guards=[guards.manages_training],
-)
+async def _training_view(call: CommandCall, training_id: str) -> TrainingOut:
+    async with call.db.session() as reading:
+        return await views.training_view(reading, call.settings, training_id)
+
+
+@guarded_get("/trainings/{training_id:str}/conflicts", operation_id="listConflicts")
 async def list_conflicts(
     training_id: FromPath[str], db: DB, who: StaffMember
 ) -> dict[str, list[ConflictOut]]:
@@ -186,80 +165,51 @@ async def list_conflicts(
     return {"items": [views.conflict_out(c) for c in found]}
 
 
-@get(
-    "/trainings/{training_id:str}/changes",
-    operation_id="listChanges",
-    responses=problems(403, 404),
-    guards=[guards.manages_training],
-)
+@guarded_get("/trainings/{training_id:str}/changes", operation_id="listChanges")
 async def list_changes(training_id: FromPath[str], db: DB) -> dict[str, list[ChangeOut]]:
     """What changed after publication: what, before and after, who and when."""
-    async with db.session() as reading:
-        rows = await queries.changes_of(reading, training_id)
-    return {"items": [views.change_out(row) for row in rows]}
+    return await items(db, queries.changes_of, training_id, views.change_out)
 
 
 # --- sessions -----------------------------------------------------------------
 
 
-@post(
-    "/trainings/{training_id:str}/sessions",
-    operation_id="addSession",
-    responses=problems(403, 404, 409, 413, 422),
-    status_code=201,
-    guards=[guards.manages_training],
-)
+@guarded_post("/trainings/{training_id:str}/sessions", operation_id="addSession", status_code=201)
 async def add_session(
-    training_id: FromPath[str],
-    data: JSONBody[SessionIn],
-    db: DB,
-    who: StaffMember,
-    settings: AppSettings,
+    training_id: FromPath[str], data: JSONBody[SessionIn], call: Call
 ) -> SessionWritten:
     """Add a session within the training's days (else 422 naming `starts_at`), local time."""
-    command = commands.AddSession(training_id, data)
-    session = await execute(db, commands.add_session, settings, who, command)
-    async with db.session() as reading:
-        return await views.session_written(reading, training_id, session.id, who)
+    session = await call.run(commands.add_session, commands.AddSession(training_id, data))
+    return await _session_written(call, training_id, session.id)
 
 
-@patch(
-    "/trainings/{training_id:str}/sessions/{session_id:str}",
-    operation_id="updateSession",
-    responses=problems(403, 404, 409, 413, 422),
-    guards=[guards.manages_training],
+@guarded_patch(
+    "/trainings/{training_id:str}/sessions/{session_id:str}", operation_id="updateSession"
 )
 async def update_session(
-    training_id: FromPath[str],
-    session_id: FromPath[str],
-    data: JSONBody[SessionPatch],
-    db: DB,
-    who: StaffMember,
-    settings: AppSettings,
+    training_id: FromPath[str], session_id: FromPath[str], data: JSONBody[SessionPatch], call: Call
 ) -> SessionWritten:
     """Change a session; a new start or end raises its SEQUENCE."""
     command = commands.UpdateSession(training_id, session_id, data)
-    await execute(db, commands.update_session, settings, who, command)
-    async with db.session() as reading:
-        return await views.session_written(reading, training_id, session_id, who)
+    await call.run(commands.update_session, command)
+    return await _session_written(call, training_id, session_id)
 
 
-@training_action(
-    "/trainings/{training_id:str}/sessions/{session_id:str}/cancel",
-    operation_id="cancelSession",
-    responses=problems(403, 404, 409),
+async def _session_written(call: CommandCall, training_id: str, session_id: str) -> SessionWritten:
+    """The session as written, with the conflicts it now has that the caller may see."""
+    async with call.db.session() as reading:
+        return await views.session_written(reading, training_id, session_id, call.who)
+
+
+@guarded_action(
+    "/trainings/{training_id:str}/sessions/{session_id:str}/cancel", operation_id="cancelSession"
 )
 async def cancel_session(
-    training_id: FromPath[str],
-    session_id: FromPath[str],
-    db: DB,
-    who: StaffMember,
-    settings: AppSettings,
+    training_id: FromPath[str], session_id: FromPath[str], call: Call
 ) -> SessionOut:
     """Cancel a session; it stays in every feed, cancelled, with a higher SEQUENCE."""
-    command = commands.CancelSession(training_id, session_id)
-    await execute(db, commands.cancel_session, settings, who, command)
-    async with db.session() as reading:
+    await call.run(commands.cancel_session, commands.CancelSession(training_id, session_id))
+    async with call.db.session() as reading:
         return await views.session_view(reading, training_id, session_id)
 
 
@@ -280,104 +230,111 @@ async def get_series(slug: FromPath[str], db: DB, settings: AppSettings) -> Seri
     return views.series_out(settings, series)
 
 
-@put(
-    "/series/{slug:str}",
-    operation_id="setSeries",
-    responses=problems(403, 413, 422),
-    guards=[require_staff],
-)
-async def set_series(
-    slug: FromPath[str],
-    data: JSONBody[SeriesIn],
-    db: DB,
-    who: StaffMember,
-    settings: AppSettings,
-) -> SeriesOut:
+@put("/series/{slug:str}", operation_id="setSeries", responses=problems(403, 413, 422))
+async def set_series(slug: FromPath[str], data: JSONBody[SeriesIn], call: Call) -> SeriesOut:
     """Name a series (creating it if new); a series spanning countries is the secretariat's."""
     command = series_commands.NameSeries(slug, data.title)
-    series = await execute(db, series_commands.set_series_title, settings, who, command)
-    return views.series_out(settings, series)
+    series = await call.run(series_commands.set_series_title, command)
+    return views.series_out(call.settings, series)
 
 
 # --- calendar feeds -----------------------------------------------------------
 
-feed_route = partial(route, http_method=FEED_METHODS, media_type=CALENDAR, responses=FEED_RESPONSES)
+
+@dataclass(frozen=True)
+class FeedCall:
+    """A calendar feed's request, and what answering it takes."""
+
+    request: Request[Any, Any, Any]
+    db: Database
+    cache: feeds.FeedCache
+    base: str
+    if_none_match: str | None
+
+    async def answer(
+        self,
+        build: Callable[[Database, feeds.FeedCache, str, str], Awaitable[feeds.Built | None]],
+        key: str,
+        cache_control: str,
+        missing: str,
+    ) -> Response[bytes]:
+        """The feed `build` makes for `key` (304 if the client has it), or 404 `missing`."""
+        built = await build(self.db, self.cache, self.base, key)
+        if built is None:
+            raise NotFound(missing)
+        return feeds.calendar_response(self.request, built, cache_control, self.if_none_match)
+
+
+def provide_feed_call(
+    request: Request[Any, Any, Any],
+    db: DB,
+    state: State,
+    settings: AppSettings,
+    if_none_match: IfNoneMatch = None,
+) -> FeedCall:
+    base = links.base_url(settings)
+    return FeedCall(request, db, feeds.feed_cache(state), base, if_none_match)
+
+
+Feed = NamedDependency[FeedCall]
+feed_route = partial(
+    route,
+    http_method=FEED_METHODS,
+    media_type=CALENDAR,
+    responses=FEED_RESPONSES,
+    dependencies={"feed": Provide(provide_feed_call, sync_to_thread=False)},
+)
+PUBLIC_FEED = "public, max-age=300"
 
 
 @feed_route(
     "/trainings/{training_id:str}/calendar.ics",
     operation_id=feeds.feed_operation("trainingCalendar"),
 )
-async def training_calendar(
-    request: Request[Any, Any, Any],
-    training_id: FromPath[str],
-    db: DB,
-    state: State,
-    settings: AppSettings,
-    if_none_match: IfNoneMatch = None,
-) -> Response[bytes]:
+async def training_calendar(training_id: FromPath[str], feed: Feed) -> Response[bytes]:
     """The training's sessions as an iCalendar feed (public once published)."""
-    base = links.base_url(settings)
-    built = await feeds.training_feed(db, feeds.feed_cache(state), base, training_id)
-    if built is None:
-        raise NotFound(f"no published training {training_id}")
-    return feeds.calendar_response(request, built, "public, max-age=300", if_none_match)
+    missing = f"no published training {training_id}"
+    return await feed.answer(feeds.training_feed, training_id, PUBLIC_FEED, missing)
 
 
 @feed_route("/series/{slug:str}/calendar.ics", operation_id=feeds.feed_operation("seriesCalendar"))
-async def series_calendar(
-    request: Request[Any, Any, Any],
-    slug: FromPath[str],
-    db: DB,
-    state: State,
-    settings: AppSettings,
-    if_none_match: IfNoneMatch = None,
-) -> Response[bytes]:
+async def series_calendar(slug: FromPath[str], feed: Feed) -> Response[bytes]:
     """Every published training of the series in one feed."""
-    built = await feeds.series_feed(db, feeds.feed_cache(state), links.base_url(settings), slug)
-    if built is None:
-        raise NotFound(f"no series {slug}")
-    return feeds.calendar_response(request, built, "public, max-age=300", if_none_match)
+    return await feed.answer(feeds.series_feed, slug, PUBLIC_FEED, f"no series {slug}")
 
 
 @feed_route("/calendars/{feed_file:str}", operation_id=feeds.feed_operation("personalCalendar"))
-async def personal_calendar(
-    request: Request[Any, Any, Any],
-    db: DB,
-    state: State,
-    settings: AppSettings,
-    feed_file: FromPath[str],
-    if_none_match: IfNoneMatch = None,
-) -> Response[bytes]:
+async def personal_calendar(feed_file: FromPath[str], feed: Feed) -> Response[bytes]:
     """A participant's own trainings; the token is known here only by its SHA-256."""
     token = feed_file.removesuffix(".ics")
     if not token or token == feed_file:
         raise NotFound("no such calendar")
-    base = links.base_url(settings)
-    built = await feeds.personal_feed(db, feeds.feed_cache(state), base, digest(token))
-    if built is None:
-        raise NotFound("no such calendar")
-    return feeds.calendar_response(request, built, "private, max-age=300", if_none_match)
+    private = "private, max-age=300"
+    return await feed.answer(feeds.personal_feed, digest(token), private, "no such calendar")
 
 
 api = Router(
     path="/",
+    # In the order the API reference lists them.
     route_handlers=[
-        create_training,
+        guarded(require_staff, create_training),
         list_trainings,
         get_training,
-        update_training,
-        publish_training,
-        complete_training,
-        cancel_training,
-        list_conflicts,
-        list_changes,
-        add_session,
-        update_session,
-        cancel_session,
+        guarded(
+            guards.manages_training,
+            update_training,
+            publish_training,
+            complete_training,
+            cancel_training,
+            list_conflicts,
+            list_changes,
+            add_session,
+            update_session,
+            cancel_session,
+        ),
         list_series,
         get_series,
-        set_series,
+        guarded(require_staff, set_series),
         training_calendar,
         series_calendar,
         personal_calendar,
