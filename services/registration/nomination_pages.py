@@ -10,17 +10,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from litestar import MediaType, Request, Response, Router, get, post
+from litestar import MediaType, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from services.registration import links, nominations
 from services.registration import nomination_views as views
+from services.registration.guards import Managed, ManagedTraining, managed_pages
 from services.registration.jobs import Intake
 from services.registration.nomination_api import take_place
 from services.registration.nomination_schemas import FocalPointIn, NominationIn
-from services.registration.staff_pages import managed_training
 from services.registration.tables import TrainingRow
 from shared import i18n, languages
 from shared.clock import clock
@@ -270,16 +270,8 @@ async def confirm_by_form(
 # --- organisers ------------------------------------------------------------------------
 
 
-async def _staff_page(
-    request: Request[Any, Any, Any],
-    db: Any,
-    training_id: str,
-    shown: Shown = Shown(),
-) -> Any:
-    found = await managed_training(request, db, training_id)
-    if not isinstance(found, tuple):
-        return found
-    staff, training = found
+async def _staff_page(db: Any, managed: ManagedTraining, shown: Shown = Shown()) -> Template:
+    training = managed.training
     async with db.session() as session:
         points = await views.focal_points(session, training.id)
         rows = await views.nominations(session, training.id)
@@ -294,7 +286,7 @@ async def _staff_page(
             "errors": shown.errors,
             "notice": shown.notice,
             "countries": [(c.code, c.name) for c in all_countries()],
-            "staff": staff,
+            "staff": managed.staff,
             "now": clock.now(),
         },
         status_code=shown.status_code,
@@ -307,13 +299,13 @@ async def _staff_page(
     media_type=MediaType.HTML,
 )
 async def staff_nominations(
-    request: Request[Any, Any, Any],
     training_id: FromPath[str],
     db: DB,
+    managed: Managed,
     done: FromQuery[str | None] = None,
 ) -> Any:
     notice = "Focal point named; their link is mailed to them." if done == "named" else None
-    return await _staff_page(request, db, training_id, Shown(notice=notice))
+    return await _staff_page(db, managed, Shown(notice=notice))
 
 
 @post(
@@ -323,30 +315,26 @@ async def staff_nominations(
     status_code=303,
 )
 async def name_focal_point_by_form(
-    request: Request[Any, Any, Any],
     training_id: FromPath[str],
     data: URLEncodedBody[dict[str, str]],
     db: DB,
     settings: AppSettings,
+    managed: Managed,
 ) -> Any:
-    found = await managed_training(request, db, training_id)
-    if not isinstance(found, tuple):
-        return found
-    staff, _training = found
     try:
         point = _read(data, ("country", "name", "email"), FocalPointIn)
         await execute(
             db,
             nominations.name_focal_point,
             settings,
-            staff,
+            managed.staff,
             nominations.NameFocalPoint(training_id, point),
         )
     except DomainError as refusal:
         return await _refused(
             refusal,
             ("country", "name", "email"),
-            lambda *shown: _staff_page(request, db, training_id, Shown(data, *shown)),
+            lambda *shown: _staff_page(db, managed, Shown(data, *shown)),
         )
     return Redirect(path=f"/staff/trainings/{training_id}/nominations?done=named", status_code=303)
 
@@ -364,6 +352,5 @@ ROUTES: list[Any] = [
         ],
         middleware=[languages.SpeakingMiddleware],
     ),
-    staff_nominations,
-    name_focal_point_by_form,
+    managed_pages(staff_nominations, name_focal_point_by_form),
 ]
