@@ -50,10 +50,10 @@ async def verify_certificate(number: FromPath[str], db: DB) -> Template:
 
 @get("/staff/registrations/{registration_id:str}/certificate", operation_id="certificatePage")
 async def certificate_page(
-    registration_id: FromPath[str], request: Request_, db: DB, managed: Managed
+    registration_id: FromPath[str], request: Request_, managed: Managed
 ) -> Template | Redirect:
     """A certificate as staff see it; the secretariat may revoke it."""
-    async with db.session() as session:
+    async with managed.db.session() as session:
         cert = await session.get(CertificateRow, registration_id)
         row = await queries.get_registration(session, registration_id)
     return Template(
@@ -74,17 +74,13 @@ async def certificate_page(
     operation_id="revokeCertificateByPage",
 )
 async def revoke_by_page(
-    registration_id: FromPath[str],
-    data: URLEncodedBody[dict[str, str]],
-    db: DB,
-    settings: AppSettings,
-    managed: Managed,
+    registration_id: FromPath[str], data: URLEncodedBody[dict[str, str]], managed: Managed
 ) -> Response[Any]:
     back = f"/staff/registrations/{registration_id}/certificate"
     if not managed.staff.is_secretariat:
         return refused("Only the secretariat may revoke a certificate.", 403, back)
     command = certificates.RevokeCertificate(registration_id, data.get("reason", ""))
-    return await act(db, settings, managed.staff, certificates.revoke, command, back, "revoked")
+    return await act(managed, certificates.revoke, command, back, "revoked")
 
 
 ROUTES: list[Any] = [

@@ -18,8 +18,10 @@ from services.registration import queries
 from services.registration.tables import RegistrationRow, TrainingRow
 from shared import tokens
 from shared.auth import check_host, host_country_guard, sign_in_again, staff_of, staff_or_none
+from shared.db import Database
 from shared.errors import Forbidden, NotFound
-from shared.params import DB
+from shared.params import DB, AppSettings
+from shared.settings import Settings
 from shared.staff import Staff
 
 
@@ -109,13 +111,18 @@ class PageRefused(Exception):
 
 @dataclass(frozen=True)
 class ManagedTraining:
-    """The caller of a staff page and the training they manage, which the page is about."""
+    """The caller of a staff page and the training they manage, which the page is about,
+    with the database and settings the page reads and runs its commands with."""
 
     staff: Staff
     training: TrainingRow
+    db: Database
+    settings: Settings
 
 
-async def _managed(request: Request[Any, Any, Any], db: DB) -> ManagedTraining:
+async def _managed(
+    request: Request[Any, Any, Any], db: DB, settings: AppSettings
+) -> ManagedTraining:
     """The training named by the path (its `training_id`, or the training of its
     `registration_id`) if the caller manages it; else PageRefused: no session → sign in,
     an unknown one → 404, another country's → 403."""
@@ -141,7 +148,7 @@ async def _managed(request: Request[Any, Any, Any], db: DB) -> ManagedTraining:
     except Forbidden as refusal:
         message = "Your sign-in does not cover this training's host country."
         raise PageRefused(refused(message, 403)) from refusal
-    return ManagedTraining(staff, row)
+    return ManagedTraining(staff, row, db, settings)
 
 
 # What a staff page's handler takes as `managed`.

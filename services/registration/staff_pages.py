@@ -13,24 +13,21 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from services.registration import attendance, commands, domain, intake, queries, views
 from services.registration.guards import Managed, ManagedTraining, managed_pages, refused
-from services.registration.jobs import Intake
-from services.registration.pages import read_form
+from services.registration.pages import Registrations, read_form
 from services.registration.tables import TrainingRow
 from shared.auth import Staff, sign_in_again, staff_or_none
 from shared.clock import clock
 from shared.commands import execute
 from shared.countries import all_countries
 from shared.errors import DomainError, Invalid
-from shared.params import DB, AppSettings, Offset
+from shared.params import DB, Offset
 from shared.problems import status_of
 
-Registrations = NamedDependency[Intake]
 Text = Annotated[str | None, QueryParameter(max_length=200)]
 PAGE = 100
 NOTICES = {
@@ -51,19 +48,12 @@ def back_with(path: str, done: str, **query: str | None) -> Redirect:
 
 
 async def act(
-    db: Any,
-    settings: Any,
-    staff: Staff,
-    command: Any,
-    input: Any,
-    back: str,
-    done: str,
-    **query: str | None,
+    managed: ManagedTraining, command: Any, input: Any, back: str, done: str, **query: str | None
 ) -> Response[Any]:
     """Run a staff command from a page: back to `back` noting what was `done`, or the
     refusal shown with a link back there."""
     try:
-        await execute(db, command, settings, staff, input)
+        await execute(managed.db, command, managed.settings, managed.staff, input)
     except DomainError as refusal:
         return refused(refusal.message, status_of(refusal), back)
     return back_with(back, done, **query)
@@ -168,8 +158,6 @@ async def _training_page(
 
 @get("/staff/trainings/{training_id:str}", operation_id="registrationStaffTraining")
 async def staff_training(
-    training_id: FromPath[str],
-    db: DB,
     managed: Managed,
     q: Text = None,
     status: Text = None,
@@ -179,49 +167,34 @@ async def staff_training(
 ) -> Template | Redirect:
     """A training's registrations: search, filters, the waitlist and pending views."""
     query = {"q": q, "status": status, "country": country}
-    return await _training_page(db, managed.training, query, offset, done)
+    return await _training_page(managed.db, managed.training, query, offset, done)
 
 
 async def _decide(
-    managed: ManagedTraining,
-    db: Any,
-    settings: Any,
-    registration_id: str,
-    form: dict[str, str],
-    verb: str,
+    managed: ManagedTraining, registration_id: str, form: dict[str, str], verb: str
 ) -> Response[Any]:
-    back = _back_to(managed.training.id, form)
     command, make = (
         (commands.approve, commands.ApproveRegistration)
         if verb == "approve"
         else (commands.decline, commands.DeclineRegistration)
     )
     decision = make(registration_id, form.get("message"))
-    return await act(
-        db, settings, managed.staff, command, decision, back, f"{verb}d", status=form.get("status")
-    )
+    back = _back_to(managed.training.id, form)
+    return await act(managed, command, decision, back, f"{verb}d", status=form.get("status"))
 
 
 @post("/staff/registrations/{registration_id:str}/approve", operation_id="approveByPage")
 async def approve_by_page(
-    registration_id: FromPath[str],
-    data: URLEncodedBody[dict[str, str]],
-    db: DB,
-    settings: AppSettings,
-    managed: Managed,
+    registration_id: FromPath[str], data: URLEncodedBody[dict[str, str]], managed: Managed
 ) -> Response[Any]:
-    return await _decide(managed, db, settings, registration_id, data, "approve")
+    return await _decide(managed, registration_id, data, "approve")
 
 
 @post("/staff/registrations/{registration_id:str}/decline", operation_id="declineByPage")
 async def decline_by_page(
-    registration_id: FromPath[str],
-    data: URLEncodedBody[dict[str, str]],
-    db: DB,
-    settings: AppSettings,
-    managed: Managed,
+    registration_id: FromPath[str], data: URLEncodedBody[dict[str, str]], managed: Managed
 ) -> Response[Any]:
-    return await _decide(managed, db, settings, registration_id, data, "decline")
+    return await _decide(managed, registration_id, data, "decline")
 
 
 def read_quotas(text: str) -> dict[str, int]:
@@ -239,7 +212,6 @@ def read_quotas(text: str) -> dict[str, int]:
 
 async def _on_training(
     managed: ManagedTraining,
-    db: Any,
     done: str,
     act: Callable[[Staff], Awaitable[object]],
     form: dict[str, str] | None = None,
@@ -248,18 +220,17 @@ async def _on_training(
 
     A refusal of a form (`form`: "walk_in" or "quotas" beside what was typed) shows the
     page again with the error beside its field; other refusals get the refusal page."""
-    row = managed.training
-    back = f"/staff/trainings/{row.id}"
+    back = f"/staff/trainings/{managed.training.id}"
     try:
         await act(managed.staff)
     except FormRefused as refusal:
-        return await _refused_form(db, row, form or {}, refusal.errors, 422)
+        return await _refused_form(managed, form or {}, refusal.errors, 422)
     except DomainError as refusal:
         if form is None:
             return refused(refusal.message, status_of(refusal), back)
         which = form["form"]
         field = refusal.field if refusal.field in FORM_FIELDS[which] else which
-        return await _refused_form(db, row, form, {field: refusal.message}, status_of(refusal))
+        return await _refused_form(managed, form, {field: refusal.message}, status_of(refusal))
     return back_with(back, done)
 
 
@@ -272,12 +243,12 @@ class FormRefused(Exception):
 
 
 async def _refused_form(
-    db: Any, row: TrainingRow, form: dict[str, str], errors: dict[str, str], status_code: int
+    managed: ManagedTraining, form: dict[str, str], errors: dict[str, str], status_code: int
 ) -> Template:
     which = form.get("form")
     return await _training_page(
-        db,
-        row,
+        managed.db,
+        managed.training,
         {},
         walk_in=form if which == "walk_in" else None,
         quotas_text=form.get("quotas") if which == "quotas" else None,
@@ -288,25 +259,20 @@ async def _refused_form(
 
 @post("/staff/trainings/{training_id:str}/quotas", operation_id="setQuotasByPage")
 async def quotas_by_page(
-    training_id: FromPath[str],
-    data: URLEncodedBody[dict[str, str]],
-    db: DB,
-    settings: AppSettings,
-    managed: Managed,
+    training_id: FromPath[str], data: URLEncodedBody[dict[str, str]], managed: Managed
 ) -> Response[Any]:
     async def set_quotas(staff: Staff) -> None:
         quotas = commands.SetQuotas(training_id, read_quotas(data.get("quotas") or ""))
-        await execute(db, commands.set_quotas, settings, staff, quotas)
+        await execute(managed.db, commands.set_quotas, managed.settings, staff, quotas)
 
     form = {**data, "form": "quotas"}
-    return await _on_training(managed, db, "quotas", set_quotas, form)
+    return await _on_training(managed, "quotas", set_quotas, form)
 
 
 @post("/staff/trainings/{training_id:str}/walk-in", operation_id="registerWalkInByPage")
 async def walk_in_by_page(
     training_id: FromPath[str],
     data: URLEncodedBody[dict[str, str]],
-    db: DB,
     registrations: Registrations,
     managed: Managed,
 ) -> Response[Any]:
@@ -320,16 +286,12 @@ async def walk_in_by_page(
         await registrations.submit(intake.Register(training_id, registration, staff))
 
     form = {**data, "form": "walk_in"}
-    return await _on_training(managed, db, "walk_in", register, form)
+    return await _on_training(managed, "walk_in", register, form)
 
 
 @post("/staff/trainings/{training_id:str}/message", operation_id="messageConfirmedByPage")
 async def message_by_page(
-    training_id: FromPath[str],
-    data: URLEncodedBody[dict[str, str]],
-    db: DB,
-    settings: AppSettings,
-    managed: Managed,
+    training_id: FromPath[str], data: URLEncodedBody[dict[str, str]], managed: Managed
 ) -> Response[Any]:
     """A message to every confirmed participant, queued like every mail."""
     message = commands.MessageConfirmed(
@@ -337,9 +299,9 @@ async def message_by_page(
     )
 
     async def send(staff: Staff) -> None:
-        await execute(db, commands.message_confirmed, settings, staff, message)
+        await execute(managed.db, commands.message_confirmed, managed.settings, staff, message)
 
-    return await _on_training(managed, db, "messaged", send)
+    return await _on_training(managed, "messaged", send)
 
 
 ROUTES: list[Any] = [
