@@ -10,6 +10,7 @@ from litestar.di import Provide
 from services.registration import (
     api,
     attendance_routes,
+    certificate_pages,
     documents_api,
     door_pages,
     jobs,
@@ -64,7 +65,7 @@ def spec() -> ServiceSpec:
                     *door_pages.ROUTES,
                     *letter_pages.ROUTES,
                     *statistics_routes.PAGE_ROUTES,
-                    *attendance_routes.PAGE_ROUTES,
+                    *certificate_pages.ROUTES,
                     *nomination_pages.ROUTES,
                 ],
                 include_in_schema=False,

@@ -1,14 +1,13 @@
-"""Routes of attendance and certificates: check-in per day (API; the door page is in
-door_pages.py), the certificate PDF (API and manage link), the public verification page,
-and revocation by the secretariat (API and staff page)."""
+"""API routes of attendance and certificates: check-in per day, the certificate PDF and
+record, and revocation by the secretariat (the door page is in door_pages.py, the
+certificate pages in certificate_pages.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Response, Router, delete, get, post
-from litestar.params import FromPath, JSONBody, URLEncodedBody
-from litestar.response import Redirect, Template
+from litestar import Response, delete, get, post
+from litestar.params import FromPath, JSONBody
 
 from services.registration import (
     attendance_days,
@@ -16,15 +15,12 @@ from services.registration import (
     certificates,
     commands,
     links,
-    queries,
 )
 from services.registration.api import Text, decided
 from services.registration.documents_api import participant_pdf, pdf_response
 from services.registration.guards import for_holder_or_host, host_of_registration
 from services.registration.schemas import CertificateOut, CheckInIn, RegistrationOut, RevocationIn
-from services.registration.staff_pages import Request_, act, of_registration, refused
 from services.registration.tables import CertificateRow
-from shared import languages
 from shared.auth import require_secretariat
 from shared.errors import NotFound
 from shared.i18n import speaking
@@ -117,97 +113,8 @@ async def revoke_certificate(
     return _out(call.settings, await call.run(certificates.revoke, command))
 
 
-# --- pages -----------------------------------------------------------------------------
-
-
-@get("/manage/{token:str}/certificate.pdf", operation_id="certificateByManageLink")
-async def certificate_by_manage_link(
-    token: FromPath[str], db: DB, settings: AppSettings
-) -> Response[bytes]:
-    """The link the certificate mail carries."""
-    async with db.session() as session:
-        row = await queries.by_manage_token(session, token)
-    if row is None:
-        raise NotFound("no such link")
-    return await _pdf(db, settings, row.id)
-
-
-@get("/certificates/{number:str}", operation_id="verifyCertificate")
-async def verify_certificate(number: FromPath[str], db: DB) -> Template:
-    """Whether a certificate is genuine: valid (200) with name, training and dates; revoked
-    (410) with the reason's category; erased (410); unknown (404). Nothing more."""
-    async with db.session() as session:
-        found = await certificates.verification(session, number)
-    if found is None:
-        status, code = "unknown", 404
-    else:
-        status, code = found.status, 200 if found.status == "valid" else 410
-    return Template(
-        template_name="certificate.html",
-        context={"status": status, "found": found, "number": number[:40]},
-        status_code=code,
-    )
-
-
-@get("/staff/registrations/{registration_id:str}/certificate", operation_id="certificatePage")
-async def certificate_page(
-    registration_id: FromPath[str], request: Request_, db: DB
-) -> Template | Redirect:
-    """A certificate as staff see it; the secretariat may revoke it."""
-    found = await of_registration(request, db, registration_id)
-    if not isinstance(found, tuple):
-        return found
-    staff, training_row = found
-    async with db.session() as session:
-        cert = await session.get(CertificateRow, registration_id)
-        row = await queries.get_registration(session, registration_id)
-    return Template(
-        template_name="staff_certificate.html",
-        context={
-            "cert": cert,
-            "registration": row,
-            "training": training_row,
-            "staff": staff,
-            "reasons": certificates.REVOCATION_REASONS,
-            "done": request.query_params.get("done"),
-        },
-    )
-
-
-@post(
-    "/staff/registrations/{registration_id:str}/certificate/revoke",
-    operation_id="revokeCertificateByPage",
-)
-async def revoke_by_page(
-    registration_id: FromPath[str],
-    request: Request_,
-    data: URLEncodedBody[dict[str, str]],
-    db: DB,
-    settings: AppSettings,
-) -> Response[Any]:
-    found = await of_registration(request, db, registration_id)
-    if not isinstance(found, tuple):
-        return found
-    staff, _training = found
-    back = f"/staff/registrations/{registration_id}/certificate"
-    if not staff.is_secretariat:
-        return refused("Only the secretariat may revoke a certificate.", 403, back)
-    command = certificates.RevokeCertificate(registration_id, data.get("reason", ""))
-    return await act(db, settings, staff, certificates.revoke, command, back, "revoked")
-
-
 API_ROUTES = [
     guarded(host_of_registration, check_in, undo_check_in),
     for_holder_or_host(certificate_pdf_route, certificate_record),
     guarded(require_secretariat, revoke_certificate),
-]
-PAGE_ROUTES: list[Any] = [
-    # The participant's and the public's: in their language (shared.languages).
-    Router(
-        path="/",
-        route_handlers=[certificate_by_manage_link, verify_certificate],
-        middleware=[languages.SpeakingMiddleware],
-    ),
-    certificate_page,
-    revoke_by_page,
 ]

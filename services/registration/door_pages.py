@@ -1,6 +1,6 @@
 """Registration's staff pages at the door: find a confirmed participant and check them in for
 a day of the training (or undo it), on a phone. The caller is checked as on every staff
-page (staff_pages.py)."""
+page (guards.managed_pages)."""
 
 from __future__ import annotations
 
@@ -15,20 +15,11 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from services.registration import attendance_days, commands, documents, queries, views
-from services.registration.staff_pages import (
-    NOTICES,
-    Request_,
-    Text,
-    act,
-    managed_training,
-    of_registration,
-    refused,
-    summary_of,
-)
+from services.registration.guards import Managed, ManagedTraining, managed_pages, refused
+from services.registration.staff_pages import NOTICES, Text, act, summary_of
 from services.registration.tables import TrainingRow
 from shared.clock import clock
 from shared.errors import DomainError
-from shared.params import DB, AppSettings
 from shared.problems import status_of
 
 DOOR_PAGE = 30
@@ -74,24 +65,15 @@ def door_day(training: TrainingRow, asked: str | None) -> date:
 
 @get("/staff/trainings/{training_id:str}/check-in", operation_id="checkInPage")
 async def check_in_page(
-    training_id: FromPath[str],
-    request: Request_,
-    db: DB,
-    q: Text = None,
-    done: Text = None,
-    day: Text = None,
+    managed: Managed, q: Text = None, done: Text = None, day: Text = None
 ) -> Template | Redirect:
     """Find a confirmed participant by name, organisation or country; one tap checks them in
     for the day shown (today by default; another day of the training can be picked)."""
-    found = await managed_training(request, db, training_id)
-    if not isinstance(found, tuple):
-        return found
-    return await _door_page(db, found[1], q, done, day)
+    return await _door_page(managed, q, done, day)
 
 
 async def _door_page(
-    db: Any,
-    row: Any,
+    managed: ManagedTraining,
     q: str | None,
     done: str | None,
     day: str | None,
@@ -99,11 +81,12 @@ async def _door_page(
     code_error: str | None = None,
     status_code: int = 200,
 ) -> Template:
+    row = managed.training
     shown = door_day(row, day)
     filters = queries.Filters(status="confirmed", q=q)
-    async with db.session() as session:
+    async with managed.db.session() as session:
         listed, total = await queries.registrations(session, row.id, filters, DOOR_PAGE, 0)
-    summary = await summary_of(db, row)
+    summary = await summary_of(managed.db, row)
     return Template(
         template_name="staff_check_in.html",
         context={
@@ -125,18 +108,9 @@ async def _door_page(
 
 
 async def _door(
-    request: Request_,
-    db: Any,
-    settings: Any,
-    registration_id: str,
-    form: dict[str, str],
-    undo: bool,
+    managed: ManagedTraining, registration_id: str, form: dict[str, str], undo: bool
 ) -> Response[Any]:
-    found = await of_registration(request, db, registration_id)
-    if not isinstance(found, tuple):
-        return found
-    staff, row = found
-    back = f"/staff/trainings/{row.id}/check-in"
+    back = f"/staff/trainings/{managed.training.id}/check-in"
     command: Any = commands.undo_check_in if undo else commands.check_in
     make: Any = commands.UndoCheckIn if undo else commands.CheckIn
     try:
@@ -144,64 +118,45 @@ async def _door(
     except DomainError as refusal:
         return refused(refusal.message, status_of(refusal), back)
     done = "undone" if undo else "checked_in"
-    change = make(registration_id, day)
     query = {"q": form.get("q"), "day": form.get("day")}
-    return await act(db, settings, staff, command, change, back, done, **query)
+    return await act(managed, command, make(registration_id, day), back, done, **query)
 
 
 @post("/staff/registrations/{registration_id:str}/check-in", operation_id="checkInByPage")
 async def check_in_by_page(
-    registration_id: FromPath[str],
-    request: Request_,
-    data: URLEncodedBody[dict[str, str]],
-    db: DB,
-    settings: AppSettings,
+    registration_id: FromPath[str], data: URLEncodedBody[dict[str, str]], managed: Managed
 ) -> Response[Any]:
-    return await _door(request, db, settings, registration_id, data, undo=False)
+    return await _door(managed, registration_id, data, undo=False)
 
 
 @post("/staff/registrations/{registration_id:str}/undo-check-in", operation_id="undoCheckInByPage")
 async def undo_check_in_by_page(
-    registration_id: FromPath[str],
-    request: Request_,
-    data: URLEncodedBody[dict[str, str]],
-    db: DB,
-    settings: AppSettings,
+    registration_id: FromPath[str], data: URLEncodedBody[dict[str, str]], managed: Managed
 ) -> Response[Any]:
-    return await _door(request, db, settings, registration_id, data, undo=True)
+    return await _door(managed, registration_id, data, undo=True)
 
 
 @post("/staff/trainings/{training_id:str}/check-in-code", operation_id="checkInByCodePage")
 async def check_in_by_code_page(
-    training_id: FromPath[str],
-    request: Request_,
-    data: URLEncodedBody[dict[str, str]],
-    db: DB,
-    settings: AppSettings,
+    training_id: FromPath[str], data: URLEncodedBody[dict[str, str]], managed: Managed
 ) -> Response[Any]:
     """Check in the registration whose badge code was typed or scanned. A code of another
     training, or none at all, is refused beside the field and changes nothing."""
-    found = await managed_training(request, db, training_id)
-    if not isinstance(found, tuple):
-        return found
     typed = (data.get("code") or "")[:100]
-    async with db.session() as session:
+    async with managed.db.session() as session:
         registration = await documents.by_check_in_code(session, training_id, typed)
     if registration is None:
         error = (
             "No participant of this training has this badge code. Check it, or find them by name."
         )
-        return await _door_page(db, found[1], None, None, data.get("day"), typed, error, 422)
+        return await _door_page(managed, None, None, data.get("day"), typed, error, 422)
     # Checked in for the day the page shows.
     day = {"day": data["day"]} if data.get("day") else {}
-    return await _door(request, db, settings, registration.id, day, undo=False)
+    return await _door(managed, registration.id, day, undo=False)
 
 
-ROUTES = [
-    check_in_page,
+ROUTES: list[Any] = [
     check_in_script,
     badge_scan_script,
-    check_in_by_page,
-    undo_check_in_by_page,
-    check_in_by_code_page,
+    managed_pages(check_in_page, check_in_by_page, undo_check_in_by_page, check_in_by_code_page),
 ]

@@ -1,6 +1,7 @@
 """Pages of visa invitation letters: the participant's request and download on the manage
 page; the host country's list of requests with approve and decline, and the training's
-letterhead form (staff, checked as on every staff page, CSRF-protected, audited)."""
+letterhead form (staff, checked as on every staff page by guards.managed_pages,
+CSRF-protected, audited)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,8 @@ from litestar.response import Redirect, Template
 
 from services.registration import documents, manage_pages, visa, visa_commands
 from services.registration.documents_api import pdf_response
-from services.registration.staff_pages import (
-    Request_,
-    Text,
-    act,
-    back_with,
-    managed_training,
-    of_registration,
-    summary_of,
-)
+from services.registration.guards import Managed, ManagedTraining, managed_pages
+from services.registration.staff_pages import Text, act, back_with, summary_of
 from shared import languages
 from shared.clock import clock
 from shared.commands import execute
@@ -85,16 +79,15 @@ LETTER_NOTICES = {
 
 
 async def _letters_page(
-    db: Any,
-    settings: Any,
-    row: Any,
+    managed: ManagedTraining,
     done: str | None = None,
     form: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Template:
-    async with db.session() as session:
-        letters = await visa_commands.letters_of_training(session, settings, row.id)
+    row = managed.training
+    async with managed.db.session() as session:
+        letters = await visa_commands.letters_of_training(session, managed.settings, row.id)
         letterhead = await visa_commands.letterhead_of(session, row.id)
     if form is None:
         form = {
@@ -106,7 +99,7 @@ async def _letters_page(
         template_name="staff_letters.html",
         status_code=status_code,
         context={
-            "summary": await summary_of(db, row),
+            "summary": await summary_of(managed.db, row),
             "letters": letters,
             "has_letterhead": letterhead is not None,
             "form": form,
@@ -117,71 +110,50 @@ async def _letters_page(
 
 
 @get("/staff/trainings/{training_id:str}/letters", operation_id="lettersPage")
-async def letters_page(
-    training_id: FromPath[str], request: Request_, db: DB, settings: AppSettings, done: Text = None
-) -> Template | Redirect:
+async def letters_page(managed: Managed, done: Text = None) -> Template | Redirect:
     """The training's visa letter requests, open ones first, and its letterhead."""
-    found = await managed_training(request, db, training_id)
-    if not isinstance(found, tuple):
-        return found
-    return await _letters_page(db, settings, found[1], done)
+    return await _letters_page(managed, done)
 
 
 @post("/staff/trainings/{training_id:str}/letterhead", operation_id="setLetterheadByPage")
 async def letterhead_by_page(
-    training_id: FromPath[str],
-    request: Request_,
-    data: URLEncodedBody[dict[str, str]],
-    db: DB,
-    settings: AppSettings,
+    training_id: FromPath[str], data: URLEncodedBody[dict[str, str]], managed: Managed
 ) -> Response[Any]:
-    found = await managed_training(request, db, training_id)
-    if not isinstance(found, tuple):
-        return found
-    staff, row = found
     form = {key: data.get(key) or "" for key in ("ministry", "signatory_name", "signatory_title")}
     errors = visa.letterhead_problems(**form)
     if not errors:
         command = visa_commands.SetLetterhead(training_id, **form)
         try:
-            await execute(db, visa_commands.set_letterhead, settings, staff, command)
+            await execute(
+                managed.db, visa_commands.set_letterhead, managed.settings, managed.staff, command
+            )
         except DomainError as refusal:
             errors = {refusal.field or "ministry": refusal.message}
     if errors:
-        return await _letters_page(db, settings, row, None, form, errors, 422)
+        return await _letters_page(managed, None, form, errors, 422)
     return back_with(f"/staff/trainings/{training_id}/letters", "letterhead")
 
 
-async def _decide(
-    request: Request_, db: Any, settings: Any, registration_id: str, verdict: str
-) -> Response[Any]:
-    found = await of_registration(request, db, registration_id)
-    if not isinstance(found, tuple):
-        return found
-    staff, row = found
-    back = f"/staff/trainings/{row.id}/letters"
+async def _decide(managed: ManagedTraining, registration_id: str, verdict: str) -> Response[Any]:
+    back = f"/staff/trainings/{managed.training.id}/letters"
     approving = verdict == visa.APPROVED
     command = visa_commands.approve_letter if approving else visa_commands.decline_letter
     decision = visa_commands.DecideLetter(registration_id, verdict)
-    return await act(db, settings, staff, command, decision, back, verdict)
+    return await act(managed, command, decision, back, verdict)
 
 
 @post(
     "/staff/registrations/{registration_id:str}/letter/approve", operation_id="approveLetterByPage"
 )
-async def approve_by_page(
-    registration_id: FromPath[str], request: Request_, db: DB, settings: AppSettings
-) -> Response[Any]:
-    return await _decide(request, db, settings, registration_id, visa.APPROVED)
+async def approve_by_page(registration_id: FromPath[str], managed: Managed) -> Response[Any]:
+    return await _decide(managed, registration_id, visa.APPROVED)
 
 
 @post(
     "/staff/registrations/{registration_id:str}/letter/decline", operation_id="declineLetterByPage"
 )
-async def decline_by_page(
-    registration_id: FromPath[str], request: Request_, db: DB, settings: AppSettings
-) -> Response[Any]:
-    return await _decide(request, db, settings, registration_id, visa.DECLINED)
+async def decline_by_page(registration_id: FromPath[str], managed: Managed) -> Response[Any]:
+    return await _decide(managed, registration_id, visa.DECLINED)
 
 
 ROUTES: list[Any] = [
@@ -191,8 +163,5 @@ ROUTES: list[Any] = [
         route_handlers=[request_by_page, download_by_page],
         middleware=[languages.SpeakingMiddleware],
     ),
-    letters_page,
-    letterhead_by_page,
-    approve_by_page,
-    decline_by_page,
+    managed_pages(letters_page, letterhead_by_page, approve_by_page, decline_by_page),
 ]

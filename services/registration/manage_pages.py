@@ -58,17 +58,13 @@ async def manage_context(db: Any, settings: AppSettings, token: str) -> dict[str
 
 
 def unknown_link() -> Template:
-    return Template(
-        template_name="message.html",
-        context={
-            "title": _("This link does not work"),
-            "message": _(
-                "The link is not (or no longer) valid. You can ask for your links to be "
-                "mailed to you again."
-            ),
-            "resend": True,
-        },
-        status_code=404,
+    return pages.message_page(
+        _("This link does not work"),
+        _(
+            "The link is not (or no longer) valid. You can ask for your links to be "
+            "mailed to you again."
+        ),
+        resend=True,
     )
 
 

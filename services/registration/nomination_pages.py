@@ -10,17 +10,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from litestar import MediaType, Request, Response, Router, get, post
-from litestar.di import NamedDependency
+from litestar import MediaType, Response, Router, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from services.registration import links, nominations
 from services.registration import nomination_views as views
-from services.registration.jobs import Intake
+from services.registration.guards import Managed, ManagedTraining, managed_pages
 from services.registration.nomination_api import take_place
 from services.registration.nomination_schemas import FocalPointIn, NominationIn
-from services.registration.staff_pages import managed_training
+from services.registration.pages import Registrations, message_page, public_form
 from services.registration.tables import TrainingRow
 from shared import i18n, languages
 from shared.clock import clock
@@ -31,9 +30,7 @@ from shared.errors import DomainError, Invalid
 from shared.i18n import _
 from shared.params import DB, AppSettings
 from shared.problems import status_of
-from shared.throttle import THROTTLE
 
-Registrations = NamedDependency[Intake]
 NOMINEE_FIELDS = ("name", "email", "organisation", "position")
 
 
@@ -47,14 +44,7 @@ def _status_words() -> dict[str, str]:
 
 
 def _unknown_link() -> Template:
-    return Template(
-        template_name="message.html",
-        context={
-            "title": _("This link does not work"),
-            "message": _("The link is not (or no longer) valid."),
-        },
-        status_code=404,
-    )
+    return message_page(_("This link does not work"), _("The link is not (or no longer) valid."))
 
 
 def _read(data: dict[str, str], names: tuple[str, ...], kind: type[Any]) -> Any:
@@ -91,6 +81,35 @@ class Shown:
     status_code: int = 200
     notice: str | None = None
 
+    def page(self, template_name: str, **context: Any) -> Template:
+        """The page `template_name` with its `context` and what is shown besides."""
+        return Template(
+            template_name=template_name,
+            context={"form": self.form, "errors": self.errors, "notice": self.notice, **context},
+            status_code=self.status_code,
+        )
+
+
+def _link_page(
+    template_name: str,
+    shown: Shown,
+    token: str,
+    training: TrainingRow,
+    nominating: str,
+    **context: Any,
+) -> Template:
+    """A page of a focal point's or a nominee's link: in the training's language, naming
+    the country `nominating`."""
+    country_name = i18n.country_name(nominating, country_of(nominating).name)
+    return shown.page(
+        template_name,
+        token=token,
+        training=training,
+        country_name=country_name,
+        lang=training.language,
+        **context,
+    )
+
 
 async def _refused(
     refusal: DomainError,
@@ -108,31 +127,30 @@ async def _refused(
     return await page({}, status, told)
 
 
-async def _nominate_page(
-    db: Any,
-    token: str,
-    shown: Shown = Shown(),
-) -> Template:
+async def _opened(db: Any, find: Callable[[Any, str], Awaitable[Any]], token: str) -> Any:
+    """What a focal point's or nominee's link opens (`find` reads it by its token) with its
+    training, or None for a link that is not (or no longer) valid."""
     async with db.session() as session:
-        point = await views.focal_point(session, token)
-        training = await session.get(TrainingRow, point.training_id) if point else None
-        if point is None or training is None:
-            return _unknown_link()
+        row = await find(session, token)
+        training = await session.get(TrainingRow, row.training_id) if row else None
+    return (row, training) if row is not None and training is not None else None
+
+
+async def _nominate_page(db: Any, token: str, shown: Shown = Shown()) -> Template:
+    opened = await _opened(db, views.focal_point, token)
+    if opened is None:
+        return _unknown_link()
+    point, training = opened
+    async with db.session() as session:
         country = await views.country_nominations(session, training, point.country)
-    return Template(
-        template_name="nominate.html",
-        context={
-            "token": token,
-            "training": training,
-            "country_name": i18n.country_name(point.country, country_of(point.country).name),
-            "country": country,
-            "form": shown.form,
-            "errors": shown.errors,
-            "notice": shown.notice,
-            "status_words": _status_words(),
-            "lang": training.language,
-        },
-        status_code=shown.status_code,
+    return _link_page(
+        "nominate.html",
+        shown,
+        token,
+        training,
+        point.country,
+        country=country,
+        status_words=_status_words(),
     )
 
 
@@ -147,13 +165,7 @@ async def nomination_page(
     return await _nominate_page(db, token, Shown(notice=notices.get(done or "")))
 
 
-@post(
-    "/nominate/{token:str}",
-    operation_id="nominateByForm",
-    media_type=MediaType.HTML,
-    status_code=303,
-    middleware=[THROTTLE],
-)
+@public_form("/nominate/{token:str}", operation_id="nominateByForm", status_code=303)
 async def nominate_by_form(
     token: FromPath[str], data: URLEncodedBody[dict[str, str]], db: DB, settings: AppSettings
 ) -> Response[Any]:
@@ -189,38 +201,26 @@ async def withdraw_by_form(
     return Redirect(path=f"/nominate/{token}?done=withdrawn", status_code=303)
 
 
-async def _nominee_page(
-    db: Any,
-    settings: Any,
-    token: str,
-    shown: Shown = Shown(),
-) -> Template:
-    async with db.session() as session:
-        row = await views.nominee(session, token)
-        training = await session.get(TrainingRow, row.training_id) if row else None
-    if row is None or training is None:
+async def _nominee_page(db: Any, settings: Any, token: str, shown: Shown = Shown()) -> Template:
+    opened = await _opened(db, views.nominee, token)
+    if opened is None:
         return _unknown_link()
+    row, training = opened
     form = shown.form or {
         "name": row.name,
         "organisation": row.organisation,
         "position": row.position or "",
     }
-    return Template(
-        template_name="nominee.html",
-        context={
-            "token": token,
-            "nomination": row,
-            "training": training,
-            "country_name": i18n.country_name(row.country, country_of(row.country).name),
-            "form": form,
-            "errors": shown.errors,
-            "notice": shown.notice,
-            "manage_url": links.manage_url(settings, row.registration_id)
-            if row.registration_id
-            else None,
-            "lang": training.language,
-        },
-        status_code=shown.status_code,
+    manage_url = links.manage_url(settings, row.registration_id) if row.registration_id else None
+    return _link_page(
+        "nominee.html",
+        shown,
+        token,
+        training,
+        row.country,
+        nomination=row,
+        form=form,
+        manage_url=manage_url,
     )
 
 
@@ -229,13 +229,7 @@ async def nominee_page(token: FromPath[str], db: DB, settings: AppSettings) -> T
     return await _nominee_page(db, settings, token)
 
 
-@post(
-    "/nominee/{token:str}",
-    operation_id="confirmNominationByForm",
-    media_type=MediaType.HTML,
-    status_code=200,
-    middleware=[THROTTLE],
-)
+@public_form("/nominee/{token:str}", operation_id="confirmNominationByForm", status_code=200)
 async def confirm_by_form(
     token: FromPath[str],
     data: URLEncodedBody[dict[str, str]],
@@ -270,34 +264,20 @@ async def confirm_by_form(
 # --- organisers ------------------------------------------------------------------------
 
 
-async def _staff_page(
-    request: Request[Any, Any, Any],
-    db: Any,
-    training_id: str,
-    shown: Shown = Shown(),
-) -> Any:
-    found = await managed_training(request, db, training_id)
-    if not isinstance(found, tuple):
-        return found
-    staff, training = found
-    async with db.session() as session:
+async def _staff_page(managed: ManagedTraining, shown: Shown = Shown()) -> Template:
+    training = managed.training
+    async with managed.db.session() as session:
         points = await views.focal_points(session, training.id)
         rows = await views.nominations(session, training.id)
-    return Template(
-        template_name="staff_nominations.html",
-        context={
-            "training": training,
-            "focal_points": points,
-            "nominations": rows,
-            "closes_at": views.closes_at(training),
-            "form": shown.form,
-            "errors": shown.errors,
-            "notice": shown.notice,
-            "countries": [(c.code, c.name) for c in all_countries()],
-            "staff": staff,
-            "now": clock.now(),
-        },
-        status_code=shown.status_code,
+    return shown.page(
+        "staff_nominations.html",
+        training=training,
+        focal_points=points,
+        nominations=rows,
+        closes_at=views.closes_at(training),
+        countries=[(c.code, c.name) for c in all_countries()],
+        staff=managed.staff,
+        now=clock.now(),
     )
 
 
@@ -306,14 +286,9 @@ async def _staff_page(
     operation_id="staffNominationsPage",
     media_type=MediaType.HTML,
 )
-async def staff_nominations(
-    request: Request[Any, Any, Any],
-    training_id: FromPath[str],
-    db: DB,
-    done: FromQuery[str | None] = None,
-) -> Any:
+async def staff_nominations(managed: Managed, done: FromQuery[str | None] = None) -> Any:
     notice = "Focal point named; their link is mailed to them." if done == "named" else None
-    return await _staff_page(request, db, training_id, Shown(notice=notice))
+    return await _staff_page(managed, Shown(notice=notice))
 
 
 @post(
@@ -323,30 +298,17 @@ async def staff_nominations(
     status_code=303,
 )
 async def name_focal_point_by_form(
-    request: Request[Any, Any, Any],
-    training_id: FromPath[str],
-    data: URLEncodedBody[dict[str, str]],
-    db: DB,
-    settings: AppSettings,
+    training_id: FromPath[str], data: URLEncodedBody[dict[str, str]], managed: Managed
 ) -> Any:
-    found = await managed_training(request, db, training_id)
-    if not isinstance(found, tuple):
-        return found
-    staff, _training = found
+    fields = ("country", "name", "email")
     try:
-        point = _read(data, ("country", "name", "email"), FocalPointIn)
+        named = nominations.NameFocalPoint(training_id, _read(data, fields, FocalPointIn))
         await execute(
-            db,
-            nominations.name_focal_point,
-            settings,
-            staff,
-            nominations.NameFocalPoint(training_id, point),
+            managed.db, nominations.name_focal_point, managed.settings, managed.staff, named
         )
     except DomainError as refusal:
         return await _refused(
-            refusal,
-            ("country", "name", "email"),
-            lambda *shown: _staff_page(request, db, training_id, Shown(data, *shown)),
+            refusal, fields, lambda *shown: _staff_page(managed, Shown(data, *shown))
         )
     return Redirect(path=f"/staff/trainings/{training_id}/nominations?done=named", status_code=303)
 
@@ -364,6 +326,5 @@ ROUTES: list[Any] = [
         ],
         middleware=[languages.SpeakingMiddleware],
     ),
-    staff_nominations,
-    name_focal_point_by_form,
+    managed_pages(staff_nominations, name_focal_point_by_form),
 ]

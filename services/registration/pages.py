@@ -5,10 +5,11 @@ Forms are protected by Litestar's CSRF middleware; errors are shown next to thei
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import msgspec
-from litestar import Response, Router, get, post
+from litestar import MediaType, Response, Router, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
@@ -30,6 +31,8 @@ from shared.problems import status_of
 from shared.throttle import THROTTLE
 
 Registrations = NamedDependency[Intake]
+# A form the public posts: answered with a page, and throttled per address.
+public_form = partial(post, media_type=MediaType.HTML, middleware=[THROTTLE])
 
 
 def status_words() -> dict[str, str]:
@@ -98,14 +101,19 @@ def _form_page(
     )
 
 
-def _missing_page(training_id: str) -> Template:
+def message_page(title: str, message: str, status_code: int = 404, **context: Any) -> Template:
+    """A page that only says something: a training not found, a link that does not work."""
     return Template(
         template_name="message.html",
-        context={
-            "title": _("Training not found"),
-            "message": _("This training is not in the catalogue. It may have been withdrawn."),
-        },
-        status_code=404,
+        context={"title": title, "message": message, **context},
+        status_code=status_code,
+    )
+
+
+def _missing_page(training_id: str) -> Template:
+    return message_page(
+        _("Training not found"),
+        _("This training is not in the catalogue. It may have been withdrawn."),
     )
 
 
@@ -190,12 +198,7 @@ def read_form(form: dict[str, str]) -> tuple[RegistrationIn | None, dict[str, st
     return data, {}
 
 
-@post(
-    "/register/{training_id:str}",
-    operation_id="registerByForm",
-    status_code=303,
-    middleware=[THROTTLE],
-)
+@public_form("/register/{training_id:str}", operation_id="registerByForm", status_code=303)
 async def register_by_form(
     training_id: FromPath[str],
     data: URLEncodedBody[dict[str, str]],
@@ -260,7 +263,7 @@ async def resend_form() -> Template:
     return Template(template_name="resend.html", context={"sent": False, "error": None})
 
 
-@post("/resend-link", operation_id="resendLinkByForm", status_code=200, middleware=[THROTTLE])
+@public_form("/resend-link", operation_id="resendLinkByForm", status_code=200)
 async def resend_by_form(
     data: URLEncodedBody[dict[str, str]], db: DB, settings: AppSettings
 ) -> Template:

@@ -2,9 +2,9 @@
 (search, filters, decisions, quotas, walk-ins, a message to all); check-in at the door is in
 door_pages.py.
 
-Every page and action checks the caller here, on the server: no session → scheduling's
-sign-in page;
-another country's training → 403; an unknown one → 404. Forms carry the CSRF token."""
+Every page and action of a training checks the caller on the server, before it runs
+(guards.managed_pages): no session → scheduling's sign-in page; another country's
+training → 403; an unknown one → 404. Forms carry the CSRF token."""
 
 from __future__ import annotations
 
@@ -13,24 +13,21 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
-from sqlmodel import select
 
 from services.registration import attendance, commands, domain, intake, queries, views
-from services.registration.jobs import Intake
-from services.registration.pages import read_form
-from services.registration.tables import RegistrationRow, TrainingRow
-from shared.auth import Staff, check_host, sign_in_again, staff_or_none
+from services.registration.guards import Managed, ManagedTraining, managed_pages, refused
+from services.registration.pages import Registrations, read_form
+from services.registration.tables import TrainingRow
+from shared.auth import Staff, sign_in_again, staff_or_none
 from shared.clock import clock
 from shared.commands import execute
 from shared.countries import all_countries
-from shared.errors import DomainError, Forbidden, Invalid
-from shared.params import DB, AppSettings, Offset
+from shared.errors import DomainError, Invalid
+from shared.params import DB, Offset
 from shared.problems import status_of
 
-Registrations = NamedDependency[Intake]
 Text = Annotated[str | None, QueryParameter(max_length=200)]
 PAGE = 100
 NOTICES = {
@@ -45,63 +42,18 @@ NOTICES = {
 Request_ = Request[Any, Any, Any]
 
 
-def refused(message: str, status_code: int, back: str = "/staff/") -> Template:
-    return Template(
-        template_name="staff_refusal.html",
-        context={"message": message, "back": back},
-        status_code=status_code,
-    )
-
-
-async def managed_training(request: Request_, db: Any, training_id: str) -> Any:
-    """(staff, training row) for a caller who manages it, else the answer to give instead."""
-    staff = staff_or_none(request)
-    if staff is None:
-        return sign_in_again(request)
-    async with db.session() as session:
-        row = await session.get(TrainingRow, training_id)
-    if row is None:
-        return refused("There is no such training.", 404)
-    try:
-        check_host(staff, row.host_country)
-    except Forbidden:
-        return refused("Your sign-in does not cover this training's host country.", 403)
-    return staff, row
-
-
-async def of_registration(request: Request_, db: Any, registration_id: str) -> Any:
-    """(staff, training row) of a registration the caller may act on, or the refusal."""
-    async with db.session() as session:
-        training_id = (
-            await session.exec(
-                select(RegistrationRow.training_id).where(RegistrationRow.id == registration_id)
-            )
-        ).first()
-    if training_id is None:
-        staff = staff_or_none(request)
-        return sign_in_again(request) if staff is None else refused("No such registration.", 404)
-    return await managed_training(request, db, training_id)
-
-
 def back_with(path: str, done: str, **query: str | None) -> Redirect:
     kept = {key: value for key, value in query.items() if value}
     return Redirect(path=f"{path}?{urlencode({**kept, 'done': done})}", status_code=303)
 
 
 async def act(
-    db: Any,
-    settings: Any,
-    staff: Staff,
-    command: Any,
-    input: Any,
-    back: str,
-    done: str,
-    **query: str | None,
+    managed: ManagedTraining, command: Any, input: Any, back: str, done: str, **query: str | None
 ) -> Response[Any]:
     """Run a staff command from a page: back to `back` noting what was `done`, or the
     refusal shown with a link back there."""
     try:
-        await execute(db, command, settings, staff, input)
+        await execute(managed.db, command, managed.settings, managed.staff, input)
     except DomainError as refusal:
         return refused(refusal.message, status_of(refusal), back)
     return back_with(back, done, **query)
@@ -206,9 +158,7 @@ async def _training_page(
 
 @get("/staff/trainings/{training_id:str}", operation_id="registrationStaffTraining")
 async def staff_training(
-    training_id: FromPath[str],
-    request: Request_,
-    db: DB,
+    managed: Managed,
     q: Text = None,
     status: Text = None,
     country: Text = None,
@@ -216,52 +166,35 @@ async def staff_training(
     done: Text = None,
 ) -> Template | Redirect:
     """A training's registrations: search, filters, the waitlist and pending views."""
-    found = await managed_training(request, db, training_id)
-    if not isinstance(found, tuple):
-        return found
     query = {"q": q, "status": status, "country": country}
-    return await _training_page(db, found[1], query, offset, done)
+    return await _training_page(managed.db, managed.training, query, offset, done)
 
 
 async def _decide(
-    request: Request_, db: Any, settings: Any, registration_id: str, form: dict[str, str], verb: str
+    managed: ManagedTraining, registration_id: str, form: dict[str, str], verb: str
 ) -> Response[Any]:
-    found = await of_registration(request, db, registration_id)
-    if not isinstance(found, tuple):
-        return found
-    staff, row = found
-    back = _back_to(row.id, form)
     command, make = (
         (commands.approve, commands.ApproveRegistration)
         if verb == "approve"
         else (commands.decline, commands.DeclineRegistration)
     )
     decision = make(registration_id, form.get("message"))
-    return await act(
-        db, settings, staff, command, decision, back, f"{verb}d", status=form.get("status")
-    )
+    back = _back_to(managed.training.id, form)
+    return await act(managed, command, decision, back, f"{verb}d", status=form.get("status"))
 
 
 @post("/staff/registrations/{registration_id:str}/approve", operation_id="approveByPage")
 async def approve_by_page(
-    registration_id: FromPath[str],
-    request: Request_,
-    data: URLEncodedBody[dict[str, str]],
-    db: DB,
-    settings: AppSettings,
+    registration_id: FromPath[str], data: URLEncodedBody[dict[str, str]], managed: Managed
 ) -> Response[Any]:
-    return await _decide(request, db, settings, registration_id, data, "approve")
+    return await _decide(managed, registration_id, data, "approve")
 
 
 @post("/staff/registrations/{registration_id:str}/decline", operation_id="declineByPage")
 async def decline_by_page(
-    registration_id: FromPath[str],
-    request: Request_,
-    data: URLEncodedBody[dict[str, str]],
-    db: DB,
-    settings: AppSettings,
+    registration_id: FromPath[str], data: URLEncodedBody[dict[str, str]], managed: Managed
 ) -> Response[Any]:
-    return await _decide(request, db, settings, registration_id, data, "decline")
+    return await _decide(managed, registration_id, data, "decline")
 
 
 def read_quotas(text: str) -> dict[str, int]:
@@ -278,9 +211,7 @@ def read_quotas(text: str) -> dict[str, int]:
 
 
 async def _on_training(
-    request: Request_,
-    db: Any,
-    training_id: str,
+    managed: ManagedTraining,
     done: str,
     act: Callable[[Staff], Awaitable[object]],
     form: dict[str, str] | None = None,
@@ -289,21 +220,17 @@ async def _on_training(
 
     A refusal of a form (`form`: "walk_in" or "quotas" beside what was typed) shows the
     page again with the error beside its field; other refusals get the refusal page."""
-    found = await managed_training(request, db, training_id)
-    if not isinstance(found, tuple):
-        return found
-    staff, row = found
-    back = f"/staff/trainings/{training_id}"
+    back = f"/staff/trainings/{managed.training.id}"
     try:
-        await act(staff)
+        await act(managed.staff)
     except FormRefused as refusal:
-        return await _refused_form(db, row, form or {}, refusal.errors, 422)
+        return await _refused_form(managed, form or {}, refusal.errors, 422)
     except DomainError as refusal:
         if form is None:
             return refused(refusal.message, status_of(refusal), back)
         which = form["form"]
         field = refusal.field if refusal.field in FORM_FIELDS[which] else which
-        return await _refused_form(db, row, form, {field: refusal.message}, status_of(refusal))
+        return await _refused_form(managed, form, {field: refusal.message}, status_of(refusal))
     return back_with(back, done)
 
 
@@ -316,12 +243,12 @@ class FormRefused(Exception):
 
 
 async def _refused_form(
-    db: Any, row: TrainingRow, form: dict[str, str], errors: dict[str, str], status_code: int
+    managed: ManagedTraining, form: dict[str, str], errors: dict[str, str], status_code: int
 ) -> Template:
     which = form.get("form")
     return await _training_page(
-        db,
-        row,
+        managed.db,
+        managed.training,
         {},
         walk_in=form if which == "walk_in" else None,
         quotas_text=form.get("quotas") if which == "quotas" else None,
@@ -332,27 +259,22 @@ async def _refused_form(
 
 @post("/staff/trainings/{training_id:str}/quotas", operation_id="setQuotasByPage")
 async def quotas_by_page(
-    training_id: FromPath[str],
-    request: Request_,
-    data: URLEncodedBody[dict[str, str]],
-    db: DB,
-    settings: AppSettings,
+    training_id: FromPath[str], data: URLEncodedBody[dict[str, str]], managed: Managed
 ) -> Response[Any]:
     async def set_quotas(staff: Staff) -> None:
         quotas = commands.SetQuotas(training_id, read_quotas(data.get("quotas") or ""))
-        await execute(db, commands.set_quotas, settings, staff, quotas)
+        await execute(managed.db, commands.set_quotas, managed.settings, staff, quotas)
 
     form = {**data, "form": "quotas"}
-    return await _on_training(request, db, training_id, "quotas", set_quotas, form)
+    return await _on_training(managed, "quotas", set_quotas, form)
 
 
 @post("/staff/trainings/{training_id:str}/walk-in", operation_id="registerWalkInByPage")
 async def walk_in_by_page(
     training_id: FromPath[str],
-    request: Request_,
     data: URLEncodedBody[dict[str, str]],
-    db: DB,
     registrations: Registrations,
+    managed: Managed,
 ) -> Response[Any]:
     """Staff register someone themselves, outside the window too (no approval needed)."""
 
@@ -364,16 +286,12 @@ async def walk_in_by_page(
         await registrations.submit(intake.Register(training_id, registration, staff))
 
     form = {**data, "form": "walk_in"}
-    return await _on_training(request, db, training_id, "walk_in", register, form)
+    return await _on_training(managed, "walk_in", register, form)
 
 
 @post("/staff/trainings/{training_id:str}/message", operation_id="messageConfirmedByPage")
 async def message_by_page(
-    training_id: FromPath[str],
-    request: Request_,
-    data: URLEncodedBody[dict[str, str]],
-    db: DB,
-    settings: AppSettings,
+    training_id: FromPath[str], data: URLEncodedBody[dict[str, str]], managed: Managed
 ) -> Response[Any]:
     """A message to every confirmed participant, queued like every mail."""
     message = commands.MessageConfirmed(
@@ -381,17 +299,19 @@ async def message_by_page(
     )
 
     async def send(staff: Staff) -> None:
-        await execute(db, commands.message_confirmed, settings, staff, message)
+        await execute(managed.db, commands.message_confirmed, managed.settings, staff, message)
 
-    return await _on_training(request, db, training_id, "messaged", send)
+    return await _on_training(managed, "messaged", send)
 
 
-ROUTES = [
+ROUTES: list[Any] = [
     staff_home,
-    staff_training,
-    approve_by_page,
-    decline_by_page,
-    quotas_by_page,
-    walk_in_by_page,
-    message_by_page,
+    managed_pages(
+        staff_training,
+        approve_by_page,
+        decline_by_page,
+        quotas_by_page,
+        walk_in_by_page,
+        message_by_page,
+    ),
 ]
