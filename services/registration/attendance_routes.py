@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Response, delete, get, post
+from litestar import Response, delete
 from litestar.params import FromPath, JSONBody
 
 from services.registration import (
@@ -30,7 +30,8 @@ from shared.routes import Call, guarded, guarded_get, guarded_post
 from shared.structs import carried
 
 
-async def _pdf(db: Any, settings: Any, registration_id: str) -> Response[bytes]:
+async def certificate_response(db: Any, settings: Any, registration_id: str) -> Response[bytes]:
+    """The certificate of a registration as a PDF download, in its holder's language."""
     async with db.session() as session:
         found = await certificates.printable(session, registration_id)
     with speaking(found.language):
@@ -81,7 +82,7 @@ def _out(settings: Any, cert: CertificateRow) -> CertificateOut:
 # The certificate of attendance (X-Manage-Token, or staff of the host country): 409 while
 # the training is not completed or when days are missing.
 certificate_pdf_route = participant_pdf(
-    "certificate.pdf", "getCertificate", "certificate_pdf_route", _pdf
+    "certificate.pdf", "getCertificate", "certificate_pdf_route", certificate_response
 )
 
 

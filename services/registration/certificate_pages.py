@@ -10,7 +10,7 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from services.registration import certificates, queries
-from services.registration.attendance_routes import _pdf
+from services.registration.attendance_routes import certificate_response
 from services.registration.guards import Managed, managed_pages, refused
 from services.registration.staff_pages import Request_, act
 from services.registration.tables import CertificateRow
@@ -28,7 +28,7 @@ async def certificate_by_manage_link(
         row = await queries.by_manage_token(session, token)
     if row is None:
         raise NotFound("no such link")
-    return await _pdf(db, settings, row.id)
+    return await certificate_response(db, settings, row.id)
 
 
 @get("/certificates/{number:str}", operation_id="verifyCertificate")
