@@ -183,6 +183,18 @@ async def open_training(nats_url: str, client: Any, **changes: Any) -> ev.Traini
     return training
 
 
+async def fill_registration_form(
+    tab: Any, labels: tuple[str, str, str, str], values: tuple[str, str, str, str]
+) -> None:
+    """In a browser tab on the registration form, type the name, e-mail address and
+    organisation and pick the country; `labels` are those fields' labels in the page's
+    language, `values` what goes in them, in that order."""
+    *typed, country = labels
+    for label, value in zip(typed, values, strict=False):
+        await tab.get_by_label(label).fill(value)
+    await tab.get_by_label(country).select_option(values[-1])
+
+
 async def register(client: Any, training_id: str, body: dict[str, Any], **kwargs: Any) -> Any:
     """Register and insist on 201."""
     response = await client.post(f"/trainings/{training_id}/registrations", json=body, **kwargs)

@@ -10,7 +10,6 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -25,6 +24,7 @@ from shared.clock import clock
 from shared.events import contracts as ev
 from shared.i18n import speaking
 from tests.browser import accessibility_violations, browser_page
+from tests.document_support import sample_training, session
 from tests.registration_support import (
     events_about,
     in_catalogue,
@@ -371,28 +371,19 @@ async def test_only_who_attended_both_days_gets_a_certificate_that_verifies(
 
 
 def test_a_name_beyond_the_cut_down_fonts_still_renders_with_the_whole_ones() -> None:
-    training = SimpleNamespace(
-        host_country="LT",
-        title="Prekyba žmonėmis",
-        city="Vilnius",
-        starts_on=date(2009, 9, 2),
-        ends_on=date(2009, 9, 2),
-        timezone="Europe/Vilnius",
-        sessions=[
-            {
-                "title": "Identifying victims",
-                "kind": "lecture",
-                "starts_at": "2009-09-02T09:00:00+03:00",
-                "ends_at": "2009-09-02T12:30:00+03:00",
-                "status": "scheduled",
-            },
-            {
-                "title": "Lunch",
-                "kind": "break",
-                "starts_at": "2009-09-02T12:30:00+03:00",
-                "ends_at": "2009-09-02T13:30:00+03:00",
-                "status": "scheduled",
-            },
+    training = sample_training(
+        "LT",
+        "Prekyba žmonėmis",
+        "Vilnius",
+        "Europe/Vilnius",
+        [
+            session(
+                "Identifying victims",
+                "lecture",
+                "2009-09-02T09:00:00+03:00",
+                "2009-09-02T12:30:00+03:00",
+            ),
+            session("Lunch", "break", "2009-09-02T12:30:00+03:00", "2009-09-02T13:30:00+03:00"),
         ],
     )
     for name in ("Ąžuolas Šimkūnas", "Աննա Жукова"):
