@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import msgspec
 
 from capitals.embedded import free_port
@@ -181,6 +182,12 @@ async def open_training(nats_url: str, client: Any, **changes: Any) -> ev.Traini
     await publish(nats_url, training)
     await in_catalogue(client, training.id)
     return training
+
+
+async def offered(served: Served, **changes: Any) -> ev.TrainingData:
+    """`open_training` on a served registration service."""
+    async with httpx.AsyncClient(base_url=served.url) as client:
+        return await open_training(served.nats_url, client, **changes)
 
 
 async def fill_registration_form(

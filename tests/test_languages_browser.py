@@ -11,7 +11,7 @@ import pytest
 from capitals.embedded import free_port
 from tests.browser import accessibility_violations, browser_page
 from tests.evaluation_support import completed_training
-from tests.registration_support import fill_registration_form, open_training, served_registration
+from tests.registration_support import fill_registration_form, offered, served_registration
 from tests.scheduling_support import published_training
 from tests.servers import serve_app
 from tests.support import SmtpSink, System, eventually
@@ -20,6 +20,8 @@ from tests.test_languages_pages import certificate_numbers, nomination_tokens
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
+# The registration form's labels in German: name, e-mail address, organisation, country.
+GERMAN_FORM = ("Name", "E-Mail-Adresse", "Organisation (Botschaft", "Land, das Sie vertreten")
 
 
 async def _fits_the_phone(tab: object) -> None:
@@ -33,14 +35,9 @@ async def test_a_participant_registers_in_german_on_a_phone_and_gets_the_german_
 ) -> None:
     with SmtpSink() as sink:
         async with served_registration(tmp_path, SMTP_URL=sink.url) as served:
-            async with httpx.AsyncClient(base_url=served.url) as client:
-                training = await open_training(
-                    served.nats_url,
-                    client,
-                    capacity=5,
-                    title="Menschenhandel erkennen",
-                    city="Berlin",
-                )
+            training = await offered(
+                served, capacity=5, title="Menschenhandel erkennen", city="Berlin"
+            )
 
             async with browser_page(viewport=PHONE, locale="de-DE") as tab:
                 await tab.goto(f"{served.url}/")
@@ -53,12 +50,7 @@ async def test_a_participant_registers_in_german_on_a_phone_and_gets_the_german_
                 await _fits_the_phone(tab)
                 await fill_registration_form(
                     tab,
-                    (
-                        "Name",
-                        "E-Mail-Adresse",
-                        "Organisation (Botschaft",
-                        "Land, das Sie vertreten",
-                    ),
+                    GERMAN_FORM,
                     ("Jonas Weber", "jonas.weber@auswaertiges-amt.de", "Auswärtiges Amt", "DE"),
                 )
                 await tab.get_by_role("button", name="Anmelden").click()
@@ -98,10 +90,8 @@ async def test_registration_pages_have_no_accessibility_violations_in_any_langua
     tmp_path: Path,
 ) -> None:
     async with served_registration(tmp_path) as served:
+        training = await offered(served, capacity=2, title="Trafficking in human beings, Riga")
         async with httpx.AsyncClient(base_url=served.url) as client:
-            training = await open_training(
-                served.nats_url, client, capacity=2, title="Trafficking in human beings, Riga"
-            )
             answer = await client.post(
                 f"/trainings/{training.id}/registrations",
                 json={

@@ -14,6 +14,7 @@ from tests.browser import browser_page, csrf_of
 from tests.registration_support import (
     fill_registration_form,
     in_catalogue,
+    offered,
     open_training,
     publish,
     served_registration,
@@ -195,10 +196,7 @@ async def test_a_browser_registers_sees_the_confirmation_and_cancels_on_the_mana
     tmp_path: Path,
 ) -> None:
     async with served_registration(tmp_path) as served:
-        async with httpx.AsyncClient(base_url=served.url) as client:
-            training = await open_training(
-                served.nats_url, client, capacity=3, title="Trafficking in human beings, Helsinki"
-            )
+        training = await offered(served, capacity=3, title="Trafficking in human beings, Helsinki")
 
         async with browser_page(viewport={"width": 390, "height": 844}) as tab:
 

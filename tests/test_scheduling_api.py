@@ -316,11 +316,18 @@ async def test_cancelling_a_training_cancels_its_sessions_and_freezes_it(
     assert published.status_code == 409
 
 
+async def one_session(
+    system: System, ee: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """A published training with one session, the session, and the session's path."""
+    training, (session,) = await published_training(system, ee)
+    return training, session, f"/trainings/{training['id']}/sessions/{session['id']}"
+
+
 async def test_a_cancelled_session_cannot_be_changed_and_cancelling_again_changes_nothing(
     system: System, ee: dict[str, str]
 ) -> None:
-    training, (session,) = await published_training(system, ee)
-    path = f"/trainings/{training['id']}/sessions/{session['id']}"
+    _, _, path = await one_session(system, ee)
     first = await system.scheduling.post(f"{path}/cancel", headers=ee)
     assert first.json()["status"] == "cancelled" and first.json()["sequence"] == 1
     second = await system.scheduling.post(f"{path}/cancel", headers=ee)
@@ -332,8 +339,7 @@ async def test_a_cancelled_session_cannot_be_changed_and_cancelling_again_change
 async def test_sequence_rises_on_a_time_change_and_not_on_a_title_change(
     system: System, ee: dict[str, str]
 ) -> None:
-    training, (session,) = await published_training(system, ee)
-    path = f"/trainings/{training['id']}/sessions/{session['id']}"
+    training, session, path = await one_session(system, ee)
     retitled = await system.scheduling.patch(path, json={"title": "New title"}, headers=ee)
     assert retitled.json()["sequence"] == 0
     assert retitled.json()["revision"] == session["revision"] + 1
