@@ -53,37 +53,41 @@ def person(number: int, **changes: Any) -> dict[str, Any]:
     }
 
 
+# The training a test gets unless it says otherwise, as scheduling would publish it.
+DEFAULT_TRAINING = {
+    "series": "cbss-thb",
+    "title": "Trafficking in human beings: consular staff",
+    "host_country": "EE",
+    "city": "Tallinn",
+    "venue": "Ministry of Foreign Affairs, Islandi väljak 1",
+    "timezone": "Europe/Tallinn",
+    "capacity": 20,
+    "moderated": False,
+}
+
+
 def training_event(
     *,
     training_id: str | None = None,
     revision: int = 1,
-    capacity: int = 20,
-    host_country: str = "EE",
     starts_on: date | None = None,
-    moderated: bool = False,
     opens_at: datetime | None = None,
     closes_at: datetime | None = None,
     subject: type[ev.TrainingData] = ev.TrainingPublished,
     **changes: Any,
 ) -> ev.TrainingData:
+    """DEFAULT_TRAINING as `subject`, one day long, 30 days ahead unless `starts_on`; `changes`
+    to any of the event's fields."""
     first_day = starts_on or date.today() + timedelta(days=30)
-    return subject(
-        id=training_id or str(uuid.uuid4()),
-        revision=revision,
-        series="cbss-thb",
-        title=changes.pop("title", "Trafficking in human beings: consular staff"),
-        host_country=host_country,
-        city=changes.pop("city", "Tallinn"),
-        venue=changes.pop("venue", "Ministry of Foreign Affairs, Islandi väljak 1"),
-        timezone=changes.pop("timezone", "Europe/Tallinn"),
-        starts_on=first_day,
-        ends_on=first_day,
-        capacity=capacity,
-        registration_opens_at=opens_at,
-        registration_closes_at=closes_at,
-        moderated=moderated,
-        **changes,
-    )
+    fields = DEFAULT_TRAINING | {
+        "id": training_id or str(uuid.uuid4()),
+        "revision": revision,
+        "starts_on": first_day,
+        "ends_on": first_day,
+        "registration_opens_at": opens_at,
+        "registration_closes_at": closes_at,
+    }
+    return subject(**(fields | changes))
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,8 +13,8 @@ from tests.scheduling_support import (
     add_session,
     create_training,
     fresh_day,
+    one_scheduling_system_per_module,
     published_training,
-    scheduling_system,
     session_body,
     training_body,
 )
@@ -25,11 +24,7 @@ TALLINN = ZoneInfo("Europe/Tallinn")
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
-@pytest.fixture(scope="module")
-async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
-    """One scheduling service for the module; each test uses days of its own."""
-    async with scheduling_system(tmp_path_factory.mktemp("scheduling")) as running:
-        yield running
+system = one_scheduling_system_per_module("scheduling")
 
 
 @pytest.fixture
