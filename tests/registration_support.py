@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import msgspec
+import pytest
 
 from capitals.embedded import free_port
 from shared.events import contracts as ev
@@ -25,12 +26,16 @@ from tests.browser import csrf_of
 from tests.bus_support import stored_messages
 from tests.servers import serve_command
 from tests.support import (
+    DATABASE_KINDS,
     SECRET,
     NatsServer,
+    System,
     create_pg_database,
+    database_kind,
     drop_pg_database,
     eventually,
     publish,
+    running_system,
 )
 
 PERSON = {
@@ -186,6 +191,29 @@ async def open_training(nats_url: str, client: Any, **changes: Any) -> ev.Traini
     await publish(nats_url, training)
     await in_catalogue(client, training.id)
     return training
+
+
+async def completed(nats_url: str, client: Any, training_id: str) -> None:
+    """Scheduling completes the training (its revision 2); wait until the catalogue says so."""
+    await publish(nats_url, ev.TrainingCompleted(id=training_id, revision=2))
+    await in_catalogue(client, training_id, status="completed")
+
+
+def one_registration_system_per_module(name: str) -> Any:
+    """A module-scoped `system` fixture, once per database kind: registration alone (in a
+    folder called `name`), fed with scheduling's events by the tests, each test opening
+    trainings of its own."""
+
+    @pytest.fixture(scope="module", params=DATABASE_KINDS)
+    async def system(
+        request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    ) -> AsyncIterator[System]:
+        kind = database_kind(request.param)
+        path = tmp_path_factory.mktemp(f"{name}-{kind}")
+        async with running_system(path, kind, services=("registration",)) as running:
+            yield running
+
+    return system
 
 
 async def offered(served: Served, **changes: Any) -> ev.TrainingData:

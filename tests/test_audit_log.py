@@ -14,7 +14,6 @@ from services.registration.privacy import erase_expired
 from services.registration.settings import own
 from shared.auth import COOKIE_NAME, issue_token
 from shared.clock import clock
-from shared.events import contracts as ev
 from tests.browser import (
     accessibility_violations,
     browser_page,
@@ -22,10 +21,16 @@ from tests.browser import (
     sideways_scroll,
     sign_in_with_token,
 )
-from tests.registration_support import decide_on_page, in_catalogue, open_training, person, register
+from tests.registration_support import (
+    completed,
+    decide_on_page,
+    open_training,
+    person,
+    register,
+)
 from tests.scheduling_support import add_session, create_training
 from tests.servers import served_alone
-from tests.support import System, eventually, publish, running_system
+from tests.support import System, eventually, running_system
 from tests.test_erasure import files_holding, rows_holding
 from tests.test_staff_sign_in import enrol, press_sign_in
 
@@ -314,8 +319,7 @@ async def test_retention_empties_the_audit_log_of_the_person_and_keeps_the_actio
         url = system.settings.database_url("registration")
         assert await rows_holding(url, "Qzkept"), "the message is in the log until erasure"
 
-        await publish(system.nats.url, ev.TrainingCompleted(id=training.id, revision=2))
-        await in_catalogue(system.registration, training.id, status="completed")
+        await completed(system.nats.url, system.registration, training.id)
         clock.advance(own(system.settings).retention + timedelta(days=1))
         runtime = system.runtime("registration")
         erased = await system.on_service_loop(

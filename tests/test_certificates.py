@@ -26,10 +26,9 @@ from shared.i18n import speaking
 from tests.browser import accessibility_violations, browser_page
 from tests.document_support import sample_training, session
 from tests.registration_support import (
+    completed,
     events_about,
-    in_catalogue,
     person,
-    publish,
     register,
     two_day_training,
 )
@@ -86,8 +85,7 @@ async def check_in(system: System, registration: dict[str, Any], *days: date) ->
 
 
 async def complete(system: System, training: ev.TrainingData) -> None:
-    await publish(system.nats.url, ev.TrainingCompleted(id=training.id, revision=2))
-    await in_catalogue(system.registration, training.id, status="completed")
+    await completed(system.nats.url, system.registration, training.id)
 
 
 async def record_of(system: System, registration: dict[str, Any]) -> dict[str, Any]:

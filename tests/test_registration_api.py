@@ -6,9 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +14,10 @@ import pytest
 from shared.clock import clock
 from shared.events import contracts as ev
 from tests.registration_support import (
+    completed,
     events_about,
     in_catalogue,
+    one_registration_system_per_module,
     open_training,
     person,
     publish,
@@ -25,25 +25,12 @@ from tests.registration_support import (
     training_event,
 )
 from tests.support import (
-    DATABASE_KINDS,
     System,
-    database_kind,
     eventually,
-    running_system,
     staff_headers,
 )
 
-
-@pytest.fixture(scope="module", params=DATABASE_KINDS)
-async def system(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[System]:
-    """Registration alone, fed with scheduling's events by the tests; shared by the module
-    (each test opens trainings of its own)."""
-    kind = database_kind(request.param)
-    path: Path = tmp_path_factory.mktemp(kind)
-    async with running_system(path, kind, services=("registration",)) as running:
-        yield running
+system = one_registration_system_per_module("registration")
 
 
 async def _open(system: System, **changes: Any) -> ev.TrainingData:
@@ -398,8 +385,7 @@ async def test_check_in_runs_from_the_first_day_until_completion_for_confirmed_o
     assert undone.status_code == 200 and undone.json()["checked_in"] is False
     assert (await system.registration.post(url, headers=organiser)).status_code == 200
 
-    await publish(system.nats.url, ev.TrainingCompleted(id=training.id, revision=2))
-    await in_catalogue(system.registration, training.id, status="completed")
+    await completed(system.nats.url, system.registration, training.id)
     closed = await system.registration.post(url, headers=organiser)
     assert closed.status_code == 409 and "completed" in closed.json()["detail"]
 
