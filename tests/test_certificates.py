@@ -84,10 +84,6 @@ async def check_in(system: System, registration: dict[str, Any], *days: date) ->
         assert done.status_code == 200, done.text
 
 
-async def complete(system: System, training: ev.TrainingData) -> None:
-    await completed(system.nats.url, system.registration, training.id)
-
-
 async def record_of(system: System, registration: dict[str, Any]) -> dict[str, Any]:
     """The certificate's record once issued (staff's view)."""
 
@@ -108,7 +104,7 @@ async def certified(system: System, number: int) -> tuple[ev.TrainingData, dict[
     training = await two_day_training(system.nats.url, system.registration)
     full = await register(system.registration, training.id, person(number))
     await check_in(system, full, training.starts_on, training.ends_on)
-    await complete(system, training)
+    await completed(system.nats.url, system.registration, training.id)
     return training, full, (await record_of(system, full))["number"]
 
 
@@ -133,7 +129,7 @@ async def test_the_certificate_needs_completion_and_every_day_and_is_the_holders
         pdf.format(full["id"]), headers={"X-Manage-Token": full["manage_token"]}
     )
     assert early.status_code == 409 and "completed" in early.json()["detail"], early.text
-    await complete(system, training)
+    await completed(system.nats.url, system.registration, training.id)
     await record_of(system, full)
 
     mine = await system.registration.get(
@@ -299,7 +295,7 @@ async def test_only_who_attended_both_days_gets_a_certificate_that_verifies(
         found = await accessibility_violations(tab)
         assert found == [], found
 
-    await complete(system, training)
+    await completed(system.nats.url, system.registration, training.id)
 
     async def certificate_mail(address: str) -> str:
         for subject, text in sink.to(address):
