@@ -41,7 +41,7 @@ from shared.calendar import (  # noqa: E402
 )
 from shared.events.contracts import SESSION_KINDS  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
-from tests.servers import serve_command  # noqa: E402
+from tests.servers import Command  # noqa: E402
 
 SECRET = "bench-secret-0123456789-abcdefghij"
 SERIES = "cbss-thb"
@@ -311,7 +311,7 @@ def main() -> None:
                 raise SystemExit("nats-server did not start")
             env = _env(data, f"nats://127.0.0.1:{nats_port}", port)
             upgrade("scheduling", env["SCHEDULING_DATABASE_URL"])
-            with serve_command("scheduling", port, env, data / "scheduling.log"):
+            with Command("scheduling", port, env, data / "scheduling.log").served():
                 url = f"http://127.0.0.1:{port}"
                 for line in asyncio.run(measure(url, sessions, repeats)):
                     print(line)

@@ -24,7 +24,7 @@ from shared.events import contracts as ev
 from shared.migrations import upgrade
 from tests.browser import csrf_of
 from tests.bus_support import stored_messages
-from tests.servers import serve_command
+from tests.servers import Command
 from tests.support import (
     DATABASE_KINDS,
     SECRET,
@@ -159,7 +159,7 @@ async def served_registration(
         }
         log = tmp_path / "registration.log"
         process = stack.enter_context(
-            serve_command("registration", port, env, log, options=["--workers", str(workers)])
+            Command("registration", port, env, log, ["--workers", str(workers)]).served()
         )
         yield Served(
             url=f"http://127.0.0.1:{port}",

@@ -59,6 +59,12 @@ async def registered_speaking(system: System, language: str) -> tuple[Any, dict[
     return training, await register(system.registration, training.id, body)
 
 
+async def manage_page_speaking(system: System, language: str) -> str:
+    """The path of the manage page of a registration asking for `language`."""
+    _, registration = await registered_speaking(system, language)
+    return f"/manage/{registration['manage_token']}"
+
+
 async def test_every_registration_page_comes_in_every_language(system: System) -> None:
     client = system.registration
     training = await open_training(system.nats.url, client, capacity=1)
@@ -120,8 +126,7 @@ async def test_a_manage_page_speaks_the_registrations_language_unless_the_person
     system: System,
 ) -> None:
     client = system.registration
-    _, polish = await registered_speaking(system, "pl")
-    page = f"/manage/{polish['manage_token']}"
+    page = await manage_page_speaking(system, "pl")
     russian_browser = {"Accept-Language": "ru"}
     assert '<html lang="pl">' in (await client.get(page, headers=russian_browser)).text
     chosen = await client.get(page, params={"lang": "de"}, headers=russian_browser)

@@ -18,7 +18,7 @@ from tests.scheduling_support import (
     session_body,
     training_body,
 )
-from tests.support import System
+from tests.support import System, cases
 
 TALLINN = ZoneInfo("Europe/Tallinn")
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -181,16 +181,18 @@ async def test_a_malformed_session_is_rejected(
 
 # Characters that split a mail header (CR, LF, NUL, NEL, the line separator) or make a
 # title read otherwise than it is stored (bidi overrides and isolates).
-UNSAFE_IN_A_LINE = [
-    pytest.param("Trafficking\r\nBcc: evil@evil.example", id="crlf"),
-    pytest.param("Trafficking\nin human beings", id="lf"),
-    pytest.param("Trafficking\x00", id="nul"),
-    pytest.param("Trafficking\x7f", id="del"),
-    pytest.param("Trafficking\x85", id="nel"),
-    pytest.param("Trafficking\u2028", id="line-separator"),
-    pytest.param("Trafficking \u202egnp.exe", id="right-to-left-override"),
-    pytest.param("Trafficking \u2066isolated\u2069", id="isolate"),
-]
+UNSAFE_IN_A_LINE = cases(
+    {
+        "crlf": "Trafficking\r\nBcc: evil@evil.example",
+        "lf": "Trafficking\nin human beings",
+        "nul": "Trafficking\x00",
+        "del": "Trafficking\x7f",
+        "nel": "Trafficking\x85",
+        "line-separator": "Trafficking\u2028",
+        "right-to-left-override": "Trafficking \u202egnp.exe",
+        "isolate": "Trafficking \u2066isolated\u2069",
+    }
+)
 
 
 @pytest.mark.parametrize("text", UNSAFE_IN_A_LINE)
