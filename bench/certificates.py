@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from services.registration import pdf
 from services.registration.certificate_pdf import render
 from shared.i18n import speaking
+
+# The sample training the tests render is built by a helper beside bench/, not in a package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.document_support import sample_training, session
 
 BUDGET = 0.100
