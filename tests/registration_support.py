@@ -1,5 +1,6 @@
 """What the registration tests share: scheduling's events built by hand, the registration
-stream read back, and the service as `capitals serve` runs it."""
+stream read back, the service alone per module or as `capitals serve` runs it, and its
+form filled in a browser."""
 
 from __future__ import annotations
 
