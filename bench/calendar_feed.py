@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event
 
 from shared.calendar import (
+    NOT_IN_CALENDARS,
     Feed,
     FeedSession,
     FeedSpeaker,
@@ -23,22 +24,29 @@ from shared.calendar import (
     build_feed,
     session_uid,
 )
+from shared.countries import country
 from shared.events.contracts import SESSION_KINDS
 
-# The 2009-2010 editions of the series: host country, capital, its zone and first day.
-EDITIONS = (
-    ("DK", "Copenhagen", "Europe/Copenhagen", date(2009, 2, 10)),
-    ("EE", "Tallinn", "Europe/Tallinn", date(2009, 4, 28)),
-    ("IS", "Reykjavik", "Atlantic/Reykjavik", date(2009, 5, 25)),
-    ("LT", "Vilnius", "Europe/Vilnius", date(2009, 9, 2)),
-    ("FI", "Helsinki", "Europe/Helsinki", date(2009, 11, 11)),
-    ("BE", "Brussels", "Europe/Brussels", date(2009, 11, 25)),
-    ("SE", "Stockholm", "Europe/Stockholm", date(2009, 12, 7)),
-    ("DE", "Berlin", "Europe/Berlin", date(2010, 2, 16)),
-    ("PL", "Warsaw", "Europe/Warsaw", date(2010, 3, 23)),
-    ("NO", "Oslo", "Europe/Oslo", date(2010, 4, 20)),
-    ("RU", "Moscow", "Europe/Moscow", date(2010, 6, 8)),
-    ("LV", "Riga", "Europe/Riga", date(2010, 10, 5)),
+# The kinds of session a calendar shows (breaks are left out), so both builds have every one.
+KINDS = [kind for kind in SESSION_KINDS if kind not in NOT_IN_CALENDARS]
+# The 2009-2010 editions of the series: host country and first day. Each was held in the
+# host's capital, in its zone (shared.countries).
+EDITIONS = tuple(
+    (country(code), date.fromisoformat(first_day))
+    for code, first_day in {
+        "DK": "2009-02-10",
+        "EE": "2009-04-28",
+        "IS": "2009-05-25",
+        "LT": "2009-09-02",
+        "FI": "2009-11-11",
+        "BE": "2009-11-25",
+        "SE": "2009-12-07",
+        "DE": "2010-02-16",
+        "PL": "2010-03-23",
+        "NO": "2010-04-20",
+        "RU": "2010-06-08",
+        "LV": "2010-10-05",
+    }.items()
 )
 
 
@@ -46,7 +54,8 @@ def series_feed(sessions: int = 2000, trainings: int = 12) -> Feed:
     """A series feed of `sessions` sessions spread over `trainings` trainings."""
     items = []
     for n in range(sessions):
-        _, city, tzid, first_day = EDITIONS[n % trainings]
+        host, first_day = EDITIONS[n % trainings]
+        city, tzid = host.capital, host.timezone
         midnight = datetime.combine(first_day, datetime.min.time(), ZoneInfo(tzid))
         per_training = n // trainings
         day, slot = divmod(per_training, 6)
@@ -56,7 +65,7 @@ def series_feed(sessions: int = 2000, trainings: int = 12) -> Feed:
                 id=f"{n:08d}-0000-4000-8000-{n * 7919:012d}",
                 training_id=f"training-{n % trainings}",
                 title=f"Session {per_training}: identifying victims of trafficking, part {slot}",
-                kind=SESSION_KINDS[n % len(SESSION_KINDS)],
+                kind=KINDS[n % len(KINDS)],
                 starts_at=start,
                 ends_at=start + timedelta(hours=1, minutes=15),
                 timezone=tzid,

@@ -8,36 +8,37 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from collections.abc import Callable
-from datetime import date
-from types import SimpleNamespace
+from pathlib import Path
 from typing import Any
 
 from services.registration import pdf
 from services.registration.certificate_pdf import render
 from shared.i18n import speaking
 
+# The sample training the tests render is built by a helper beside bench/, not in a package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.document_support import sample_training, session
+
 BUDGET = 0.100
 
-TRAINING = SimpleNamespace(
-    host_country="IS",
-    title="Trafficking in human beings: the consular response",
-    city="Reykjavik",
-    starts_on=date(2009, 5, 25),
-    ends_on=date(2009, 5, 26),
-    timezone="Atlantic/Reykjavik",
-    language="en",
-    sessions=[
-        {
-            "title": f"Session {n}",
-            "kind": "break" if n % 4 == 3 else "lecture",
-            "starts_at": f"2009-05-2{5 + n // 4}T{9 + n % 4 * 2:02d}:00:00+00:00",
-            "ends_at": f"2009-05-2{5 + n // 4}T{10 + n % 4 * 2:02d}:30:00+00:00",
-            "status": "scheduled",
-        }
+TRAINING = sample_training(
+    "IS",
+    "Trafficking in human beings: the consular response",
+    "Reykjavik",
+    "Atlantic/Reykjavik",
+    [
+        session(
+            f"Session {n}",
+            "break" if n % 4 == 3 else "lecture",
+            f"2009-05-2{5 + n // 4}T{9 + n % 4 * 2:02d}:00:00+00:00",
+            f"2009-05-2{5 + n // 4}T{10 + n % 4 * 2:02d}:30:00+00:00",
+        )
         for n in range(8)
     ],
+    language="en",
 )
 NAMES = ("Anna Jónsdóttir", "Žydrė Ąžuolaitė-Жукова", "Wojciech Świątek")
 

@@ -23,15 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from deploy.loopback import loopback
-from tests.fault_support import (
-    Load,
-    check_nothing_lost,
-    check_seats,
-    kill_mid_run,
-    open_training,
-    ride_out,
-    whole_cluster_out,
-)
+from tests.fault_support import ride_out, run_through_a_kill, whole_cluster_out
 
 
 async def main() -> None:
@@ -48,12 +40,10 @@ async def main() -> None:
                 f"{'converged':>9}  {'after leader':>12}  last in the way"
             )
             for run in range(1, args.runs + 1):
-                training_id = await open_training(topology, capacity)
-                load = Load(topology, training_id, range(args.people))
-                kill = await kill_mid_run(topology, load, after=args.people * 3 // 4)
+                kill, _ = await run_through_a_kill(
+                    topology, args.people, args.people * 3 // 4, capacity
+                )
                 assert kill.converged is not None
-                await check_seats(topology, training_id, capacity)
-                await check_nothing_lost(topology, training_id, load)
                 converged = kill.converged.seconds
                 last = kill.converged.timeline[-1][1] if kill.converged.timeline else ""
                 print(

@@ -67,6 +67,8 @@ from tests.support import publish
 PG_DSN = os.environ.get("CAPITALS_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 SECRET = "bench-secret-with-enough-length-0123456789"
 CAPITALS_SERVE = [sys.executable, "-m", "capitals.cli", "serve", "registration"]
+# What the bare single-row insert stores of a registration, and each field's length.
+STORED = {"name": 200, "email": 320, "organisation": 200, "country": 2}
 
 
 # --- the server --------------------------------------------------------------------
@@ -81,10 +83,7 @@ def serve(port: int, profile_to: str | None) -> None:
         "bench_single_insert",
         bench,
         Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("name", String(200), nullable=False),
-        Column("email", String(320), nullable=False),
-        Column("organisation", String(200), nullable=False),
-        Column("country", String(2), nullable=False),
+        *(Column(field, String(length), nullable=False) for field, length in STORED.items()),
         Column("created_at", UTCDateTime, nullable=False),
     )
 
@@ -105,11 +104,7 @@ def serve(port: int, profile_to: str | None) -> None:
         async with db.unit() as uow:
             result = await uow.execute(
                 insert(single).values(
-                    name=data.name,
-                    email=data.email,
-                    organisation=data.organisation,
-                    country=data.country,
-                    created_at=clock.now(),
+                    {field: getattr(data, field) for field in STORED} | {"created_at": clock.now()}
                 )
             )
         return {"id": int(result.inserted_primary_key[0])}

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 # The same bare icalendar baseline as the in-process bench, so the two ratios compare.
-from bench.calendar_feed import EDITIONS, bare_icalendar_build  # noqa: E402
+from bench.calendar_feed import EDITIONS, KINDS, bare_icalendar_build  # noqa: E402
 from capitals.embedded import free_port, start_nats, wait_for_port  # noqa: E402
 from deploy.loopback import terminate  # noqa: E402
 from shared.auth import issue_token  # noqa: E402
@@ -39,9 +39,8 @@ from shared.calendar import (  # noqa: E402
     FeedSpeaker,
     build_feed,
 )
-from shared.events.contracts import SESSION_KINDS  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
-from tests.servers import serve_command  # noqa: E402
+from tests.servers import Command  # noqa: E402
 
 SECRET = "bench-secret-0123456789-abcdefghij"
 SERIES = "cbss-thb"
@@ -64,7 +63,8 @@ def _env(data: Path, nats_url: str, port: int) -> dict[str, str]:
 async def fill(client: httpx.AsyncClient, sessions: int) -> list[dict[str, Any]]:
     """12 published trainings sharing `sessions` sessions, created through the API."""
     trainings = []
-    for code, _, zone, first_day in EDITIONS:
+    for host, first_day in EDITIONS:
+        code, zone = host.code, host.timezone
         days = -(-sessions // len(EDITIONS) // (ROOMS * SLOTS)) or 1
         response = await client.post(
             "/trainings",
@@ -97,7 +97,7 @@ async def fill(client: httpx.AsyncClient, sessions: int) -> list[dict[str, Any]]
                 f"/trainings/{training['id']}/sessions",
                 json={
                     "title": f"Session {index}: identifying victims of trafficking",
-                    "kind": SESSION_KINDS[n % len(SESSION_KINDS)],
+                    "kind": KINDS[n % len(KINDS)],
                     "starts_at": start.isoformat(),
                     "ends_at": (start + timedelta(hours=1)).isoformat(),
                     "room": f"Room {room + 1}",
@@ -311,7 +311,7 @@ def main() -> None:
                 raise SystemExit("nats-server did not start")
             env = _env(data, f"nats://127.0.0.1:{nats_port}", port)
             upgrade("scheduling", env["SCHEDULING_DATABASE_URL"])
-            with serve_command("scheduling", port, env, data / "scheduling.log"):
+            with Command("scheduling", port, env, data / "scheduling.log").served():
                 url = f"http://127.0.0.1:{port}"
                 for line in asyncio.run(measure(url, sessions, repeats)):
                     print(line)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 import re
 import sys
-import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from email import message_from_bytes, policy
@@ -15,6 +14,7 @@ import httpx
 
 from capitals import demo_nominations, demo_staff
 from capitals.demo_staff import mail_text
+from capitals.polling import poll
 from shared.auth import issue_token
 from shared.settings import Settings
 
@@ -201,13 +201,10 @@ class Demo:
         return response.json() if response.content else None
 
     def wait_for(self, what: str, check: Any, timeout: float = 30) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            result = check()
-            if result:
-                return result
-            time.sleep(0.1)
-        raise SystemExit(f"capitals demo: gave up waiting for {what}")
+        result = poll(check, timeout, interval=0.1)
+        if not result:
+            raise SystemExit(f"capitals demo: gave up waiting for {what}")
+        return result
 
     def create(self, edition: Edition) -> dict[str, Any]:
         ends_on = edition.starts_on + timedelta(days=edition.days - 1)

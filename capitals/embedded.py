@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from capitals.backup import BROKER_ADDRESS
+from capitals.polling import poll
 from capitals.sign_in_links import issue
 from services.scheduling.sign_in import Enrolment
 from shared.auth import issue_token
@@ -73,26 +74,22 @@ def copy_lines(child: subprocess.Popen[bytes], log: Path) -> None:
 
 
 def wait_for_port(port: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def open_() -> bool:
         with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return True
-        time.sleep(0.05)
-    return False
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    return bool(poll(open_, timeout, interval=0.05))
 
 
 def wait_ready(url: str, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def ready() -> bool:
         try:
             with urllib.request.urlopen(f"{url}/ready", timeout=1) as response:
-                if response.status == 200:
-                    return True
+                return bool(response.status == 200)
         except OSError:
-            pass
-        time.sleep(0.1)
-    return False
+            return False
+
+    return bool(poll(ready, timeout, interval=0.1))
 
 
 def _port_of(url: str) -> int:

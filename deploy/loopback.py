@@ -271,18 +271,17 @@ class Loopback:
         await asyncio.gather(*(self.wait_ready(instance) for instance in self.all()))
 
     async def create_databases(self) -> None:
-        connection = await asyncpg.connect(POSTGRES)
-        try:
-            for name in self.database_names.values():
-                await connection.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await connection.close()
+        await self._on_each_database('CREATE DATABASE "{}"')
 
     async def drop_databases(self) -> None:
+        await self._on_each_database('DROP DATABASE IF EXISTS "{}" WITH (FORCE)')
+
+    async def _on_each_database(self, statement: str) -> None:
+        """`statement` once for each service's database, its name in the braces."""
         connection = await asyncpg.connect(POSTGRES)
         try:
             for name in self.database_names.values():
-                await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                await connection.execute(statement.format(name))
         finally:
             await connection.close()
 

@@ -167,6 +167,14 @@ async def links_for(system: System, address: str, count: int = 1) -> list[str]:
     return await eventually(arrived, timeout=15)
 
 
+async def published_with_a_lecture(system: System, title: str) -> Training:
+    """A training published with one session: the lecture `title` at 09:00."""
+    training = Training()
+    training.session(title, "lecture", 9)
+    await deliver(system, training.published())
+    return training
+
+
 async def completed_training(
     system: System, names: Sequence[str], training: Training | None = None
 ) -> tuple[Training, dict[str, str]]:

@@ -365,6 +365,21 @@ async def kill_mid_run(topology: Loopback, load: Load, after: int) -> Kill:
     return kill
 
 
+async def run_through_a_kill(
+    topology: Loopback, people: int, after: int, capacity: int, timeout: float | None = None
+) -> tuple[Kill, Load]:
+    """`people` register for a training of `capacity` seats through `kill_mid_run` (within
+    `timeout` seconds); then the seats hold and nothing acknowledged is lost."""
+    training_id = await open_training(topology, capacity)
+    load = Load(topology, training_id, range(people))
+    async with asyncio.timeout(timeout):
+        kill = await kill_mid_run(topology, load, after=after)
+    assert kill.converged is not None
+    await check_seats(topology, training_id, capacity)
+    await check_nothing_lost(topology, training_id, load)
+    return kill, load
+
+
 async def whole_cluster_out(topology: Loopback, seconds: float, *, paused: bool = False) -> None:
     """Every NATS node out for `seconds`, killed (or paused: alive but silent), then back."""
     cluster = topology.cluster

@@ -1,5 +1,6 @@
 """What the registration tests share: scheduling's events built by hand, the registration
-stream read back, and the service as `capitals serve` runs it."""
+stream read back, the service alone per module or as `capitals serve` runs it, and its
+form filled in a browser."""
 
 from __future__ import annotations
 
@@ -15,21 +16,27 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import msgspec
+import pytest
 
 from capitals.embedded import free_port
 from shared.events import contracts as ev
 from shared.migrations import upgrade
 from tests.browser import csrf_of
 from tests.bus_support import stored_messages
-from tests.servers import serve_command
+from tests.servers import Command
 from tests.support import (
+    DATABASE_KINDS,
     SECRET,
     NatsServer,
+    System,
     create_pg_database,
+    database_kind,
     drop_pg_database,
     eventually,
     publish,
+    running_system,
 )
 
 PERSON = {
@@ -52,37 +59,41 @@ def person(number: int, **changes: Any) -> dict[str, Any]:
     }
 
 
+# The training a test gets unless it says otherwise, as scheduling would publish it.
+DEFAULT_TRAINING = {
+    "series": "cbss-thb",
+    "title": "Trafficking in human beings: consular staff",
+    "host_country": "EE",
+    "city": "Tallinn",
+    "venue": "Ministry of Foreign Affairs, Islandi väljak 1",
+    "timezone": "Europe/Tallinn",
+    "capacity": 20,
+    "moderated": False,
+}
+
+
 def training_event(
     *,
     training_id: str | None = None,
     revision: int = 1,
-    capacity: int = 20,
-    host_country: str = "EE",
     starts_on: date | None = None,
-    moderated: bool = False,
     opens_at: datetime | None = None,
     closes_at: datetime | None = None,
     subject: type[ev.TrainingData] = ev.TrainingPublished,
     **changes: Any,
 ) -> ev.TrainingData:
+    """DEFAULT_TRAINING as `subject`, one day long, 30 days ahead unless `starts_on`; `changes`
+    to any of the event's fields."""
     first_day = starts_on or date.today() + timedelta(days=30)
-    return subject(
-        id=training_id or str(uuid.uuid4()),
-        revision=revision,
-        series="cbss-thb",
-        title=changes.pop("title", "Trafficking in human beings: consular staff"),
-        host_country=host_country,
-        city=changes.pop("city", "Tallinn"),
-        venue=changes.pop("venue", "Ministry of Foreign Affairs, Islandi väljak 1"),
-        timezone=changes.pop("timezone", "Europe/Tallinn"),
-        starts_on=first_day,
-        ends_on=first_day,
-        capacity=capacity,
-        registration_opens_at=opens_at,
-        registration_closes_at=closes_at,
-        moderated=moderated,
-        **changes,
-    )
+    fields = DEFAULT_TRAINING | {
+        "id": training_id or str(uuid.uuid4()),
+        "revision": revision,
+        "starts_on": first_day,
+        "ends_on": first_day,
+        "registration_opens_at": opens_at,
+        "registration_closes_at": closes_at,
+    }
+    return subject(**(fields | changes))
 
 
 @dataclass(frozen=True)
@@ -149,7 +160,7 @@ async def served_registration(
         }
         log = tmp_path / "registration.log"
         process = stack.enter_context(
-            serve_command("registration", port, env, log, options=["--workers", str(workers)])
+            Command("registration", port, env, log, ["--workers", str(workers)]).served()
         )
         yield Served(
             url=f"http://127.0.0.1:{port}",
@@ -181,6 +192,47 @@ async def open_training(nats_url: str, client: Any, **changes: Any) -> ev.Traini
     await publish(nats_url, training)
     await in_catalogue(client, training.id)
     return training
+
+
+async def completed(nats_url: str, client: Any, training_id: str) -> None:
+    """Scheduling completes the training (its revision 2); wait until the catalogue says so."""
+    await publish(nats_url, ev.TrainingCompleted(id=training_id, revision=2))
+    await in_catalogue(client, training_id, status="completed")
+
+
+def one_registration_system_per_module(name: str) -> Any:
+    """A module-scoped `system` fixture, once per database kind: registration alone (in a
+    folder called `name`), fed with scheduling's events by the tests, each test opening
+    trainings of its own."""
+
+    @pytest.fixture(scope="module", params=DATABASE_KINDS)
+    async def system(
+        request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    ) -> AsyncIterator[System]:
+        kind = database_kind(request.param)
+        path = tmp_path_factory.mktemp(f"{name}-{kind}")
+        async with running_system(path, kind, services=("registration",)) as running:
+            yield running
+
+    return system
+
+
+async def offered(served: Served, **changes: Any) -> ev.TrainingData:
+    """`open_training` on a served registration service."""
+    async with httpx.AsyncClient(base_url=served.url) as client:
+        return await open_training(served.nats_url, client, **changes)
+
+
+async def fill_registration_form(
+    tab: Any, labels: tuple[str, str, str, str], values: tuple[str, str, str, str]
+) -> None:
+    """In a browser tab on the registration form, type the name, e-mail address and
+    organisation and pick the country; `labels` are those fields' labels in the page's
+    language, `values` what goes in them, in that order."""
+    *typed, country = labels
+    for label, value in zip(typed, values, strict=False):
+        await tab.get_by_label(label).fill(value)
+    await tab.get_by_label(country).select_option(values[-1])
 
 
 async def register(client: Any, training_id: str, body: dict[str, Any], **kwargs: Any) -> Any:

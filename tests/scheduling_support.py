@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import msgspec
 import nats
+import pytest
 from ical.calendar import Calendar as StrictCalendar
 from ical.calendar_stream import IcsCalendarStream
 from nats.js.api import DeliverPolicy
@@ -135,6 +136,18 @@ async def scheduling_system(
     # fetch no longer holds the shutdown for drain_timeout.
     async with running_system(tmp_path, kind, services=("scheduling",), **extra) as system:
         yield system
+
+
+def one_scheduling_system_per_module(name: str) -> Any:
+    """A module-scoped `system` fixture: one scheduling service (in a folder called `name`)
+    for all the tests of the module that assigns it, each test on days of its own."""
+
+    @pytest.fixture(scope="module")
+    async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
+        async with scheduling_system(tmp_path_factory.mktemp(name)) as running:
+            yield running
+
+    return system
 
 
 # --- calendar feeds -------------------------------------------------------------

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -92,26 +93,41 @@ async def serve_all(
     return settings, apps, urls
 
 
-def start_command(
-    service: str,
-    port: int,
-    env: Mapping[str, str],
-    log: Path | None = None,
-    options: Sequence[str] = (),
-) -> subprocess.Popen[bytes]:
+@dataclass(frozen=True)
+class Command:
     """`capitals serve <service> [options]` on `port`, its output into `log` (or nowhere)."""
-    output = log.open("wb") if log is not None else subprocess.DEVNULL
-    try:
-        return subprocess.Popen(
-            [*SERVE, service, "--port", str(port), *options],
-            env={**os.environ, **env},
-            cwd=ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    finally:
-        if log is not None:
-            output.close()  # type: ignore[union-attr]
+
+    service: str
+    port: int
+    env: Mapping[str, str]
+    log: Path | None = None
+    options: Sequence[str] = ()
+
+    def start(self) -> subprocess.Popen[bytes]:
+        """Start it as its own process, and do not wait for it."""
+        output = self.log.open("wb") if self.log is not None else subprocess.DEVNULL
+        try:
+            return subprocess.Popen(
+                [*SERVE, self.service, "--port", str(self.port), *self.options],
+                env={**os.environ, **self.env},
+                cwd=ROOT,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        finally:
+            if self.log is not None:
+                output.close()  # type: ignore[union-attr]
+
+    @contextmanager
+    def served(self) -> Iterator[subprocess.Popen[bytes]]:
+        """Started, and ready when entered (one worker answering, under --workers); stopped
+        on exit."""
+        process = self.start()
+        try:
+            wait_ready(f"http://127.0.0.1:{self.port}", process, self.log)
+            yield process
+        finally:
+            terminate(process)
 
 
 def wait_ready(
@@ -133,21 +149,3 @@ def wait_ready(
 
 def _output(log: Path | None) -> str:
     return f":\n{log.read_text(errors='replace')}" if log is not None else ""
-
-
-@contextmanager
-def serve_command(
-    service: str,
-    port: int,
-    env: Mapping[str, str],
-    log: Path | None = None,
-    options: Sequence[str] = (),
-) -> Iterator[subprocess.Popen[bytes]]:
-    """`capitals serve <service> [options]` as its own process, ready when entered (one
-    worker answering, under --workers), stopped on exit."""
-    process = start_command(service, port, env, log, options)
-    try:
-        wait_ready(f"http://127.0.0.1:{port}", process, log)
-        yield process
-    finally:
-        terminate(process)

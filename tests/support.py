@@ -100,6 +100,11 @@ _POSTGRES: list[bool] = []
 DATABASE_KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
+def cases(table: dict[str, Any]) -> list[Any]:
+    """Parameters for `pytest.mark.parametrize`: each value of `table`, its key the id."""
+    return [pytest.param(value, id=key) for key, value in table.items()]
+
+
 def database_kind(kind: str) -> str:
     """`kind`, or a skip when PostgreSQL is unreachable here; under CI a failure, since CI must
     run the PostgreSQL tests."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 
 from shared.clock import clock
 from shared.events import contracts as ev
+from shared.structs import carried
 from tests.evaluation_support import (
     Training,
     attendee,
@@ -23,25 +23,16 @@ from tests.evaluation_support import (
     links_for,
 )
 from tests.registration_support import (
+    completed,
     events_about,
-    in_catalogue,
+    one_registration_system_per_module,
     person,
-    publish,
     register,
     two_day_training,
 )
-from tests.support import DATABASE_KINDS, System, database_kind, eventually, running_system
+from tests.support import System, eventually
 
-
-@pytest.fixture(scope="module", params=DATABASE_KINDS)
-async def system(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[System]:
-    """Registration alone, fed with scheduling's events by the tests."""
-    kind = database_kind(request.param)
-    path = tmp_path_factory.mktemp(f"attendance-{kind}")
-    async with running_system(path, kind, services=("registration",)) as running:
-        yield running
+system = one_registration_system_per_module("attendance")
 
 
 def at_nine(system: System, day: date) -> dict[str, str]:
@@ -140,8 +131,7 @@ async def test_only_the_secretariat_corrects_attendance_after_completion(system:
     organiser = at_nine(system, training.starts_on)
     assert (await system.registration.post(url, headers=organiser)).status_code == 200
 
-    await publish(system.nats.url, ev.TrainingCompleted(id=training.id, revision=2))
-    await in_catalogue(system.registration, training.id, status="completed")
+    await completed(system.nats.url, system.registration, training.id)
     organiser = at_nine(system, training.ends_on + timedelta(days=3))
     second = {"day": str(training.ends_on)}
     closed = await system.registration.post(url, json=second, headers=organiser)
@@ -176,11 +166,10 @@ async def test_evaluation_keeps_the_invitation_while_another_day_remains(
     (token,) = await links_for(evaluation, checked.email)
 
     def undone(revision: int, day: date, left: list[date]) -> ev.RegistrationCheckInUndone:
-        return ev.RegistrationCheckInUndone(
-            id=checked.id,
+        return carried(
+            ev.RegistrationCheckInUndone,
+            checked,
             revision=revision,
-            training_id=training.id,
-            participant_id=checked.participant_id,
             day=day,
             days_attended=left,
             name=checked.name if left else "",

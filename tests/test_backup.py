@@ -19,6 +19,7 @@ import pytest
 from nats.js.errors import NotFoundError
 
 from capitals import backup as backups
+from capitals.polling import poll
 from shared.migrations import upgrade
 from shared.settings import SERVICES, load_settings
 from tests.scheduling_support import session_body, training_body, uid_of, vevents
@@ -51,14 +52,10 @@ def _published_training(base: str, token: str) -> tuple[dict[str, Any], dict[str
 
 
 def _wait_until(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {timeout} s (last: {last!r})")
+    last = poll(check, timeout, interval=0.2)
+    if not last:
+        raise AssertionError(f"{what}: not within {timeout} s (last: {last!r})")
+    return last
 
 
 class Registering(threading.Thread):

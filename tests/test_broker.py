@@ -15,7 +15,7 @@ from shared.broker import Broker
 from shared.migrations import upgrade
 from shared.settings import SettingError, load_settings, nats_seeds
 from tests.bus_support import stream_info
-from tests.servers import start_command
+from tests.servers import Command
 from tests.support import SECRET, NatsServer, free_port
 from tests.test_foundation import clean_env, run_capitals
 
@@ -100,7 +100,7 @@ def test_a_service_without_a_broker_serves_says_why_and_connects_once_one_answer
         "CAPITALS_SECRET": SECRET,
         "SCHEDULING_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'scheduling'}.sqlite3",
     }
-    process = start_command("scheduling", port, env, log)
+    process = Command("scheduling", port, env, log).start()
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -613,33 +613,26 @@ def test_vtimezone_covers_only_the_years_of_the_events() -> None:
 
 
 def test_daylight_saving_is_written_as_yearly_rrules() -> None:
-    expected = {
-        "Europe/Tallinn": {
-            "STANDARD": ("+0300", "+0200", "FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU"),
-            "DAYLIGHT": ("+0200", "+0300", "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU"),
-        },
-        "Europe/Brussels": {
-            "STANDARD": ("+0200", "+0100", "FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU"),
-            "DAYLIGHT": ("+0100", "+0200", "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU"),
-        },
-        "America/New_York": {
-            "STANDARD": ("-0400", "-0500", "FREQ=YEARLY;BYMONTH=11;BYDAY=1SU"),
-            "DAYLIGHT": ("-0500", "-0400", "FREQ=YEARLY;BYMONTH=3;BYDAY=2SU"),
-        },
-        "Australia/Sydney": {
-            "STANDARD": ("+1100", "+1000", "FREQ=YEARLY;BYMONTH=4;BYDAY=1SU"),
-            "DAYLIGHT": ("+1000", "+1100", "FREQ=YEARLY;BYMONTH=10;BYDAY=1SU"),
-        },
-    }
-    body = feed(*(zoned(n, tzid, 2009, 6, 1, 9) for n, tzid in enumerate(expected)))
+    # zone, observance, offset from, offset to, rule
+    expected = [
+        ("Europe/Tallinn", "STANDARD", "+0300", "+0200", "FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU"),
+        ("Europe/Tallinn", "DAYLIGHT", "+0200", "+0300", "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU"),
+        ("Europe/Brussels", "STANDARD", "+0200", "+0100", "FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU"),
+        ("Europe/Brussels", "DAYLIGHT", "+0100", "+0200", "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU"),
+        ("America/New_York", "STANDARD", "-0400", "-0500", "FREQ=YEARLY;BYMONTH=11;BYDAY=1SU"),
+        ("America/New_York", "DAYLIGHT", "-0500", "-0400", "FREQ=YEARLY;BYMONTH=3;BYDAY=2SU"),
+        ("Australia/Sydney", "STANDARD", "+1100", "+1000", "FREQ=YEARLY;BYMONTH=4;BYDAY=1SU"),
+        ("Australia/Sydney", "DAYLIGHT", "+1000", "+1100", "FREQ=YEARLY;BYMONTH=10;BYDAY=1SU"),
+    ]
+    tzids = dict.fromkeys(tzid for tzid, *_ in expected)
+    body = feed(*(zoned(n, tzid, 2009, 6, 1, 9) for n, tzid in enumerate(tzids)))
     assert "RDATE" not in body.decode()
-    for zone in components(lines(body), "VTIMEZONE"):
-        want = expected[value(zone, "TZID")]
-        for kind, (before, after, rrule) in want.items():
-            (observance,) = components(zone, kind)
-            assert value(observance, "TZOFFSETFROM") == before
-            assert value(observance, "TZOFFSETTO") == after
-            assert value(observance, "RRULE") == rrule
+    zones = {value(zone, "TZID"): zone for zone in components(lines(body), "VTIMEZONE")}
+    for tzid, kind, before, after, rrule in expected:
+        (observance,) = components(zones[tzid], kind)
+        assert value(observance, "TZOFFSETFROM") == before
+        assert value(observance, "TZOFFSETTO") == after
+        assert value(observance, "RRULE") == rrule
 
 
 @pytest.mark.parametrize("tzid", ["Atlantic/Reykjavik", "Asia/Kolkata"])

@@ -10,7 +10,6 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -25,11 +24,11 @@ from shared.clock import clock
 from shared.events import contracts as ev
 from shared.i18n import speaking
 from tests.browser import accessibility_violations, browser_page
+from tests.document_support import sample_training, session
 from tests.registration_support import (
+    completed,
     events_about,
-    in_catalogue,
     person,
-    publish,
     register,
     two_day_training,
 )
@@ -85,11 +84,6 @@ async def check_in(system: System, registration: dict[str, Any], *days: date) ->
         assert done.status_code == 200, done.text
 
 
-async def complete(system: System, training: ev.TrainingData) -> None:
-    await publish(system.nats.url, ev.TrainingCompleted(id=training.id, revision=2))
-    await in_catalogue(system.registration, training.id, status="completed")
-
-
 async def record_of(system: System, registration: dict[str, Any]) -> dict[str, Any]:
     """The certificate's record once issued (staff's view)."""
 
@@ -110,7 +104,7 @@ async def certified(system: System, number: int) -> tuple[ev.TrainingData, dict[
     training = await two_day_training(system.nats.url, system.registration)
     full = await register(system.registration, training.id, person(number))
     await check_in(system, full, training.starts_on, training.ends_on)
-    await complete(system, training)
+    await completed(system.nats.url, system.registration, training.id)
     return training, full, (await record_of(system, full))["number"]
 
 
@@ -135,7 +129,7 @@ async def test_the_certificate_needs_completion_and_every_day_and_is_the_holders
         pdf.format(full["id"]), headers={"X-Manage-Token": full["manage_token"]}
     )
     assert early.status_code == 409 and "completed" in early.json()["detail"], early.text
-    await complete(system, training)
+    await completed(system.nats.url, system.registration, training.id)
     await record_of(system, full)
 
     mine = await system.registration.get(
@@ -301,7 +295,7 @@ async def test_only_who_attended_both_days_gets_a_certificate_that_verifies(
         found = await accessibility_violations(tab)
         assert found == [], found
 
-    await complete(system, training)
+    await completed(system.nats.url, system.registration, training.id)
 
     async def certificate_mail(address: str) -> str:
         for subject, text in sink.to(address):
@@ -371,28 +365,19 @@ async def test_only_who_attended_both_days_gets_a_certificate_that_verifies(
 
 
 def test_a_name_beyond_the_cut_down_fonts_still_renders_with_the_whole_ones() -> None:
-    training = SimpleNamespace(
-        host_country="LT",
-        title="Prekyba žmonėmis",
-        city="Vilnius",
-        starts_on=date(2009, 9, 2),
-        ends_on=date(2009, 9, 2),
-        timezone="Europe/Vilnius",
-        sessions=[
-            {
-                "title": "Identifying victims",
-                "kind": "lecture",
-                "starts_at": "2009-09-02T09:00:00+03:00",
-                "ends_at": "2009-09-02T12:30:00+03:00",
-                "status": "scheduled",
-            },
-            {
-                "title": "Lunch",
-                "kind": "break",
-                "starts_at": "2009-09-02T12:30:00+03:00",
-                "ends_at": "2009-09-02T13:30:00+03:00",
-                "status": "scheduled",
-            },
+    training = sample_training(
+        "LT",
+        "Prekyba žmonėmis",
+        "Vilnius",
+        "Europe/Vilnius",
+        [
+            session(
+                "Identifying victims",
+                "lecture",
+                "2009-09-02T09:00:00+03:00",
+                "2009-09-02T12:30:00+03:00",
+            ),
+            session("Lunch", "break", "2009-09-02T12:30:00+03:00", "2009-09-02T13:30:00+03:00"),
         ],
     )
     for name in ("Ąžuolas Šimkūnas", "Աննա Жукова"):

@@ -23,12 +23,17 @@ async def _mari_invited(system: System) -> tuple[Training, str]:
     return training, f"/evaluations/{tokens['Mari Tamm']}"
 
 
+async def _mari_at_the_form(system: System) -> tuple[Training, str, Any]:
+    """`_mari_invited`, and her form as a browser gets it."""
+    training, link = await _mari_invited(system)
+    return training, link, await system.evaluation.get(link, headers=HTML)
+
+
 async def test_the_invitation_link_gives_a_browser_the_form_and_a_client_json(
     evaluation: System,
 ) -> None:
     system = evaluation
-    training, link = await _mari_invited(system)
-    page = await system.evaluation.get(link, headers=HTML)
+    training, link, page = await _mari_at_the_form(system)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert training.title in page.text
     assert (
@@ -57,8 +62,7 @@ async def test_the_form_shows_problems_next_to_their_questions_and_keeps_the_ans
     evaluation: System,
 ) -> None:
     system = evaluation
-    _, link = await _mari_invited(system)
-    form = await system.evaluation.get(link, headers=HTML)
+    _, link, form = await _mari_at_the_form(system)
     posted = await system.evaluation.post(
         f"{link}/form",
         data={"_csrf_token": csrf_of(form.text), "overall": "4", "action": "submit"},

@@ -17,7 +17,7 @@ from tests.evaluation_support import (
     Training,
     apply,
     completed_training,
-    deliver,
+    published_with_a_lecture,
     sql,
 )
 from tests.support import System
@@ -219,9 +219,7 @@ async def test_a_trainings_own_questions_are_fixed_once_its_evaluation_opens(
     evaluation: System,
 ) -> None:
     system = evaluation
-    training = Training()
-    training.session("Identifying victims at the consulate", "lecture", 9)
-    await deliver(system, training.published())
+    training = await published_with_a_lecture(system, "Identifying victims at the consulate")
     host = system.token("organiser", ["EE"])
     path = f"/trainings/{training.id}"
     preview = (await system.evaluation.get(f"{path}/questions", headers=host)).json()

@@ -21,6 +21,7 @@ from tests.evaluation_support import (
     completed_training,
     deliver,
     overall_answers,
+    published_with_a_lecture,
     sql,
 )
 from tests.servers import served_alone
@@ -77,6 +78,13 @@ def form_of(html: str, action: str) -> dict[str, str]:
     return dict(parser.fields)
 
 
+async def bank_form(system: System) -> tuple[dict[str, str], dict[str, str]]:
+    """The secretariat's headers (a browser's) and the fields of the bank's form as shown."""
+    secretariat = {**HTML, **system.token()}
+    page = await system.evaluation.get("/staff/questions", headers=secretariat)
+    return secretariat, form_of(page.text, "/staff/questions")
+
+
 async def bank_versions(system: System) -> int:
     ((count,),) = await sql(system, "SELECT COUNT(*) FROM question_bank")
     return int(count)
@@ -109,9 +117,7 @@ async def test_saving_the_bank_makes_a_new_version_and_an_old_report_keeps_its_q
 ) -> None:
     system = any_evaluation
     training, _ = await completed_training(system, ["Mari Tamm"])
-    secretariat = {**HTML, **system.token()}
-    page = await system.evaluation.get("/staff/questions", headers=secretariat)
-    fields = form_of(page.text, "/staff/questions")
+    secretariat, fields = await bank_form(system)
     assert fields["questions-0-id"] == "overall"
     fields["questions-0-text"] = "All in all, how good was the training?"
     fields["questions-4-remove"] = "on"  # length
@@ -159,9 +165,7 @@ async def test_a_refused_bank_edit_shows_its_reason_beside_the_field_and_saves_n
     evaluation: System,
 ) -> None:
     system = evaluation
-    secretariat = {**HTML, **system.token()}
-    page = await system.evaluation.get("/staff/questions", headers=secretariat)
-    fields = form_of(page.text, "/staff/questions")
+    secretariat, fields = await bank_form(system)
     fields["questions-1-kind"] = "text"  # relevance was a rating: its results would not compare
     posted = await system.evaluation.post("/staff/questions", data=fields, headers=secretariat)
     assert posted.status_code == 422
@@ -180,9 +184,7 @@ async def test_host_organisers_set_objectives_and_extra_questions_until_the_eval
     any_evaluation: System,
 ) -> None:
     system = any_evaluation
-    training = Training()
-    training.session("Identifying victims", "lecture", 9)
-    await deliver(system, training.published())
+    training = await published_with_a_lecture(system, "Identifying victims")
     path = f"/reports/{training.id}/questions"
     stranger = {**HTML, **system.token("organiser", ["LV"])}
     assert (await system.evaluation.get(path, headers=stranger)).status_code == 403
@@ -484,9 +486,7 @@ async def test_bad_bank_forms_are_refused_naming_the_field_and_a_form_without_ch
     evaluation: System,
 ) -> None:
     system = evaluation
-    secretariat = {**HTML, **system.token()}
-    page = await system.evaluation.get("/staff/questions", headers=secretariat)
-    shown = form_of(page.text, "/staff/questions")
+    secretariat, shown = await bank_form(system)
     same = await system.evaluation.post("/staff/questions", data=shown, headers=secretariat)
     assert same.status_code == 200 and "Nothing changed: the bank stays at version 1" in same.text
     bad = {

@@ -12,7 +12,7 @@ import asyncio
 import json
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import date, timedelta
 from functools import partial
@@ -38,6 +38,25 @@ from tests.scheduling_support import published_training
 from tests.support import System, eventually, running_system
 
 ORDERS = ("in order", "reversed")
+
+
+# A case: a fresh history of events, and what reads the state they leave.
+Case = tuple[Sequence[Payload], Callable[[], Awaitable[Any]]]
+
+
+async def same_in_any_order(
+    tmp_path: Path, kind: str, service: str, case: Callable[[System], Case]
+) -> Any:
+    """To `service` alone, deliver a fresh history from `case` in order, another reversed;
+    the state each leaves must be the same. That state."""
+    states = {}
+    async with consumer_system(tmp_path, kind, service) as system:
+        for order in ORDERS:
+            history, state = case(system)
+            await deliver(system, service, envelopes(*history), reverse=order == "reversed")
+            states[order] = await state()
+    assert states["reversed"] == states["in order"]
+    return states["in order"]
 
 
 @asynccontextmanager
@@ -147,29 +166,24 @@ async def _catalogue_state(system: System, training_id: str) -> dict[str, Any]:
 async def test_registration_catalogue_ends_the_same_whatever_order_scheduling_events_arrive(
     tmp_path: Path, db_kind: str
 ) -> None:
-    async with consumer_system(tmp_path, db_kind, "registration") as system:
-        states: dict[str, list[dict[str, Any]]] = {}
-        listed: dict[str, list[str]] = {}
-        for order in ORDERS:
-            cancelled_id, completed_id = str(uuid.uuid4()), str(uuid.uuid4())
-            history = envelopes(*_scheduling_history(cancelled_id, completed_id))
-            await deliver(system, "registration", history, reverse=order == "reversed")
-            states[order] = [
-                await _catalogue_state(system, training_id)
-                for training_id in (cancelled_id, completed_id)
-            ]
-            catalogue = (await system.registration.get("/trainings")).json()["items"]
-            listed[order] = [
-                item["id"] for item in catalogue if item["id"] in (cancelled_id, completed_id)
-            ]
+    def case(system: System) -> Case:
+        ids = (str(uuid.uuid4()), str(uuid.uuid4()))
 
-        assert states["reversed"] == states["in order"]
-        cancelled, completed = states["in order"]
-        assert cancelled["status"] == "cancelled" and cancelled["cancelled"]
-        assert cancelled["city"] == "Riga" and cancelled["capacity"] == 25
-        assert not cancelled["registration_open"]
-        assert completed["status"] == "completed" and completed["completed"]
-        assert listed == {"in order": [], "reversed": []}
+        async def state() -> tuple[list[dict[str, Any]], list[str]]:
+            entries = [await _catalogue_state(system, training_id) for training_id in ids]
+            catalogue = (await system.registration.get("/trainings")).json()["items"]
+            return entries, [item["id"] for item in catalogue if item["id"] in ids]
+
+        return _scheduling_history(*ids), state
+
+    (cancelled, completed), listed = await same_in_any_order(
+        tmp_path, db_kind, "registration", case
+    )
+    assert cancelled["status"] == "cancelled" and cancelled["cancelled"]
+    assert cancelled["city"] == "Riga" and cancelled["capacity"] == 25
+    assert not cancelled["registration_open"]
+    assert completed["status"] == "completed" and completed["completed"]
+    assert listed == [], "neither is listed, in either order"
 
 
 async def test_cancellation_before_publication_keeps_training_closed(
@@ -365,22 +379,16 @@ async def _evaluation_state(
 async def test_evaluation_ends_the_same_whatever_order_its_events_arrive(
     tmp_path: Path, db_kind: str
 ) -> None:
-    async with consumer_system(tmp_path, db_kind, "evaluation") as system:
-        states = {}
-        for order in ORDERS:
-            training = Training(day=date.today() - timedelta(days=1))
-            history, roles = _evaluation_history(training)
-            await deliver(system, "evaluation", envelopes(*history), reverse=order == "reversed")
-            states[order] = await _evaluation_state(system, training, roles)
+    def case(system: System) -> Case:
+        training = Training(day=date.today() - timedelta(days=1))
+        history, roles = _evaluation_history(training)
+        return history, partial(_evaluation_state, system, training, roles)
 
-        assert states["reversed"] == states["in order"]
-        state = states["in order"]
-        assert state["training"][0][1] == "completed"
-        assert [(stage, status) for stage, status, _ in state["campaigns"]] == [
-            ("evaluation", "open")
-        ]
-        assert state["invited"] == [("Alice Example", "alice.example@mfa.example", False)]
-        assert ("workshop", "Workshop on identification", "cancelled", 2) in state["sessions"]
+    state = await same_in_any_order(tmp_path, db_kind, "evaluation", case)
+    assert state["training"][0][1] == "completed"
+    assert [(stage, status) for stage, status, _ in state["campaigns"]] == [("evaluation", "open")]
+    assert state["invited"] == [("Alice Example", "alice.example@mfa.example", False)]
+    assert ("workshop", "Workshop on identification", "cancelled", 2) in state["sessions"]
 
 
 async def test_completion_before_publication_opens_the_campaign_once_the_training_is_known(
@@ -536,22 +544,16 @@ async def _feed_state(
 async def test_personal_feeds_end_the_same_whatever_order_registration_events_arrive(
     tmp_path: Path, db_kind: str
 ) -> None:
-    async with consumer_system(tmp_path, db_kind, "scheduling") as system:
-        states = {}
-        for order in ORDERS:
-            participants = {"kept": str(uuid.uuid4()), "erased": str(uuid.uuid4())}
-            trainings = {"first": str(uuid.uuid4()), "second": str(uuid.uuid4())}
-            tokens = {name: secrets.token_hex(32) for name in "abc"}
-            history = _registration_history(
-                *participants.values(), *trainings.values(), tokens=tokens
-            )
-            await deliver(system, "scheduling", envelopes(*history), reverse=order == "reversed")
-            states[order] = await _feed_state(system, participants, trainings, tokens)
+    def case(system: System) -> Case:
+        participants = {"kept": str(uuid.uuid4()), "erased": str(uuid.uuid4())}
+        trainings = {"first": str(uuid.uuid4()), "second": str(uuid.uuid4())}
+        tokens = {name: secrets.token_hex(32) for name in "abc"}
+        history = _registration_history(*participants.values(), *trainings.values(), tokens=tokens)
+        return history, partial(_feed_state, system, participants, trainings, tokens)
 
-        assert states["reversed"] == states["in order"]
-        assert states["in order"] == {
-            "tokens": [("kept", "b")],
-            "enrolments": [("kept", "first", "confirmed", 3), ("kept", "second", "cancelled", 2)],
-            "listed": [("kept", "first")],
-            "erased": ["erased"],
-        }
+    assert await same_in_any_order(tmp_path, db_kind, "scheduling", case) == {
+        "tokens": [("kept", "b")],
+        "enrolments": [("kept", "first", "confirmed", 3), ("kept", "second", "cancelled", 2)],
+        "listed": [("kept", "first")],
+        "erased": ["erased"],
+    }

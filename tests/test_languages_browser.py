@@ -11,7 +11,7 @@ import pytest
 from capitals.embedded import free_port
 from tests.browser import accessibility_violations, browser_page
 from tests.evaluation_support import completed_training
-from tests.registration_support import in_catalogue, publish, served_registration, training_event
+from tests.registration_support import fill_registration_form, offered, served_registration
 from tests.scheduling_support import published_training
 from tests.servers import serve_app
 from tests.support import SmtpSink, System, eventually
@@ -20,6 +20,8 @@ from tests.test_languages_pages import certificate_numbers, nomination_tokens
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
+# The registration form's labels in German: name, e-mail address, organisation, country.
+GERMAN_FORM = ("Name", "E-Mail-Adresse", "Organisation (Botschaft", "Land, das Sie vertreten")
 
 
 async def _fits_the_phone(tab: object) -> None:
@@ -33,10 +35,9 @@ async def test_a_participant_registers_in_german_on_a_phone_and_gets_the_german_
 ) -> None:
     with SmtpSink() as sink:
         async with served_registration(tmp_path, SMTP_URL=sink.url) as served:
-            training = training_event(capacity=5, title="Menschenhandel erkennen", city="Berlin")
-            await publish(served.nats_url, training)
-            async with httpx.AsyncClient(base_url=served.url) as client:
-                await in_catalogue(client, training.id)
+            training = await offered(
+                served, capacity=5, title="Menschenhandel erkennen", city="Berlin"
+            )
 
             async with browser_page(viewport=PHONE, locale="de-DE") as tab:
                 await tab.goto(f"{served.url}/")
@@ -47,10 +48,11 @@ async def test_a_participant_registers_in_german_on_a_phone_and_gets_the_german_
                 await card.get_by_role("link", name="Anmelden").click()
 
                 await _fits_the_phone(tab)
-                await tab.get_by_label("Name").fill("Jonas Weber")
-                await tab.get_by_label("E-Mail-Adresse").fill("jonas.weber@auswaertiges-amt.de")
-                await tab.get_by_label("Organisation (Botschaft").fill("Auswärtiges Amt")
-                await tab.get_by_label("Land, das Sie vertreten").select_option("DE")
+                await fill_registration_form(
+                    tab,
+                    GERMAN_FORM,
+                    ("Jonas Weber", "jonas.weber@auswaertiges-amt.de", "Auswärtiges Amt", "DE"),
+                )
                 await tab.get_by_role("button", name="Anmelden").click()
                 await tab.locator("#consent-error").wait_for()
                 assert "Einwilligung" in await tab.locator("#consent-error").inner_text()
@@ -88,10 +90,8 @@ async def test_registration_pages_have_no_accessibility_violations_in_any_langua
     tmp_path: Path,
 ) -> None:
     async with served_registration(tmp_path) as served:
-        training = training_event(capacity=2, title="Trafficking in human beings, Riga")
-        await publish(served.nats_url, training)
+        training = await offered(served, capacity=2, title="Trafficking in human beings, Riga")
         async with httpx.AsyncClient(base_url=served.url) as client:
-            await in_catalogue(client, training.id)
             answer = await client.post(
                 f"/trainings/{training.id}/registrations",
                 json={

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import re
 from datetime import date
-from types import SimpleNamespace
 
 import pypdf
 import pytest
@@ -18,24 +17,22 @@ import pytest
 from services.registration import certificate_pdf, letter_pdf
 from services.registration.visa import PassportDetails
 from shared import i18n
+from tests.document_support import sample_training, session
 from tests.test_languages import TRANSLATED, english_left
 
 CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-TRAINING = SimpleNamespace(
-    host_country="LT",
-    title="Trafficking in human beings",
-    city="Vilnius",
-    starts_on=date(2009, 9, 2),
-    ends_on=date(2009, 9, 3),
-    timezone="Europe/Vilnius",
-    sessions=[
-        {
-            "title": "Identifying victims",
-            "kind": "lecture",
-            "starts_at": f"2009-09-0{day}T09:00:00+03:00",
-            "ends_at": f"2009-09-0{day}T12:30:00+03:00",
-            "status": "scheduled",
-        }
+TRAINING = sample_training(
+    "LT",
+    "Trafficking in human beings",
+    "Vilnius",
+    "Europe/Vilnius",
+    [
+        session(
+            "Identifying victims",
+            "lecture",
+            f"2009-09-0{day}T09:00:00+03:00",
+            f"2009-09-0{day}T12:30:00+03:00",
+        )
         for day in (2, 3)
     ],
 )

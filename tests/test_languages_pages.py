@@ -17,6 +17,7 @@ from shared.clock import clock
 from tests.browser import csrf_of
 from tests.evaluation_support import Training, attendee, completed_training, deliver, mails
 from tests.registration_support import (
+    completed,
     events_about,
     open_training,
     person,
@@ -25,7 +26,7 @@ from tests.registration_support import (
 )
 from tests.scheduling_support import published_training
 from tests.support import System, eventually, plain_text, staff_headers
-from tests.test_certificates import check_in, complete, record_of
+from tests.test_certificates import check_in, record_of
 from tests.test_languages import LANGUAGES, TRANSLATED, english_left
 
 SWITCHER = re.compile(r'<nav class="languages" aria-label="[^"]+"><ul>(.*?)</ul></nav>', re.S)
@@ -51,6 +52,19 @@ def assert_in_language(response: Any, language: str) -> None:
 
 
 @pytest.mark.services("registration")
+async def registered_speaking(system: System, language: str) -> tuple[Any, dict[str, Any]]:
+    """A training, and person 1's registration for it asking for `language`."""
+    training = await open_training(system.nats.url, system.registration)
+    body = {**person(1), "language": language}
+    return training, await register(system.registration, training.id, body)
+
+
+async def manage_page_speaking(system: System, language: str) -> str:
+    """The path of the manage page of a registration asking for `language`."""
+    _, registration = await registered_speaking(system, language)
+    return f"/manage/{registration['manage_token']}"
+
+
 async def test_every_registration_page_comes_in_every_language(system: System) -> None:
     client = system.registration
     training = await open_training(system.nats.url, client, capacity=1)
@@ -112,9 +126,7 @@ async def test_a_manage_page_speaks_the_registrations_language_unless_the_person
     system: System,
 ) -> None:
     client = system.registration
-    training = await open_training(system.nats.url, client)
-    polish = await register(client, training.id, {**person(1), "language": "pl"})
-    page = f"/manage/{polish['manage_token']}"
+    page = await manage_page_speaking(system, "pl")
     russian_browser = {"Accept-Language": "ru"}
     assert '<html lang="pl">' in (await client.get(page, headers=russian_browser)).text
     chosen = await client.get(page, params={"lang": "de"}, headers=russian_browser)
@@ -130,8 +142,7 @@ async def test_the_api_keeps_the_language_asked_for_or_the_browsers_and_refuses_
     system: System,
 ) -> None:
     client = system.registration
-    training = await open_training(system.nats.url, client)
-    asked = await register(client, training.id, {**person(1), "language": "ru"})
+    training, asked = await registered_speaking(system, "ru")
     assert asked["language"] == "ru"
     browser = await register(
         client, training.id, person(2), headers={"Accept-Language": "de-CH, en;q=0.5"}
@@ -251,7 +262,7 @@ async def certificate_numbers(system: System) -> dict[str, str]:
     kept, revoked = [await register(client, training.id, person(n)) for n in (1, 2)]
     for registration in (kept, revoked):
         await check_in(system, registration, training.starts_on, training.ends_on)
-    await complete(system, training)
+    await completed(system.nats.url, system.registration, training.id)
     numbers = {"valid": (await record_of(system, kept))["number"]}
     numbers["revoked"] = (await record_of(system, revoked))["number"]
     revoking = await client.post(

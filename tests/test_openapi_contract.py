@@ -35,7 +35,7 @@ from shared.migrations import upgrade
 from shared.service import MAX_BODY
 from shared.settings import SERVICES
 from tests.registration_support import PERSON
-from tests.servers import start_command, wait_ready
+from tests.servers import Command, wait_ready
 from tests.support import SECRET, NatsServer, settings_for, staff_headers
 
 CHECKS = [
@@ -82,7 +82,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     try:
         for service in SERVICES:
             log = root / f"{service}.log"
-            processes.append(start_command(service, ports[service], env, log))
+            processes.append(Command(service, ports[service], env, log).start())
         for process, (service, url) in zip(processes, urls.items(), strict=True):
             wait_ready(url, process, root / f"{service}.log")
         yield Served(urls, *_seed(urls, root / "data" / "mail"))

@@ -75,16 +75,18 @@ async def every_publish(nats_url: str) -> AsyncIterator[Counter[str]]:
 
 @asynccontextmanager
 async def instances(
-    database: Database, nats_url: str
+    database: Database, nats_url: str, relaying: int
 ) -> AsyncIterator[tuple[Instance, Instance, Counter[str]]]:
-    """Two instances on one database and broker, their relays not started yet, and every
-    publish to the scheduling subjects counted (see `every_publish`)."""
+    """Two instances on one database and broker, the relays of the last `relaying` of them
+    started, and every publish to the scheduling subjects counted (see `every_publish`)."""
     # A first connection puts a new SQLite file in WAL mode; two instances connecting at
     # once to a file not yet in WAL could each be refused while the other switches it.
     await database.ping()
     pair = (Instance(database.url, nats_url, "a"), Instance(database.url, nats_url, "b"))
     try:
         async with every_publish(nats_url) as seen:
+            for instance in pair[len(pair) - relaying :]:
+                await instance.start_relay()
             yield (*pair, seen)
     finally:
         for instance in pair:
@@ -104,47 +106,45 @@ async def published_within(db: Database, expected: int, seconds: float) -> float
     raise AssertionError(f"{done} of {expected} events published after {seconds} s")
 
 
-async def each_published_once(seen: Counter[str], expected: int) -> None:
+async def each_published_once(
+    db: Database, seen: Counter[str], expected: int, seconds: float
+) -> float:
+    """`published_within`, and then each of the `expected` events was published once."""
+    took = await published_within(db, expected, seconds)
     await asyncio.sleep(0.3)  # for a second publish of the last events to arrive, if any
     assert len(seen) == expected
     assert set(seen.values()) == {1}, {k: v for k, v in seen.items() if v > 1}
+    return took
 
 
 async def test_a_crashed_instances_events_are_published_by_another_within_5_s(
     broker_server: NatsServer, database: Database
 ) -> None:
-    async with instances(database, broker_server.url) as (crashed, survivor, seen):
-        await survivor.start_relay()
+    async with instances(database, broker_server.url, relaying=1) as (crashed, _, seen):
         # The crashed instance commits and is gone before its relay publishes anything.
         await crashed.commit(0, 20)
-        took = await published_within(database, 20, seconds=8)
+        took = await each_published_once(database, seen, 20, seconds=8)
         assert took < 5, f"the survivor took {took:.1f} s"
         # The survivor waited for the claim to run out, no longer.
         assert took >= CLAIM.total_seconds() - 1
-        await each_published_once(seen, 20)
 
 
 async def test_a_late_fast_path_leaves_its_events_to_the_poll_and_none_is_published_twice(
     broker_server: NatsServer, database: Database
 ) -> None:
-    async with instances(database, broker_server.url) as (late, prompt, seen):
-        await prompt.start_relay()
+    async with instances(database, broker_server.url, relaying=1) as (late, prompt, seen):
         await asyncio.gather(late.commit(0, 30), prompt.commit(30, 30))
         # The late instance's relay gets to its fresh events only after the other
         # instance's poll could have taken them (a stalled event loop, a long backlog).
         await asyncio.sleep(CLAIM.total_seconds() + 1.5)
         await late.start_relay()
         await late.commit(60, 30)
-        await published_within(database, 90, seconds=8)
-        await each_published_once(seen, 90)
+        await each_published_once(database, seen, 90, seconds=8)
 
 
 async def test_two_busy_instances_publish_each_event_once(
     broker_server: NatsServer, database: Database
 ) -> None:
-    async with instances(database, broker_server.url) as (one, other, seen):
-        await one.start_relay()
-        await other.start_relay()
+    async with instances(database, broker_server.url, relaying=2) as (one, other, seen):
         await asyncio.gather(one.commit(0, 150), other.commit(150, 150))
-        await published_within(database, 300, seconds=10)
-        await each_published_once(seen, 300)
+        await each_published_once(database, seen, 300, seconds=10)

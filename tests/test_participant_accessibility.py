@@ -35,11 +35,23 @@ async def focus_on(tab: Any, selector: str, limit: int = 120) -> None:
     raise AssertionError(f"Tab never reached {selector} on {tab.url}")
 
 
+async def press(tab: Any, selector: str, *keys: str) -> None:
+    """Tab to the element `selector` names and press `keys` there (Enter unless named)."""
+    await focus_on(tab, selector)
+    for key in keys or ("Enter",):
+        await tab.keyboard.press(key)
+
+
+async def type_in(tab: Any, selector: str, text: str) -> None:
+    """Tab to the field `selector` names and type `text` into it."""
+    await focus_on(tab, selector)
+    await tab.keyboard.type(text)
+
+
 async def submit_expecting_errors(tab: Any, button: str, error: str) -> None:
     """Submit by keyboard from `button`; the page comes back with `error` shown and the
     focus on the summary of errors."""
-    await focus_on(tab, button)
-    await tab.keyboard.press("Enter")
+    await press(tab, button)
     await tab.wait_for_selector(error)
     assert await focused_id(tab) == "error-summary"
 
@@ -124,8 +136,7 @@ async def test_the_registration_journey_by_keyboard_alone_on_accessible_pages(
             await tab.keyboard.press("Enter")
             await tab.wait_for_url(f"**/register/{training['id']}")
             await audit.page("form")
-            await focus_on(tab, "#name")
-            await tab.keyboard.type("Aino Virtanen")
+            await type_in(tab, "#name", "Aino Virtanen")
             await focus_on(tab, "#email")
             # Where the focus is can be seen: a solid ring of 3 px at least.
             ring = await tab.evaluate(
@@ -134,43 +145,32 @@ async def test_the_registration_journey_by_keyboard_alone_on_accessible_pages(
             )
             assert ring[0] == "solid" and ring[1] >= 3, ring
             await tab.keyboard.type("aino.virtanen@formin.fi")
-            await focus_on(tab, "#organisation")
-            await tab.keyboard.type("Ministry for Foreign Affairs")
-            await focus_on(tab, "#country")
-            await tab.keyboard.type("Finland")
+            await type_in(tab, "#organisation", "Ministry for Foreign Affairs")
+            await type_in(tab, "#country", "Finland")
             # No consent: the form comes back with the focus on the summary of errors.
             await submit_expecting_errors(tab, "form.card button[type=submit]", "#consent-error")
             await audit.page("form with errors")
-            await focus_on(tab, "#consent")
-            await tab.keyboard.press("Space")
-            await focus_on(tab, "form.card button[type=submit]")
-            await tab.keyboard.press("Enter")
+            await press(tab, "#consent", "Space")
+            await press(tab, "form.card button[type=submit]")
             await tab.wait_for_url("**/registered")
             assert "Confirmed" in await tab.locator("#status").inner_text()
             await audit.page("registered")
 
-            await focus_on(tab, "#manage-link")
-            await tab.keyboard.press("Enter")
+            await press(tab, "#manage-link")
             await tab.get_by_role("heading", name="Your registration").wait_for()
             await audit.page("manage")
-            await focus_on(tab, "#name")
-            await tab.keyboard.press("ControlOrMeta+a")
-            await tab.keyboard.press("Backspace")
+            await press(tab, "#name", "ControlOrMeta+a", "Backspace")
             await submit_expecting_errors(tab, "#save-details", "#name-error")
             await audit.page("manage with errors")
-            await focus_on(tab, "#name")
-            await tab.keyboard.type("Aino Virtanen-Korhonen")
-            await focus_on(tab, "#save-details")
-            await tab.keyboard.press("Enter")
+            await type_in(tab, "#name", "Aino Virtanen-Korhonen")
+            await press(tab, "#save-details")
             await tab.wait_for_selector("#notice")
             assert "Aino Virtanen-Korhonen" in await tab.content()
 
-            await focus_on(tab, "#cancel")
-            await tab.keyboard.press("Enter")
+            await press(tab, "#cancel")
             await tab.wait_for_url("**/cancel")
             await audit.page("cancel confirmation")
-            await focus_on(tab, "#confirm-cancel")
-            await tab.keyboard.press("Enter")
+            await press(tab, "#confirm-cancel")
             await tab.wait_for_selector("#notice")
             assert "Cancelled" in await tab.locator("#status").inner_text()
             await audit.page("manage after cancelling")
@@ -198,16 +198,13 @@ async def test_an_evaluation_is_answered_by_keyboard_alone_on_accessible_pages(
             await audit.page("questionnaire with errors")
 
             # A radio group: Space picks the first point, the arrows move along the scale.
-            await focus_on(tab, "input[name=overall]")
-            await tab.keyboard.press("Space")
+            await press(tab, "input[name=overall]", "Space")
             for _ in range(3):
                 await tab.keyboard.press("ArrowRight")
-            await focus_on(tab, "input[name=recommend]")
-            await tab.keyboard.press("Space")
+            await press(tab, "input[name=recommend]", "Space")
             for _ in range(9):
                 await tab.keyboard.press("ArrowRight")
-            await focus_on(tab, "button[value=submit]")
-            await tab.keyboard.press("Enter")
+            await press(tab, "button[value=submit]")
             await tab.wait_for_url("**/thanks")
             await audit.page("thanks")
             audit.assert_clean()

@@ -14,12 +14,9 @@ from shared.events import contracts as ev
 from tests.browser import csrf_of
 from tests.registration_support import (
     events_about,
-    in_catalogue,
     open_training,
     person,
-    publish,
     register,
-    training_event,
 )
 from tests.support import System, eventually
 
@@ -50,6 +47,14 @@ async def _registered_by_form(system: System, training_id: str, **form: str) -> 
     found = re.fullmatch(r"(/manage/[^/]+)/registered", posted.headers["location"])
     assert found is not None, posted.headers["location"]
     return found.group(1)
+
+
+async def _registered_by_api(system: System) -> tuple[dict[str, Any], str, dict[str, str]]:
+    """Register through the API: the registration, its path, and the header with its
+    manage token."""
+    training = await open_training(system.nats.url, system.registration)
+    created = await register(system.registration, training.id, person(1))
+    return created, f"/registrations/{created['id']}", {"X-Manage-Token": created["manage_token"]}
 
 
 async def _status(system: System, training_id: str, email: str) -> str:
@@ -157,10 +162,7 @@ async def test_the_manage_page_corrects_details_and_refuses_a_bad_field_by_name(
 async def test_the_api_corrects_details_with_the_manage_token_and_announces_them(
     system: System,
 ) -> None:
-    training = await open_training(system.nats.url, system.registration)
-    created = await register(system.registration, training.id, person(1))
-    path = f"/registrations/{created['id']}"
-    holder = {"X-Manage-Token": created["manage_token"]}
+    created, path, holder = await _registered_by_api(system)
 
     for body, field in (
         ({"name": ""}, "name"),
@@ -221,9 +223,13 @@ async def test_the_catalogue_and_the_form_show_the_programme_in_the_capitals_zon
         ends_at=opening + timedelta(hours=1, minutes=30),
         room="Hall B",
     )
-    training = training_event(training_id=training_id, starts_on=day, sessions=[session])
-    await publish(system.nats.url, training)
-    await in_catalogue(system.registration, training.id)
+    training = await open_training(
+        system.nats.url,
+        system.registration,
+        training_id=training_id,
+        starts_on=day,
+        sessions=[session],
+    )
     local = opening.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Tallinn"))
 
     catalogue = await system.registration.get("/")
@@ -239,12 +245,8 @@ async def test_the_catalogue_and_the_form_show_the_programme_in_the_capitals_zon
 async def test_a_staff_correction_is_audited_and_the_participants_own_is_not(
     system: System,
 ) -> None:
-    training = await open_training(system.nats.url, system.registration)
-    created = await register(system.registration, training.id, person(1))
-    path = f"/registrations/{created['id']}"
-    own = await system.registration.patch(
-        path, json={"position": "Consul"}, headers={"X-Manage-Token": created["manage_token"]}
-    )
+    created, path, holder = await _registered_by_api(system)
+    own = await system.registration.patch(path, json={"position": "Consul"}, headers=holder)
     assert own.status_code == 200
     organiser = system.token("organiser", ["EE"])
     by_staff = await system.registration.patch(

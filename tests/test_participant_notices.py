@@ -91,6 +91,11 @@ def _subjects(sink: SmtpSink, address: str, start: str) -> list[str]:
     return [text for subject, text in sink.to(address) if subject.startswith(start)]
 
 
+async def _the_mails(sink: SmtpSink, addresses: tuple[str, ...], start: str) -> list[str]:
+    """The texts of the one mail to each address whose subject starts so, once come."""
+    return [await _the_mail(sink, address, start) for address in addresses]
+
+
 async def _the_mail(sink: SmtpSink, address: str, start: str) -> str:
     """The text of the one mail to `address` whose subject starts so, once it has come."""
 
@@ -138,8 +143,7 @@ async def test_a_burst_of_programme_changes_is_mailed_once_after_the_quiet_perio
     assert _subjects(sink, first, "Changes to") == []
 
     clock.advance(timedelta(minutes=5))
-    for address in (first, second):
-        text = await _the_mail(sink, address, "Changes to")
+    for text in await _the_mails(sink, (first, second), "Changes to"):
         assert "Session 1 moved from 2 September 2031, 09:00 to 2 September 2031, 14:00" in text
         assert "Session 2 (2 September 2031, 11:00) is cancelled" in text
         assert "House of the Blackheads, Pikk 26" in text
@@ -191,8 +195,7 @@ async def test_the_reminder_goes_once_to_each_confirmed_participant_whichever_in
         for db in databases:
             await db.dispose()
 
-    for address in (first, second):
-        text = await _the_mail(sink, address, "Soon:")
+    for text in await _the_mails(sink, (first, second), "Soon:"):
         assert "Ministry of Foreign Affairs, Islandi väljak 1" in text
         assert "09:00\u201310:00  Session 1 (Hall A)" in text
         assert "Europe/Tallinn (EEST, UTC+03:00)" in text

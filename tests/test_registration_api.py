@@ -6,9 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +14,10 @@ import pytest
 from shared.clock import clock
 from shared.events import contracts as ev
 from tests.registration_support import (
+    completed,
     events_about,
     in_catalogue,
+    one_registration_system_per_module,
     open_training,
     person,
     publish,
@@ -25,25 +25,13 @@ from tests.registration_support import (
     training_event,
 )
 from tests.support import (
-    DATABASE_KINDS,
     System,
-    database_kind,
+    cases,
     eventually,
-    running_system,
     staff_headers,
 )
 
-
-@pytest.fixture(scope="module", params=DATABASE_KINDS)
-async def system(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[System]:
-    """Registration alone, fed with scheduling's events by the tests; shared by the module
-    (each test opens trainings of its own)."""
-    kind = database_kind(request.param)
-    path: Path = tmp_path_factory.mktemp(kind)
-    async with running_system(path, kind, services=("registration",)) as running:
-        yield running
+system = one_registration_system_per_module("registration")
 
 
 async def _open(system: System, **changes: Any) -> ev.TrainingData:
@@ -398,8 +386,7 @@ async def test_check_in_runs_from_the_first_day_until_completion_for_confirmed_o
     assert undone.status_code == 200 and undone.json()["checked_in"] is False
     assert (await system.registration.post(url, headers=organiser)).status_code == 200
 
-    await publish(system.nats.url, ev.TrainingCompleted(id=training.id, revision=2))
-    await in_catalogue(system.registration, training.id, status="completed")
+    await completed(system.nats.url, system.registration, training.id)
     closed = await system.registration.post(url, headers=organiser)
     assert closed.status_code == 409 and "completed" in closed.json()["detail"]
 
@@ -449,24 +436,29 @@ async def test_a_manage_token_opens_only_its_own_registration(system: System) ->
     assert (await _status(system, theirs))["status"] == "confirmed"
 
 
+# The staff routes on a training's registrations: method, path (the training's and the
+# registration's ids put in), body.
+STAFF_ROUTES = [
+    ("GET", "/trainings/{training}/registrations", None),
+    ("GET", "/trainings/{training}/registrations.csv", None),
+    ("GET", "/trainings/{training}/quotas", None),
+    ("PUT", "/trainings/{training}/quotas", {"EE": "not even a number"}),
+    ("POST", "/registrations/{registration}/approve", None),
+    ("POST", "/registrations/{registration}/decline", None),
+    ("POST", "/registrations/{registration}/check-in", None),
+    ("DELETE", "/registrations/{registration}/check-in", None),
+    ("GET", "/registrations/{registration}", None),
+    ("POST", "/registrations/{registration}/cancel", None),
+]
+
+
 async def test_an_organiser_of_another_country_gets_403(system: System) -> None:
     training = await _open(system, capacity=5, host_country="EE")
     registration = await register(system.registration, training.id, person(1))
     latvian = staff_headers("organiser", ["LV"])
     base = f"/trainings/{training.id}"
-    attempts = [
-        ("GET", f"{base}/registrations", None),
-        ("GET", f"{base}/registrations.csv", None),
-        ("GET", f"{base}/quotas", None),
-        ("PUT", f"{base}/quotas", {"EE": "not even a number"}),
-        ("POST", f"/registrations/{registration['id']}/approve", None),
-        ("POST", f"/registrations/{registration['id']}/decline", None),
-        ("POST", f"/registrations/{registration['id']}/check-in", None),
-        ("DELETE", f"/registrations/{registration['id']}/check-in", None),
-        ("GET", f"/registrations/{registration['id']}", None),
-        ("POST", f"/registrations/{registration['id']}/cancel", None),
-    ]
-    for method, url, body in attempts:
+    for method, route, body in STAFF_ROUTES:
+        url = route.format(training=training.id, registration=registration["id"])
         response = await system.registration.request(method, url, json=body, headers=latvian)
         assert response.status_code == 403, (method, url, response.text)
         anonymous = await system.registration.request(method, url, json=body)
@@ -600,20 +592,22 @@ async def test_bad_input_gets_a_problem_naming_the_field_and_stores_nothing(
 
 # Each is something a mail library would read as more (or other) than one recipient, or
 # as a header of its own, once the address is put into a "To:" header.
-HEADER_SYNTAX = [
-    pytest.param("=?utf-8?q?a=0d=0abcc=3a_evil=40evil.example?=@example.org", id="encoded-crlf"),
-    pytest.param("=?utf-8?q?injected=40evil.example=2c_x?=@example.org", id="encoded-comma"),
-    pytest.param("a\r\nBcc: evil@evil.example@example.org", id="crlf"),
-    pytest.param("a@example.org\r\nBcc: evil@evil.example", id="crlf-after"),
-    pytest.param("a\x00b@example.org", id="nul"),
-    pytest.param("a@example.org, evil@evil.example", id="comma"),
-    pytest.param("Anna <a@example.org>", id="display-name"),
-    pytest.param('"evil@evil.example"@example.org', id="quoted"),
-    pytest.param("a@[127.0.0.1]", id="domain-literal"),
-    pytest.param("a(comment)@example.org", id="comment"),
-    pytest.param("a;b@example.org", id="semicolon"),
-    pytest.param("a\u202e@example.org", id="bidi-override"),
-]
+HEADER_SYNTAX = cases(
+    {
+        "encoded-crlf": "=?utf-8?q?a=0d=0abcc=3a_evil=40evil.example?=@example.org",
+        "encoded-comma": "=?utf-8?q?injected=40evil.example=2c_x?=@example.org",
+        "crlf": "a\r\nBcc: evil@evil.example@example.org",
+        "crlf-after": "a@example.org\r\nBcc: evil@evil.example",
+        "nul": "a\x00b@example.org",
+        "comma": "a@example.org, evil@evil.example",
+        "display-name": "Anna <a@example.org>",
+        "quoted": '"evil@evil.example"@example.org',
+        "domain-literal": "a@[127.0.0.1]",
+        "comment": "a(comment)@example.org",
+        "semicolon": "a;b@example.org",
+        "bidi-override": "a\u202e@example.org",
+    }
+)
 
 
 @pytest.mark.parametrize("address", HEADER_SYNTAX)

@@ -12,7 +12,9 @@ import pytest
 
 from tests.browser import browser_page, csrf_of
 from tests.registration_support import (
+    fill_registration_form,
     in_catalogue,
+    offered,
     open_training,
     publish,
     served_registration,
@@ -41,6 +43,12 @@ async def _post_form(system: System, path: str, form: dict[str, str]) -> Any:
     return await system.registration.post(path, data={**form, "_csrf_token": csrf_of(page.text)})
 
 
+async def _submitted(system: System, **changes: str) -> tuple[Any, Any]:
+    """A training open for registration, and the answer to its form sent with `changes`."""
+    training = await open_training(system.nats.url, system.registration)
+    return training, await _post_form(system, f"/register/{training.id}", _form(**changes))
+
+
 async def _registrations(system: System, training_id: str) -> list[dict[str, Any]]:
     """The training's registrations as its organisers see them."""
     listed = await system.registration.get(
@@ -67,12 +75,7 @@ async def test_catalogue_page_lists_open_trainings_with_seats_left(system: Syste
 async def test_form_shows_each_error_beside_its_field_and_keeps_the_input(
     system: System,
 ) -> None:
-    training = await open_training(system.nats.url, system.registration)
-    path = f"/register/{training.id}"
-
-    response = await _post_form(
-        system, path, _form(name="", email="liis@", country="XX", consent="")
-    )
+    training, response = await _submitted(system, name="", email="liis@", country="XX", consent="")
 
     assert response.status_code == 422
     page = response.text
@@ -88,18 +91,12 @@ async def test_form_shows_each_error_beside_its_field_and_keeps_the_input(
 async def test_the_form_refuses_header_syntax_in_the_address_and_control_characters(
     system: System,
 ) -> None:
-    training = await open_training(system.nats.url, system.registration)
-    path = f"/register/{training.id}"
-
-    response = await _post_form(
+    training, response = await _submitted(
         system,
-        path,
-        _form(
-            email="=?utf-8?q?injected=40evil.example=2c_x?=@example.org",
-            name="Liis\u202eKask",
-            organisation="Embassy\x00",
-            needs_diet="vegetarian\r\nno nuts\x1b",
-        ),
+        email="=?utf-8?q?injected=40evil.example=2c_x?=@example.org",
+        name="Liis\u202eKask",
+        organisation="Embassy\x00",
+        needs_diet="vegetarian\r\nno nuts\x1b",
     )
 
     assert response.status_code == 422
@@ -115,10 +112,7 @@ async def test_the_form_refuses_header_syntax_in_the_address_and_control_charact
 async def test_line_breaks_a_browser_sends_in_free_text_are_kept_as_line_feeds(
     system: System,
 ) -> None:
-    training = await open_training(system.nats.url, system.registration)
-    response = await _post_form(
-        system, f"/register/{training.id}", _form(needs_access="wheelchair\r\nramp, please")
-    )
+    training, response = await _submitted(system, needs_access="wheelchair\r\nramp, please")
     assert response.status_code == 200, response.text
     (item,) = await _registrations(system, training.id)
     assert item["needs"]["access"] == "wheelchair\nramp, please"
@@ -202,11 +196,7 @@ async def test_a_browser_registers_sees_the_confirmation_and_cancels_on_the_mana
     tmp_path: Path,
 ) -> None:
     async with served_registration(tmp_path) as served:
-        training = training_event(capacity=3, title="Trafficking in human beings, Helsinki")
-        await publish(served.nats_url, training)
-
-        async with httpx.AsyncClient(base_url=served.url) as client:
-            await in_catalogue(client, training.id)
+        training = await offered(served, capacity=3, title="Trafficking in human beings, Helsinki")
 
         async with browser_page(viewport={"width": 390, "height": 844}) as tab:
 
@@ -223,10 +213,11 @@ async def test_a_browser_registers_sees_the_confirmation_and_cancels_on_the_mana
             await card.get_by_role("link", name="Register").click()
 
             await fits_the_phone()
-            await tab.get_by_label("Name").fill("Aino Virtanen")
-            await tab.get_by_label("E-mail address").fill("aino.virtanen@formin.fi")
-            await tab.get_by_label("Organisation").fill("Ministry for Foreign Affairs")
-            await tab.get_by_label("Country you represent").select_option("FI")
+            await fill_registration_form(
+                tab,
+                ("Name", "E-mail address", "Organisation", "Country you represent"),
+                ("Aino Virtanen", "aino.virtanen@formin.fi", "Ministry for Foreign Affairs", "FI"),
+            )
             await tab.get_by_role("button", name="Register").click()
             # Without consent the form comes back with the error beside the box.
             await tab.locator("#consent-error").wait_for()

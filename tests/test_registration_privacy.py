@@ -9,12 +9,11 @@ import pytest
 
 from services.registration.privacy import erase_expired
 from shared.clock import clock
-from shared.events import contracts as ev
 from tests.registration_support import (
+    completed,
     in_catalogue,
     open_training,
     person,
-    publish,
     register,
     registration_events,
 )
@@ -78,8 +77,7 @@ async def test_erasure_removes_personal_data_frees_the_seat_and_tells_the_others
     await register(system.registration, past.id, person(1, needs={"diet": "halal"}))
     seated = await register(system.registration, upcoming.id, person(1))
     waiting = await register(system.registration, upcoming.id, person(2))
-    await publish(system.nats.url, ev.TrainingCompleted(id=past.id, revision=2))
-    await in_catalogue(system.registration, past.id, status="completed")
+    await completed(system.nats.url, system.registration, past.id)
 
     erased = await system.registration.post(
         "/privacy/erase", json={"email": "participant1@example.org"}, headers=staff_headers()
@@ -137,11 +135,9 @@ async def test_retention_erases_personal_data_a_period_after_completion(system: 
     await register(system.registration, ongoing.id, person(2))
     kept = await register(system.registration, recent.id, person(3))
 
-    await publish(system.nats.url, ev.TrainingCompleted(id=old.id, revision=2))
-    await in_catalogue(system.registration, old.id, status="completed")
+    await completed(system.nats.url, system.registration, old.id)
     clock.advance(timedelta(days=200))
-    await publish(system.nats.url, ev.TrainingCompleted(id=recent.id, revision=2))
-    await in_catalogue(system.registration, recent.id, status="completed")
+    await completed(system.nats.url, system.registration, recent.id)
 
     runtime = system.runtime("registration")
     clock.advance(timedelta(days=170))

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from capitals.embedded import free_port
 from tests.registration_support import open_training, person, served_registration
-from tests.servers import serve_command
+from tests.servers import Command
 from tests.support import DATABASE_KINDS, database_kind, running_system, staff_headers
 
 
@@ -117,7 +117,7 @@ async def test_two_instances_on_one_database_share_the_clients_count(
     async with served_registration(tmp_path, database_kind(kind), CAPITALS_RATE_LIMIT="3") as first:
         port = free_port()
         env = {**first.env, "REGISTRATION_PUBLIC_URL": f"http://127.0.0.1:{port}"}
-        with serve_command("registration", port, env, tmp_path / "second.log"):
+        with Command("registration", port, env, tmp_path / "second.log").served():
             second = f"http://127.0.0.1:{port}"
             # At once, from both instances: exactly three get through.
             rush = await asyncio.gather(

@@ -22,11 +22,20 @@ from tests.browser import (
     sideways_scroll,
     sign_in_with_token,
 )
-from tests.registration_support import open_training, person, register
+from tests.registration_support import DEFAULT_TRAINING, open_training, person, register
 from tests.servers import served_alone
 from tests.support import System, eventually, publish
 
 HTML = {"Accept": "text/html"}
+TITLE = DEFAULT_TRAINING["title"]
+# The trainings of `a_known_series`: first day, host country, city, zone, title.
+SERIES = (
+    (date(2009, 4, 28), "EE", "Tallinn", "Europe/Tallinn", TITLE),
+    (date(2009, 5, 25), "IS", "Reykjavik", "Atlantic/Reykjavik", TITLE),
+    (date(2023, 3, 1), "LV", "Riga", "Europe/Riga", '=HYPERLINK("http://x") Riga'),
+    # Cancelled, and no matter where it would have been.
+    (date(2010, 2, 1), "DE", "Berlin", "Europe/Tallinn", TITLE),
+)
 
 
 @dataclass
@@ -55,29 +64,18 @@ async def a_known_series(system: System) -> Series:
     """Three trainings held and one cancelled, with registrations, check-ins and the counts
     evaluation publishes. The expected figures are worked out by hand in the tests."""
     nats = system.nats.url
-    tallinn = await open_training(
-        nats, system.registration, starts_on=date(2009, 4, 28), host_country="EE"
-    )
-    reykjavik = await open_training(
-        nats,
-        system.registration,
-        starts_on=date(2009, 5, 25),
-        host_country="IS",
-        city="Reykjavik",
-        timezone="Atlantic/Reykjavik",
-    )
-    riga = await open_training(
-        nats,
-        system.registration,
-        starts_on=date(2023, 3, 1),
-        host_country="LV",
-        city="Riga",
-        timezone="Europe/Riga",
-        title='=HYPERLINK("http://x") Riga',
-    )
-    cancelled = await open_training(
-        nats, system.registration, starts_on=date(2010, 2, 1), host_country="DE", city="Berlin"
-    )
+    tallinn, reykjavik, riga, cancelled = [
+        await open_training(
+            nats,
+            system.registration,
+            starts_on=day,
+            host_country=country,
+            city=city,
+            timezone=zone,
+            title=title,
+        )
+        for day, country, city, zone, title in SERIES
+    ]
     # Tallinn 2009: EE (member), FR and BY (observers then), CN (other; did not come).
     for number, country in ((1, "EE"), (2, "FR"), (3, "BY")):
         await _checked_in(system, await _registered(system, tallinn.id, number, country))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,22 +13,18 @@ from tests.scheduling_support import (
     add_session,
     create_training,
     fresh_day,
+    one_scheduling_system_per_module,
     published_training,
-    scheduling_system,
     session_body,
     training_body,
 )
-from tests.support import System
+from tests.support import System, cases
 
 TALLINN = ZoneInfo("Europe/Tallinn")
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
-@pytest.fixture(scope="module")
-async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
-    """One scheduling service for the module; each test uses days of its own."""
-    async with scheduling_system(tmp_path_factory.mktemp("scheduling")) as running:
-        yield running
+system = one_scheduling_system_per_module("scheduling")
 
 
 @pytest.fixture
@@ -186,16 +181,18 @@ async def test_a_malformed_session_is_rejected(
 
 # Characters that split a mail header (CR, LF, NUL, NEL, the line separator) or make a
 # title read otherwise than it is stored (bidi overrides and isolates).
-UNSAFE_IN_A_LINE = [
-    pytest.param("Trafficking\r\nBcc: evil@evil.example", id="crlf"),
-    pytest.param("Trafficking\nin human beings", id="lf"),
-    pytest.param("Trafficking\x00", id="nul"),
-    pytest.param("Trafficking\x7f", id="del"),
-    pytest.param("Trafficking\x85", id="nel"),
-    pytest.param("Trafficking\u2028", id="line-separator"),
-    pytest.param("Trafficking \u202egnp.exe", id="right-to-left-override"),
-    pytest.param("Trafficking \u2066isolated\u2069", id="isolate"),
-]
+UNSAFE_IN_A_LINE = cases(
+    {
+        "crlf": "Trafficking\r\nBcc: evil@evil.example",
+        "lf": "Trafficking\nin human beings",
+        "nul": "Trafficking\x00",
+        "del": "Trafficking\x7f",
+        "nel": "Trafficking\x85",
+        "line-separator": "Trafficking\u2028",
+        "right-to-left-override": "Trafficking \u202egnp.exe",
+        "isolate": "Trafficking \u2066isolated\u2069",
+    }
+)
 
 
 @pytest.mark.parametrize("text", UNSAFE_IN_A_LINE)
@@ -316,11 +313,18 @@ async def test_cancelling_a_training_cancels_its_sessions_and_freezes_it(
     assert published.status_code == 409
 
 
+async def one_session(
+    system: System, ee: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """A published training with one session, the session, and the session's path."""
+    training, (session,) = await published_training(system, ee)
+    return training, session, f"/trainings/{training['id']}/sessions/{session['id']}"
+
+
 async def test_a_cancelled_session_cannot_be_changed_and_cancelling_again_changes_nothing(
     system: System, ee: dict[str, str]
 ) -> None:
-    training, (session,) = await published_training(system, ee)
-    path = f"/trainings/{training['id']}/sessions/{session['id']}"
+    _, _, path = await one_session(system, ee)
     first = await system.scheduling.post(f"{path}/cancel", headers=ee)
     assert first.json()["status"] == "cancelled" and first.json()["sequence"] == 1
     second = await system.scheduling.post(f"{path}/cancel", headers=ee)
@@ -332,8 +336,7 @@ async def test_a_cancelled_session_cannot_be_changed_and_cancelling_again_change
 async def test_sequence_rises_on_a_time_change_and_not_on_a_title_change(
     system: System, ee: dict[str, str]
 ) -> None:
-    training, (session,) = await published_training(system, ee)
-    path = f"/trainings/{training['id']}/sessions/{session['id']}"
+    training, session, path = await one_session(system, ee)
     retitled = await system.scheduling.patch(path, json={"title": "New title"}, headers=ee)
     assert retitled.json()["sequence"] == 0
     assert retitled.json()["revision"] == session["revision"] + 1

@@ -4,29 +4,23 @@ a registration link."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-import pytest
 
 from shared.events import contracts as ev
 from tests.scheduling_support import (
     create_training,
     event_tap,
     fresh_day,
+    one_scheduling_system_per_module,
     published_training,
-    scheduling_system,
 )
 from tests.support import System, eventually
 from tests.test_scheduling_staff_pages import Browser, signed_in
 
-
-@pytest.fixture(scope="module")
-async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
-    async with scheduling_system(tmp_path_factory.mktemp("nominations")) as running:
-        yield running
+system = one_scheduling_system_per_module("nominations")
 
 
 async def test_by_nomination_and_its_deadline_travel_with_the_training_events(

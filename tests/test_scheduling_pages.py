@@ -26,7 +26,7 @@ from tests.scheduling_support import (
     scheduling_system,
     service_env,
 )
-from tests.servers import serve_app, serve_command
+from tests.servers import Command, serve_app
 from tests.support import NatsServer, System, eventually, publish
 
 PORT = free_port()
@@ -307,7 +307,7 @@ async def test_two_processes_serve_byte_identical_feeds(
     for seed in ("1", "4242"):
         port = free_port()
         env_of_process = {**env, "SCHEDULING_PUBLIC_URL": PUBLIC, "PYTHONHASHSEED": seed}
-        with serve_command("scheduling", port, env_of_process):
+        with Command("scheduling", port, env_of_process).served():
             url = f"http://127.0.0.1:{port}"
             async with httpx.AsyncClient(timeout=10) as client:
                 response = await client.get(f"{url}{path}")

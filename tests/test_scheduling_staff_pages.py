@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
-
-import pytest
 
 from shared.auth import COOKIE_NAME
 from tests.browser import csrf_of
@@ -14,16 +11,12 @@ from tests.scheduling_support import (
     add_session,
     create_training,
     fresh_day,
+    one_scheduling_system_per_module,
     published_training,
-    scheduling_system,
 )
 from tests.support import System
 
-
-@pytest.fixture(scope="module")
-async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
-    async with scheduling_system(tmp_path_factory.mktemp("staff-pages")) as running:
-        yield running
+system = one_scheduling_system_per_module("staff-pages")
 
 
 def signed_in(system: System, role: str = "organiser", countries: list[str] | None = None) -> str:
