@@ -106,8 +106,17 @@ async def register_batch(
         )
     }
     seats = await seats_for_batch(uow, trainings)
-    # One read for the batch: the calendar each confirmation mail carries.
-    calendars = {key: sessions.calendar_of(settings, row) for key, row in trainings.items()}
+    # The calendar a confirmation mail carries, built once a batch and only for a training
+    # that confirms someone in it: a waitlisted or pending answer carries none.
+    calendars: dict[str, Attachment | None] = {}
+
+    def calendar_for(training_row: Any, status: str) -> Attachment | None:
+        if status != "confirmed":
+            return None
+        if training_row.id not in calendars:
+            calendars[training_row.id] = sessions.calendar_of(settings, training_row)
+        return calendars[training_row.id]
+
     emails = sorted({domain.normalise_email(item.data.email) for item in batch})
     people: dict[str, Any] = {}
     held: set[tuple[str, str]] = set()
@@ -185,7 +194,7 @@ async def register_batch(
                 data,
                 admission,
                 now,
-                calendars[training_row.id],
+                calendar_for(training_row, admission.status),
             )
             new_rows.append(values)
             results.append(answer)
