@@ -23,6 +23,7 @@ from icalendar.prop import vDuration, vUTCOffset
 
 from shared.i18n import N_
 from shared.structs import carried
+from shared.training_sessions import SessionHead
 
 __all__ = [
     "KIND_LABELS",
@@ -80,14 +81,7 @@ class FeedSpeaker:
     organisation: str | None = None
 
 
-@dataclass(frozen=True)
-class FeedSession:
-    id: str
-    training_id: str
-    title: str
-    kind: str
-    starts_at: datetime
-    ends_at: datetime
+class FeedSession(SessionHead, frozen=True, kw_only=True):
     timezone: str
     status: str
     sequence: int

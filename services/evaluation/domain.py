@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from services.evaluation.question_head import QuestionHead
 from shared.errors import Invalid
 from shared.inputs import REFUSED_TEXT, is_text
 
@@ -37,19 +38,15 @@ class Option(msgspec.Struct, frozen=True):
     text: str
 
 
-class Question(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """One question as asked; `id` is stable across bank versions so results compare."""
+# Frozen over a mutable base, which msgspec allows (a question as asked never changes;
+# its results are filled in one by one) and mypy's dataclass rules do not know.
+class Question(QuestionHead, frozen=True, kw_only=True, omit_defaults=True):  # type: ignore[misc]
+    """One question as asked."""
 
-    id: str
-    kind: str
-    text: str
-    level: int
     required: bool = False
     options: tuple[Option, ...] = ()
     low_label: str | None = None
     high_label: str | None = None
-    session_id: str | None = None
-    objective_id: str | None = None
     # What a made-for-this-training question is about: the session's title.
     about: str | None = None
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from services.evaluation import domain
+from services.evaluation.question_head import QuestionHead
 from shared.inputs import LINE_PATTERN, Title
 from shared.structs import carried
 
@@ -74,19 +75,13 @@ class OptionOut(msgspec.Struct):
     text: str
 
 
-class QuestionOut(msgspec.Struct, omit_defaults=True, kw_only=True):
-    id: str
-    kind: str
-    text: str
-    level: int
+class QuestionOut(QuestionHead, omit_defaults=True, kw_only=True):
     required: bool = False
     options: list[OptionOut] = []
     min: int | None = None
     max: int | None = None
     low_label: str | None = None
     high_label: str | None = None
-    session_id: str | None = None
-    objective_id: str | None = None
 
     @classmethod
     def of(cls, question: domain.Question) -> QuestionOut:
@@ -160,11 +155,7 @@ class Invitations(msgspec.Struct):
 # --- reports and trends ------------------------------------------------------------
 
 
-class QuestionResult(msgspec.Struct, kw_only=True):
-    id: str
-    kind: str
-    text: str
-    level: int
+class QuestionResult(QuestionHead, kw_only=True):
     n: int
     withheld: bool
     mean: float | None = None
@@ -174,8 +165,6 @@ class QuestionResult(msgspec.Struct, kw_only=True):
     before: float | None = None
     now: float | None = None
     gain: float | None = None
-    session_id: str | None = None
-    objective_id: str | None = None
 
 
 class RecommendationOut(msgspec.Struct, kw_only=True):

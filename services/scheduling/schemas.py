@@ -11,6 +11,7 @@ from shared.events.contracts import SESSION_KINDS
 from shared.inputs import LINE_PATTERN, Name, Title
 from shared.inputs import FreeText as Text
 from shared.inputs import Line as OptionalLine
+from shared.training_sessions import SessionHead
 
 Venue = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=LINE_PATTERN)]
 Timezone = Annotated[str, msgspec.Meta(max_length=64, pattern=LINE_PATTERN)]
@@ -114,13 +115,7 @@ class SpeakerOut(msgspec.Struct):
     organisation: str | None = None
 
 
-class SessionOut(msgspec.Struct):
-    id: str
-    training_id: str
-    title: str
-    kind: str
-    starts_at: datetime
-    ends_at: datetime
+class SessionOut(SessionHead, frozen=True):
     room: str | None
     speakers: list[SpeakerOut]
     description: str | None
@@ -191,7 +186,7 @@ class ChangeOut(msgspec.Struct):
     at: datetime
 
 
-class SessionWritten(SessionOut):
+class SessionWritten(SessionOut, frozen=True):
     """A session just added or changed, with the conflicts it is now part of."""
 
     conflicts: list[ConflictOut] = []
