@@ -30,6 +30,13 @@ class OneTraining:
     training_id: str
 
 
+@dataclass(frozen=True)
+class OneRegistration:
+    """The input of a command about one registration, named by its id."""
+
+    registration_id: str
+
+
 async def execute(
     db: Database, command: Command[R], settings: Settings, who: Staff | None, input: Any
 ) -> R:
