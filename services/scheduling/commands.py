@@ -143,11 +143,9 @@ async def update_training(
     before = {name: getattr(training, name) for name in changes}
     for name, value in changes.items():
         setattr(training, name, value)
-    training.revision += 1
-    training.updated_at = edit.now
     if domain.FEED_FIELDS & changes.keys():
         training.feed_revised_at = edit.now
-    edit.feed_changed()
+    edit.revise_training()
     edit.log("training.updated", before, changes)
     for session, starts, ends in moved:
         was = {"starts_at": session.starts_at, "ends_at": session.ends_at}

@@ -66,6 +66,12 @@ class Edit:
         if self.training.status == "published":
             self.uow.emit(events.session_data(session, self.training.timezone, event))
 
+    def revise_training(self) -> None:
+        """A new revision of the training, its feed's with it."""
+        self.training.revision += 1
+        self.training.updated_at = self.now
+        self.feed_changed()
+
     def revise(self, session: SessionRow, *, timing_changed: bool) -> None:
         """A new revision of the session, stored with the unit of work."""
         if timing_changed:
@@ -76,6 +82,8 @@ class Edit:
         self.uow.session.add(session)
 
     def cancel_session(self, session: SessionRow, change: domain.Change, *, public: bool) -> None:
+        """Cancel one of the training's sessions; once `public`, the change log and the
+        consumers hear of it."""
         session.status = change.status
         self.revise(session, timing_changed=True)
         if public:
@@ -92,11 +100,8 @@ class Edit:
     def apply(self, change: domain.Change, *, logged: bool = True) -> None:
         """Move the training to the change's status; the change log, kept from publication
         on, records it when `logged`."""
-        training = self.training
-        training.status = change.status
-        training.revision += 1
-        training.updated_at = self.now
-        self.feed_changed()
+        self.training.status = change.status
+        self.revise_training()
         if logged:
             self.log(change.what, change.before, change.after)
 
