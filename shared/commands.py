@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from shared.audit import record_command
@@ -19,6 +20,21 @@ R = TypeVar("R")
 # `async def verb(uow, settings, who, input) -> R`; `who` is None for the public, the
 # holder of a link token, or the system (handlers, jobs).
 Command = Callable[[UnitOfWork, Settings, Staff | None, Any], Awaitable[R]]
+
+
+@dataclass(frozen=True)
+class OneTraining:
+    """The input of a command about one training, named by its id; the inputs of the
+    services' commands that also name a training extend it."""
+
+    training_id: str
+
+
+@dataclass(frozen=True)
+class OneRegistration:
+    """The input of a command about one registration, named by its id."""
+
+    registration_id: str
 
 
 async def execute(

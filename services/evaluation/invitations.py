@@ -10,7 +10,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import delete, update
 from sqlmodel import col, select
@@ -24,6 +24,7 @@ from services.evaluation.tables import AttendeeRow, CampaignRow, InvitationRow, 
 from shared import audit, bus, mail, tokens
 from shared.audit import audited
 from shared.clock import clock
+from shared.commands import OneRegistration, OneTraining
 from shared.db import UnitOfWork
 from shared.errors import Conflict
 from shared.settings import Settings
@@ -38,25 +39,44 @@ IDENTIFYING = ("participant_id", "registration_id", "name", "email", "draft")
 
 
 @dataclass(frozen=True)
-class OpenCampaign:
+class ForTraining:
+    """The input of a command about a training the caller (an event handler, a job) holds."""
+
     training: TrainingRow
+
+
+class OpenCampaign(ForTraining):
+    """The evaluation of a training goes to those who checked in."""
+
+    stage: ClassVar[str] = EVALUATION
+
+    def invitees(self) -> SelectOfScalar[AttendeeRow]:
+        checked_in = col(AttendeeRow.checked_in).is_(True)
+        return _by_name(AttendeeRow, AttendeeRow.training_id == self.training.id, checked_in)
 
 
 @dataclass(frozen=True)
-class OpenFollowUp:
-    training: TrainingRow
+class OpenFollowUp(ForTraining):
+    """The follow-up goes to the same people the evaluation went to."""
+
     evaluation: CampaignRow
+    stage: ClassVar[str] = FOLLOW_UP
+
+    def invitees(self) -> SelectOfScalar[InvitationRow]:
+        mailable = col(InvitationRow.email).is_not(None)
+        return _by_name(InvitationRow, InvitationRow.campaign_id == self.evaluation.id, mailable)
+
+
+def _by_name(model: type[P], *conditions: Any) -> SelectOfScalar[P]:
+    return select(model).where(*conditions).order_by(col(model.name))
 
 
 @dataclass(frozen=True)
-class InviteAttendee:
-    training: TrainingRow
+class InviteAttendee(ForTraining):
     attendee: AttendeeRow
 
 
-@dataclass(frozen=True)
-class WithdrawInvitations:
-    registration_id: str
+class WithdrawInvitations(OneRegistration): ...
 
 
 @dataclass(frozen=True)
@@ -64,9 +84,7 @@ class EraseParticipant:
     participant_id: str
 
 
-@dataclass(frozen=True)
-class RemindNow:
-    training_id: str
+class RemindNow(OneTraining): ...
 
 
 # --- campaigns and invitations -----------------------------------------------------------
@@ -101,37 +119,24 @@ async def open_campaign(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: OpenCampaign
 ) -> None:
     """Open the evaluation of a training and invite those who checked in."""
-    checked_in = col(AttendeeRow.checked_in).is_(True)
-    attendees = _by_name(AttendeeRow, AttendeeRow.training_id == input.training.id, checked_in)
-    await _open(uow, settings, input.training, EVALUATION, attendees)
+    await _open(uow, settings, input)
 
 
 async def open_follow_up(
     uow: UnitOfWork, settings: Settings, who: Staff | None, input: OpenFollowUp
 ) -> None:
     """Open the follow-up of a training: it goes to the same people the evaluation went to."""
-    mailable = col(InvitationRow.email).is_not(None)
-    earlier = _by_name(InvitationRow, InvitationRow.campaign_id == input.evaluation.id, mailable)
-    await _open(uow, settings, input.training, FOLLOW_UP, earlier)
+    await _open(uow, settings, input)
 
 
-def _by_name(model: type[P], *conditions: Any) -> SelectOfScalar[P]:
-    return select(model).where(*conditions).order_by(col(model.name))
-
-
-async def _open(
-    uow: UnitOfWork,
-    settings: Settings,
-    training: TrainingRow,
-    stage: str,
-    invitees: SelectOfScalar[AttendeeRow] | SelectOfScalar[InvitationRow],
-) -> None:
+async def _open(uow: UnitOfWork, settings: Settings, input: OpenCampaign | OpenFollowUp) -> None:
+    """Open the input's campaign, unless the training has it, and invite its invitees."""
     now = clock.now()
-    campaign = await _new_campaign(uow, settings, training, stage, now)
+    campaign = await _new_campaign(uow, settings, input.training, input.stage, now)
     if campaign is None:
         return
-    for person in await uow.session.exec(invitees):
-        await _invite(uow, settings, campaign, training, person, now)
+    for person in await uow.session.exec(input.invitees()):
+        await _invite(uow, settings, campaign, input.training, person, now)
 
 
 async def _invite(

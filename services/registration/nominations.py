@@ -19,7 +19,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.registration import audits, nomination_mails
 from services.registration import nomination_rules as rules
 from services.registration import nomination_views as views
-from services.registration.commands import OneTraining
 from services.registration.nomination_schemas import FocalPointIn, NominationIn
 from services.registration.nomination_views import closes_at
 from services.registration.seats import training_for_update
@@ -27,6 +26,7 @@ from services.registration.tables import FocalPointRow, NominationRow, TrainingR
 from shared import tokens
 from shared.audit import audited
 from shared.clock import clock
+from shared.commands import OneTraining
 from shared.countries import is_country
 from shared.db import UnitOfWork
 from shared.errors import Conflict, Invalid, NotFound

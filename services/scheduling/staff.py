@@ -7,10 +7,12 @@ change goes through the same command as the API."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Router, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
@@ -19,10 +21,13 @@ from services.scheduling.conflicts import BLOCKING
 from shared.auth import check_host, sign_in_again, staff_or_none, stale_session
 from shared.commands import execute
 from shared.countries import all_countries, country
+from shared.db import Database
 from shared.errors import DomainError
 from shared.events.contracts import SESSION_KINDS
 from shared.params import DB, AppSettings
 from shared.problems import status_of
+from shared.routes import CommandCall
+from shared.settings import Settings
 from shared.staff import Staff
 
 HTML = "text/html"
@@ -43,7 +48,10 @@ def refused(message: str, status_code: int) -> Template:
     )
 
 
-async def _form(request: Request[Any, Any, Any]) -> dict[str, str]:
+Form = dict[str, str]
+
+
+async def _form(request: Request[Any, Any, Any]) -> Form:
     form = await request.form()
     return {key: str(form.get(key) or "") for key in form}
 
@@ -199,77 +207,80 @@ async def _managing(
     return who
 
 
-async def _change(
-    request: Request[Any, Any, Any],
-    db: DB,
-    settings: AppSettings,
-    training_id: str,
-    form_of: str,
-    run: Any,
-) -> Page:
-    """Check the caller, read the form, run the command; a refusal shows the page again
-    with the message beside the field it names."""
-    who = await _managing(request, db, training_id)
-    if not isinstance(who, Staff):
-        return who
-    form = await _form(request)
-    try:
-        # A session just added is where the page comes back to, its clashes beside it.
-        anchor = await run(who, form) or form_of
-    except DomainError as refusal:
-        errors = {refusal.field or "form": refusal.message}
-        page: Page = await _or_refused(_training_page)(
-            db, who, training_id, errors=errors, values=form, form_of=form_of,
-            status=status_of(refusal),
-        )  # fmt: skip
-        return page
-    return Redirect(path=f"/staff/trainings/{training_id}#{anchor}", status_code=303)
+@dataclass(frozen=True)
+class PostedForm:
+    """A form posted to a training's page: the request it came in, and the database and
+    settings its command runs with."""
+
+    request: Request[Any, Any, Any]
+    db: Database
+    settings: Settings
+
+    async def change(
+        self, training_id: str, form_of: str, run: Callable[[CommandCall, Form], Awaitable[Any]]
+    ) -> Page:
+        """Check the caller, read the form, `run` the command; a refusal shows the page
+        again with the message beside the field it names."""
+        who = await _managing(self.request, self.db, training_id)
+        if not isinstance(who, Staff):
+            return who
+        form = await _form(self.request)
+        try:
+            # A session just added is where the page comes back to, its clashes beside it.
+            anchor = await run(CommandCall(self.db, self.settings, who), form) or form_of
+        except DomainError as refusal:
+            errors = {refusal.field or "form": refusal.message}
+            page: Page = await _or_refused(_training_page)(
+                self.db, who, training_id, errors=errors, values=form, form_of=form_of,
+                status=status_of(refusal),
+            )  # fmt: skip
+            return page
+        return Redirect(path=f"/staff/trainings/{training_id}#{anchor}", status_code=303)
+
+
+def _posted(request: Request[Any, Any, Any], db: DB, settings: AppSettings) -> PostedForm:
+    return PostedForm(request, db, settings)
+
+
+# What a handler of a training page's form takes as `posted`.
+Posted = NamedDependency[PostedForm]
 
 
 @post("/staff/trainings/{training_id:str}", operation_id="staffEditTraining")
-async def edit_training(
-    request: Request[Any, Any, Any], training_id: FromPath[str], db: DB, settings: AppSettings
-) -> Page:
-    async def run(who: Staff, form: dict[str, str]) -> None:
+async def edit_training(posted: Posted, training_id: FromPath[str]) -> Page:
+    async def run(call: CommandCall, form: Form) -> None:
         change = commands.UpdateTraining(training_id, forms.training_patch(form))
-        await execute(db, commands.update_training, settings, who, change)
+        await call.run(commands.update_training, change)
 
-    return await _change(request, db, settings, training_id, "details", run)
+    return await posted.change(training_id, "details", run)
 
 
 @post("/staff/trainings/{training_id:str}/sessions", operation_id="staffAddSession")
-async def add_session(
-    request: Request[Any, Any, Any], training_id: FromPath[str], db: DB, settings: AppSettings
-) -> Page:
-    async def run(who: Staff, form: dict[str, str]) -> str:
+async def add_session(posted: Posted, training_id: FromPath[str]) -> Page:
+    async def run(call: CommandCall, form: Form) -> str:
         added = commands.AddSession(training_id, forms.new_session(form))
-        session = await execute(db, commands.add_session, settings, who, added)
+        session = await call.run(commands.add_session, added)
         return f"session-{session.id}"
 
-    return await _change(request, db, settings, training_id, "new-session", run)
+    return await posted.change(training_id, "new-session", run)
 
 
 @post(
     "/staff/trainings/{training_id:str}/sessions/{session_id:str}", operation_id="staffEditSession"
 )
 async def edit_session(
-    request: Request[Any, Any, Any],
-    training_id: FromPath[str],
-    session_id: FromPath[str],
-    db: DB,
-    settings: AppSettings,
+    posted: Posted, training_id: FromPath[str], session_id: FromPath[str]
 ) -> Page:
-    async def run(who: Staff, form: dict[str, str]) -> None:
+    async def run(call: CommandCall, form: Form) -> None:
         if form.get("action") == "cancel":
             if form.get("confirm") != "on":
                 raise _Unconfirmed()
-            gone = commands.CancelSession(training_id, session_id)
-            await execute(db, commands.cancel_session, settings, who, gone)
+            await call.run(commands.cancel_session, commands.CancelSession(training_id, session_id))
             return
         change = commands.UpdateSession(training_id, session_id, forms.session_patch(form))
-        await execute(db, commands.update_session, settings, who, change)
+        await call.run(commands.update_session, change)
 
-    return await _change(request, db, settings, training_id, f"session-{session_id}", run)
+    return await posted.change(training_id, f"session-{session_id}", run)
 
 
 class _Unconfirmed(DomainError):
@@ -337,7 +348,9 @@ async def take_step(
             step = commands.CancelTraining(training_id, form.get("reason", "").strip() or None)
             await execute(db, commands.cancel, settings, who, step)
         else:
-            await execute(db, commands.complete, settings, who, commands.OnTraining(training_id))
+            await execute(
+                db, commands.complete, settings, who, commands.CompleteTraining(training_id)
+            )
     except DomainError as refusal:
         errors = {refusal.field or "form": refusal.message}
         page: Page = await _or_refused(_confirm)(
@@ -351,6 +364,7 @@ async def take_step(
 staff_pages = Router(
     path="/",
     include_in_schema=False,
+    dependencies={"posted": Provide(_posted, sync_to_thread=False)},
     route_handlers=[
         staff_home,
         new_training_page,
