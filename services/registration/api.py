@@ -40,6 +40,7 @@ from services.registration.schemas import (
 )
 from shared.auth import require_secretariat, staff_of
 from shared.clock import clock
+from shared.commands import OneRegistration
 from shared.downloads import csv_download
 from shared.params import DB, Offset
 from shared.problems import problems
@@ -111,7 +112,7 @@ def decision_route(
 def _decision(
     verb: str,
     command: Callable[..., Awaitable[commands.Decided]],
-    input: type[commands.OneRegistration],
+    input: type[OneRegistration],
 ) -> HTTPRouteHandler:
     """`POST /registrations/{registration_id}/{verb}`: `command` on the registration."""
 

@@ -26,19 +26,13 @@ from services.registration.seats import locked, move_seats, seats_of, training_f
 from services.registration.tables import RegistrationRow, TrainingRow, quota
 from shared.audit import audited
 from shared.clock import clock
+from shared.commands import OneRegistration, OneTraining
 from shared.db import UnitOfWork
 from shared.errors import Invalid
 from shared.events import contracts as ev
 from shared.settings import Settings
 from shared.staff import Staff
 from shared.structs import carried
-
-
-@dataclass(frozen=True)
-class OneRegistration:
-    """The input of a command on one registration, named by its id."""
-
-    registration_id: str
 
 
 class CancelRegistration(OneRegistration): ...
@@ -66,13 +60,6 @@ class CheckIn(OneRegistration):
 
 
 class UndoCheckIn(CheckIn): ...
-
-
-@dataclass(frozen=True)
-class OneTraining:
-    """The input of a command on one training, named by its id."""
-
-    training_id: str
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from services.registration import audits, domain, links, mails, queries
-from services.registration.commands import OneRegistration
 from services.registration.tables import ParticipantRow, RegistrationRow, TrainingRow
 from shared import i18n, tokens
 from shared.audit import audited
+from shared.commands import OneRegistration
 from shared.db import UnitOfWork
 from shared.errors import NotFound
 from shared.events import contracts as ev

@@ -14,13 +14,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.registration import mails, sealing, visa
-from services.registration.commands import OneRegistration
 from services.registration.mails import letter_decided
 from services.registration.schemas import LetterheadOut, LetterOut
 from services.registration.seats import locked
 from services.registration.tables import LetterheadRow, RegistrationRow, TrainingRow, VisaLetterRow
 from shared.audit import Target, audited
 from shared.clock import clock
+from shared.commands import OneRegistration
 from shared.db import Database, UnitOfWork
 from shared.errors import Invalid, NotFound
 from shared.events import contracts as ev

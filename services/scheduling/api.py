@@ -14,7 +14,6 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from services.scheduling import commands, feeds, guards, links, queries, views
 from services.scheduling import series as series_commands
-from services.scheduling.commands import OnTraining
 from services.scheduling.feeds import CALENDAR, FEED_METHODS, FEED_RESPONSES, IfNoneMatch
 from services.scheduling.schemas import (
     CancelIn,
@@ -32,7 +31,7 @@ from services.scheduling.schemas import (
     TrainingPatch,
 )
 from shared.auth import require_staff
-from shared.commands import Command
+from shared.commands import Command, OneTraining
 from shared.db import Database
 from shared.errors import Invalid, NotFound
 from shared.params import DB, AppSettings, Caller, Offset, StaffMember
@@ -142,7 +141,7 @@ async def cancel_training(
 
 
 async def _training_after(
-    call: CommandCall, command: Command[Any], change: OnTraining
+    call: CommandCall, command: Command[Any], change: OneTraining
 ) -> TrainingOut:
     """Run one change to a training in its own unit of work; answer the training as it is now."""
     await call.run(command, change)

@@ -27,9 +27,6 @@ from shared.settings import Settings
 from shared.staff import Staff
 from shared.structs import filled, provided
 
-# The name scheduling's API knows the one-training input by.
-OnTraining = OneTraining
-
 
 @dataclass(frozen=True)
 class UpdateTraining(OneTraining):
