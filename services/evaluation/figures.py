@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from services.evaluation import domain
 from services.evaluation.domain import SMALL_GROUP, Question
+from services.evaluation.question_head import QuestionHead
 from services.evaluation.schemas import (
     LearningOut,
     ObjectiveResult,
@@ -142,8 +143,8 @@ class Tally:
         return dict(chosen)
 
 
-# What a result repeats of its question, under the same names, so it can be told which.
-NAMED = ("id", "kind", "text", "level", "session_id", "objective_id")
+# What a result repeats of its question (the fields of QuestionHead), so it can be told which.
+NAMED = QuestionHead.__struct_fields__
 
 
 @dataclass
