@@ -3,18 +3,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Request, get
+from litestar.di import Provide
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from shared.audit import EntryList, Filters, entries
-from shared.auth import require_secretariat, sign_in_again, staff_or_none
+from shared.auth import sign_in_again, staff_or_none
 from shared.params import DB, Offset
-from shared.problems import problems
+from shared.routes import secretariat_get
 
 PAGE = 100
 Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
@@ -28,31 +30,22 @@ Since = Annotated[date | None, QueryParameter(name="from", description=UTC_DAY)]
 Until = Annotated[date | None, QueryParameter(name="to", description=UTC_DAY)]
 
 
-def _filters(
-    actor: str | None,
-    action: str | None,
-    object: str | None,
-    training: str | None,
-    country: str | None,
-    since: date | None,
-    until: date | None,
+def asked(
+    actor: Who = None, action: Text = None, object: Id = None, training: Id = None
 ) -> Filters:
-    return Filters(actor, action, object, training, country, since, until)
+    """The filters the API and the page read alike; each adds the host country and the days
+    itself (the page takes them as typed into its form, and says what it cannot read)."""
+    return Filters(actor, action, object, training)
 
 
-@get(
-    "/audit",
-    operation_id="listAuditLog",
-    tags=["audit"],
-    guards=[require_secretariat],
-    responses=problems(403),
-)
+# The handlers' `asked`; its query parameters are theirs in the OpenAPI description.
+ASKED = {"asked": Provide(asked, sync_to_thread=False)}
+
+
+@secretariat_get("/audit", operation_id="listAuditLog", tags=["audit"], dependencies=ASKED)
 async def list_audit_log(
     db: DB,
-    actor: Who = None,
-    action: Text = None,
-    object: Id = None,
-    training: Id = None,
+    asked: Filters,
     country: Country = None,
     since: Since = None,
     until: Until = None,
@@ -63,7 +56,7 @@ async def list_audit_log(
     member's e-mail contains), `action` (starts with, e.g. `registration.`), `object` (an
     object's or training's id), `training`, `country` (host country), `from` and `to`
     (UTC days, inclusive)."""
-    filters = _filters(actor, action, object, training, country, since, until)
+    filters = replace(asked, country=country, since=since, until=until)
     async with db.session() as session:
         return await entries(session, filters, limit, offset)
 
@@ -85,14 +78,11 @@ def _days(**fields: str | None) -> tuple[dict[str, date | None], dict[str, str]]
     return days, errors
 
 
-@get("/staff/audit", operation_id="auditLogPage", include_in_schema=False)
+@get("/staff/audit", operation_id="auditLogPage", include_in_schema=False, dependencies=ASKED)
 async def audit_page(
     request: Request[Any, Any, Any],
     db: DB,
-    actor: Who = None,
-    action: Text = None,
-    object: Id = None,
-    training: Id = None,
+    asked: Filters,
     country: Text = None,
     since: Annotated[str | None, QueryParameter(name="from", max_length=40)] = None,
     until: Annotated[str | None, QueryParameter(name="to", max_length=40)] = None,
@@ -114,14 +104,14 @@ async def audit_page(
         # A filter that cannot be read lists nothing rather than more than was asked.
         found = EntryList(items=[], total=0, limit=PAGE, offset=0)
     else:
-        filters = _filters(actor, action, object, training, code, days["from"], days["to"])
+        filters = replace(asked, country=code, since=days["from"], until=days["to"])
         async with db.session() as session:
             found = await entries(session, filters, PAGE, offset)
     query = {
-        "who": actor or "",
-        "action": action or "",
-        "object": object or "",
-        "training": training or "",
+        "who": asked.actor or "",
+        "action": asked.action or "",
+        "object": asked.object_id or "",
+        "training": asked.training_id or "",
         "country": code or "",
         "from": since or "",
         "to": until or "",

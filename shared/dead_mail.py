@@ -6,13 +6,11 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
-from litestar import get
 from litestar.params import QueryParameter
 from sqlalchemy import select
 
-from shared.auth import require_secretariat
 from shared.params import DB
-from shared.problems import problems
+from shared.routes import secretariat_get
 from shared.structs import carried
 from shared.tables import mail_queue
 
@@ -33,13 +31,7 @@ class DeadMailList(msgspec.Struct):
 Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
 
 
-@get(
-    "/mail/dead",
-    operation_id="listDeadMail",
-    tags=["mail"],
-    guards=[require_secretariat],
-    responses=problems(403),
-)
+@secretariat_get("/mail/dead", operation_id="listDeadMail", tags=["mail"])
 async def list_dead_mail(db: DB, limit: Limit = 100) -> DeadMailList:
     """Mail this service gave up on (secretariat), newest first, with the last error."""
     async with db.session() as session:

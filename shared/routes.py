@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeAlias, TypeVar
 
-from litestar import Router, get, patch, post, put
+from litestar import Router, delete, get, patch, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.types import ControllerRouterHandler, Guard, ParametersMap
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.auth import require_secretariat
 from shared.commands import Command, execute
 from shared.db import Database
 from shared.params import DB, AppSettings, Caller, StaffMember
@@ -67,6 +68,8 @@ LinkCall: TypeAlias = NamedDependency[CommandCall]
 
 # A POST that acts on something there already (Litestar's default for a POST is 201).
 action = partial(post, status_code=200)
+# A read only the secretariat may make, of this service as a whole: 403 for anyone else.
+secretariat_get = partial(get, guards=[require_secretariat], responses=problems(403))
 # A read behind a guard: 403 for a caller it refuses, 404 where there is nothing to read.
 guarded_get = partial(get, responses=problems(403, 404))
 # An action behind a guard: besides, 409 where the state does not allow it.
@@ -77,6 +80,9 @@ CHANGE = problems(403, 404, 409, 413, 422)
 guarded_post = partial(post, responses=CHANGE)
 guarded_put = partial(put, responses=CHANGE)
 guarded_patch = partial(patch, responses=CHANGE)
+# An undoing behind a guard: 403, 404, 409 as for an action, 422 for a query it cannot read;
+# 200 with what stands after (Litestar's default for a DELETE is 204, no body).
+guarded_delete = partial(delete, status_code=200, responses=problems(403, 404, 409, 422))
 
 
 def guarded(

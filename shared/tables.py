@@ -24,29 +24,42 @@ from shared.db import UTCDateTime
 
 infrastructure = MetaData()
 
+
+def serial_id() -> Column[int]:
+    """A row's number, counted by the database."""
+    return Column("id", Integer, primary_key=True, autoincrement=True)
+
+
+def leased() -> tuple[Column[object], ...]:
+    """What a queue that instances take rows of on lease has (shared.leases): until when a
+    row is taken, and how often handling it failed, with the last failure."""
+    return (
+        Column("claimed_until", UTCDateTime),
+        Column("attempts", Integer, nullable=False, server_default="0"),
+        Column("last_error", Text),
+    )
+
+
 outbox = Table(
     "outbox",
     infrastructure,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    serial_id(),
     Column("event_id", String(36), nullable=False, unique=True),
     Column("subject", String(200), nullable=False),
     Column("body", LargeBinary, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("published_at", UTCDateTime),
-    Column("claimed_until", UTCDateTime),
-    Column("attempts", Integer, nullable=False, server_default="0"),
-    Column("last_error", Text),
+    *leased(),
     # Erasure from the streams: the participant whose personal data the event carries,
     # where the broker stored it, and when that person was erased (the relay then deletes
     # the stored message). See docs/decisions/0006-erasure-from-streams.md.
-    Column("person", String(36)),
+    Column("person", String(36), index=True),
     Column("stream_seq", BigInteger),
     Column("person_erased_at", UTCDateTime),
     # The W3C trace context of the change that wrote the event (shared.tracing); none
     # when tracing is off.
     Column("traceparent", String(64)),
     Index("ix_outbox_unpublished", "published_at", "id"),
-    Index("ix_outbox_person", "person"),
     Index("ix_outbox_person_erased", "person_erased_at"),
 )
 
@@ -61,7 +74,7 @@ inbox = Table(
 dead_letter = Table(
     "dead_letter",
     infrastructure,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    serial_id(),
     Column("consumer", String(200), nullable=False),
     Column("subject", String(200), nullable=False),
     Column("event_id", String(36)),
@@ -74,7 +87,7 @@ dead_letter = Table(
 mail_queue = Table(
     "mail_queue",
     infrastructure,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    serial_id(),
     Column("message_id", String(200), nullable=False, unique=True),
     Column("recipient", String(320), nullable=False),
     Column("subject", String(300), nullable=False),
@@ -84,9 +97,7 @@ mail_queue = Table(
     Column("attachments", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
-    Column("claimed_until", UTCDateTime),
-    Column("attempts", Integer, nullable=False, server_default="0"),
-    Column("last_error", Text),
+    *leased(),
     # Set when the mail has failed its last attempt: never tried again, shown to the
     # secretariat (GET /mail/dead) with its last_error.
     Column("dead_at", UTCDateTime),
@@ -116,25 +127,22 @@ staff_directory = Table(
 audit_log = Table(
     "audit_log",
     infrastructure,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    serial_id(),
     Column("at", UTCDateTime, nullable=False),
-    Column("actor", String(320), nullable=False),
+    Column("actor", String(320), nullable=False, index=True),
     Column("role", String(20), nullable=False),
-    Column("action", String(100), nullable=False),
+    Column("action", String(100), nullable=False, index=True),
     Column("object_kind", String(50), nullable=False),
     Column("object_id", String(320), nullable=False),
     Column("training_id", String(36)),
     Column("host_country", String(2)),
     # JSON objects.
     Column("detail", Text, nullable=False),
-    Column("person", String(36)),
+    Column("person", String(36), index=True),
     Column("personal", Text),
     Index("ix_audit_log_at", "at", "id"),
-    Index("ix_audit_log_actor", "actor"),
-    Index("ix_audit_log_action", "action"),
     Index("ix_audit_log_object", "object_id"),
     Index("ix_audit_log_training", "training_id"),
-    Index("ix_audit_log_person", "person"),
 )
 
 
@@ -147,9 +155,8 @@ rate_limit = Table(
     infrastructure,
     Column("client", String(64), primary_key=True),
     # Milliseconds since the epoch.
-    Column("window_start", BigInteger, nullable=False),
+    Column("window_start", BigInteger, nullable=False, index=True),
     Column("hits", Integer, nullable=False),
-    Index("ix_rate_limit_window_start", "window_start"),
 )
 
 

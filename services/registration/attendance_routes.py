@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Response, delete
+from litestar import Response
 from litestar.params import FromPath, JSONBody
 
 from services.registration import (
@@ -25,8 +25,7 @@ from shared.auth import require_secretariat
 from shared.errors import NotFound
 from shared.i18n import speaking
 from shared.params import DB, AppSettings
-from shared.problems import problems
-from shared.routes import Call, guarded, guarded_get, guarded_post
+from shared.routes import Call, guarded, guarded_delete, guarded_get, guarded_post
 from shared.structs import carried
 
 
@@ -59,12 +58,7 @@ async def check_in(
     return decided(await call.run(commands.check_in, commands.CheckIn(registration_id, day)))
 
 
-@delete(
-    "/registrations/{registration_id:str}/check-in",
-    operation_id="undoCheckIn",
-    responses=problems(403, 404, 409, 422),
-    status_code=200,
-)
+@guarded_delete("/registrations/{registration_id:str}/check-in", operation_id="undoCheckIn")
 async def undo_check_in(
     registration_id: FromPath[str], call: Call, day: Text = None
 ) -> RegistrationOut:
