@@ -234,15 +234,15 @@ class TwoDays:
 def test_a_check_in_is_for_today_by_default_and_twice_is_once() -> None:
     training = TwoDays()
     first_day = datetime(2009, 5, 25, 9, tzinfo=UTC)
-    assert attendance_days.day_checked_in("confirmed", training, [], None, first_day) == date(
+    assert attendance_days.day_changed("confirmed", training, [], None, first_day) == date(
         2009, 5, 25
     )
     assert (
-        attendance_days.day_checked_in("confirmed", training, [date(2009, 5, 25)], None, first_day)
+        attendance_days.day_changed("confirmed", training, [date(2009, 5, 25)], None, first_day)
         is None
     )
     with pytest.raises(Conflict):
-        attendance_days.day_checked_in("pending", training, [], None, first_day)
+        attendance_days.day_changed("pending", training, [], None, first_day)
 
 
 def test_a_day_outside_the_training_or_in_the_future_is_refused_naming_day() -> None:
@@ -250,34 +250,36 @@ def test_a_day_outside_the_training_or_in_the_future_is_refused_naming_day() -> 
     first_day = datetime(2009, 5, 25, 9, tzinfo=UTC)
     for day in (date(2009, 5, 24), date(2009, 5, 27), date(2009, 5, 26)):
         with pytest.raises(Invalid) as refused:
-            attendance_days.day_checked_in("confirmed", training, [], day, first_day)
+            attendance_days.day_changed("confirmed", training, [], day, first_day)
         assert refused.value.field == "day"
     with pytest.raises(Invalid):
         attendance_days.parse_day("26 May")
     # Without a day, a check-in recorded after the training is for its last day.
     later = datetime(2009, 6, 1, 9, tzinfo=UTC)
-    assert attendance_days.day_checked_in("confirmed", training, [], None, later) == date(
-        2009, 5, 26
-    )
+    assert attendance_days.day_changed("confirmed", training, [], None, later) == date(2009, 5, 26)
 
 
 def test_only_the_secretariat_corrects_attendance_after_completion() -> None:
     completed = TwoDays(status="completed")
     later = datetime(2009, 6, 1, 9, tzinfo=UTC)
     with pytest.raises(Conflict):
-        attendance_days.day_checked_in("confirmed", completed, [], date(2009, 5, 26), later)
-    corrected = attendance_days.day_checked_in(
+        attendance_days.day_changed("confirmed", completed, [], date(2009, 5, 26), later)
+    corrected = attendance_days.day_changed(
         "confirmed", completed, [], date(2009, 5, 26), later, correcting=True
     )
     assert corrected == date(2009, 5, 26)
     attended = [date(2009, 5, 25)]
     with pytest.raises(Conflict):
-        attendance_days.day_undone(completed, attended, date(2009, 5, 25), later)
-    assert attendance_days.day_undone(
-        completed, attended, date(2009, 5, 25), later, correcting=True
+        attendance_days.day_changed(
+            "confirmed", completed, attended, date(2009, 5, 25), later, undo=True
+        )
+    assert attendance_days.day_changed(
+        "confirmed", completed, attended, date(2009, 5, 25), later, undo=True, correcting=True
     )
     assert (
-        attendance_days.day_undone(completed, attended, date(2009, 5, 26), later, correcting=True)
+        attendance_days.day_changed(
+            "confirmed", completed, attended, date(2009, 5, 26), later, undo=True, correcting=True
+        )
         is None
     )
 

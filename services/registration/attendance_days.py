@@ -78,36 +78,35 @@ def attendance_day(training: Days, day: date | None, now: datetime) -> date:
     return chosen
 
 
-def day_checked_in(
+def day_changed(
     status: str,
     training: Days,
     attended: Collection[date],
     day: date | None,
     now: datetime,
     *,
+    undo: bool = False,
     correcting: bool = False,
 ) -> date | None:
     """The day a confirmed participant came, from the training's first day; None when that
-    day is already recorded (twice is once)."""
-    check_in_allowed(
-        status, training.status, training.starts_on, training.timezone, now, correcting=correcting
-    )
+    day is already recorded (twice is once). With `undo`, the day whose check-in was a
+    mistake, whatever the registration's status now; None when it was never recorded."""
+    if undo:
+        check_in_open(training.status, correcting=correcting)
+    else:
+        check_in_allowed(
+            status,
+            training.status,
+            training.starts_on,
+            training.timezone,
+            now,
+            correcting=correcting,
+        )
     chosen = attendance_day(training, day, now)
-    return None if chosen in attended else chosen
-
-
-def day_undone(
-    training: Days,
-    attended: Collection[date],
-    day: date | None,
-    now: datetime,
-    *,
-    correcting: bool = False,
-) -> date | None:
-    """The day whose check-in was a mistake; None when it was never recorded."""
-    check_in_open(training.status, correcting=correcting)
-    chosen = attendance_day(training, day, now)
-    return chosen if chosen in attended else None
+    recorded = chosen in attended
+    if undo:
+        return chosen if recorded else None
+    return None if recorded else chosen
 
 
 def attended_every_day(training: Days, attended: Collection[date]) -> bool:

@@ -264,12 +264,9 @@ async def _attendance(
     row, training_row = await locked(uow, registration_id)
     attended = await attendance.days_of(uow.session, row.id)
     correcting = _corrects(who)
-    if undo:
-        day = attendance_days.day_undone(training_row, attended, asked, now, correcting=correcting)
-    else:
-        day = attendance_days.day_checked_in(
-            row.status, training_row, attended, asked, now, correcting=correcting
-        )
+    day = attendance_days.day_changed(
+        row.status, training_row, attended, asked, now, undo=undo, correcting=correcting
+    )
     if day is not None:
         revise(uow, row, now)
         if undo:
