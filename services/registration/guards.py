@@ -10,7 +10,7 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 from litestar.response import Template
 from litestar.types import ControllerRouterHandler
 from sqlmodel import select
@@ -90,7 +90,9 @@ async def holder(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHan
 
 
 # The header `holder` and `holder_or_host` read, in the description of the routes they guard.
-MANAGE_TOKEN = {"manage_token": Parameter(str | None, header="X-Manage-Token", required=False)}
+MANAGE_TOKEN = {
+    "manage_token": HeaderParameter(annotation=str | None, name="X-Manage-Token", required=False)
+}
 
 
 def for_holder(*handlers: ControllerRouterHandler) -> Router:
