@@ -16,13 +16,16 @@ from litestar import Request, Response, Router
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.handlers.base import BaseRouteHandler
-from litestar.types import ControllerRouterHandler, Guard
+from litestar.types import ControllerRouterHandler
 
 from shared.auth import sign_in_again, staff_or_none
 from shared.staff import Staff
 
 # The service's refusal page: its message and status code.
 Refuse = Callable[[str, int], Response[Any]]
+
+# What a staff page answers the public: by default `sign_in_again`, the sign-in page.
+SignIn = Callable[[ASGIConnection[Any, Any, Any, Any]], Response[Any]]
 
 # The key of a handler's `opt` naming why only the secretariat may see the page.
 SECRETARIAT_ONLY = "secretariat_only"
@@ -41,50 +44,41 @@ def secretariat_only(message: str) -> dict[str, str]:
     return {SECRETARIAT_ONLY: message}
 
 
-def _signed_in(connection: ASGIConnection[Any, Any, Any, Any]) -> Staff:
-    """The signed-in caller, or PageRefused sending the public to sign in."""
-    staff = staff_or_none(connection)
-    if staff is None:
-        raise PageRefused(sign_in_again(connection))
-    return staff
+def staff_router(
+    refuse: Refuse,
+    *handlers: ControllerRouterHandler,
+    sign_in: SignIn = sign_in_again,
+    dependencies: Mapping[str, Provide] | None = None,
+    **router: Any,
+) -> Router:
+    """The router of staff pages only a signed-in caller sees: the public gets `sign_in`,
+    an organiser on a page its handler marks `secretariat_only` gets `refuse`. Handlers
+    take the caller as `who`, and the service's own `dependencies`, which may raise
+    PageRefused too."""
 
+    def caller(connection: ASGIConnection[Any, Any, Any, Any]) -> Staff:
+        staff = staff_or_none(connection)
+        if staff is None:
+            raise PageRefused(sign_in(connection))
+        return staff
 
-def _caller(request: Request[Any, Any, Any]) -> Staff:
-    # The provider of `who`, after the guard has let the caller in.
-    return _signed_in(request)
-
-
-def _guard(refuse: Refuse) -> Guard:
     def signed_in(
         connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
     ) -> None:
-        """Every page of the router: a signed-in caller, and the secretariat on a page its
-        handler marks `secretariat_only`, however the handler reads its caller."""
-        staff = _signed_in(connection)
+        # A guard, so that every page is checked however its handler reads its caller.
+        staff = caller(connection)
         only = handler.opt.get(SECRETARIAT_ONLY)
         if only is not None and not staff.is_secretariat:
             raise PageRefused(refuse(str(only), 403))
 
-    return signed_in
+    def who(request: Request[Any, Any, Any]) -> Staff:
+        return caller(request)
 
-
-def staff_router(
-    refuse: Refuse,
-    *handlers: ControllerRouterHandler,
-    dependencies: Mapping[str, Provide] | None = None,
-    **router: Any,
-) -> Router:
-    """The router of staff pages only a signed-in caller sees (refused with `refuse`):
-    their handlers take the caller as `who`, and the service's own `dependencies`, which
-    may raise PageRefused too."""
     return Router(
         path="/",
         route_handlers=list(handlers),
-        guards=[_guard(refuse)],
-        dependencies={
-            "who": Provide(_caller, sync_to_thread=False),
-            **(dependencies or {}),
-        },
+        guards=[signed_in],
+        dependencies={"who": Provide(who, sync_to_thread=False), **(dependencies or {})},
         exception_handlers={PageRefused: _answer},
         **router,
     )
