@@ -10,7 +10,8 @@ training) and never check the caller themselves.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 from litestar import Request, Response, Router
 from litestar.connection import ASGIConnection
@@ -18,7 +19,10 @@ from litestar.di import Provide
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ControllerRouterHandler
 
-from shared.auth import sign_in_again, staff_or_none
+from shared.auth import check_host, sign_in_again, staff_or_none
+from shared.db import Database
+from shared.errors import Forbidden
+from shared.settings import Settings
 from shared.staff import Staff
 
 # The service's refusal page: its message and status code.
@@ -42,6 +46,42 @@ class PageRefused(Exception):
 def secretariat_only(message: str) -> dict[str, str]:
     """A page handler's `opt` when only the secretariat may see it; `message` tells others."""
     return {SECRETARIAT_ONLY: message}
+
+
+class Hosted(Protocol):
+    """A training row as far as its staff pages care: whose host country it is."""
+
+    @property
+    def host_country(self) -> str: ...
+
+
+Row = TypeVar("Row", bound=Hosted)
+
+
+@dataclass(frozen=True)
+class ManagedTraining(Generic[Row]):
+    """The caller of a staff page and the training they manage, which the page is about,
+    with the database and settings the page reads and runs its commands with."""
+
+    staff: Staff
+    training: Row
+    db: Database
+    settings: Settings
+
+
+def managed_training(
+    refuse: Refuse, missing: str, who: Staff, training: Row | None, db: Database, settings: Settings
+) -> ManagedTraining[Row]:
+    """The training a page is about if the caller manages it; else PageRefused: none
+    (`missing` says so) → 404, another country's → 403."""
+    if training is None:
+        raise PageRefused(refuse(missing, 404))
+    try:
+        check_host(who, training.host_country)
+    except Forbidden as refusal:
+        message = "Your sign-in does not cover this training's host country."
+        raise PageRefused(refuse(message, 403)) from refusal
+    return ManagedTraining(who, training, db, settings)
 
 
 def staff_router(

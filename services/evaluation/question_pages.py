@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from services.evaluation import commands, domain, queries, question_forms, views
@@ -26,7 +26,7 @@ from shared.params import DB, INT32_MAX, AppSettings, StaffMember
 from shared.problems import status_of
 from shared.staff_pages import secretariat_only
 
-SECRETARIAT_ONLY = "Only the secretariat edits the core question bank."
+SECRETARIAT_ONLY = secretariat_only("Only the secretariat edits the core question bank.")
 KIND_NAMES = {
     "likert": "Rating from 1 to 5",
     "nps": "Recommendation, 0 to 10",
@@ -99,15 +99,14 @@ async def _bank_page(
 @get(
     "/staff/questions",
     operation_id="questionBankPage",
-    include_in_schema=False,
-    opt=secretariat_only(SECRETARIAT_ONLY),
+    opt=SECRETARIAT_ONLY,
 )
 async def bank_page(
     db: DB,
     version: Annotated[int | None, QueryParameter(ge=1, le=INT32_MAX)] = None,
     saved: Annotated[int | None, QueryParameter(ge=1, le=INT32_MAX)] = None,
     unchanged: Annotated[int | None, QueryParameter(ge=0, le=1)] = None,
-) -> Template | Redirect:
+) -> Template:
     """The core bank as it is (editable), or an earlier version as campaigns asked it."""
     try:
         return await _bank_page(db, version, saved=saved, unchanged=bool(unchanged))
@@ -118,8 +117,7 @@ async def bank_page(
 @post(
     "/staff/questions",
     operation_id="editQuestionBankPage",
-    include_in_schema=False,
-    opt=secretariat_only(SECRETARIAT_ONLY),
+    opt=SECRETARIAT_ONLY,
 )
 async def edit_bank_page(
     request: Request[Any, Any, Any], who: StaffMember, db: DB, settings: AppSettings
@@ -194,23 +192,16 @@ def _editor(
     questions page saying `what` was saved; a refusal shows the page again as `refuse`
     says, with why."""
 
-    @post(
-        f"/reports/{{training_id:str}}/{path}", operation_id=operation_id, include_in_schema=False
-    )
-    async def edit(
-        training_id: FromPath[str],
-        managed: Managed,
-        request: Request[Any, Any, Any],
-        db: DB,
-        settings: AppSettings,
-    ) -> Response[Any]:
+    @post(f"/reports/{{training_id:str}}/{path}", operation_id=operation_id)
+    async def edit(managed: Managed, request: Request[Any, Any, Any]) -> Response[Any]:
+        training_id = managed.training.id
         form = _form_values(await request.form())
         try:
-            await save(db, settings, managed.staff, training_id, form)
+            await save(managed.db, managed.settings, managed.staff, training_id, form)
         except DomainError as refusal:
             objectives, drafts, errors = refuse(form, refusal)
             return await _training_page(
-                db,
+                managed.db,
                 managed.training,
                 objectives=objectives,
                 drafts=drafts,
@@ -222,11 +213,7 @@ def _editor(
     return edit
 
 
-@get(
-    "/reports/{training_id:str}/questions",
-    operation_id="trainingQuestionsPage",
-    include_in_schema=False,
-)
+@get("/reports/{training_id:str}/questions", operation_id="trainingQuestionsPage")
 async def training_questions_page(
     managed: Managed,
     db: DB,

@@ -6,7 +6,6 @@ cookie; every form carries the CSRF token. The question editors are in question_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post
@@ -18,12 +17,12 @@ from sqlmodel import col, select
 
 from services.evaluation import charts, domain, figures, invitations, queries, reports, views
 from services.evaluation.tables import CampaignRow, TrainingRow
-from shared.auth import Staff, check_host
+from shared import staff_pages as shared_pages
 from shared.commands import execute
-from shared.errors import DomainError, Forbidden, NotFound
+from shared.errors import DomainError, NotFound
 from shared.params import DB, INT32_MAX, AppSettings, StaffMember
 from shared.problems import status_of
-from shared.staff_pages import PageRefused, secretariat_only, staff_router
+from shared.staff_pages import managed_training, secretariat_only, staff_router
 
 HTML = "text/html"
 Filter = Annotated[str | None, QueryParameter(max_length=80)]
@@ -38,28 +37,20 @@ def refused(message: str, status_code: int) -> Template:
     )
 
 
-@dataclass(frozen=True)
-class ManagedTraining:
-    """The caller of a staff page and the training they manage, which the page is about."""
-
-    staff: Staff
-    training: TrainingRow
+# What a staff page of a training is about.
+ManagedTraining = shared_pages.ManagedTraining[TrainingRow]
 
 
-async def _managed(request: Request[Any, Any, Any], who: StaffMember, db: DB) -> ManagedTraining:
+async def _managed(
+    request: Request[Any, Any, Any], who: StaffMember, db: DB, settings: AppSettings
+) -> ManagedTraining:
     """The training of the path's `training_id` if the caller (signed in, or sent to sign
     in first) manages its host country; else PageRefused with the refusal to show."""
     training_id = str(request.path_params["training_id"])
     async with db.session() as session:
         training = await session.get(TrainingRow, training_id)
-    if training is None:
-        raise PageRefused(refused(f"There is no training {training_id}.", 404))
-    try:
-        check_host(who, training.host_country)
-    except Forbidden as refusal:
-        message = "Your sign-in does not cover this training's host country."
-        raise PageRefused(refused(message, 403)) from refusal
-    return ManagedTraining(who, training)
+    missing = f"There is no training {training_id}."
+    return managed_training(refused, missing, who, training, db, settings)
 
 
 # What a staff page's handler takes as `managed`.
@@ -67,12 +58,14 @@ Managed = NamedDependency[ManagedTraining]
 
 
 def evaluation_pages(*handlers: ControllerRouterHandler) -> Router:
-    """The evaluation's staff pages: `who` is the signed-in caller, `managed` their training."""
+    """The evaluation's staff pages: `who` is the signed-in caller, `managed` their training.
+    Pages for people, not part of the API's description."""
     return staff_router(
         refused,
         *handlers,
         dependencies={"managed": Provide(_managed)},
         tags=["evaluation pages"],
+        include_in_schema=False,
     )
 
 
@@ -87,14 +80,14 @@ async def staff_area() -> Redirect:
     return Redirect(path="/reports", status_code=303)
 
 
-@get("/reports", operation_id="reportsPage", include_in_schema=False)
+@get("/reports", operation_id="reportsPage")
 async def reports_page(
     who: StaffMember,
     db: DB,
     series: Filter = None,
     year: Filter = None,
     country: Filter = None,
-) -> Template | Redirect:
+) -> Template:
     """The trainings whose evaluation the caller may see, with their response rates;
     narrowed by series, year and host country (an empty choice is no filter)."""
     async with db.session() as session:
@@ -144,13 +137,13 @@ async def reports_page(
     )
 
 
-@get("/reports/{training_id:str}", operation_id="reportPage", include_in_schema=False)
+@get("/reports/{training_id:str}", operation_id="reportPage")
 async def report_page(
     training_id: FromPath[str],
     managed: Managed,
     db: DB,
     reminded: Annotated[int | None, QueryParameter(ge=0, le=INT32_MAX)] = None,
-) -> Template | Redirect:
+) -> Template:
     """One training's report with charts; the secretariat also sees who answered."""
     staff, training = managed.staff, managed.training
     async with db.session() as session:
@@ -181,7 +174,7 @@ async def report_page(
     )
 
 
-REMINDERS_SECRETARIAT_ONLY = "Only the secretariat may send reminders."
+REMINDERS_SECRETARIAT_ONLY = secretariat_only("Only the secretariat may send reminders.")
 
 
 def reminder_page(training: TrainingRow, error: str | None, status_code: int) -> Template:
@@ -196,8 +189,7 @@ def reminder_page(training: TrainingRow, error: str | None, status_code: int) ->
 @get(
     "/reports/{training_id:str}/reminders",
     operation_id="confirmRemindersPage",
-    include_in_schema=False,
-    opt=secretariat_only(REMINDERS_SECRETARIAT_ONLY),
+    opt=REMINDERS_SECRETARIAT_ONLY,
 )
 async def confirm_reminders(managed: Managed) -> Template:
     """Reminders go out by mail to many people at once: a page that asks first."""
@@ -207,24 +199,18 @@ async def confirm_reminders(managed: Managed) -> Template:
 @post(
     "/reports/{training_id:str}/reminders",
     operation_id="remindFromReportPage",
-    include_in_schema=False,
     status_code=303,
-    opt=secretariat_only(REMINDERS_SECRETARIAT_ONLY),
+    opt=REMINDERS_SECRETARIAT_ONLY,
 )
-async def remind_from_page(
-    training_id: FromPath[str],
-    managed: Managed,
-    request: Request[Any, Any, Any],
-    db: DB,
-    settings: AppSettings,
-) -> Response[Any]:
-    staff, training = managed.staff, managed.training
+async def remind_from_page(managed: Managed, request: Request[Any, Any, Any]) -> Response[Any]:
+    staff, training, db = managed.staff, managed.training, managed.db
+    training_id = training.id
     form = await request.form()
     if form.get("confirm") != "on":
         return reminder_page(training, "Tick the box to confirm.", 422)
     remind = invitations.RemindNow(training_id)
     try:
-        sent = await execute(db, invitations.send_reminders_now, settings, staff, remind)
+        sent = await execute(db, invitations.send_reminders_now, managed.settings, staff, remind)
     except NotFound:
         return refused(f"There is no training {training_id}.", 404)
     except DomainError as refusal:
@@ -235,7 +221,6 @@ async def remind_from_page(
 @get(
     "/reports/series/{series:str}",
     operation_id="trendsPage",
-    include_in_schema=False,
     opt=secretariat_only("Only the secretariat sees the trends of a series."),
 )
 async def trends_page(series: FromPath[str], who: StaffMember, db: DB) -> Template:

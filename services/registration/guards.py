@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Router
@@ -18,15 +17,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.registration import queries
 from services.registration.tables import RegistrationRow, TrainingRow
-from shared import tokens
-from shared.auth import check_host, host_country_guard, staff_of
-from shared.db import Database
-from shared.errors import Forbidden, NotFound
+from shared import staff_pages, tokens
+from shared.auth import host_country_guard, staff_of
+from shared.errors import NotFound
 from shared.params import DB, AppSettings, StaffMember
 from shared.routes import guarded
-from shared.settings import Settings
 from shared.staff import Staff
-from shared.staff_pages import PageRefused, staff_router
+from shared.staff_pages import PageRefused, managed_training, staff_router
 
 
 async def _training_host(session: AsyncSession, training_id: str, _: Staff) -> str | None:
@@ -120,15 +117,8 @@ def refused(message: str, status_code: int, back: str = "/staff/") -> Template:
     )
 
 
-@dataclass(frozen=True)
-class ManagedTraining:
-    """The caller of a staff page and the training they manage, which the page is about,
-    with the database and settings the page reads and runs its commands with."""
-
-    staff: Staff
-    training: TrainingRow
-    db: Database
-    settings: Settings
+# What a staff page of a training or of one of its registrations is about.
+ManagedTraining = staff_pages.ManagedTraining[TrainingRow]
 
 
 async def _managed(
@@ -149,14 +139,7 @@ async def _managed(
             if training_id is None:
                 raise PageRefused(refused("No such registration.", 404))
         row = await session.get(TrainingRow, training_id)
-    if row is None:
-        raise PageRefused(refused("There is no such training.", 404))
-    try:
-        check_host(who, row.host_country)
-    except Forbidden as refusal:
-        message = "Your sign-in does not cover this training's host country."
-        raise PageRefused(refused(message, 403)) from refusal
-    return ManagedTraining(who, row, db, settings)
+    return managed_training(refused, "There is no such training.", who, row, db, settings)
 
 
 # What a staff page's handler takes as `managed`.

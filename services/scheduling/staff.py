@@ -19,16 +19,15 @@ from litestar.response import Redirect, Response, Template
 from services.scheduling import commands, editions, forms, queries, staff_views
 from services.scheduling.conflicts import BLOCKING
 from services.scheduling.tables import TrainingRow
+from shared import staff_pages as shared_pages
 from shared.auth import check_host, staff_or_none, stale_session
 from shared.commands import execute
 from shared.countries import all_countries, country
-from shared.db import Database
 from shared.errors import DomainError
 from shared.events.contracts import SESSION_KINDS
 from shared.params import DB, AppSettings, StaffMember
 from shared.problems import status_of
 from shared.routes import CommandCall
-from shared.settings import Settings
 from shared.staff import Staff
 from shared.staff_pages import PageRefused, staff_router
 
@@ -58,15 +57,13 @@ async def _form(request: Request[Any, Any, Any]) -> Form:
     return {key: str(form.get(key) or "") for key in form}
 
 
-@dataclass(frozen=True)
-class ManagedTraining:
-    """The caller of a training's page and the training they manage, which it is about."""
-
-    staff: Staff
-    training: TrainingRow
+# What a training's page is about.
+ManagedTraining = shared_pages.ManagedTraining[TrainingRow]
 
 
-async def _managed(request: Request[Any, Any, Any], who: StaffMember, db: DB) -> ManagedTraining:
+async def _managed(
+    request: Request[Any, Any, Any], who: StaffMember, db: DB, settings: AppSettings
+) -> ManagedTraining:
     """The training of the path if the caller (signed in, or sent to sign in first) manages
     it, and its `action`, when the path names one, is a step there is; else PageRefused."""
     action = request.path_params.get("action")
@@ -78,7 +75,7 @@ async def _managed(request: Request[Any, Any, Any], who: StaffMember, db: DB) ->
         check_host(who, training.host_country)
     except DomainError as refusal:
         raise PageRefused(refused(refusal.message, status_of(refusal))) from refusal
-    return ManagedTraining(who, training)
+    return ManagedTraining(who, training, db, settings)
 
 
 # What the handler of a training's page takes as `managed`.
@@ -181,44 +178,40 @@ async def _training_page(
 
 
 @get("/staff/trainings/{training_id:str}", operation_id="staffTraining")
-async def training_page(managed: Managed, db: DB) -> Page:
+async def training_page(managed: Managed) -> Page:
     """The training's details and its timetable, day by day, with conflicts beside sessions."""
-    return await _training_page(db, managed.staff, managed.training)
+    return await _training_page(managed.db, managed.staff, managed.training)
 
 
 @dataclass(frozen=True)
 class PostedForm:
-    """A form posted to a training's page: the request it came in, the caller and the
-    training they manage, and the database and settings its command runs with."""
+    """A form posted to a training's page: the request it came in, and the caller and the
+    training they manage, with the database and settings its command runs with."""
 
     request: Request[Any, Any, Any]
     managed: ManagedTraining
-    db: Database
-    settings: Settings
 
     async def change(
         self, training_id: str, form_of: str, run: Callable[[CommandCall, Form], Awaitable[Any]]
     ) -> Page:
         """Read the form, `run` the command; a refusal shows the page again with the
         message beside the field it names."""
-        who = self.managed.staff
+        who, db = self.managed.staff, self.managed.db
         form = await _form(self.request)
         try:
             # A session just added is where the page comes back to, its clashes beside it.
-            anchor = await run(CommandCall(self.db, self.settings, who), form) or form_of
+            anchor = await run(CommandCall(db, self.managed.settings, who), form) or form_of
         except DomainError as refusal:
             errors = {refusal.field or "form": refusal.message}
             return await _training_page(
-                self.db, who, self.managed.training, errors=errors, values=form,
+                db, who, self.managed.training, errors=errors, values=form,
                 form_of=form_of, status=status_of(refusal),
             )  # fmt: skip
         return Redirect(path=f"/staff/trainings/{training_id}#{anchor}", status_code=303)
 
 
-def _posted(
-    request: Request[Any, Any, Any], managed: Managed, db: DB, settings: AppSettings
-) -> PostedForm:
-    return PostedForm(request, managed, db, settings)
+def _posted(request: Request[Any, Any, Any], managed: Managed) -> PostedForm:
+    return PostedForm(request, managed)
 
 
 # What a handler of a training page's form takes as `posted`.
@@ -268,16 +261,16 @@ class _Unconfirmed(DomainError):
 
 
 @get("/staff/trainings/{training_id:str}/{action:str}", operation_id="staffConfirmStep")
-async def confirm_page(managed: Managed, action: FromPath[str], db: DB) -> Page:
+async def confirm_page(managed: Managed, action: FromPath[str]) -> Page:
     """Publish, cancel or complete: a page that asks first."""
-    return await _confirm(db, managed, action, {}, 200)
+    return await _confirm(managed, action, {}, 200)
 
 
 async def _confirm(
-    db: DB, managed: ManagedTraining, action: str, errors: Mapping[str, str], status: int
+    managed: ManagedTraining, action: str, errors: Mapping[str, str], status: int
 ) -> Template:
     who, training = managed.staff, managed.training
-    async with db.session() as reading:
+    async with managed.db.session() as reading:
         found = await queries.conflicts_of(reading, training, who)
     label, text = ACTIONS[action]
     return Template(
@@ -299,14 +292,10 @@ async def _confirm(
 
 @post("/staff/trainings/{training_id:str}/{action:str}", operation_id="staffTakeStep")
 async def take_step(
-    request: Request[Any, Any, Any],
-    managed: Managed,
-    training_id: FromPath[str],
-    action: FromPath[str],
-    db: DB,
-    settings: AppSettings,
+    request: Request[Any, Any, Any], managed: Managed, action: FromPath[str]
 ) -> Response[Any] | Page:
-    who = managed.staff
+    who, db, settings = managed.staff, managed.db, managed.settings
+    training_id = managed.training.id
     form = await _form(request)
     try:
         if form.get("confirm") != "on":
@@ -324,7 +313,7 @@ async def take_step(
             )
     except DomainError as refusal:
         errors = {refusal.field or "form": refusal.message}
-        return await _confirm(db, managed, action, errors, status_of(refusal))
+        return await _confirm(managed, action, errors, status_of(refusal))
     return Redirect(path="/staff/", status_code=303)
 
 
