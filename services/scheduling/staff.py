@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Router, get, post
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
@@ -20,7 +21,7 @@ from services.scheduling import commands, editions, forms, queries, staff_views
 from services.scheduling.conflicts import BLOCKING
 from services.scheduling.tables import TrainingRow
 from shared import staff_pages as shared_pages
-from shared.auth import check_host, staff_or_none, stale_session
+from shared.auth import check_host, stale_session
 from shared.commands import execute
 from shared.countries import all_countries, country
 from shared.errors import DomainError
@@ -89,14 +90,8 @@ def _countries(who: Staff) -> list[Any]:
 
 
 @get("/staff/", operation_id="staffHome")
-async def staff_home(request: Request[Any, Any, Any], db: DB, settings: AppSettings) -> Page:
+async def staff_home(who: StaffMember, db: DB, settings: AppSettings) -> Page:
     """The caller's trainings by state, with seats, waitlist, pending and conflicts."""
-    who = staff_or_none(request)
-    if who is None:
-        # Staff without a session ask for a sign-in link by e-mail (services/scheduling/
-        # staff_pages.py); a stale cookie is cleared on the way.
-        expired = "?expired=1" if stale_session(request.scope) else ""
-        return Redirect(path=f"/staff/sign-in{expired}", status_code=303)
     async with db.session() as reading:
         groups = await staff_views.home(reading, settings, who)
     return Template(
@@ -317,13 +312,19 @@ async def take_step(
     return Redirect(path="/staff/", status_code=303)
 
 
+def _sign_in_here(connection: ASGIConnection[Any, Any, Any, Any]) -> Redirect:
+    # The home sends staff without a session to ask for a sign-in link by e-mail on this
+    # very site (services/scheduling/staff_pages.py); a stale cookie is cleared on the way.
+    expired = "?expired=1" if stale_session(connection.scope) else ""
+    return Redirect(path=f"/staff/sign-in{expired}", status_code=303)
+
+
 # Pages for people, not part of the API's description.
 staff_pages = Router(
     path="/",
     include_in_schema=False,
     route_handlers=[
-        # The home sends the public to sign in itself, by its own link (see there).
-        staff_home,
+        staff_router(refused, staff_home, sign_in=_sign_in_here, include_in_schema=False),
         staff_router(
             refused,
             new_training_page,
