@@ -10,22 +10,23 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
-from litestar import Request, Response, Router, get, post
+from litestar import Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from services.evaluation import commands, domain, queries, question_forms, views
 from services.evaluation.question_forms import Draft
-from services.evaluation.staff_pages import HTML, managed, refused, staff_page
+from services.evaluation.staff_pages import HTML, Managed, evaluation_pages, refused
 from services.evaluation.tables import TrainingRow
 from shared.auth import Staff
 from shared.commands import execute
 from shared.errors import DomainError, NotFound
-from shared.params import DB, INT32_MAX, AppSettings
+from shared.params import DB, INT32_MAX, AppSettings, StaffMember
 from shared.problems import status_of
+from shared.staff_pages import secretariat_only
 
-SECRETARIAT_ONLY = "Only the secretariat edits the core question bank."
+SECRETARIAT_ONLY = secretariat_only("Only the secretariat edits the core question bank.")
 KIND_NAMES = {
     "likert": "Rating from 1 to 5",
     "nps": "Recommendation, 0 to 10",
@@ -95,39 +96,40 @@ async def _bank_page(
     )
 
 
-@get("/staff/questions", operation_id="questionBankPage", include_in_schema=False)
+@get(
+    "/staff/questions",
+    operation_id="questionBankPage",
+    opt=SECRETARIAT_ONLY,
+)
 async def bank_page(
-    request: Request[Any, Any, Any],
     db: DB,
     version: Annotated[int | None, QueryParameter(ge=1, le=INT32_MAX)] = None,
     saved: Annotated[int | None, QueryParameter(ge=1, le=INT32_MAX)] = None,
     unchanged: Annotated[int | None, QueryParameter(ge=0, le=1)] = None,
-) -> Template | Redirect:
+) -> Template:
     """The core bank as it is (editable), or an earlier version as campaigns asked it."""
-    staff = staff_page(request, secretariat=SECRETARIAT_ONLY)
-    if not isinstance(staff, Staff):
-        return staff
     try:
         return await _bank_page(db, version, saved=saved, unchanged=bool(unchanged))
     except NotFound as refusal:
         return refused(refusal.message, 404)
 
 
-@post("/staff/questions", operation_id="editQuestionBankPage", include_in_schema=False)
+@post(
+    "/staff/questions",
+    operation_id="editQuestionBankPage",
+    opt=SECRETARIAT_ONLY,
+)
 async def edit_bank_page(
-    request: Request[Any, Any, Any], db: DB, settings: AppSettings
+    request: Request[Any, Any, Any], who: StaffMember, db: DB, settings: AppSettings
 ) -> Response[Any]:
     """Save the edited bank as a new version; campaigns already opened keep theirs."""
-    staff = staff_page(request, secretariat=SECRETARIAT_ONLY)
-    if not isinstance(staff, Staff):
-        return staff
     form = _form_values(await request.form())
     groups = {s: question_forms.read_drafts(form, s) for s in ("questions", "follow_up")}
     async with db.session() as session:
         before, _ = await queries.current_bank(session)
     try:
         body, groups = question_forms.bank_in(form)
-        bank, _ = await execute(db, commands.edit_bank, settings, staff, body)
+        bank, _ = await execute(db, commands.edit_bank, settings, who, body)
     except DomainError as refusal:
         errors = _refusal(refusal, groups)
         return await _bank_page(
@@ -190,24 +192,17 @@ def _editor(
     questions page saying `what` was saved; a refusal shows the page again as `refuse`
     says, with why."""
 
-    @post(
-        f"/reports/{{training_id:str}}/{path}", operation_id=operation_id, include_in_schema=False
-    )
-    async def edit(
-        training_id: FromPath[str], request: Request[Any, Any, Any], db: DB, settings: AppSettings
-    ) -> Response[Any]:
-        found = await managed(request, db, training_id)
-        if not isinstance(found, tuple):
-            return found
-        staff, training = found
+    @post(f"/reports/{{training_id:str}}/{path}", operation_id=operation_id)
+    async def edit(managed: Managed, request: Request[Any, Any, Any]) -> Response[Any]:
+        training_id = managed.training.id
         form = _form_values(await request.form())
         try:
-            await save(db, settings, staff, training_id, form)
+            await save(managed.db, managed.settings, managed.staff, training_id, form)
         except DomainError as refusal:
             objectives, drafts, errors = refuse(form, refusal)
             return await _training_page(
-                db,
-                training,
+                managed.db,
+                managed.training,
                 objectives=objectives,
                 drafts=drafts,
                 errors=errors,
@@ -218,23 +213,14 @@ def _editor(
     return edit
 
 
-@get(
-    "/reports/{training_id:str}/questions",
-    operation_id="trainingQuestionsPage",
-    include_in_schema=False,
-)
+@get("/reports/{training_id:str}/questions", operation_id="trainingQuestionsPage")
 async def training_questions_page(
-    training_id: FromPath[str],
-    request: Request[Any, Any, Any],
+    managed: Managed,
     db: DB,
     saved: Annotated[str | None, QueryParameter(max_length=20)] = None,
-) -> Template | Redirect:
+) -> Template:
     """A training's learning objectives and extra questions, editable until its evaluation opens."""
-    found = await managed(request, db, training_id)
-    if not isinstance(found, tuple):
-        return found
-    _, training = found
-    return await _training_page(db, training, saved=saved)
+    return await _training_page(db, managed.training, saved=saved)
 
 
 async def _save_objectives(
@@ -275,14 +261,10 @@ extra_questions_page = _editor(
 )
 
 
-question_pages = Router(
-    path="/",
-    route_handlers=[
-        bank_page,
-        edit_bank_page,
-        training_questions_page,
-        objectives_page,
-        extra_questions_page,
-    ],
-    tags=["evaluation pages"],
+question_pages = evaluation_pages(
+    bank_page,
+    edit_bank_page,
+    training_questions_page,
+    objectives_page,
+    extra_questions_page,
 )

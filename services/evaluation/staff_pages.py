@@ -9,17 +9,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
+from litestar.types import ControllerRouterHandler
 from sqlmodel import col, select
 
 from services.evaluation import charts, domain, figures, invitations, queries, reports, views
 from services.evaluation.tables import CampaignRow, TrainingRow
-from shared.auth import Staff, check_host, sign_in_again, staff_or_none
+from shared import staff_pages as shared_pages
 from shared.commands import execute
-from shared.errors import DomainError, Forbidden, NotFound
-from shared.params import DB, INT32_MAX, AppSettings
+from shared.errors import DomainError, NotFound
+from shared.params import DB, INT32_MAX, AppSettings, StaffMember
 from shared.problems import status_of
+from shared.staff_pages import managed_training, secretariat_only, staff_router
 
 HTML = "text/html"
 Filter = Annotated[str | None, QueryParameter(max_length=80)]
@@ -34,44 +37,36 @@ def refused(message: str, status_code: int) -> Template:
     )
 
 
-def staff_page(
-    request: Request[Any, Any, Any], *, secretariat: str | None = None
-) -> Staff | Template | Redirect:
-    """The signed-in staff member, or the page to show instead: the sign-in for the
-    public, a refusal when `secretariat` (its text) says only the secretariat may see it."""
-    staff = staff_or_none(request)
-    if staff is None:
-        return sign_in_again(request)
-    if secretariat is not None and not staff.is_secretariat:
-        return refused(secretariat, 403)
-    return staff
+# What a staff page of a training is about.
+ManagedTraining = shared_pages.ManagedTraining[TrainingRow]
 
 
-async def managed_training(db: DB, staff: Staff, training_id: str) -> TrainingRow | Template:
-    """The training if the caller manages its host country, else the refusal to show."""
+async def _managed(
+    request: Request[Any, Any, Any], who: StaffMember, db: DB, settings: AppSettings
+) -> ManagedTraining:
+    """The training of the path's `training_id` if the caller (signed in, or sent to sign
+    in first) manages its host country; else PageRefused with the refusal to show."""
+    training_id = str(request.path_params["training_id"])
     async with db.session() as session:
         training = await session.get(TrainingRow, training_id)
-    if training is None:
-        return refused(f"There is no training {training_id}.", 404)
-    try:
-        check_host(staff, training.host_country)
-    except Forbidden:
-        return refused("Your sign-in does not cover this training's host country.", 403)
-    return training
+    missing = f"There is no training {training_id}."
+    return managed_training(refused, missing, who, training, db, settings)
 
 
-async def managed(
-    request: Request[Any, Any, Any], db: DB, training_id: str, *, secretariat: str | None = None
-) -> tuple[Staff, TrainingRow] | Template | Redirect:
-    """The caller and the training they manage, or the page to show instead
-    (`secretariat` as for `staff_page`)."""
-    staff = staff_page(request, secretariat=secretariat)
-    if not isinstance(staff, Staff):
-        return staff
-    training = await managed_training(db, staff, training_id)
-    if not isinstance(training, TrainingRow):
-        return training
-    return staff, training
+# What a staff page's handler takes as `managed`.
+Managed = NamedDependency[ManagedTraining]
+
+
+def evaluation_pages(*handlers: ControllerRouterHandler) -> Router:
+    """The evaluation's staff pages: `who` is the signed-in caller, `managed` their training.
+    Pages for people, not part of the API's description."""
+    return staff_router(
+        refused,
+        *handlers,
+        dependencies={"managed": Provide(_managed)},
+        tags=["evaluation pages"],
+        include_in_schema=False,
+    )
 
 
 @get("/", operation_id="evaluationHome", include_in_schema=False)
@@ -85,26 +80,23 @@ async def staff_area() -> Redirect:
     return Redirect(path="/reports", status_code=303)
 
 
-@get("/reports", operation_id="reportsPage", include_in_schema=False)
+@get("/reports", operation_id="reportsPage")
 async def reports_page(
-    request: Request[Any, Any, Any],
+    who: StaffMember,
     db: DB,
     series: Filter = None,
     year: Filter = None,
     country: Filter = None,
-) -> Template | Redirect:
+) -> Template:
     """The trainings whose evaluation the caller may see, with their response rates;
     narrowed by series, year and host country (an empty choice is no filter)."""
-    staff = staff_page(request)
-    if not isinstance(staff, Staff):
-        return staff
     async with db.session() as session:
         visible = [
             t
             for t in await session.exec(
                 select(TrainingRow).order_by(col(TrainingRow.starts_on).desc())
             )
-            if staff.may_manage(t.host_country)
+            if who.may_manage(t.host_country)
         ]
         campaigns = {(c.training_id, c.stage): c for c in await session.exec(select(CampaignRow))}
         counts = await reports.campaign_counts(session, [c.id for c in campaigns.values()])
@@ -136,7 +128,7 @@ async def reports_page(
         template_name="reports.html",
         context={
             "rows": rows,
-            "staff": staff,
+            "staff": who,
             "chosen": chosen,
             "series": sorted(titles.items(), key=lambda kv: kv[1].lower()),
             "years": sorted({str(t.starts_on.year) for t in visible}, reverse=True),
@@ -145,18 +137,15 @@ async def reports_page(
     )
 
 
-@get("/reports/{training_id:str}", operation_id="reportPage", include_in_schema=False)
+@get("/reports/{training_id:str}", operation_id="reportPage")
 async def report_page(
     training_id: FromPath[str],
-    request: Request[Any, Any, Any],
+    managed: Managed,
     db: DB,
     reminded: Annotated[int | None, QueryParameter(ge=0, le=INT32_MAX)] = None,
-) -> Template | Redirect:
+) -> Template:
     """One training's report with charts; the secretariat also sees who answered."""
-    found = await managed(request, db, training_id)
-    if not isinstance(found, tuple):
-        return found
-    staff, training = found
+    staff, training = managed.staff, managed.training
     async with db.session() as session:
         listed = await queries.invitations_of(session, training_id) if staff.is_secretariat else []
         campaigns = await queries.campaigns_of(session, training_id)
@@ -185,7 +174,7 @@ async def report_page(
     )
 
 
-REMINDERS_SECRETARIAT_ONLY = "Only the secretariat may send reminders."
+REMINDERS_SECRETARIAT_ONLY = secretariat_only("Only the secretariat may send reminders.")
 
 
 def reminder_page(training: TrainingRow, error: str | None, status_code: int) -> Template:
@@ -200,38 +189,28 @@ def reminder_page(training: TrainingRow, error: str | None, status_code: int) ->
 @get(
     "/reports/{training_id:str}/reminders",
     operation_id="confirmRemindersPage",
-    include_in_schema=False,
+    opt=REMINDERS_SECRETARIAT_ONLY,
 )
-async def confirm_reminders(
-    training_id: FromPath[str], request: Request[Any, Any, Any], db: DB
-) -> Template | Redirect:
+async def confirm_reminders(managed: Managed) -> Template:
     """Reminders go out by mail to many people at once: a page that asks first."""
-    found = await managed(request, db, training_id, secretariat=REMINDERS_SECRETARIAT_ONLY)
-    if not isinstance(found, tuple):
-        return found
-    _, training = found
-    return reminder_page(training, None, 200)
+    return reminder_page(managed.training, None, 200)
 
 
 @post(
     "/reports/{training_id:str}/reminders",
     operation_id="remindFromReportPage",
-    include_in_schema=False,
     status_code=303,
+    opt=REMINDERS_SECRETARIAT_ONLY,
 )
-async def remind_from_page(
-    training_id: FromPath[str], request: Request[Any, Any, Any], db: DB, settings: AppSettings
-) -> Response[Any]:
-    found = await managed(request, db, training_id, secretariat=REMINDERS_SECRETARIAT_ONLY)
-    if not isinstance(found, tuple):
-        return found
-    staff, training = found
+async def remind_from_page(managed: Managed, request: Request[Any, Any, Any]) -> Response[Any]:
+    staff, training, db = managed.staff, managed.training, managed.db
+    training_id = training.id
     form = await request.form()
     if form.get("confirm") != "on":
         return reminder_page(training, "Tick the box to confirm.", 422)
     remind = invitations.RemindNow(training_id)
     try:
-        sent = await execute(db, invitations.send_reminders_now, settings, staff, remind)
+        sent = await execute(db, invitations.send_reminders_now, managed.settings, staff, remind)
     except NotFound:
         return refused(f"There is no training {training_id}.", 404)
     except DomainError as refusal:
@@ -239,14 +218,13 @@ async def remind_from_page(
     return Redirect(path=f"/reports/{training_id}?reminded={sent}", status_code=303)
 
 
-@get("/reports/series/{series:str}", operation_id="trendsPage", include_in_schema=False)
-async def trends_page(
-    series: FromPath[str], request: Request[Any, Any, Any], db: DB
-) -> Template | Redirect:
+@get(
+    "/reports/series/{series:str}",
+    operation_id="trendsPage",
+    opt=secretariat_only("Only the secretariat sees the trends of a series."),
+)
+async def trends_page(series: FromPath[str], who: StaffMember, db: DB) -> Template:
     """The series across its editions: each core question's trend, response rates, follow-up."""
-    staff = staff_page(request, secretariat="Only the secretariat sees the trends of a series.")
-    if not isinstance(staff, Staff):
-        return staff
     try:
         trend = await reports.trend_of(db, series)
     except NotFound as refusal:
@@ -257,7 +235,7 @@ async def trends_page(
         template_name="trends.html",
         context={
             "trend": trend,
-            "staff": staff,
+            "staff": who,
             "labels": labels,
             "rates": [(labels[e.training_id], e.invited, e.answered) for e in trend.editions],
             "follow_up_rates": [
@@ -271,14 +249,13 @@ async def trends_page(
 
 staff_pages = Router(
     path="/",
+    # Where the public lands too: they go on to the reports, which ask them to sign in.
     route_handlers=[
         home,
         staff_area,
-        reports_page,
-        report_page,
-        confirm_reminders,
-        remind_from_page,
-        trends_page,
+        evaluation_pages(
+            reports_page, report_page, confirm_reminders, remind_from_page, trends_page
+        ),
     ],
     tags=["evaluation pages"],
 )

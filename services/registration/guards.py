@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request, Response, Router
+from litestar import Request, Router
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import PermissionDeniedException
@@ -18,14 +17,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.registration import queries
 from services.registration.tables import RegistrationRow, TrainingRow
-from shared import tokens
-from shared.auth import check_host, host_country_guard, sign_in_again, staff_of, staff_or_none
-from shared.db import Database
-from shared.errors import Forbidden, NotFound
-from shared.params import DB, AppSettings
+from shared import staff_pages, tokens
+from shared.auth import host_country_guard, staff_of
+from shared.errors import NotFound
+from shared.params import DB, AppSettings, StaffMember
 from shared.routes import guarded
-from shared.settings import Settings
 from shared.staff import Staff
+from shared.staff_pages import PageRefused, managed_training, staff_router
 
 
 async def _training_host(session: AsyncSession, training_id: str, _: Staff) -> str | None:
@@ -106,9 +104,8 @@ def for_holder_or_host(*handlers: ControllerRouterHandler) -> Router:
 
 
 # --- staff pages ------------------------------------------------------------------------
-# A page cannot answer 401/403 problem details as the API does: its caller is sent to sign
-# in, or shown the refusal page. One dependency decides that for every staff page of a
-# training or of one of its registrations, before the handler runs.
+# Pages refuse their caller as every service's do (shared.staff_pages); what is this
+# service's own is its refusal page and how a page finds the training it is about.
 
 
 def refused(message: str, status_code: int, back: str = "/staff/") -> Template:
@@ -120,32 +117,16 @@ def refused(message: str, status_code: int, back: str = "/staff/") -> Template:
     )
 
 
-class PageRefused(Exception):
-    """What a staff page shows instead of itself: the sign-in page or a refusal."""
-
-    def __init__(self, answer: Response[Any]) -> None:
-        super().__init__(answer.status_code)
-        self.answer = answer
-
-
-@dataclass(frozen=True)
-class ManagedTraining:
-    """The caller of a staff page and the training they manage, which the page is about,
-    with the database and settings the page reads and runs its commands with."""
-
-    staff: Staff
-    training: TrainingRow
-    db: Database
-    settings: Settings
+# What a staff page of a training or of one of its registrations is about.
+ManagedTraining = staff_pages.ManagedTraining[TrainingRow]
 
 
 async def _managed(
-    request: Request[Any, Any, Any], db: DB, settings: AppSettings
+    request: Request[Any, Any, Any], who: StaffMember, db: DB, settings: AppSettings
 ) -> ManagedTraining:
     """The training named by the path (its `training_id`, or the training of its
-    `registration_id`) if the caller manages it; else PageRefused: no session → sign in,
-    an unknown one → 404, another country's → 403."""
-    staff = staff_or_none(request)
+    `registration_id`) if the caller (signed in, or sent to sign in first) manages it;
+    else PageRefused: an unknown one → 404, another country's → 403."""
     async with db.session() as session:
         training_id = request.path_params.get("training_id")
         if training_id is None:
@@ -155,19 +136,10 @@ async def _managed(
                     select(RegistrationRow.training_id).where(RegistrationRow.id == registration_id)
                 )
             ).first()
-            if training_id is None and staff is not None:
+            if training_id is None:
                 raise PageRefused(refused("No such registration.", 404))
-        row = await session.get(TrainingRow, training_id) if training_id else None
-    if staff is None:
-        raise PageRefused(sign_in_again(request))
-    if row is None:
-        raise PageRefused(refused("There is no such training.", 404))
-    try:
-        check_host(staff, row.host_country)
-    except Forbidden as refusal:
-        message = "Your sign-in does not cover this training's host country."
-        raise PageRefused(refused(message, 403)) from refusal
-    return ManagedTraining(staff, row, db, settings)
+        row = await session.get(TrainingRow, training_id)
+    return managed_training(refused, "There is no such training.", who, row, db, settings)
 
 
 # What a staff page's handler takes as `managed`.
@@ -175,15 +147,5 @@ Managed = NamedDependency[ManagedTraining]
 
 
 def managed_pages(*handlers: Any) -> Router:
-    """Staff page routes that take `managed: Managed` (the caller and their training) and
-    show the page PageRefused carries in place of their own."""
-    return Router(
-        path="/",
-        route_handlers=list(handlers),
-        dependencies={"managed": Provide(_managed)},
-        exception_handlers={PageRefused: _answer},
-    )
-
-
-def _answer(_: Request[Any, Any, Any], refusal: PageRefused) -> Response[Any]:
-    return refusal.answer
+    """Staff page routes that take `managed: Managed` (the caller and their training)."""
+    return staff_router(refused, *handlers, dependencies={"managed": Provide(_managed)})

@@ -1,9 +1,9 @@
 """The organisers' pages under /staff/: their trainings, a training's details and timetable,
 and the steps of its lifecycle, each confirmed.
 
-Every page checks the caller on the server: without a session it asks them to sign in;
-another country's training is 403 (its draft 404). Every form is CSRF-protected; every
-change goes through the same command as the API."""
+Every page's caller is checked on the server before its handler runs (shared.staff_pages):
+without a session they are asked to sign in; another country's training is 403 (its draft
+404). Every form is CSRF-protected; every change goes through the same command as the API."""
 
 from __future__ import annotations
 
@@ -12,23 +12,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Router, get, post
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from services.scheduling import commands, editions, forms, queries, staff_views
 from services.scheduling.conflicts import BLOCKING
-from shared.auth import check_host, sign_in_again, staff_or_none, stale_session
+from services.scheduling.tables import TrainingRow
+from shared import staff_pages as shared_pages
+from shared.auth import check_host, stale_session
 from shared.commands import execute
 from shared.countries import all_countries, country
-from shared.db import Database
 from shared.errors import DomainError
 from shared.events.contracts import SESSION_KINDS
-from shared.params import DB, AppSettings
+from shared.params import DB, AppSettings, StaffMember
 from shared.problems import status_of
 from shared.routes import CommandCall
-from shared.settings import Settings
 from shared.staff import Staff
+from shared.staff_pages import PageRefused, staff_router
 
 HTML = "text/html"
 ACTIONS = {
@@ -56,12 +58,29 @@ async def _form(request: Request[Any, Any, Any]) -> Form:
     return {key: str(form.get(key) or "") for key in form}
 
 
-async def _managed(db: DB, training_id: str, who: Staff) -> Any:
-    """The training if the caller manages it; raises NotFound or Forbidden otherwise."""
-    async with db.session() as reading:
-        training = await queries.training_for(reading, training_id, who)
-    check_host(who, training.host_country)
-    return training
+# What a training's page is about.
+ManagedTraining = shared_pages.ManagedTraining[TrainingRow]
+
+
+async def _managed(
+    request: Request[Any, Any, Any], who: StaffMember, db: DB, settings: AppSettings
+) -> ManagedTraining:
+    """The training of the path if the caller (signed in, or sent to sign in first) manages
+    it, and its `action`, when the path names one, is a step there is; else PageRefused."""
+    action = request.path_params.get("action")
+    if action is not None and action not in ACTIONS:
+        raise PageRefused(refused(f"There is no step {action!r}.", 404))
+    try:
+        async with db.session() as reading:
+            training = await queries.training_for(reading, request.path_params["training_id"], who)
+        check_host(who, training.host_country)
+    except DomainError as refusal:
+        raise PageRefused(refused(refusal.message, status_of(refusal))) from refusal
+    return ManagedTraining(who, training, db, settings)
+
+
+# What the handler of a training's page takes as `managed`.
+Managed = NamedDependency[ManagedTraining]
 
 
 def _countries(who: Staff) -> list[Any]:
@@ -71,14 +90,8 @@ def _countries(who: Staff) -> list[Any]:
 
 
 @get("/staff/", operation_id="staffHome")
-async def staff_home(request: Request[Any, Any, Any], db: DB, settings: AppSettings) -> Page:
+async def staff_home(who: StaffMember, db: DB, settings: AppSettings) -> Page:
     """The caller's trainings by state, with seats, waitlist, pending and conflicts."""
-    who = staff_or_none(request)
-    if who is None:
-        # Staff without a session ask for a sign-in link by e-mail (services/scheduling/
-        # staff_pages.py); a stale cookie is cleared on the way.
-        expired = "?expired=1" if stale_session(request.scope) else ""
-        return Redirect(path=f"/staff/sign-in{expired}", status_code=303)
     async with db.session() as reading:
         groups = await staff_views.home(reading, settings, who)
     return Template(
@@ -105,10 +118,7 @@ async def _new_form(
 
 
 @get("/staff/trainings/new", operation_id="staffNewTraining")
-async def new_training_page(request: Request[Any, Any, Any], db: DB) -> Page:
-    who = staff_or_none(request)
-    if who is None:
-        return sign_in_again(request)
+async def new_training_page(request: Request[Any, Any, Any], who: StaffMember, db: DB) -> Page:
     values = {"earlier": request.query_params.get("earlier", ""), "capacity": "30"}
     if len(who.countries) == 1 and not who.is_secretariat:
         values["host_country"] = next(iter(who.countries))
@@ -117,11 +127,8 @@ async def new_training_page(request: Request[Any, Any, Any], db: DB) -> Page:
 
 @post("/staff/trainings/new", operation_id="staffCreateTraining")
 async def create_training_page(
-    request: Request[Any, Any, Any], db: DB, settings: AppSettings
+    request: Request[Any, Any, Any], who: StaffMember, db: DB, settings: AppSettings
 ) -> Page:
-    who = staff_or_none(request)
-    if who is None:
-        return sign_in_again(request)
     form = await _form(request)
     try:
         edition = editions.NewEdition(forms.new_training(form), form.get("earlier") or None)
@@ -135,14 +142,13 @@ async def create_training_page(
 async def _training_page(
     db: DB,
     who: Staff,
-    training_id: str,
+    training: TrainingRow,
     *,
     errors: Mapping[str, str] | None = None,
     values: Mapping[str, Any] | None = None,
     form_of: str = "",
     status: int = 200,
 ) -> Template:
-    training = await _managed(db, training_id, who)
     async with db.session() as reading:
         days, rooms, speakers, blocking = await staff_views.timetable(reading, training, who)
     return Template(
@@ -166,80 +172,41 @@ async def _training_page(
     )
 
 
-def _or_refused(call: Any) -> Any:
-    """Run a page: a refusal (NotFound, Forbidden, ...) becomes the refusal page."""
-
-    async def page(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return await call(*args, **kwargs)
-        except DomainError as refusal:
-            return refused(refusal.message, status_of(refusal))
-
-    return page
-
-
 @get("/staff/trainings/{training_id:str}", operation_id="staffTraining")
-async def training_page(
-    request: Request[Any, Any, Any], training_id: FromPath[str], db: DB
-) -> Page:
+async def training_page(managed: Managed) -> Page:
     """The training's details and its timetable, day by day, with conflicts beside sessions."""
-    who = staff_or_none(request)
-    if who is None:
-        return sign_in_again(request)
-    result: Page = await _or_refused(_training_page)(db, who, training_id)
-    return result
-
-
-async def _managing(
-    request: Request[Any, Any, Any], db: DB, training_id: str, action: str | None = None
-) -> Staff | Page:
-    """The signed-in caller if they manage the training (and `action`, when given, is a
-    step there is), else the page to show instead."""
-    who = staff_or_none(request)
-    if who is None:
-        return sign_in_again(request)
-    if action is not None and action not in ACTIONS:
-        return refused(f"There is no step {action!r}.", 404)
-    try:
-        await _managed(db, training_id, who)
-    except DomainError as refusal:
-        return refused(refusal.message, status_of(refusal))
-    return who
+    return await _training_page(managed.db, managed.staff, managed.training)
 
 
 @dataclass(frozen=True)
 class PostedForm:
-    """A form posted to a training's page: the request it came in, and the database and
-    settings its command runs with."""
+    """A form posted to a training's page: the request it came in, and the caller and the
+    training they manage, with the database and settings its command runs with."""
 
     request: Request[Any, Any, Any]
-    db: Database
-    settings: Settings
+    managed: ManagedTraining
 
     async def change(
         self, training_id: str, form_of: str, run: Callable[[CommandCall, Form], Awaitable[Any]]
     ) -> Page:
-        """Check the caller, read the form, `run` the command; a refusal shows the page
-        again with the message beside the field it names."""
-        who = await _managing(self.request, self.db, training_id)
-        if not isinstance(who, Staff):
-            return who
+        """Read the form, `run` the command; a refusal shows the page again with the
+        message beside the field it names."""
+        who, db = self.managed.staff, self.managed.db
         form = await _form(self.request)
         try:
             # A session just added is where the page comes back to, its clashes beside it.
-            anchor = await run(CommandCall(self.db, self.settings, who), form) or form_of
+            anchor = await run(CommandCall(db, self.managed.settings, who), form) or form_of
         except DomainError as refusal:
             errors = {refusal.field or "form": refusal.message}
-            page: Page = await _or_refused(_training_page)(
-                self.db, who, training_id, errors=errors, values=form, form_of=form_of,
-                status=status_of(refusal),
+            return await _training_page(
+                db, who, self.managed.training, errors=errors, values=form,
+                form_of=form_of, status=status_of(refusal),
             )  # fmt: skip
-            return page
         return Redirect(path=f"/staff/trainings/{training_id}#{anchor}", status_code=303)
 
 
-def _posted(request: Request[Any, Any, Any], db: DB, settings: AppSettings) -> PostedForm:
-    return PostedForm(request, db, settings)
+def _posted(request: Request[Any, Any, Any], managed: Managed) -> PostedForm:
+    return PostedForm(request, managed)
 
 
 # What a handler of a training page's form takes as `posted`.
@@ -289,23 +256,16 @@ class _Unconfirmed(DomainError):
 
 
 @get("/staff/trainings/{training_id:str}/{action:str}", operation_id="staffConfirmStep")
-async def confirm_page(
-    request: Request[Any, Any, Any], training_id: FromPath[str], action: FromPath[str], db: DB
-) -> Page:
+async def confirm_page(managed: Managed, action: FromPath[str]) -> Page:
     """Publish, cancel or complete: a page that asks first."""
-    who = staff_or_none(request)
-    if who is None:
-        return sign_in_again(request)
-    if action not in ACTIONS:
-        return refused(f"There is no step {action!r}.", 404)
-    return await _or_refused(_confirm)(db, who, training_id, action, {}, 200)
+    return await _confirm(managed, action, {}, 200)
 
 
 async def _confirm(
-    db: DB, who: Staff, training_id: str, action: str, errors: Mapping[str, str], status: int
+    managed: ManagedTraining, action: str, errors: Mapping[str, str], status: int
 ) -> Template:
-    training = await _managed(db, training_id, who)
-    async with db.session() as reading:
+    who, training = managed.staff, managed.training
+    async with managed.db.session() as reading:
         found = await queries.conflicts_of(reading, training, who)
     label, text = ACTIONS[action]
     return Template(
@@ -327,15 +287,10 @@ async def _confirm(
 
 @post("/staff/trainings/{training_id:str}/{action:str}", operation_id="staffTakeStep")
 async def take_step(
-    request: Request[Any, Any, Any],
-    training_id: FromPath[str],
-    action: FromPath[str],
-    db: DB,
-    settings: AppSettings,
+    request: Request[Any, Any, Any], managed: Managed, action: FromPath[str]
 ) -> Response[Any] | Page:
-    who = await _managing(request, db, training_id, action)
-    if not isinstance(who, Staff):
-        return who
+    who, db, settings = managed.staff, managed.db, managed.settings
+    training_id = managed.training.id
     form = await _form(request)
     try:
         if form.get("confirm") != "on":
@@ -353,27 +308,38 @@ async def take_step(
             )
     except DomainError as refusal:
         errors = {refusal.field or "form": refusal.message}
-        page: Page = await _or_refused(_confirm)(
-            db, who, training_id, action, errors, status_of(refusal)
-        )
-        return page
+        return await _confirm(managed, action, errors, status_of(refusal))
     return Redirect(path="/staff/", status_code=303)
+
+
+def _sign_in_here(connection: ASGIConnection[Any, Any, Any, Any]) -> Redirect:
+    # The home sends staff without a session to ask for a sign-in link by e-mail on this
+    # very site (services/scheduling/staff_pages.py); a stale cookie is cleared on the way.
+    expired = "?expired=1" if stale_session(connection.scope) else ""
+    return Redirect(path=f"/staff/sign-in{expired}", status_code=303)
 
 
 # Pages for people, not part of the API's description.
 staff_pages = Router(
     path="/",
     include_in_schema=False,
-    dependencies={"posted": Provide(_posted, sync_to_thread=False)},
     route_handlers=[
-        staff_home,
-        new_training_page,
-        create_training_page,
-        training_page,
-        edit_training,
-        add_session,
-        edit_session,
-        confirm_page,
-        take_step,
+        staff_router(refused, staff_home, sign_in=_sign_in_here, include_in_schema=False),
+        staff_router(
+            refused,
+            new_training_page,
+            create_training_page,
+            training_page,
+            edit_training,
+            add_session,
+            edit_session,
+            confirm_page,
+            take_step,
+            include_in_schema=False,
+            dependencies={
+                "managed": Provide(_managed),
+                "posted": Provide(_posted, sync_to_thread=False),
+            },
+        ),
     ],
 )

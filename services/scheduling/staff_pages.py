@@ -13,7 +13,8 @@ from services.scheduling import sign_in as accounts
 from shared import auth
 from shared.commands import execute
 from shared.errors import DomainError
-from shared.params import DB, AppSettings
+from shared.params import DB, AppSettings, StaffMember
+from shared.staff_pages import secretariat_only, staff_router
 
 SIGN_IN_PAGE = auth.SIGN_IN_PAGE
 
@@ -59,26 +60,27 @@ async def request_link(
     return Template(template_name="sign_in_request.html", context={"sent": True})
 
 
-def _signed_in(request: Request[Any, Any, Any]) -> auth.Staff | None:
-    return auth.staff_or_none(request)
-
-
-def to_sign_in() -> Redirect:
+def to_sign_in(_: object = None) -> Redirect:
+    """This service's own sign-in page, which its staff-directory pages send the public to."""
     return Redirect(path=SIGN_IN_PAGE, status_code=303)
 
 
+def _forbidden(_: str, status_code: int) -> Template:
+    # The directory page says itself why it is not shown.
+    return Template(
+        template_name="staff_people.html", context={"forbidden": True}, status_code=status_code
+    )
+
+
+PEOPLE_SECRETARIAT_ONLY = secretariat_only("Only the secretariat manages staff.")
+
+
 async def _people(
-    request: Request[Any, Any, Any], db: DB, settings: AppSettings, error: str | None = None
+    who: auth.Staff, db: DB, settings: AppSettings, error: str | None = None
 ) -> Response[Any]:
-    who = _signed_in(request)
-    if who is None:
-        return to_sign_in()
     if not who.is_secretariat:
-        return Template(
-            template_name="staff_people.html",
-            context={"forbidden": True, "who": who},
-            status_code=403,
-        )
+        # What an organiser is shown after the directory's command refused them.
+        return _forbidden("", 403)
     members = await execute(db, accounts.directory, settings, who, None)
     return Template(
         template_name="staff_people.html",
@@ -87,9 +89,14 @@ async def _people(
     )
 
 
-@get("/staff/people", operation_id="staffPeoplePage", media_type=MediaType.HTML)
-async def people_page(request: Request[Any, Any, Any], db: DB, settings: AppSettings) -> Any:
-    return await _people(request, db, settings)
+@get(
+    "/staff/people",
+    operation_id="staffPeoplePage",
+    media_type=MediaType.HTML,
+    opt=PEOPLE_SECRETARIAT_ONLY,
+)
+async def people_page(who: StaffMember, db: DB, settings: AppSettings) -> Any:
+    return await _people(who, db, settings)
 
 
 def _enrolment(data: dict[str, Any], email: str | None = None) -> accounts.Enrolment:
@@ -104,26 +111,23 @@ def _enrolment(data: dict[str, Any], email: str | None = None) -> accounts.Enrol
 
 
 async def _act(
-    request: Request[Any, Any, Any], db: DB, settings: AppSettings, command: Any, input: Any
+    who: auth.Staff, db: DB, settings: AppSettings, command: Any, input: Any
 ) -> Response[Any]:
-    who = _signed_in(request)
-    if who is None:
-        return to_sign_in()
     try:
         await execute(db, command, settings, who, input)
     except DomainError as refusal:
-        return await _people(request, db, settings, error=refusal.message)
+        return await _people(who, db, settings, error=refusal.message)
     return Redirect(path="/staff/people", status_code=303)
 
 
 @post("/staff/people", operation_id="inviteStaff", media_type=MediaType.HTML, status_code=303)
 async def invite(
-    request: Request[Any, Any, Any],
+    who: StaffMember,
     data: URLEncodedBody[dict[str, str]],
     db: DB,
     settings: AppSettings,
 ) -> Response[Any]:
-    return await _act(request, db, settings, accounts.invite, _enrolment(data))
+    return await _act(who, db, settings, accounts.invite, _enrolment(data))
 
 
 @post(
@@ -134,12 +138,12 @@ async def invite(
 )
 async def change(
     email: FromPath[str],
-    request: Request[Any, Any, Any],
+    who: StaffMember,
     data: URLEncodedBody[dict[str, str]],
     db: DB,
     settings: AppSettings,
 ) -> Response[Any]:
-    return await _act(request, db, settings, accounts.change, _enrolment(data, email))
+    return await _act(who, db, settings, accounts.change, _enrolment(data, email))
 
 
 @post(
@@ -149,9 +153,9 @@ async def change(
     status_code=303,
 )
 async def revoke(
-    email: FromPath[str], request: Request[Any, Any, Any], db: DB, settings: AppSettings
+    email: FromPath[str], who: StaffMember, db: DB, settings: AppSettings
 ) -> Response[Any]:
-    return await _act(request, db, settings, accounts.revoke, email)
+    return await _act(who, db, settings, accounts.revoke, email)
 
 
 @post(
@@ -160,12 +164,7 @@ async def revoke(
     media_type=MediaType.HTML,
     status_code=303,
 )
-async def sign_out_everywhere(
-    request: Request[Any, Any, Any], db: DB, settings: AppSettings
-) -> Response[Any]:
-    who = _signed_in(request)
-    if who is None:
-        return to_sign_in()
+async def sign_out_everywhere(who: StaffMember, db: DB, settings: AppSettings) -> Response[Any]:
     # Not in the directory (a pasted token): this browser signs out all the same.
     with suppress(DomainError):
         await execute(db, accounts.sign_out_everywhere, settings, who, who.sub)
@@ -182,10 +181,15 @@ staff_pages = Router(
         sign_in,
         request_link_page,
         request_link,
-        people_page,
-        invite,
-        change,
-        revoke,
-        sign_out_everywhere,
+        staff_router(
+            _forbidden,
+            people_page,
+            invite,
+            change,
+            revoke,
+            sign_out_everywhere,
+            sign_in=to_sign_in,
+            include_in_schema=False,
+        ),
     ],
 )
