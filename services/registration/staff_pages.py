@@ -20,13 +20,14 @@ from services.registration import attendance, commands, domain, intake, queries,
 from services.registration.guards import Managed, ManagedTraining, managed_pages, refused
 from services.registration.pages import Registrations, read_form
 from services.registration.tables import TrainingRow
-from shared.auth import Staff, sign_in_again, staff_or_none
+from shared.auth import Staff
 from shared.clock import clock
 from shared.commands import execute
 from shared.countries import all_countries
 from shared.errors import DomainError, Invalid
-from shared.params import DB, Offset
+from shared.params import DB, Offset, StaffMember
 from shared.problems import status_of
+from shared.staff_pages import staff_router
 
 Text = Annotated[str | None, QueryParameter(max_length=200)]
 PAGE = 100
@@ -73,20 +74,15 @@ async def summary_of(db: Any, row: TrainingRow) -> views.StaffTraining:
 
 
 @get("/staff/", operation_id="registrationStaffHome")
-async def staff_home(request: Request_, db: DB) -> Template | Redirect:
+async def staff_home(who: StaffMember, db: DB) -> Template:
     """The trainings the caller manages with their confirmed, waitlisted and pending counts."""
-    staff = staff_or_none(request)
-    if staff is None:
-        return sign_in_again(request)
     now = clock.now()
     async with db.session() as session:
-        rows = await queries.managed_trainings(session, staff)
+        rows = await queries.managed_trainings(session, who)
         counts = await queries.status_counts(session, [row.id for row in rows])
         attended = await attendance.per_day(session, [row.id for row in rows])
     trainings = [views.staff_training(row, counts[row.id], now, attended[row.id]) for row in rows]
-    return Template(
-        template_name="staff_home.html", context={"trainings": trainings, "staff": staff}
-    )
+    return Template(template_name="staff_home.html", context={"trainings": trainings, "staff": who})
 
 
 # Where each form field of the training page is, for the error summary's links.
@@ -305,7 +301,7 @@ async def message_by_page(
 
 
 ROUTES: list[Any] = [
-    staff_home,
+    staff_router(refused, staff_home),
     managed_pages(
         staff_training,
         approve_by_page,

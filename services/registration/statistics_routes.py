@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.params import QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from services.registration import queries, statistics
 from services.registration.schemas import Statistics
 from services.registration.staff_pages import refused
-from shared.auth import require_secretariat, sign_in_again, staff_or_none
+from shared.auth import require_secretariat
 from shared.downloads import csv_download
 from shared.params import DB
 from shared.problems import problems
+from shared.staff_pages import secretariat_only, staff_router
 
 # The series began in 2008; a year is a training's first day's.
 Year = Annotated[
@@ -59,15 +60,13 @@ async def export_statistics(db: DB, year: Year = None) -> Response[bytes]:
     return csv_download(text, name)
 
 
-@get("/staff/statistics", operation_id="statisticsPage")
-async def statistics_page(
-    request: Request[Any, Any, Any], db: DB, year: PageYear = None
-) -> Template | Redirect:
-    staff = staff_or_none(request)
-    if staff is None:
-        return sign_in_again(request)
-    if not staff.is_secretariat:
-        return refused("Only the secretariat sees the series statistics.", 403)
+@get(
+    "/staff/statistics",
+    operation_id="statisticsPage",
+    opt=secretariat_only("Only the secretariat sees the series statistics."),
+)
+async def statistics_page(db: DB, year: PageYear = None) -> Template:
+    """The series' statistics for the secretariat, narrowed to one year when one is chosen."""
     chosen = int(year) if year and year.isdigit() and 2000 <= int(year) <= 2100 else None
     shown = await figures(db, chosen)
     return Template(
@@ -77,4 +76,4 @@ async def statistics_page(
 
 
 API_ROUTES = [get_statistics, export_statistics]
-PAGE_ROUTES = [statistics_page]
+PAGE_ROUTES = [staff_router(refused, statistics_page)]
