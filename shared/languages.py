@@ -3,8 +3,9 @@
 In this order (DESIGN.md, Languages): the switcher's choice (`?lang=xx`, remembered in a
 cookie), the registration's language on pages reached with a manage or invitation token
 (`holder_speaks`), the best match of `Accept-Language` (`de-AT` falls back to `de`), else
-English. Participant pages carry `SpeakingMiddleware`; staff pages and the API do not, and
-stay English.
+English. Every service app installs `SpeakingMiddleware` once (shared.service); it acts only
+on routes whose opt marks them as participant pages (`opt=PARTICIPANT`, on a Router or a
+handler). Staff pages and the API are not marked, and stay English.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextvars import ContextVar
 from http.cookies import SimpleCookie
+from types import MappingProxyType
 from urllib.parse import parse_qs
 
 from litestar.types import Message, Receive, Scope, Send
@@ -22,6 +24,11 @@ from shared.asgi import HttpMiddleware
 COOKIE = "capitals_lang"
 COOKIE_AGE = 365 * 24 * 3600
 VARY = b"Accept-Language, Cookie"
+
+# The route opt that makes a route a participant page: `opt=PARTICIPANT` on its Router or
+# handler (Litestar merges a Router's opt into each of its handlers' opt).
+PARTICIPANT_PAGE = "participant"
+PARTICIPANT = MappingProxyType({PARTICIPANT_PAGE: True})
 
 # The person chose the language themselves (switcher or cookie): a registration's own
 # language does not override it.
@@ -104,11 +111,21 @@ def _offered_by(scope: Scope) -> tuple[str, ...]:
     return languages
 
 
+def _participant_page(scope: Scope) -> bool:
+    # App middleware runs inside the matched route's stack, so the handler is known here.
+    handler = scope.get("route_handler")
+    return handler is not None and bool(handler.opt.get(PARTICIPANT_PAGE))
+
+
 class SpeakingMiddleware(HttpMiddleware):
-    """Speaks the page's language for the request, remembers a switcher choice in a cookie,
-    and says that the answer varies with `Accept-Language` and the cookie."""
+    """On a participant page (opt `PARTICIPANT`): speaks the page's language for the request,
+    remembers a switcher choice in a cookie, and says that the answer varies with
+    `Accept-Language` and the cookie. Any other route passes straight through, in English."""
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not _participant_page(scope):
+            await self.app(scope, receive, send)
+            return
         headers = {name.lower(): value.decode("latin-1") for name, value in scope["headers"]}
         query = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang", [None])[0]
         cookies = SimpleCookie()

@@ -25,7 +25,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from litestar.types import Message, Receive, Scope, Send
 
-from shared import auth, templating
+from shared import auth, languages, templating
 from shared.apidocs import ApiReference
 from shared.asgi import HttpMiddleware
 from shared.audit_pages import ROUTES as AUDIT_ROUTES
@@ -350,6 +350,8 @@ def create_app(spec: ServiceSpec, settings: Settings) -> Litestar:
             *(tracing.http() if tracing is not None else []),
             CorrelationMiddleware,
             NoNulMiddleware,
+            # Innermost: acts only on the routes marked as participant pages.
+            languages.SpeakingMiddleware,
         ],
         csrf_config=CSRFConfig(
             secret=settings.secret,

@@ -159,7 +159,7 @@ def missing() -> Template:
     responses=problems(404),
     operation_class=PageToo,
     # A page for the participant: in their language (the JSON answer has no words of ours).
-    middleware=[languages.SpeakingMiddleware],
+    opt=languages.PARTICIPANT,
 )
 async def get_evaluation(
     token: FromPath[str], request: Request[Any, Any, Any], db: DB
@@ -243,5 +243,5 @@ pages = Router(
     path="/",
     route_handlers=[answer_form, thanks],
     tags=["evaluation pages"],
-    middleware=[languages.SpeakingMiddleware],
+    opt=languages.PARTICIPANT,
 )

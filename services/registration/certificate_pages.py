@@ -88,7 +88,7 @@ ROUTES: list[Any] = [
     Router(
         path="/",
         route_handlers=[certificate_by_manage_link, verify_certificate],
-        middleware=[languages.SpeakingMiddleware],
+        opt=languages.PARTICIPANT,
     ),
     managed_pages(certificate_page, revoke_by_page),
 ]

@@ -161,7 +161,7 @@ ROUTES: list[Any] = [
     Router(
         path="/",
         route_handlers=[request_by_page, download_by_page],
-        middleware=[languages.SpeakingMiddleware],
+        opt=languages.PARTICIPANT,
     ),
     managed_pages(letters_page, letterhead_by_page, approve_by_page, decline_by_page),
 ]

@@ -242,6 +242,6 @@ ROUTES = [
             change_details_by_page,
             renew_by_page,
         ],
-        middleware=[languages.SpeakingMiddleware],
+        opt=languages.PARTICIPANT,
     )
 ]

@@ -324,7 +324,7 @@ ROUTES: list[Any] = [
             nominee_page,
             confirm_by_form,
         ],
-        middleware=[languages.SpeakingMiddleware],
+        opt=languages.PARTICIPANT,
     ),
     managed_pages(staff_nominations, name_focal_point_by_form),
 ]

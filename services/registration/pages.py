@@ -294,6 +294,6 @@ ROUTES = [
             registration_form,
             resend_form,
         ],
-        middleware=[languages.SpeakingMiddleware],
+        opt=languages.PARTICIPANT,
     )
 ]

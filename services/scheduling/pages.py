@@ -271,5 +271,5 @@ async def training_page(
 pages = Router(
     path="/",
     route_handlers=[index_page, series_page, training_page],
-    middleware=[languages.SpeakingMiddleware],
+    opt=languages.PARTICIPANT,
 )
