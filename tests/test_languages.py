@@ -173,13 +173,13 @@ def _every_mail(language: str) -> dict[str, Mail]:
     args = ("Mari Tamm", "mari.tamm@mfa.example", url, language)
     person = ("Anna Nowak", facts.email, facts.calendar_url)
     return {
-        "confirmed": mails.confirmed(facts),
-        "promoted": mails.promoted(elsewhere),
+        "confirmed": mails.told(facts, "confirmed"),
+        "promoted": mails.told(elsewhere, "promoted"),
         "waitlisted": mails.waitlisted(facts, 3, None),
         "waitlisted by quota": mails.waitlisted(facts, 1, "country_quota"),
-        "pending": mails.pending(facts),
+        "pending": mails.told(facts, "pending"),
         "declined": mails.status_mail(facts, "declined", message="Perhaps next time."),
-        "cancelled": mails.cancelled(facts),
+        "cancelled": mails.told(facts, "cancelled"),
         "training cancelled": mails.training_cancelled(facts, "The venue is closed."),
         "links again": mails.links(*person, [facts, elsewhere], language),
         "no links": mails.links(*person, [], language),
@@ -291,7 +291,7 @@ def test_english_mails_read_as_before() -> None:
 
 
 def test_a_german_confirmation_reads_as_german() -> None:
-    mail = mails.confirmed(_facts("de", title="Menschenhandel erkennen", city="Berlin"))
+    mail = mails.told(_facts("de", title="Menschenhandel erkennen", city="Berlin"), "confirmed")
     assert mail.subject == "Anmeldung bestätigt: Menschenhandel erkennen"
     assert mail.text.startswith(
         "Guten Tag Anna Nowak,\n\nIhr Platz bei „Menschenhandel erkennen“ (Berlin, "

@@ -221,7 +221,7 @@ async def promote(
         row.status, row.waitlist_reason = transition.status, transition.waitlist_reason
         revise(uow, row, now)
         facts = await mails.facts_of(uow.session, settings, training_row, row)
-        await _announce(uow, settings, training_row, row, mail=mails.promoted(facts))
+        await _announce(uow, settings, training_row, row, mail=mails.told(facts, "promoted"))
     await uow.session.flush()
     await move_seats(uow, training_row.id, len(promoted))
     return promoted

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from functools import partial, wraps
+from functools import wraps
 from typing import TYPE_CHECKING, Concatenate, ParamSpec
 
 from services.registration import links as urls
@@ -162,14 +162,6 @@ def told(facts: MailFacts, kind: str) -> Mail:
     more += [_(said.closing) + "\n"] if said.closing else []
     text = _paragraphs(_(said.text, when=facts.when), *more)
     return _to(facts, _(said.subject), text, seat=said.seat)
-
-
-# Each by the name its callers know it by.
-confirmed = partial(told, kind="confirmed")
-promoted = partial(told, kind="promoted")
-pending = partial(told, kind="pending")
-declined = partial(told, kind="declined")
-cancelled = partial(told, kind="cancelled")
 
 
 @in_language
